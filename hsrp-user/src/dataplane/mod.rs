@@ -1,0 +1,3 @@
+//! The XDP data plane from userspace: loading, attaching, pinning, the typed map API.
+
+pub mod cli;

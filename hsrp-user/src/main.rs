@@ -1,0 +1,79 @@
+//! `hsrpd`: the command line. Thin: each subcommand calls into the library.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(
+    name = "hsrpd",
+    version,
+    about = "Cisco-compatible HSRP gateway for Linux, data plane in XDP"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the daemon in the foreground with the given configuration.
+    Run {
+        /// Configuration file (IOS syntax).
+        #[arg(short, long, default_value = "/etc/hsrpd/hsrpd.conf")]
+        config: PathBuf,
+    },
+    /// Validate a configuration file without touching the system.
+    Check {
+        #[arg(short, long, default_value = "/etc/hsrpd/hsrpd.conf")]
+        config: PathBuf,
+    },
+    /// Show the groups of the running daemon (like `show standby brief`).
+    Status {
+        /// Per-group detail (like `show standby`).
+        #[arg(long)]
+        detail: bool,
+        /// Machine-readable output.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Print every HSRP message in a pcap/pcapng capture.
+    Decode {
+        /// The capture file.
+        file: PathBuf,
+        /// MD5 key to verify digests with.
+        #[arg(long)]
+        key: Option<String>,
+    },
+    /// Attach the XDP data plane alone to an interface and pin its maps (for inspection).
+    Load {
+        #[arg(long)]
+        iface: String,
+    },
+    /// Detach the data plane from an interface and remove its pinned maps.
+    Unload {
+        #[arg(long)]
+        iface: String,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    hsrp_user::logging::init();
+    let result = match cli.command {
+        Command::Decode { file, key } => hsrp_user::decode::main(&file, key.as_deref()),
+        Command::Load { iface } => hsrp_user::dataplane::cli::load(&iface),
+        Command::Unload { iface } => hsrp_user::dataplane::cli::unload(&iface),
+        Command::Run { config } => hsrp_user::daemon::run(&config),
+        Command::Check { config } => hsrp_user::config::check(&config),
+        Command::Status { detail, json } => hsrp_user::control::status(detail, json),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("hsrpd: error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
