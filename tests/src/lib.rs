@@ -48,40 +48,55 @@ pub fn unique(tag: &str) -> String {
 }
 
 /// A network namespace, deleted (with everything in it) on drop.
+///
+/// `ip netns exec` gives every command a fresh mount namespace, and a fresh `mount -t bpf`
+/// there would be a new, empty bpffs instance each time, so pins made by one command would be
+/// invisible to the next (and destroyed with it). So each `Netns` owns one persistent bpffs
+/// instance, mounted on the host at [`Netns::bpffs`], and every command run inside binds it
+/// onto /sys/fs/bpf: all commands of one namespace see the same pins, as on a real router.
 pub struct Netns {
     pub name: String,
 }
 
 impl Netns {
-    /// Creates `hsrpt-<name>`, brings its loopback up and mounts bpffs inside it when
-    /// commands are run through [`Netns::exec`].
+    /// Creates `hsrpt-<tag><unique>` with its loopback up and its own bpffs instance.
     pub fn new(tag: &str) -> Result<Self> {
         let name = format!("hsrpt-{}", unique(tag));
         sh(&format!("ip netns add {name}"))?;
         let ns = Netns { name };
+        let bpffs = ns.bpffs();
+        sh(&format!("mkdir -p {bpffs} && mount -t bpf bpf {bpffs}"))?;
         ns.exec("ip link set lo up")?;
         Ok(ns)
     }
 
-    /// Runs a shell command inside the namespace (with /sys/fs/bpf mounted, since `ip netns
-    /// exec` gives a fresh mount namespace).
+    /// Where this namespace's bpffs instance is mounted on the host.
+    pub fn bpffs(&self) -> String {
+        format!("/run/hsrpt/{}/bpf", self.name)
+    }
+
+    fn prelude(&self) -> String {
+        format!("mount --bind {} /sys/fs/bpf", self.bpffs())
+    }
+
+    /// Runs a shell command inside the namespace (with this namespace's bpffs on
+    /// /sys/fs/bpf), failing with its stderr when it exits non-zero.
     pub fn exec(&self, cmd: &str) -> Result<String> {
         let full = format!(
-            "ip netns exec {} sh -c 'mountpoint -q /sys/fs/bpf || mount -t bpf bpf /sys/fs/bpf; {}'",
+            "ip netns exec {} sh -c '{}; {}'",
             self.name,
+            self.prelude(),
             cmd.replace('\'', r"'\''")
         );
         sh(&full)
     }
 
-    /// A `Command` that runs `program` inside the namespace (bpffs mounted), for processes
-    /// that the test keeps running (daemons, captures).
+    /// A `Command` that runs `program` (then the args the caller adds) inside the namespace
+    /// with its bpffs, for processes the test keeps running (daemons, captures).
     pub fn command(&self, program: &str) -> Command {
         let mut c = Command::new("ip");
         c.args(["netns", "exec", &self.name, "sh", "-c"]);
-        c.arg(format!(
-            "mountpoint -q /sys/fs/bpf || mount -t bpf bpf /sys/fs/bpf; exec {program} \"$@\""
-        ));
+        c.arg(format!("{}; exec {program} \"$@\"", self.prelude()));
         c.arg("sh");
         c
     }
@@ -92,6 +107,9 @@ impl Drop for Netns {
         let _ = Command::new("ip")
             .args(["netns", "del", &self.name])
             .status();
+        let bpffs = self.bpffs();
+        let _ = Command::new("umount").arg(&bpffs).status();
+        let _ = std::fs::remove_dir_all(format!("/run/hsrpt/{}", self.name));
     }
 }
 
