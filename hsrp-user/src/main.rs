@@ -23,6 +23,9 @@ enum Command {
         /// Configuration file (IOS syntax).
         #[arg(short, long, default_value = "/etc/hsrpd/hsrpd.conf")]
         config: PathBuf,
+        /// Status socket to serve.
+        #[arg(long, env = "HSRPD_SOCKET", default_value = hsrp_user::control::DEFAULT_SOCKET)]
+        socket: PathBuf,
     },
     /// Validate a configuration file without touching the system.
     Check {
@@ -37,6 +40,9 @@ enum Command {
         /// Machine-readable output.
         #[arg(long)]
         json: bool,
+        /// Status socket of the daemon to ask.
+        #[arg(long, env = "HSRPD_SOCKET", default_value = hsrp_user::control::DEFAULT_SOCKET)]
+        socket: PathBuf,
     },
     /// Print every HSRP message in a pcap/pcapng capture.
     Decode {
@@ -65,9 +71,13 @@ fn main() -> ExitCode {
         Command::Decode { file, key } => hsrp_user::decode::main(&file, key.as_deref()),
         Command::Load { iface } => hsrp_user::dataplane::cli::load(&iface),
         Command::Unload { iface } => hsrp_user::dataplane::cli::unload(&iface),
-        Command::Run { config } => hsrp_user::daemon::run(&config),
+        Command::Run { config, socket } => hsrp_user::daemon::run(&config, &socket),
         Command::Check { config } => hsrp_user::config::check(&config),
-        Command::Status { detail, json } => hsrp_user::control::status(detail, json),
+        Command::Status {
+            detail,
+            json,
+            socket,
+        } => hsrp_user::control::status(detail, json, Some(socket)),
     };
     match result {
         Ok(code) => code,

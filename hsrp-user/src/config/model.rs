@@ -1,0 +1,310 @@
+//! What a configuration means, as plain data the daemon maps onto its state machines.
+//! Line numbers are kept where later checks (against the running system) need to point
+//! back into the file.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+
+use crate::proto::{Auth, MacAddr, Version};
+
+/// Cisco defaults (PROTOCOL.md §6).
+pub const DEFAULT_PRIORITY: u8 = 100;
+pub const DEFAULT_HELLO_MS: u32 = 3_000;
+pub const DEFAULT_HOLD_MS: u32 = 10_000;
+pub const DEFAULT_TRACK_DECREMENT: u8 = 10;
+
+/// A whole configuration file.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Config {
+    /// The file name used in messages.
+    pub source: String,
+    /// The file's text, so later checks can quote the lines they complain about.
+    pub text: String,
+    /// In the order they first appear; a repeated `interface X` block adds to the first.
+    pub interfaces: Vec<InterfaceConfig>,
+    /// Top-level `track N ...` objects.
+    pub tracks: BTreeMap<u32, TrackSpec>,
+    /// `key chain NAME` blocks, by name.
+    pub key_chains: BTreeMap<String, KeyChain>,
+}
+
+impl Config {
+    /// Every group with the interface it is on.
+    pub fn groups(&self) -> impl Iterator<Item = (&InterfaceConfig, &GroupSpec)> {
+        self.interfaces
+            .iter()
+            .flat_map(|i| i.groups.iter().map(move |g| (i, g)))
+    }
+}
+
+/// An `interface IF` block.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct InterfaceConfig {
+    /// Linux interface name.
+    pub name: String,
+    /// Line of the (first) `interface` line.
+    pub line: usize,
+    /// `ip address A M [secondary]` lines: checked against the kernel, never set by hsrpd.
+    pub addresses: Vec<IfAddress>,
+    /// `standby version`, default 1.
+    pub version: Version,
+    /// `standby use-bia`: Active groups use the interface MAC instead of the virtual MAC.
+    pub use_bia: bool,
+    /// Groups in order of first mention.
+    pub groups: Vec<GroupSpec>,
+}
+
+/// An `ip address A M [secondary]` line.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct IfAddress {
+    pub addr: Ipv4Addr,
+    pub prefix_len: u8,
+    pub secondary: bool,
+    pub line: usize,
+}
+
+impl IfAddress {
+    /// True when `ip` is in this address's subnet.
+    pub fn contains(&self, ip: Ipv4Addr) -> bool {
+        ipv4_prefix_contains(self.addr, self.prefix_len, ip)
+    }
+}
+
+/// True when `ip` is in `net/len`.
+pub fn ipv4_prefix_contains(net: Ipv4Addr, len: u8, ip: Ipv4Addr) -> bool {
+    let mask = prefix_mask_v4(len);
+    u32::from(net) & mask == u32::from(ip) & mask
+}
+
+/// The netmask of a /len as a u32 (len 0..=32).
+pub fn prefix_mask_v4(len: u8) -> u32 {
+    if len == 0 {
+        0
+    } else {
+        u32::MAX << (32 - u32::from(len.min(32)))
+    }
+}
+
+/// The address family of a group: HSRPv2 carries one family per group.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Family {
+    Ipv4,
+    Ipv6,
+}
+
+/// One HSRP group on one interface, everything defaulted as Cisco does.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct GroupSpec {
+    /// 0-255 (v1) or 0-4095 (v2). `standby` without a number is group 0.
+    pub group: u16,
+    /// Line of the first `standby G ...` line of this group.
+    pub line: usize,
+    pub family: Family,
+    /// Primary virtual IPv4 (`standby G ip A`); `None` = learn it from the Active.
+    pub vip: Option<Ipv4Addr>,
+    /// `standby G ip A secondary`.
+    pub secondary_vips: Vec<Ipv4Addr>,
+    /// `standby G ipv6 autoconfig` or an explicit `fe80::` address.
+    pub ipv6_link_local: Option<Ipv6LinkLocal>,
+    /// `standby G ipv6 X::Y/L`: additional global virtual addresses.
+    pub ipv6_vips: Vec<Ipv6Prefix>,
+    /// 1-255, default 100.
+    pub priority: u8,
+    /// `None` = preempt off (the default).
+    pub preempt: Option<Preempt>,
+    /// `None` = not configured: use the defaults and learn from the Active.
+    pub timers: Option<Timers>,
+    pub tracks: Vec<GroupTrack>,
+    /// Resolved: a key chain becomes `Auth::Md5` with its lowest-numbered key.
+    pub auth: Auth,
+    /// The key chain `auth` came from, so a receiver can accept any of its keys.
+    pub key_chain: Option<String>,
+    pub name: Option<String>,
+    /// `standby G mac-address`: overrides the derived virtual MAC.
+    pub mac: Option<MacAddr>,
+    /// `standby G follow NAME`: this group follows the state of the named group.
+    pub follow: Option<String>,
+    /// Where each virtual address was declared (for messages of later checks).
+    pub vip_lines: Vec<(IpAddr, usize)>,
+}
+
+impl GroupSpec {
+    /// A group with Cisco's defaults and no address yet.
+    pub fn new(group: u16, line: usize, family: Family) -> Self {
+        GroupSpec {
+            group,
+            line,
+            family,
+            vip: None,
+            secondary_vips: Vec::new(),
+            ipv6_link_local: None,
+            ipv6_vips: Vec::new(),
+            priority: DEFAULT_PRIORITY,
+            preempt: None,
+            timers: None,
+            tracks: Vec::new(),
+            auth: Auth::DefaultText,
+            key_chain: None,
+            name: None,
+            mac: None,
+            follow: None,
+            vip_lines: Vec::new(),
+        }
+    }
+
+    /// Hello time in ms (configured or default).
+    pub fn hello_ms(&self) -> u32 {
+        self.timers.map_or(DEFAULT_HELLO_MS, |t| t.hello_ms)
+    }
+
+    /// Hold time in ms (configured or default).
+    pub fn hold_ms(&self) -> u32 {
+        self.timers.map_or(DEFAULT_HOLD_MS, |t| t.hold_ms)
+    }
+
+    /// The virtual MAC this group answers for: the configured one, else derived from the
+    /// version, family and group number (PROTOCOL.md §1).
+    pub fn virtual_mac(&self, version: Version) -> MacAddr {
+        if let Some(mac) = self.mac {
+            return mac;
+        }
+        let g = self.group.to_be_bytes();
+        match (version, self.family) {
+            (Version::V1, _) => MacAddr([0x00, 0x00, 0x0c, 0x07, 0xac, g[1]]),
+            (Version::V2, Family::Ipv4) => MacAddr([0x00, 0x00, 0x0c, 0x9f, 0xf0 | g[0], g[1]]),
+            (Version::V2, Family::Ipv6) => MacAddr([0x00, 0x05, 0x73, 0xa0, g[0], g[1]]),
+        }
+    }
+
+    /// The virtual link-local address of an IPv6 group: explicit, or derived from the
+    /// virtual MAC with ff:fe inserted and the U/L bit NOT flipped (PROTOCOL.md §6).
+    pub fn virtual_link_local(&self) -> Option<Ipv6Addr> {
+        match self.ipv6_link_local? {
+            Ipv6LinkLocal::Explicit(a) => Some(a),
+            Ipv6LinkLocal::Autoconfig => {
+                let m = self.virtual_mac(Version::V2).0;
+                Some(Ipv6Addr::new(
+                    0xfe80,
+                    0,
+                    0,
+                    0,
+                    u16::from_be_bytes([m[0], m[1]]),
+                    u16::from_be_bytes([m[2], 0xff]),
+                    u16::from_be_bytes([0xfe, m[3]]),
+                    u16::from_be_bytes([m[4], m[5]]),
+                ))
+            }
+        }
+    }
+
+    /// Every virtual IP of the group (primary, secondaries, link-local, globals).
+    pub fn virtual_ips(&self) -> Vec<IpAddr> {
+        let mut out: Vec<IpAddr> = Vec::new();
+        out.extend(self.vip.map(IpAddr::V4));
+        out.extend(self.secondary_vips.iter().map(|a| IpAddr::V4(*a)));
+        out.extend(self.virtual_link_local().map(IpAddr::V6));
+        out.extend(self.ipv6_vips.iter().map(|p| IpAddr::V6(p.addr)));
+        out
+    }
+}
+
+/// How an IPv6 group gets its virtual link-local address.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Ipv6LinkLocal {
+    Autoconfig,
+    Explicit(Ipv6Addr),
+}
+
+/// An IPv6 address with its prefix length.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Ipv6Prefix {
+    pub addr: Ipv6Addr,
+    pub prefix_len: u8,
+}
+
+/// `standby G preempt [delay [minimum S] [reload S] [sync S]]`, seconds.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Preempt {
+    pub minimum_s: u16,
+    pub reload_s: u16,
+    pub sync_s: u16,
+}
+
+/// `standby G timers [msec] H [msec] D`, in milliseconds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Timers {
+    pub hello_ms: u32,
+    pub hold_ms: u32,
+    /// True when either value was given in msec (v1 carries whole seconds on the wire).
+    pub msec: bool,
+}
+
+/// `standby G track N [decrement D | shutdown]`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct GroupTrack {
+    pub object: u32,
+    pub action: TrackAction,
+    pub line: usize,
+}
+
+/// What a group does while a tracked object is down.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TrackAction {
+    /// Lower the priority by this much (cumulative over objects), default 10.
+    Decrement(u8),
+    /// Move the group to Init.
+    Shutdown,
+}
+
+/// A top-level `track N ...` object.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TrackSpec {
+    pub id: u32,
+    pub line: usize,
+    pub kind: TrackKind,
+}
+
+/// What a track object watches.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum TrackKind {
+    /// `track N interface IF line-protocol`: up while the link is up.
+    Interface { name: String },
+    /// `track N ip route P reachability` / `track N ipv6 route P reachability`: up while
+    /// the routing table has a route for exactly this prefix.
+    Route { prefix: IpAddr, prefix_len: u8 },
+}
+
+/// A `key chain NAME` block.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct KeyChain {
+    pub name: String,
+    pub line: usize,
+    pub keys: BTreeMap<u32, Key>,
+}
+
+impl KeyChain {
+    /// The key a sender uses: the lowest-numbered key that has a key-string.
+    pub fn send_key(&self) -> Option<(u32, &[u8])> {
+        self.keys
+            .iter()
+            .find_map(|(id, k)| k.key_string.as_deref().map(|s| (*id, s)))
+    }
+}
+
+/// A ` key N` entry of a key chain.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Key {
+    pub line: usize,
+    pub key_string: Option<Vec<u8>>,
+}
+
+impl fmt::Debug for Key {
+    // Never print keys.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Key")
+            .field("line", &self.line)
+            .field("key_string", &self.key_string.as_ref().map(|_| ".."))
+            .finish()
+    }
+}

@@ -1,0 +1,247 @@
+//! Human output of `hsrpd status`, laid out like IOS's `show standby brief` and
+//! `show standby` so that operators read it the way they read their Cisco routers.
+
+use std::fmt::Write;
+
+use super::snapshot::{GroupStatus, PeerStatus, Snapshot};
+
+/// `show standby brief`.
+pub fn brief(snap: &Snapshot) -> String {
+    let mut out = String::new();
+    out.push_str("                     P indicates configured to preempt.\n");
+    out.push_str("                     |\n");
+    out.push_str("Interface   Grp  Pri P State   Active          Standby         Virtual IP\n");
+    for g in &snap.groups {
+        let vip = g
+            .virtual_ip
+            .map(|ip| ip.to_string())
+            .unwrap_or_else(|| "unknown".into());
+        let _ = writeln!(
+            out,
+            "{:<11} {:<4} {:<3} {} {:<7} {:<15} {:<15} {}",
+            g.interface,
+            g.group,
+            g.priority,
+            if g.preempt { "P" } else { " " },
+            g.state.name(),
+            peer_brief(g.active.as_ref()),
+            peer_brief(g.standby.as_ref()),
+            vip
+        );
+    }
+    out
+}
+
+fn peer_brief(p: Option<&PeerStatus>) -> String {
+    match p {
+        None => "unknown".into(),
+        Some(PeerStatus { address: None, .. }) => "local".into(),
+        Some(PeerStatus {
+            address: Some(a), ..
+        }) => a.to_string(),
+    }
+}
+
+/// `show standby`.
+pub fn detail(snap: &Snapshot) -> String {
+    let mut out = String::new();
+    for g in &snap.groups {
+        group_detail(&mut out, g);
+    }
+    if snap.groups.is_empty() {
+        out.push_str("no groups configured\n");
+    }
+    out
+}
+
+fn group_detail(out: &mut String, g: &GroupStatus) {
+    let _ = writeln!(
+        out,
+        "{} - Group {} (version {})",
+        g.interface, g.group, g.version
+    );
+    let _ = writeln!(out, "  State is {}", g.state.name());
+    let _ = writeln!(
+        out,
+        "    {} state change{}, last state change {}",
+        g.state_changes,
+        if g.state_changes == 1 { "" } else { "s" },
+        hms(g.last_change_s)
+    );
+    if !g.last_change_reason.is_empty() {
+        let _ = writeln!(out, "    Reason: {}", g.last_change_reason);
+    }
+    match g.virtual_ip {
+        Some(ip) => {
+            let _ = writeln!(out, "  Virtual IP address is {ip}");
+        }
+        None => out.push_str("  Virtual IP address is unknown\n"),
+    }
+    for ip in &g.secondary_ips {
+        let _ = writeln!(out, "    Secondary virtual IP address {ip}");
+    }
+    let _ = writeln!(out, "  Virtual MAC address is {}", g.virtual_mac);
+    let _ = writeln!(
+        out,
+        "  Hello time {}, hold time {}{}",
+        duration(g.hello_ms),
+        duration(g.hold_ms),
+        if g.timers_learned { " (learned)" } else { "" }
+    );
+    if let Some(ms) = g.next_hello_ms {
+        let _ = writeln!(out, "    Next hello sent in {:.3} secs", ms as f64 / 1000.0);
+    }
+    let _ = writeln!(
+        out,
+        "  Authentication {}, {} failure{}",
+        g.authentication,
+        g.auth_failures,
+        if g.auth_failures == 1 { "" } else { "s" }
+    );
+    match (g.preempt, g.preempt_delay_s) {
+        (false, _) => out.push_str("  Preemption disabled\n"),
+        (true, None) => out.push_str("  Preemption enabled\n"),
+        (true, Some(s)) => {
+            let _ = writeln!(out, "  Preemption enabled, delay min {s} secs");
+        }
+    }
+    let _ = writeln!(out, "  Active router is {}", peer_detail(g.active.as_ref()));
+    let _ = writeln!(
+        out,
+        "  Standby router is {}",
+        peer_detail(g.standby.as_ref())
+    );
+    let _ = writeln!(
+        out,
+        "  Priority {} (configured {})",
+        g.priority, g.configured_priority
+    );
+    if let Some(name) = &g.name {
+        let _ = writeln!(out, "  Group name is \"{name}\"");
+    }
+}
+
+fn peer_detail(p: Option<&PeerStatus>) -> String {
+    match p {
+        None => "unknown".into(),
+        Some(PeerStatus { address: None, .. }) => "local".into(),
+        Some(PeerStatus {
+            address: Some(a),
+            priority,
+            expires_in_ms,
+        }) => match expires_in_ms {
+            Some(ms) => format!(
+                "{a}, priority {priority} (expires in {:.3} sec)",
+                *ms as f64 / 1000.0
+            ),
+            None => format!("{a}, priority {priority}"),
+        },
+    }
+}
+
+/// IOS prints whole seconds as "3 sec" and sub-second or msec timers as "250 msec".
+fn duration(ms: u32) -> String {
+    if ms % 1000 == 0 {
+        format!("{} sec", ms / 1000)
+    } else {
+        format!("{ms} msec")
+    }
+}
+
+fn hms(secs: f64) -> String {
+    let s = secs.max(0.0) as u64;
+    format!("{:02}:{:02}:{:02}", s / 3600, (s / 60) % 60, s % 60)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::proto::State;
+
+    fn group() -> GroupStatus {
+        GroupStatus {
+            interface: "eth0".into(),
+            group: 1,
+            version: 2,
+            state: State::Active,
+            state_changes: 2,
+            last_change_s: 83.4,
+            last_change_reason: "Standby -> Active: active timer expired (hold 750 ms)".into(),
+            virtual_ip: Some("192.168.1.254".parse().unwrap()),
+            secondary_ips: vec![],
+            virtual_mac: "0000.0c9f.f001".into(),
+            priority: 150,
+            configured_priority: 150,
+            preempt: true,
+            preempt_delay_s: None,
+            hello_ms: 250,
+            hold_ms: 750,
+            timers_learned: false,
+            next_hello_ms: Some(112),
+            authentication: "md5 key-string".into(),
+            auth_failures: 1,
+            active: Some(PeerStatus {
+                address: None,
+                priority: 150,
+                expires_in_ms: None,
+            }),
+            standby: Some(PeerStatus {
+                address: Some("192.168.1.3".parse().unwrap()),
+                priority: 100,
+                expires_in_ms: Some(600),
+            }),
+            name: None,
+        }
+    }
+
+    #[test]
+    fn brief_matches_ios_layout() {
+        let snap = Snapshot {
+            groups: vec![group()],
+            ..Default::default()
+        };
+        let text = brief(&snap);
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(
+            lines[2],
+            "Interface   Grp  Pri P State   Active          Standby         Virtual IP"
+        );
+        assert_eq!(
+            lines[3],
+            "eth0        1    150 P Active  local           192.168.1.3     192.168.1.254"
+        );
+        // The "P" marker column lines up with the header's P.
+        assert_eq!(lines[2].find(" P ").unwrap(), lines[3].find(" P ").unwrap());
+    }
+
+    #[test]
+    fn detail_has_the_show_standby_facts() {
+        let snap = Snapshot {
+            groups: vec![group()],
+            ..Default::default()
+        };
+        let text = detail(&snap);
+        for needle in [
+            "eth0 - Group 1 (version 2)",
+            "  State is Active",
+            "    2 state changes, last state change 00:01:23",
+            "  Virtual IP address is 192.168.1.254",
+            "  Hello time 250 msec, hold time 750 msec",
+            "    Next hello sent in 0.112 secs",
+            "  Authentication md5 key-string, 1 failure",
+            "  Preemption enabled",
+            "  Active router is local",
+            "  Standby router is 192.168.1.3, priority 100 (expires in 0.600 sec)",
+            "  Priority 150 (configured 150)",
+        ] {
+            assert!(text.contains(needle), "missing {needle:?} in\n{text}");
+        }
+    }
+
+    #[test]
+    fn whole_second_timers_print_as_sec() {
+        assert_eq!(duration(3000), "3 sec");
+        assert_eq!(duration(10_000), "10 sec");
+        assert_eq!(duration(750), "750 msec");
+    }
+}

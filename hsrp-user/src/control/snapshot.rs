@@ -1,0 +1,76 @@
+//! What `hsrpd status` shows: a plain, serialisable snapshot of the running daemon. The
+//! daemon fills it from its state machines and data plane on each request; the client
+//! prints it (`brief`, `detail`) or passes the JSON through.
+
+use std::net::IpAddr;
+
+use serde::{Deserialize, Serialize};
+
+use crate::proto::State;
+
+/// The whole daemon, as one status request sees it.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Snapshot {
+    pub pid: u32,
+    /// The configuration file the running config came from.
+    pub config: String,
+    /// Seconds since the daemon started.
+    pub uptime_s: f64,
+    pub interfaces: Vec<InterfaceStatus>,
+    pub groups: Vec<GroupStatus>,
+}
+
+/// One interface hsrpd runs on.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct InterfaceStatus {
+    pub name: String,
+    pub ifindex: u32,
+    /// How the XDP program is attached: "native" or "generic".
+    pub xdp_mode: String,
+    pub up: bool,
+}
+
+/// A router seen on the LAN (the Active or the Standby).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct PeerStatus {
+    /// Its interface address, or `None` when it is this router ("local").
+    pub address: Option<IpAddr>,
+    pub priority: u8,
+    /// Milliseconds until its hold timer expires (absent for "local").
+    pub expires_in_ms: Option<u64>,
+}
+
+/// One group, with what `show standby` prints.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct GroupStatus {
+    pub interface: String,
+    pub group: u16,
+    /// 1 or 2.
+    pub version: u8,
+    pub state: State,
+    pub state_changes: u64,
+    /// Seconds since the last state change.
+    pub last_change_s: f64,
+    /// The reason of the last state change, as logged.
+    pub last_change_reason: String,
+    pub virtual_ip: Option<IpAddr>,
+    pub secondary_ips: Vec<IpAddr>,
+    pub virtual_mac: String,
+    /// Current priority (after tracking) and the configured one.
+    pub priority: u8,
+    pub configured_priority: u8,
+    pub preempt: bool,
+    /// `preempt delay minimum` in seconds, if configured.
+    pub preempt_delay_s: Option<u32>,
+    pub hello_ms: u32,
+    pub hold_ms: u32,
+    /// Whether the timers above were learned from the Active (not configured).
+    pub timers_learned: bool,
+    pub next_hello_ms: Option<u64>,
+    /// "text", "md5 key-string", "md5 key-chain NAME", or "none".
+    pub authentication: String,
+    pub auth_failures: u64,
+    pub active: Option<PeerStatus>,
+    pub standby: Option<PeerStatus>,
+    pub name: Option<String>,
+}
