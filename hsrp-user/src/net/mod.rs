@@ -1,1 +1,36 @@
-//! (in progress)
+//! The daemon's I/O with the kernel, outside the data plane: everything here is a thin,
+//! async (tokio) wrapper around one kernel facility, with no protocol logic.
+//!
+//! - [`PacketSocket`]: an AF_PACKET raw socket on one interface that sends fully built
+//!   Ethernet frames and receives only HSRP control frames (a classic BPF filter in the
+//!   kernel), plus the interface's multicast and unicast (virtual MAC) filter entries.
+//! - [`Netlink`]: queries — [`InterfaceInfo`] of an interface, [`Netlink::route_exists`].
+//! - [`NetWatcher`]: a stream of [`NetEvent`]s (link, address and route changes) for tracking.
+//! - [`disable_icmp_redirects`]: the RFC 2281 §6 sysctl.
+//!
+//! Network namespaces: every socket here belongs to the namespace of the thread that
+//! created it, so a caller (or a test) that `setns`es a thread gets sockets in that namespace.
+
+mod error;
+mod links;
+mod packet;
+mod packet_filter;
+mod prefix;
+mod rtnl;
+mod sysctl;
+mod watch;
+
+pub use error::NetError;
+pub use links::{IfAddr, InterfaceInfo, Netlink};
+pub use packet::{PacketSocket, HSRP_MULTICAST_MACS};
+pub use prefix::IpPrefix;
+pub use sysctl::{disable_icmp_redirects, icmp_redirects_enabled};
+pub use watch::{NetEvent, NetWatcher};
+
+/// `Result` with [`NetError`].
+pub type Result<T, E = NetError> = std::result::Result<T, E>;
+
+/// UDP port of HSRP over IPv4 (v1 and v2).
+pub const HSRP_PORT_V4: u16 = 1985;
+/// UDP port of HSRPv2 over IPv6.
+pub const HSRP_PORT_V6: u16 = 2029;

@@ -1,0 +1,321 @@
+//! [`PacketSocket`]: the daemon's wire. An AF_PACKET raw socket bound to one interface:
+//! it sends complete Ethernet frames as built by `wire` (any source MAC, e.g. the virtual
+//! MAC), and receives only HSRP control frames, filtered in the kernel
+//! (see `packet_filter`). It also owns the interface's filter entries that HSRP needs:
+//! the HSRP multicast MACs, and — explicitly, through [`PacketSocket::add_unicast_mac`] —
+//! the virtual MACs, so a real NIC accepts frames sent to them. All of these are socket
+//! memberships: the kernel removes them when the socket closes, so a daemon that dies leaves
+//! no filter entry behind.
+
+use std::io;
+use std::mem;
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+
+use tokio::io::unix::AsyncFd;
+use tokio::io::Interest;
+
+use super::error::check_iface_name;
+use super::packet_filter::HSRP_FILTER;
+use super::{NetError, Result};
+use crate::proto::MacAddr;
+
+/// The multicast MACs HSRP listens on: 224.0.0.2 (v1), 224.0.0.102 (v2), ff02::66 (v2 IPv6).
+pub const HSRP_MULTICAST_MACS: [MacAddr; 3] = [
+    MacAddr([0x01, 0x00, 0x5e, 0x00, 0x00, 0x02]),
+    MacAddr([0x01, 0x00, 0x5e, 0x00, 0x00, 0x66]),
+    MacAddr([0x33, 0x33, 0x00, 0x00, 0x00, 0x66]),
+];
+
+/// An AF_PACKET raw socket on one interface; see the module documentation.
+#[derive(Debug)]
+pub struct PacketSocket {
+    fd: AsyncFd<OwnedFd>,
+    iface: String,
+    ifindex: u32,
+}
+
+impl PacketSocket {
+    /// Opens the socket on interface `iface` (looked up by name in the calling thread's
+    /// network namespace), attaches the HSRP filter and joins the HSRP multicast MACs.
+    /// Must be called inside a tokio runtime.
+    pub fn open(iface: &str) -> Result<Self> {
+        check_iface_name(iface)?;
+        let ifindex = ifindex_of(iface)?;
+        Self::open_ifindex(iface, ifindex)
+    }
+
+    /// Like [`PacketSocket::open`] with a known `ifindex` (`iface` is used in errors only).
+    pub fn open_ifindex(iface: &str, ifindex: u32) -> Result<Self> {
+        // Protocol 0: the socket receives nothing until `bind` below, so no frame slips in
+        // before the filter is attached.
+        // SAFETY: plain socket(2) call with constant arguments; the result is checked.
+        let raw = unsafe {
+            libc::socket(
+                libc::AF_PACKET,
+                libc::SOCK_RAW | libc::SOCK_NONBLOCK | libc::SOCK_CLOEXEC,
+                0,
+            )
+        };
+        if raw < 0 {
+            return Err(io_err(
+                iface,
+                "socket(AF_PACKET)",
+                io::Error::last_os_error(),
+            ));
+        }
+        // SAFETY: `raw` is a fresh, valid descriptor that nothing else owns.
+        let fd = unsafe { OwnedFd::from_raw_fd(raw) };
+        let sock = fd.as_raw_fd();
+
+        let prog = libc::sock_fprog {
+            len: HSRP_FILTER.len() as u16,
+            // The kernel copies the program; it only reads through this pointer.
+            filter: HSRP_FILTER.as_ptr().cast_mut(),
+        };
+        setsockopt(sock, libc::SOL_SOCKET, libc::SO_ATTACH_FILTER, &prog)
+            .map_err(|source| io_err(iface, "attach the HSRP socket filter", source))?;
+        // Drop the host's own transmissions before they are even cloned to this socket
+        // (the filter drops them too, for kernels before 4.20).
+        setsockopt(sock, libc::SOL_PACKET, libc::PACKET_IGNORE_OUTGOING, &1i32)
+            .map_err(|source| io_err(iface, "set PACKET_IGNORE_OUTGOING", source))?;
+
+        let addr = sockaddr_ll(ifindex);
+        // SAFETY: `addr` is a valid sockaddr_ll and the length passed is its size.
+        let rc = unsafe {
+            libc::bind(
+                sock,
+                (&addr as *const libc::sockaddr_ll).cast(),
+                mem::size_of::<libc::sockaddr_ll>() as libc::socklen_t,
+            )
+        };
+        if rc < 0 {
+            return Err(io_err(iface, "bind", io::Error::last_os_error()));
+        }
+
+        // SAFETY: `fd` is an open descriptor owned by the OwnedFd that the AsyncFd takes over;
+        // OwnedFd always returns that same descriptor and closes it only when dropped.
+        let fd = unsafe { AsyncFd::register(fd) }
+            .map_err(|e| io_err(iface, "register with tokio", e.into()))?;
+        let socket = PacketSocket {
+            fd,
+            iface: iface.to_owned(),
+            ifindex,
+        };
+        for mac in HSRP_MULTICAST_MACS {
+            socket.membership(
+                libc::PACKET_ADD_MEMBERSHIP,
+                libc::PACKET_MR_MULTICAST,
+                mac,
+                "join multicast",
+            )?;
+        }
+        Ok(socket)
+    }
+
+    /// The interface name this socket was opened on.
+    pub fn iface(&self) -> &str {
+        &self.iface
+    }
+
+    /// The interface index this socket is bound to.
+    pub fn ifindex(&self) -> u32 {
+        self.ifindex
+    }
+
+    /// Sends one complete Ethernet frame (destination MAC first) as is.
+    pub async fn send(&self, frame: &[u8]) -> Result<()> {
+        loop {
+            let mut guard = self
+                .fd
+                .writable()
+                .await
+                .map_err(|source| io_err(&self.iface, "wait writable", source))?;
+            // SAFETY: `frame` is a valid readable buffer of `frame.len()` bytes.
+            let sent = guard.try_io(|fd| {
+                let n =
+                    unsafe { libc::send(fd.as_raw_fd(), frame.as_ptr().cast(), frame.len(), 0) };
+                if n < 0 {
+                    Err(io::Error::last_os_error())
+                } else {
+                    Ok(n as usize)
+                }
+            });
+            match sent {
+                Ok(Ok(n)) if n == frame.len() => return Ok(()),
+                Ok(Ok(n)) => {
+                    return Err(io_err(
+                        &self.iface,
+                        "send",
+                        io::Error::other(format!("short send: {n} of {} bytes", frame.len())),
+                    ))
+                }
+                Ok(Err(source)) => return Err(io_err(&self.iface, "send", source)),
+                Err(_would_block) => continue,
+            }
+        }
+    }
+
+    /// Receives the next HSRP control frame into `buf` and returns its length. Frames the
+    /// host itself sends are never returned. A frame longer than `buf` is dropped with
+    /// [`NetError::Truncated`]; ENETDOWN is returned once when the interface goes down (see
+    /// [`NetError::is_transient`]).
+    pub async fn recv(&self, buf: &mut [u8]) -> Result<usize> {
+        loop {
+            // ERROR too: a pending socket error (ENETDOWN) raises EPOLLERR alone, which
+            // `readable()` would sleep through.
+            let mut guard = self
+                .fd
+                .ready(Interest::READABLE | Interest::ERROR)
+                .await
+                .map_err(|source| io_err(&self.iface, "wait readable", source))?;
+            let got = guard.try_io(|fd| recv_frame(fd.as_raw_fd(), buf));
+            match got {
+                Ok(Ok(Received::Frame(len))) if len > buf.len() => {
+                    return Err(NetError::Truncated {
+                        iface: self.iface.clone(),
+                        len,
+                        cap: buf.len(),
+                    })
+                }
+                Ok(Ok(Received::Frame(len))) => return Ok(len),
+                // Belt and braces: the filter already drops these.
+                Ok(Ok(Received::Outgoing)) => continue,
+                Ok(Err(source)) => return Err(io_err(&self.iface, "recv", source)),
+                Err(_would_block) => continue,
+            }
+        }
+    }
+
+    /// Makes the interface accept unicast frames to `mac` (a virtual MAC): an entry in its
+    /// unicast filter (PACKET_MR_UNICAST; on a device without a unicast filter, such as
+    /// veth, the kernel turns on promiscuous mode instead). The entry lives as long as this
+    /// socket. Adding the same MAC twice needs two removals.
+    pub fn add_unicast_mac(&self, mac: MacAddr) -> Result<()> {
+        self.membership(
+            libc::PACKET_ADD_MEMBERSHIP,
+            libc::PACKET_MR_UNICAST,
+            mac,
+            "add unicast MAC",
+        )
+    }
+
+    /// Removes an entry added by [`PacketSocket::add_unicast_mac`]. Removing a MAC that
+    /// was not added is not an error (the kernel reports success).
+    pub fn remove_unicast_mac(&self, mac: MacAddr) -> Result<()> {
+        self.membership(
+            libc::PACKET_DROP_MEMBERSHIP,
+            libc::PACKET_MR_UNICAST,
+            mac,
+            "remove unicast MAC",
+        )
+    }
+
+    fn membership(
+        &self,
+        op: libc::c_int,
+        kind: libc::c_int,
+        mac: MacAddr,
+        what: &'static str,
+    ) -> Result<()> {
+        // SAFETY: packet_mreq is plain old data; all-zero is a valid value.
+        let mut mreq: libc::packet_mreq = unsafe { mem::zeroed() };
+        mreq.mr_ifindex = self.ifindex as libc::c_int;
+        mreq.mr_type = kind as libc::c_ushort;
+        mreq.mr_alen = 6;
+        mreq.mr_address[..6].copy_from_slice(&mac.0);
+        setsockopt(self.fd.as_raw_fd(), libc::SOL_PACKET, op, &mreq).map_err(|source| {
+            NetError::Io {
+                iface: self.iface.clone(),
+                what,
+                source: io::Error::new(source.kind(), format!("{mac}: {source}")),
+            }
+        })
+    }
+}
+
+enum Received {
+    Frame(usize),
+    Outgoing,
+}
+
+/// One recvfrom(2): the frame's full length (MSG_TRUNC) and whether the host sent it.
+fn recv_frame(fd: RawFd, buf: &mut [u8]) -> io::Result<Received> {
+    // SAFETY: sockaddr_ll is plain old data; all-zero is a valid value.
+    let mut from: libc::sockaddr_ll = unsafe { mem::zeroed() };
+    let mut from_len = mem::size_of::<libc::sockaddr_ll>() as libc::socklen_t;
+    // SAFETY: `buf` is writable for `buf.len()` bytes, `from`/`from_len` describe a valid
+    // sockaddr_ll; with MSG_TRUNC the kernel still writes at most `buf.len()` bytes.
+    let n = unsafe {
+        libc::recvfrom(
+            fd,
+            buf.as_mut_ptr().cast(),
+            buf.len(),
+            libc::MSG_TRUNC,
+            (&mut from as *mut libc::sockaddr_ll).cast(),
+            &mut from_len,
+        )
+    };
+    if n < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    if from.sll_pkttype == libc::PACKET_OUTGOING {
+        return Ok(Received::Outgoing);
+    }
+    Ok(Received::Frame(n as usize))
+}
+
+fn sockaddr_ll(ifindex: u32) -> libc::sockaddr_ll {
+    // SAFETY: sockaddr_ll is plain old data; all-zero is a valid value.
+    let mut addr: libc::sockaddr_ll = unsafe { mem::zeroed() };
+    addr.sll_family = libc::AF_PACKET as libc::c_ushort;
+    addr.sll_protocol = (libc::ETH_P_ALL as u16).to_be();
+    addr.sll_ifindex = ifindex as libc::c_int;
+    addr
+}
+
+fn setsockopt<T>(fd: RawFd, level: libc::c_int, name: libc::c_int, value: &T) -> io::Result<()> {
+    // SAFETY: `value` points to a live `T` and the length passed is its size; the kernel
+    // only reads it.
+    let rc = unsafe {
+        libc::setsockopt(
+            fd,
+            level,
+            name,
+            (value as *const T).cast(),
+            mem::size_of::<T>() as libc::socklen_t,
+        )
+    };
+    if rc < 0 {
+        Err(io::Error::last_os_error())
+    } else {
+        Ok(())
+    }
+}
+
+/// The index of interface `iface` in the calling thread's network namespace.
+pub(crate) fn ifindex_of(iface: &str) -> Result<u32> {
+    let name = std::ffi::CString::new(iface).map_err(|_| NetError::BadInterfaceName {
+        iface: iface.to_owned(),
+        reason: "contains NUL",
+    })?;
+    // SAFETY: `name` is a valid NUL-terminated string for the duration of the call.
+    let index = unsafe { libc::if_nametoindex(name.as_ptr()) };
+    if index == 0 {
+        let source = io::Error::last_os_error();
+        return Err(match source.raw_os_error() {
+            Some(libc::ENODEV) => NetError::NoSuchInterface {
+                iface: iface.to_owned(),
+            },
+            _ => io_err(iface, "look up interface index", source),
+        });
+    }
+    Ok(index)
+}
+
+fn io_err(iface: &str, what: &'static str, source: io::Error) -> NetError {
+    NetError::Io {
+        iface: iface.to_owned(),
+        what,
+        source,
+    }
+}

@@ -1,0 +1,336 @@
+//! `hsrp_user::net::PacketSocket` on a real veth pair inside a namespace: frames cross
+//! byte for byte, the kernel filter lets only HSRP through, the host's own frames never come
+//! back, and the multicast/unicast filter entries appear in the kernel and vanish with the
+//! socket.
+
+mod net_support;
+
+use std::net::{Ipv4Addr, Ipv6Addr};
+use std::time::Duration;
+
+use hsrp_tests::{require_root, unique, veth, Netns};
+use hsrp_user::net::{NetError, PacketSocket};
+use hsrp_user::proto::MacAddr;
+use net_support::*;
+
+/// How long "nothing arrives" is waited for. Frames on a veth arrive in microseconds.
+const QUIET: Duration = Duration::from_millis(300);
+
+/// A namespace with a veth pair `a` <-> `b`, both up.
+struct Pair {
+    ns: Netns,
+    a: String,
+    b: String,
+}
+
+fn pair() -> Pair {
+    require_root();
+    let ns = Netns::new("np").unwrap();
+    let (a, b) = (unique("pa"), unique("pb"));
+    veth(&a, Some(&ns), &b, Some(&ns)).unwrap();
+    // Until the kernel's link watcher marks the pair operational (asynchronously, up to
+    // a second), the transmit queue is a no-op that drops every frame.
+    wait_operational(&ns, &a);
+    wait_operational(&ns, &b);
+    Pair { ns, a, b }
+}
+
+fn v4_hello() -> Vec<u8> {
+    udp4_frame(
+        VMAC,
+        MCAST_V1,
+        Ipv4Addr::new(192, 0, 2, 1),
+        Ipv4Addr::new(224, 0, 0, 2),
+        1985,
+        &hsrp_v1_hello(),
+    )
+}
+
+fn v6_hello() -> Vec<u8> {
+    udp6_frame(
+        VMAC,
+        MCAST_V6,
+        "fe80::1".parse().unwrap(),
+        "ff02::66".parse().unwrap(),
+        2029,
+        &[0x01, 0x28, 0x02, 0x06, 0, 0, 0, 1],
+    )
+}
+
+async fn recv_one(sock: &PacketSocket) -> Option<Vec<u8>> {
+    let mut buf = [0u8; 2048];
+    let n = within(QUIET, sock.recv(&mut buf)).await?.unwrap();
+    Some(buf[..n].to_vec())
+}
+
+#[test]
+fn hsrp_frames_from_a_virtual_mac_cross_the_veth_unchanged() {
+    let p = pair();
+    run_in(&p.ns, || async {
+        let tx = PacketSocket::open(&p.a).unwrap();
+        let rx = PacketSocket::open(&p.b).unwrap();
+        for frame in [v4_hello(), v6_hello()] {
+            tx.send(&frame).await.unwrap();
+            let got = recv_one(&rx).await.expect("HSRP frame not received");
+            assert_eq!(got, frame);
+        }
+    });
+}
+
+#[test]
+fn only_hsrp_control_frames_are_delivered() {
+    let p = pair();
+    run_in(&p.ns, || async {
+        let tx = PacketSocket::open(&p.a).unwrap();
+        let rx = PacketSocket::open(&p.b).unwrap();
+        let payload = hsrp_v1_hello();
+        let (src, grp) = (Ipv4Addr::new(192, 0, 2, 1), Ipv4Addr::new(224, 0, 0, 2));
+        let (src6, grp6): (Ipv6Addr, Ipv6Addr) =
+            ("fe80::1".parse().unwrap(), "ff02::66".parse().unwrap());
+        let others = [
+            (
+                "UDP 1986",
+                udp4_frame(VMAC, MCAST_V1, src, grp, 1986, &payload),
+            ),
+            ("ARP", arp_request(VMAC, src, Ipv4Addr::new(192, 0, 2, 254))),
+            (
+                "IPv6 UDP 1985",
+                udp6_frame(VMAC, MCAST_V6, src6, grp6, 1985, &payload),
+            ),
+            (
+                "IPv4 UDP 2029",
+                udp4_frame(VMAC, MCAST_V1, src, grp, 2029, &payload),
+            ),
+        ];
+        for (_, frame) in &others {
+            tx.send(frame).await.unwrap();
+        }
+        let hello = v4_hello();
+        tx.send(&hello).await.unwrap();
+        // Delivery on a veth is in order: if any other frame passed the filter, it would
+        // come first.
+        let first = recv_one(&rx).await.expect("HSRP frame not received");
+        if first != hello {
+            let which = others.iter().find(|(_, f)| *f == first).map(|(n, _)| *n);
+            panic!("delivered a non-HSRP frame: {which:?} {first:02x?}");
+        }
+        assert_eq!(recv_one(&rx).await, None, "a second frame was delivered");
+    });
+}
+
+#[test]
+fn frames_the_host_sends_are_not_received() {
+    let p = pair();
+    run_in(&p.ns, || async {
+        let tx = PacketSocket::open(&p.a).unwrap();
+        // A second socket on the sending interface: without the outgoing filter it would
+        // see `tx`'s frame (AF_PACKET shows every socket the host's transmissions).
+        let same_side = PacketSocket::open(&p.a).unwrap();
+        let rx = PacketSocket::open(&p.b).unwrap();
+        let hello = v4_hello();
+        tx.send(&hello).await.unwrap();
+        assert_eq!(
+            recv_one(&rx).await,
+            Some(hello),
+            "control: the peer must get it"
+        );
+        assert_eq!(
+            recv_one(&tx).await,
+            None,
+            "own frame looped back to the sender"
+        );
+        assert_eq!(
+            recv_one(&same_side).await,
+            None,
+            "host's outgoing frame delivered"
+        );
+    });
+}
+
+#[test]
+fn oversized_frame_is_an_error_naming_the_interface_and_the_socket_goes_on() {
+    let p = pair();
+    run_in(&p.ns, || async {
+        let tx = PacketSocket::open(&p.a).unwrap();
+        let rx = PacketSocket::open(&p.b).unwrap();
+        let hello = v4_hello();
+        tx.send(&hello).await.unwrap();
+        let mut small = [0u8; 20];
+        let err = within(QUIET, rx.recv(&mut small))
+            .await
+            .expect("nothing received");
+        match err {
+            Err(e @ NetError::Truncated { .. }) => {
+                assert!(e.is_transient());
+                let text = e.to_string();
+                assert!(
+                    text.contains(&p.b) && text.contains(&hello.len().to_string()),
+                    "{text}"
+                );
+            }
+            other => panic!("expected Truncated, got {other:?}"),
+        }
+        tx.send(&hello).await.unwrap();
+        assert_eq!(recv_one(&rx).await, Some(hello));
+    });
+}
+
+#[test]
+fn socket_survives_its_interface_going_down_and_up() {
+    let p = pair();
+    run_in(&p.ns, || async {
+        let tx = PacketSocket::open(&p.a).unwrap();
+        let rx = PacketSocket::open(&p.b).unwrap();
+        p.ns.exec(&format!("ip link set {} down", p.b)).unwrap();
+        let mut buf = [0u8; 2048];
+        match within(QUIET, rx.recv(&mut buf)).await {
+            Some(Err(e)) => {
+                assert!(e.is_transient(), "{e}");
+                assert!(e.to_string().contains(&p.b), "{e}");
+            }
+            other => panic!("expected ENETDOWN on the down interface, got {other:?}"),
+        }
+        p.ns.exec(&format!("ip link set {} up", p.b)).unwrap();
+        // The veth carrier comes back asynchronously: retry the send a few times.
+        let hello = v4_hello();
+        let mut got = None;
+        for _ in 0..20 {
+            if tx.send(&hello).await.is_ok() {
+                got = recv_one(&rx).await;
+                if got.is_some() {
+                    break;
+                }
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        assert_eq!(
+            got,
+            Some(hello),
+            "no frame after the interface came back up"
+        );
+    });
+}
+
+#[test]
+fn open_on_a_missing_interface_names_it() {
+    let p = pair();
+    run_in(&p.ns, || async {
+        match PacketSocket::open("nosuch0") {
+            Err(NetError::NoSuchInterface { iface }) => assert_eq!(iface, "nosuch0"),
+            other => panic!("{other:?}"),
+        }
+    });
+}
+
+fn maddr(p: &Pair) -> String {
+    p.ns.exec(&format!("ip maddr show dev {}", p.a)).unwrap()
+}
+
+#[test]
+fn hsrp_multicast_macs_are_joined_while_the_socket_lives() {
+    let p = pair();
+    let wanted = [
+        "01:00:5e:00:00:02",
+        "01:00:5e:00:00:66",
+        "33:33:00:00:00:66",
+    ];
+    let before = maddr(&p);
+    for mac in wanted {
+        assert!(
+            !before.contains(mac),
+            "{mac} joined before the socket: {before}"
+        );
+    }
+    run_in(&p.ns, || async {
+        let _sock = PacketSocket::open(&p.a).unwrap();
+        let during = maddr(&p);
+        for mac in wanted {
+            assert!(
+                during.contains(&format!("link  {mac}")),
+                "{mac} missing: {during}"
+            );
+        }
+    });
+    let after = maddr(&p);
+    for mac in wanted {
+        assert!(!after.contains(mac), "{mac} left behind: {after}");
+    }
+}
+
+/// The kernel's view of the interface's unicast address list: `bridge fdb show dev X`
+/// prints a non-bridge device's own uc/mc lists as "self permanent" entries.
+fn fdb_has(p: &Pair, mac: &str) -> bool {
+    let fdb = p.ns.exec(&format!("bridge fdb show dev {}", p.a)).unwrap();
+    fdb.lines()
+        .any(|l| l.starts_with(mac) && l.contains("self permanent"))
+}
+
+/// veth has no unicast filter (no IFF_UNICAST_FLT), so the kernel falls back to
+/// promiscuous mode for a secondary unicast address: its promiscuity counter shows it.
+fn promiscuity(p: &Pair) -> u32 {
+    let out = p.ns.exec(&format!("ip -d link show dev {}", p.a)).unwrap();
+    let word = out
+        .split_whitespace()
+        .skip_while(|w| *w != "promiscuity")
+        .nth(1)
+        .unwrap_or_else(|| panic!("no promiscuity in {out}"));
+    word.parse().unwrap()
+}
+
+#[test]
+fn unicast_virtual_mac_entry_is_explicit_and_dies_with_the_socket() {
+    let p = pair();
+    let vmac = MacAddr(VMAC);
+    let text = "00:00:0c:07:ac:01";
+    assert!(!fdb_has(&p, text));
+    assert_eq!(promiscuity(&p), 0);
+    run_in(&p.ns, || async {
+        let sock = PacketSocket::open(&p.a).unwrap();
+        assert!(!fdb_has(&p, text), "entry present before add_unicast_mac");
+
+        sock.add_unicast_mac(vmac).unwrap();
+        assert!(fdb_has(&p, text), "vMAC not in the unicast list");
+        assert_eq!(
+            promiscuity(&p),
+            1,
+            "veth: unicast entry -> promiscuous fallback"
+        );
+
+        sock.remove_unicast_mac(vmac).unwrap();
+        assert!(!fdb_has(&p, text), "vMAC still listed after remove");
+        assert_eq!(promiscuity(&p), 0);
+
+        // Removing what is not there: the kernel says yes and nothing changes.
+        sock.remove_unicast_mac(vmac).unwrap();
+        assert_eq!(promiscuity(&p), 0);
+
+        // A daemon that dies holding the entry: the kernel removes it with the socket.
+        sock.add_unicast_mac(vmac).unwrap();
+        assert!(fdb_has(&p, text));
+        drop(sock);
+        assert!(!fdb_has(&p, text), "entry survived the socket");
+        assert_eq!(promiscuity(&p), 0);
+    });
+}
+
+#[test]
+fn frames_to_the_virtual_mac_are_received_after_add_unicast_mac() {
+    // On veth this holds even without the entry (veth filters nothing); the point is the
+    // end-to-end path an HSRP frame unicast to the vMAC would take.
+    let p = pair();
+    run_in(&p.ns, || async {
+        let tx = PacketSocket::open(&p.a).unwrap();
+        let rx = PacketSocket::open(&p.b).unwrap();
+        rx.add_unicast_mac(MacAddr(VMAC)).unwrap();
+        let frame = udp4_frame(
+            [0x02, 0, 0, 0, 0, 1],
+            VMAC,
+            Ipv4Addr::new(192, 0, 2, 1),
+            Ipv4Addr::new(192, 0, 2, 2),
+            1985,
+            &hsrp_v1_hello(),
+        );
+        tx.send(&frame).await.unwrap();
+        assert_eq!(recv_one(&rx).await, Some(frame));
+    });
+}
