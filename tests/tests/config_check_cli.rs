@@ -5,12 +5,14 @@
 use std::path::PathBuf;
 use std::process::{Command, Output};
 
-use hsrp_tests::{require_root, unique, Netns};
-
-const HSRPD: &str = env!("CARGO_BIN_EXE_hsrpd");
+use hsrp_tests::{hsrpd_bin, require_root, unique, workspace_root, Netns};
 
 fn example(name: &str) -> String {
-    format!("{}/../docs/examples/{name}", env!("CARGO_MANIFEST_DIR"))
+    workspace_root()
+        .join("docs/examples")
+        .join(name)
+        .display()
+        .to_string()
 }
 
 /// A temporary config file, removed on drop.
@@ -34,7 +36,7 @@ impl Drop for TempConf {
 }
 
 fn check_in(ns: &Netns, path: &str) -> Output {
-    ns.command(HSRPD)
+    ns.command(hsrpd_bin().to_str().unwrap())
         .args(["check", "-c", path])
         .output()
         .expect("run hsrpd check")
@@ -143,7 +145,7 @@ fn syntax_errors_exit_1_with_every_error_line() {
     let conf = TempConf::new(
         "interface eth0\n standby 1 ip 10.0.0.1\n standby 1 priority 300\n standby 1 timers 3 3\n",
     );
-    let out = Command::new(HSRPD)
+    let out = Command::new(hsrpd_bin())
         .args(["check", "-c", conf.path()])
         .output()
         .unwrap();
@@ -161,7 +163,7 @@ fn syntax_errors_exit_1_with_every_error_line() {
 
 #[test]
 fn missing_file_is_an_error_naming_the_file() {
-    let out = Command::new(HSRPD)
+    let out = Command::new(hsrpd_bin())
         .args(["check", "-c", "/nonexistent/hsrpd.conf"])
         .output()
         .unwrap();
