@@ -1,9 +1,311 @@
 //! Types shared by the XDP program and userspace. `#[repr(C)]`, no_std, compiled by both
 //! sides so the layout of every map key and value cannot drift.
+//!
+//! Every struct spells out its padding (`_pad` fields, always zero): the kernel hashes keys
+//! byte for byte, so an implicit padding hole with garbage in it would make two equal keys
+//! differ, and BTF describes the explicit fields so `bpftool map dump` shows them.
 #![cfg_attr(not(test), no_std)]
 
+/// `family` value of an IPv4 address in [`VipKey`] / [`RateKey`].
+pub const FAMILY_V4: u8 = 4;
+/// `family` value of an IPv6 address in [`VipKey`] / [`RateKey`].
+pub const FAMILY_V6: u8 = 6;
+
+/// Names of the maps, as the loader pins them under `/sys/fs/bpf/hsrpd/`.
+pub mod map_names {
+    pub const VMAC: &str = "HSRP_VMAC";
+    pub const VIP: &str = "HSRP_VIP";
+    pub const IFACE: &str = "HSRP_IFACE";
+    pub const TX_PORTS: &str = "HSRP_TX_PORTS";
+    pub const STATS: &str = "HSRP_STATS";
+    pub const CTRL_RATE: &str = "HSRP_CTRL_RATE";
+    pub const CONFIG: &str = "HSRP_CONFIG";
+    pub const ALL: [&str; 7] = [VMAC, VIP, IFACE, TX_PORTS, STATS, CTRL_RATE, CONFIG];
+}
+
+/// Map sizes (max_entries), shared so userspace can validate before the kernel refuses.
+pub const MAX_VMACS: u32 = 4096;
+pub const MAX_VIPS: u32 = 8192;
+pub const MAX_IFACES: u32 = 256;
+pub const MAX_TX_PORTS: u32 = 256;
+pub const MAX_RATE_SOURCES: u32 = 4096;
+/// Slots of `HSRP_STATS`: slot 0 counts the whole program, the others are handed out by
+/// userspace to (interface, group) pairs and to interfaces (see [`VmacValue::stats_slot`],
+/// [`IfaceValue::stats_slot`]).
+pub const STATS_SLOTS: u32 = 1024;
+/// The whole-program counter slot.
+pub const STATS_SLOT_TOTAL: u32 = 0;
+
+/// Key of `HSRP_VMAC`: a virtual MAC on one interface.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub struct VmacKey {
+    pub ifindex: u32,
+    pub mac: [u8; 6],
+    pub _pad: [u8; 2],
+}
+
+/// Value of `HSRP_VMAC`. `active` is the one switch the fast path reads for everything
+/// about the group (forwarding, ARP/ND and echo answers): takeover and give-up are each a
+/// single update of this entry.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct VmacValue {
+    pub group: u16,
+    /// HSRP version (1 or 2); informational for the program.
+    pub version: u8,
+    /// 1 = this router is Active for the group, 0 = not.
+    pub active: u8,
+    /// `VMAC_F_*` bits.
+    pub flags: u16,
+    /// `HSRP_STATS` slot of this (interface, group); 0 = count in the totals only.
+    pub stats_slot: u16,
+}
+
+/// [`VmacValue::flags`]: hand every frame to this vMAC to the kernel instead of forwarding
+/// it in XDP (answers to ARP/echo/NS stay in XDP). Lives in the vMAC entry so the fast path
+/// needs no extra lookup to honour it.
+pub const VMAC_F_SLOW_PATH_ONLY: u16 = 1;
+
+/// Key of `HSRP_VIP`: a virtual IP address on one interface. IPv4 uses `addr[..4]`, the
+/// rest zero.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub struct VipKey {
+    pub ifindex: u32,
+    pub family: u8,
+    pub _pad: [u8; 3],
+    pub addr: [u8; 16],
+}
+
+/// Value of `HSRP_VIP`. It has no `active` flag of its own on purpose: the program looks
+/// up `HSRP_VMAC[{ifindex, vmac}]` and reads `active` there, so the flip stays one write
+/// however many addresses the group has, and the two tables can never disagree.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct VipValue {
+    pub vmac: [u8; 6],
+    pub group: u16,
+}
+
+/// Value of `HSRP_IFACE` (key: ifindex as u32): an interface hsrpd runs groups on.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct IfaceValue {
+    /// The interface's own MAC: the slow path rewrites the destination to it so the
+    /// kernel routes the frame.
+    pub mac: [u8; 6],
+    /// `HSRP_STATS` slot for frames of this interface not tied to a group (control).
+    pub stats_slot: u16,
+    /// Reserved; zero today.
+    pub flags: u32,
+}
+
+/// Key of `HSRP_CTRL_RATE`: the source address of HSRP control packets.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub struct RateKey {
+    pub family: u8,
+    pub _pad: [u8; 3],
+    pub addr: [u8; 16],
+}
+
+/// Value of `HSRP_CTRL_RATE`: a token bucket kept as its theoretical arrival time (GCRA,
+/// the "virtual scheduling" form of a token bucket): one u64, no division in the program.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct RateState {
+    /// Earliest time (bpf_ktime_get_ns) at which the bucket is full again.
+    pub tat_ns: u64,
+}
+
+/// `HSRP_CONFIG[0]`: program-wide settings written by userspace.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Config {
+    /// Nanoseconds per control packet per source (1e9 / rate); 0 = no rate limit.
+    pub ctrl_interval_ns: u64,
+    /// How far ahead of now a source's bucket may run: (burst - 1) * interval.
+    pub ctrl_burst_ns: u64,
+    pub flags: u32,
+    pub _pad: u32,
+}
+
+/// Per-CPU counters, one set per `HSRP_STATS` slot. The program bumps a field by its
+/// index ([`Counter`]), so field order and `Counter` must match (checked below).
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Counters {
-    pub packets: u64,
+    /// Frames handed to the stack untouched (not ours).
+    pub passed: u64,
+    /// Frames to a vMAC forwarded by XDP (fib lookup + redirect).
+    pub forwarded: u64,
+    /// Frames to a vMAC handed to the kernel with the interface MAC as destination.
+    pub slow_path: u64,
+    /// Frames to the vMAC of a group that is not Active here.
+    pub dropped_not_active: u64,
+    /// Frames to a VIP that XDP does not answer (not ARP/echo/NS), dropped: the kernel
+    /// does not own the VIP.
+    pub dropped_vip_other: u64,
+    pub arp_answered: u64,
+    /// ARP requests for a VIP whose group is not Active here.
+    pub arp_dropped: u64,
+    /// ICMP and ICMPv6 echo requests to a VIP answered.
+    pub echo_answered: u64,
+    pub nd_answered: u64,
+    /// Neighbour Solicitations for a VIP whose group is not Active here.
+    pub nd_dropped: u64,
+    pub control_passed: u64,
+    pub control_malformed: u64,
+    pub control_rate_limited: u64,
+}
+
+/// Index of a field of [`Counters`], as the program bumps it.
+#[repr(u32)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Counter {
+    Passed = 0,
+    Forwarded,
+    SlowPath,
+    DroppedNotActive,
+    DroppedVipOther,
+    ArpAnswered,
+    ArpDropped,
+    EchoAnswered,
+    NdAnswered,
+    NdDropped,
+    ControlPassed,
+    ControlMalformed,
+    ControlRateLimited,
+}
+
+/// Number of u64 fields in [`Counters`].
+pub const COUNTER_FIELDS: usize = Counter::ControlRateLimited as usize + 1;
+
+impl Counters {
+    /// Field-wise sum (aggregating CPUs or slots).
+    pub fn add(&mut self, o: &Counters) {
+        let a = self.as_array_mut();
+        let b = o.as_array();
+        let mut i = 0;
+        while i < COUNTER_FIELDS {
+            a[i] = a[i].wrapping_add(b[i]);
+            i += 1;
+        }
+    }
+
+    /// The value of one counter.
+    pub fn get(&self, c: Counter) -> u64 {
+        self.as_array()[c as usize]
+    }
+
+    /// Sum of all counters: every frame the program saw lands in exactly one of them.
+    pub fn frames(&self) -> u64 {
+        self.as_array().iter().sum()
+    }
+
+    fn as_array(&self) -> &[u64; COUNTER_FIELDS] {
+        // SAFETY: repr(C) struct of COUNTER_FIELDS u64 and nothing else (size asserted).
+        unsafe { &*(self as *const Counters as *const [u64; COUNTER_FIELDS]) }
+    }
+
+    fn as_array_mut(&mut self) -> &mut [u64; COUNTER_FIELDS] {
+        // SAFETY: as in `as_array`.
+        unsafe { &mut *(self as *mut Counters as *mut [u64; COUNTER_FIELDS]) }
+    }
+}
+
+/// Benchmark-only types (the `hsrp-bench` object: traffic generator and baselines).
+pub mod bench {
+    /// Bytes of header the generator writes into every frame (Ethernet + IPv4 + UDP,
+    /// padded to a multiple of 8).
+    pub const GEN_HDR_LEN: usize = 48;
+    /// Frame length the per-verdict harness restores before every run.
+    pub const RESTORE_LEN: usize = 88;
+
+    /// `BENCH_GEN[0]`: the header template the generator copies over each live frame
+    /// (pages are recycled without being re-initialised, so every byte the router
+    /// changes must be rewritten).
+    #[repr(C)]
+    #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+    pub struct GenTemplate {
+        pub hdr: [u8; GEN_HDR_LEN],
+    }
+
+    impl Default for GenTemplate {
+        fn default() -> Self {
+            GenTemplate {
+                hdr: [0; GEN_HDR_LEN],
+            }
+        }
+    }
+
+    /// `BENCH_FRAME[0]`: the whole frame the per-verdict harness restores before each
+    /// repetition of BPF_PROG_TEST_RUN (the program rewrites frames in place).
+    #[repr(C)]
+    #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+    pub struct RestoreFrame {
+        pub bytes: [u8; RESTORE_LEN],
+    }
+
+    impl Default for RestoreFrame {
+        fn default() -> Self {
+            RestoreFrame {
+                bytes: [0; RESTORE_LEN],
+            }
+        }
+    }
+}
+
+// Layout guards: the program and userspace read these with the same offsets.
+const _: () = {
+    assert!(core::mem::size_of::<VmacKey>() == 12);
+    assert!(core::mem::size_of::<VmacValue>() == 8);
+    assert!(core::mem::size_of::<VipKey>() == 24);
+    assert!(core::mem::size_of::<VipValue>() == 8);
+    assert!(core::mem::size_of::<IfaceValue>() == 12);
+    assert!(core::mem::size_of::<RateKey>() == 20);
+    assert!(core::mem::size_of::<RateState>() == 8);
+    assert!(core::mem::size_of::<Config>() == 24);
+    assert!(core::mem::size_of::<Counters>() == COUNTER_FIELDS * 8);
+};
+
+#[cfg(feature = "user")]
+mod pod {
+    use super::*;
+    // SAFETY: all are repr(C), Copy, made only of integers and byte arrays with explicit
+    // padding fields, so every bit pattern is valid and there are no padding holes.
+    unsafe impl aya::Pod for VmacKey {}
+    unsafe impl aya::Pod for VmacValue {}
+    unsafe impl aya::Pod for VipKey {}
+    unsafe impl aya::Pod for VipValue {}
+    unsafe impl aya::Pod for IfaceValue {}
+    unsafe impl aya::Pod for RateKey {}
+    unsafe impl aya::Pod for RateState {}
+    unsafe impl aya::Pod for Config {}
+    unsafe impl aya::Pod for Counters {}
+    unsafe impl aya::Pod for bench::GenTemplate {}
+    unsafe impl aya::Pod for bench::RestoreFrame {}
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn counters_add_and_index_agree() {
+        let mut a = Counters {
+            forwarded: 3,
+            ..Default::default()
+        };
+        let b = Counters {
+            forwarded: 4,
+            control_rate_limited: 1,
+            ..Default::default()
+        };
+        a.add(&b);
+        assert_eq!(a.get(Counter::Forwarded), 7);
+        assert_eq!(a.get(Counter::ControlRateLimited), 1);
+        assert_eq!(a.frames(), 8);
+    }
 }

@@ -1,0 +1,173 @@
+//! `hsrp-bench`: programs for `cargo xtask bench dataplane` only (never loaded by hsrpd).
+//!
+//! - `bench_gen`: the traffic generator, run with BPF_PROG_TEST_RUN live frames; rewrites
+//!   the whole Ethernet/IPv4/UDP header from `BENCH_GEN` on every frame, then XDP_TX.
+//! - `bench_sink`: counts and drops (the same sink for every row).
+//! - `bench_pass`: XDP_PASS, so the kernel forwards (the kernel row; also satisfies the
+//!   veth rule that a peer receiving XDP frames needs a program).
+//! - `bench_fib`: minimal fib lookup + redirect (the kernel's xdp_fwd sample in spirit).
+//! - `bench_redirect`: redirect only, to `BENCH_TX[0]` (the XDP ceiling).
+//! - `bench_restore*`, `bench_parse`: the per-verdict harness. BPF_PROG_TEST_RUN repeats a
+//!   program on the same buffer, which our program rewrites (replies, TTL, MACs); the
+//!   harness restores the frame from `BENCH_FRAME` first, and the restore-only time is
+//!   subtracted.
+#![cfg_attr(target_arch = "bpf", no_std)]
+#![cfg_attr(target_arch = "bpf", no_main)]
+
+#[cfg(target_arch = "bpf")]
+#[path = "xdp/mod.rs"]
+mod xdp;
+
+#[cfg(target_arch = "bpf")]
+mod progs {
+    use core::ffi::c_void;
+    use core::mem::{size_of, zeroed};
+
+    use aya_ebpf::{
+        bindings::{bpf_fib_lookup, xdp_action, BPF_FIB_LKUP_RET_SUCCESS},
+        btf_maps::{Array, DevMapHash, PerCpuArray},
+        helpers::{bpf_fib_lookup as fib_lookup, bpf_xdp_adjust_tail},
+        macros::{btf_map, xdp},
+        programs::XdpContext,
+    };
+    use hsrp_ebpf::bench::{GenTemplate, RestoreFrame, GEN_HDR_LEN, RESTORE_LEN};
+
+    use super::xdp::{classify, pkt};
+
+    #[btf_map]
+    static BENCH_GEN: Array<GenTemplate, 1> = Array::new();
+    #[btf_map]
+    static BENCH_FRAME: Array<RestoreFrame, 1> = Array::new();
+    #[btf_map]
+    static BENCH_SINK: PerCpuArray<u64, 1> = PerCpuArray::new();
+    #[btf_map]
+    static BENCH_TX: DevMapHash<16> = DevMapHash::new();
+
+    #[xdp]
+    pub fn bench_gen(ctx: XdpContext) -> u32 {
+        let (Some(f), Some(t)) = (pkt::bytes::<GEN_HDR_LEN>(&ctx, 0), BENCH_GEN.get(0)) else {
+            return xdp_action::XDP_ABORTED;
+        };
+        *f = t.hdr;
+        xdp_action::XDP_TX
+    }
+
+    #[xdp]
+    pub fn bench_sink(_ctx: XdpContext) -> u32 {
+        if let Some(c) = BENCH_SINK.get_ptr_mut(0) {
+            // SAFETY: this CPU's slot.
+            unsafe { *c += 1 };
+        }
+        xdp_action::XDP_DROP
+    }
+
+    #[xdp]
+    pub fn bench_pass(_ctx: XdpContext) -> u32 {
+        xdp_action::XDP_PASS
+    }
+
+    #[xdp]
+    pub fn bench_redirect(_ctx: XdpContext) -> u32 {
+        BENCH_TX.redirect(0, 0).unwrap_or(xdp_action::XDP_ABORTED)
+    }
+
+    /// IPv4 only, like xdp_fwd: fib lookup from the ingress interface, TTL - 1 with an
+    /// incremental checksum, MACs from the lookup, redirect through the devmap.
+    #[xdp]
+    pub fn bench_fib(ctx: XdpContext) -> u32 {
+        let Some(f) = pkt::bytes::<34>(&ctx, 0) else {
+            return xdp_action::XDP_PASS;
+        };
+        if f[12..14] != [0x08, 0x00] || f[14] != 0x45 || f[22] <= 1 {
+            return xdp_action::XDP_PASS;
+        }
+        // SAFETY: plain C struct, zero is valid.
+        let mut fib: bpf_fib_lookup = unsafe { zeroed() };
+        fib.family = 2;
+        fib.l4_protocol = f[23];
+        fib.__bindgen_anon_1.tot_len = pkt::be16(f, 16);
+        fib.__bindgen_anon_2.tos = f[15];
+        fib.ifindex = pkt::ifindex(&ctx);
+        fib.__bindgen_anon_3.ipv4_src = u32::from_ne_bytes(pkt::ip4(f, 26));
+        fib.__bindgen_anon_4.ipv4_dst = u32::from_ne_bytes(pkt::ip4(f, 30));
+        // SAFETY: valid context and struct.
+        let rc = unsafe {
+            fib_lookup(
+                ctx.ctx as *mut c_void,
+                &mut fib,
+                size_of::<bpf_fib_lookup>() as i32,
+                0,
+            )
+        };
+        if rc != BPF_FIB_LKUP_RET_SUCCESS as i64 {
+            return xdp_action::XDP_PASS;
+        }
+        let Some(f) = pkt::bytes::<34>(&ctx, 0) else {
+            return xdp_action::XDP_PASS;
+        };
+        let check = pkt::be16(f, 24) as u32 + 0x0100;
+        pkt::put_be16(f, 24, (check + (check >> 16)) as u16);
+        f[22] -= 1;
+        pkt::put(f, 0, &fib.dmac);
+        pkt::put(f, 6, &fib.smac);
+        BENCH_TX
+            .redirect(fib.ifindex, 0)
+            .unwrap_or(xdp_action::XDP_PASS)
+    }
+
+    /// Puts the frame back to `BENCH_FRAME` (length and bytes).
+    #[inline(always)]
+    fn restore(ctx: &XdpContext) -> bool {
+        let delta = RESTORE_LEN as i32 - pkt::len(ctx) as i32;
+        // SAFETY: valid context.
+        if delta != 0 && unsafe { bpf_xdp_adjust_tail(ctx.ctx, delta) } != 0 {
+            return false;
+        }
+        let (Some(f), Some(t)) = (pkt::bytes::<RESTORE_LEN>(ctx, 0), BENCH_FRAME.get(0)) else {
+            return false;
+        };
+        *f = t.bytes;
+        true
+    }
+
+    #[xdp]
+    pub fn bench_restore(ctx: XdpContext) -> u32 {
+        if !restore(&ctx) {
+            return xdp_action::XDP_ABORTED;
+        }
+        xdp_action::XDP_PASS
+    }
+
+    #[xdp]
+    pub fn bench_restore_hsrp(ctx: XdpContext) -> u32 {
+        if !restore(&ctx) {
+            return xdp_action::XDP_ABORTED;
+        }
+        classify(&ctx)
+    }
+
+    /// The "parses Ethernet + IP and nothing else" reference for the cheap paths.
+    #[xdp]
+    pub fn bench_parse(ctx: XdpContext) -> u32 {
+        if !restore(&ctx) {
+            return xdp_action::XDP_ABORTED;
+        }
+        let Some(eth) = pkt::bytes::<14>(&ctx, 0) else {
+            return xdp_action::XDP_PASS;
+        };
+        match pkt::be16(eth, 12) {
+            0x0800 => match pkt::bytes::<34>(&ctx, 0) {
+                Some(f) if f[14] == 0x45 && f[22] != 0 && f[30] != 0 => xdp_action::XDP_PASS,
+                _ => xdp_action::XDP_DROP,
+            },
+            0x86dd => match pkt::bytes::<54>(&ctx, 0) {
+                Some(f) if f[14] >> 4 == 6 && f[21] != 0 && f[38] != 0 => xdp_action::XDP_PASS,
+                _ => xdp_action::XDP_DROP,
+            },
+            _ => xdp_action::XDP_PASS,
+        }
+    }
+}
+
+#[cfg(not(target_arch = "bpf"))]
+fn main() {}

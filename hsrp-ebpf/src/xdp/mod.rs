@@ -1,0 +1,79 @@
+//! The XDP program: a classifier at the top, one small module per verdict.
+//!
+//! ```text
+//! unicast to a vMAC of this interface ─► vmac::handle (forward / answer / slow path / drop)
+//! broadcast ARP ───────────────────────► answer::arp (request for a VIP?)
+//! 33:33:ff:…  IPv6 ────────────────────► answer::ns  (NS for a VIP?)
+//! 01:00:5e / 33:33 to the HSRP groups ─► control     (sane? within rate?)
+//! anything else ───────────────────────► PASS untouched
+//! ```
+
+mod answer;
+mod control;
+mod csum;
+mod forward;
+mod maps;
+pub(crate) mod pkt;
+mod stats;
+
+use aya_ebpf::{bindings::xdp_action, macros::xdp, programs::XdpContext};
+use hsrp_ebpf::{Counter, VmacKey};
+
+use pkt::{ETH_P_ARP, ETH_P_IP, ETH_P_IPV6};
+
+#[xdp]
+pub fn hsrp(ctx: XdpContext) -> u32 {
+    classify(&ctx)
+}
+
+/// The whole decision for one frame (also driven by the benchmark harness).
+#[inline(always)]
+pub(crate) fn classify(ctx: &XdpContext) -> u32 {
+    let Some(eth) = pkt::bytes::<14>(ctx, 0) else {
+        return stats::pass();
+    };
+    let ifindex = pkt::ifindex(ctx);
+    let ethertype = pkt::be16(eth, 12);
+    if eth[0] & 1 == 0 {
+        let key = VmacKey {
+            ifindex,
+            mac: pkt::mac(eth, 0),
+            _pad: [0; 2],
+        };
+        return match maps::vmac(&key) {
+            Some(group) => forward::to_vmac(ctx, ifindex, group, ethertype),
+            None => stats::pass(),
+        };
+    }
+    match ethertype {
+        ETH_P_ARP if eth[..6] == [0xff; 6] => match answer::arp(ctx, ifindex) {
+            Some(verdict) => verdict,
+            None => stats::pass(),
+        },
+        ETH_P_IP if eth[..3] == [0x01, 0x00, 0x5e] => control::ipv4(ctx, ifindex),
+        ETH_P_IPV6 if eth[..3] == [0x33, 0x33, 0xff] => match answer::ns(ctx, ifindex) {
+            Some(verdict) => verdict,
+            None => stats::pass(),
+        },
+        ETH_P_IPV6 if eth[..2] == [0x33, 0x33] => control::ipv6(ctx, ifindex),
+        _ => stats::pass(),
+    }
+}
+
+/// Counts `c` and drops.
+#[inline(always)]
+fn drop(slot: u16, c: Counter) -> u32 {
+    stats::bump(slot, c);
+    xdp_action::XDP_DROP
+}
+
+#[panic_handler]
+fn panic(_info: &core::panic::PanicInfo) -> ! {
+    loop {}
+}
+
+/// bpf_fib_lookup is GPL-only; "Dual MIT/GPL" is a GPL-compatible license string for the
+/// kernel (the crate's own license is unchanged).
+#[unsafe(no_mangle)]
+#[unsafe(link_section = "license")]
+pub static LICENSE: [u8; 13] = *b"Dual MIT/GPL\0";

@@ -1,0 +1,427 @@
+//! The typed userspace API over the XDP program's maps.
+//!
+//! The kernel/user contract (types in `hsrp_ebpf`):
+//! - `HSRP_VMAC` {ifindex, vMAC} → {group, version, **active**, flags, stats slot}: the one
+//!   entry the fast path reads for a group. [`DataplaneMaps::set_active`] is one update of
+//!   it, and that is the whole takeover / give-up.
+//! - `HSRP_VIP` {ifindex, family, address} → {vMAC, group}: which addresses XDP answers
+//!   ARP / NS / echo for; their `active` is read through the vMAC entry they name.
+//! - `HSRP_IFACE` ifindex → {interface MAC, stats slot}; `HSRP_TX_PORTS` (devmap hash) the
+//!   forwarding targets; `HSRP_STATS` per-CPU counters by slot (slot 0 = whole program);
+//!   `HSRP_CTRL_RATE` (LRU) per-source control budget; `HSRP_CONFIG[0]` the budget.
+//!
+//! Stats slots are not remembered here: the map entries that own them are the record, so
+//! the same API works on maps pinned by another process.
+
+use std::collections::BTreeSet;
+use std::net::IpAddr;
+use std::path::Path;
+
+use anyhow::{bail, Context, Result};
+use aya::maps::{Array, DevMapHash, HashMap, Map, MapData, PerCpuArray, PerCpuValues};
+use hsrp_ebpf::{
+    map_names, Config, Counters, IfaceValue, RateKey, RateState, VipKey, VipValue, VmacKey,
+    VmacValue, FAMILY_V4, FAMILY_V6, STATS_SLOTS, STATS_SLOT_TOTAL,
+};
+
+use super::Dataplane;
+
+/// Counters of one group on one interface.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct GroupStats {
+    pub ifindex: u32,
+    pub vmac: [u8; 6],
+    pub group: u16,
+    pub counters: Counters,
+}
+
+/// Counters summed over CPUs: the whole program, each group, each interface (the last
+/// holds what belongs to an interface but no group: control packets).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Stats {
+    pub total: Counters,
+    pub groups: Vec<GroupStats>,
+    pub interfaces: Vec<(u32, Counters)>,
+}
+
+impl Stats {
+    /// The counters of the group with this vMAC on `ifindex`.
+    pub fn group(&self, ifindex: u32, vmac: [u8; 6]) -> Option<&Counters> {
+        self.groups
+            .iter()
+            .find(|g| g.ifindex == ifindex && g.vmac == vmac)
+            .map(|g| &g.counters)
+    }
+
+    pub fn interface(&self, ifindex: u32) -> Option<&Counters> {
+        self.interfaces
+            .iter()
+            .find(|(i, _)| *i == ifindex)
+            .map(|(_, c)| c)
+    }
+}
+
+/// The program's maps, typed.
+pub struct DataplaneMaps {
+    vmac: HashMap<MapData, VmacKey, VmacValue>,
+    vip: HashMap<MapData, VipKey, VipValue>,
+    iface: HashMap<MapData, u32, IfaceValue>,
+    tx_ports: DevMapHash<MapData>,
+    stats: PerCpuArray<MapData, Counters>,
+    rate: HashMap<MapData, RateKey, RateState>,
+    config: Array<MapData, Config>,
+}
+
+impl DataplaneMaps {
+    /// Takes the maps out of a loaded object (they stay usable by the program).
+    pub fn from_ebpf(ebpf: &mut aya::Ebpf) -> Result<Self> {
+        Self::from_source(|name| {
+            ebpf.take_map(name)
+                .with_context(|| format!("the XDP object has no map `{name}` (or it was taken)"))
+        })
+    }
+
+    /// Takes the maps out of a loaded [`Dataplane`].
+    pub fn from_dataplane(dp: &mut Dataplane) -> Result<Self> {
+        Self::from_source(|name| dp.take_map(name))
+    }
+
+    /// Opens the maps pinned in `dir` (e.g. /sys/fs/bpf/hsrpd) by a running data plane.
+    pub fn from_pinned(dir: &Path) -> Result<Self> {
+        Self::from_source(|name| {
+            let path = dir.join(name);
+            let data = MapData::from_pin(&path)
+                .with_context(|| format!("opening pinned map {}", path.display()))?;
+            Map::from_map_data(data).with_context(|| format!("map {}", path.display()))
+        })
+    }
+
+    fn from_source(mut take: impl FnMut(&str) -> Result<Map>) -> Result<Self> {
+        fn typed<T>(name: &str, map: Map) -> Result<T>
+        where
+            T: TryFrom<Map, Error = aya::maps::MapError>,
+        {
+            T::try_from(map).with_context(|| format!("map `{name}` has an unexpected type"))
+        }
+        Ok(DataplaneMaps {
+            vmac: typed(map_names::VMAC, take(map_names::VMAC)?)?,
+            vip: typed(map_names::VIP, take(map_names::VIP)?)?,
+            iface: typed(map_names::IFACE, take(map_names::IFACE)?)?,
+            tx_ports: typed(map_names::TX_PORTS, take(map_names::TX_PORTS)?)?,
+            stats: typed(map_names::STATS, take(map_names::STATS)?)?,
+            rate: typed(map_names::CTRL_RATE, take(map_names::CTRL_RATE)?)?,
+            config: typed(map_names::CONFIG, take(map_names::CONFIG)?)?,
+        })
+    }
+
+    /// Installs a group: its vMAC entry (not Active) and one VIP entry per address.
+    /// Replaces an existing entry for the same vMAC, keeping its stats slot.
+    pub fn add_group(
+        &mut self,
+        ifindex: u32,
+        vmac: [u8; 6],
+        group: u16,
+        version: u8,
+        vips: &[IpAddr],
+    ) -> Result<()> {
+        let key = vmac_key(ifindex, vmac);
+        let existing = self.vmac.get(&key, 0).ok();
+        let stats_slot = match existing {
+            Some(v) => v.stats_slot,
+            None => self.claim_slot()?,
+        };
+        let value = VmacValue {
+            group,
+            version,
+            active: existing.map_or(0, |v| v.active),
+            flags: existing.map_or(0, |v| v.flags),
+            stats_slot,
+        };
+        self.vmac.insert(key, value, 0).with_context(|| {
+            format!("adding group {group} ({}) on ifindex {ifindex}", mac(&vmac))
+        })?;
+        for addr in vips {
+            self.add_vip(ifindex, vmac, group, *addr)?;
+        }
+        Ok(())
+    }
+
+    /// Adds one virtual address to an installed group.
+    pub fn add_vip(&mut self, ifindex: u32, vmac: [u8; 6], group: u16, addr: IpAddr) -> Result<()> {
+        self.vip
+            .insert(vip_key(ifindex, addr), VipValue { vmac, group }, 0)
+            .with_context(|| format!("adding VIP {addr} of group {group} on ifindex {ifindex}"))
+    }
+
+    pub fn remove_vip(&mut self, ifindex: u32, addr: IpAddr) -> Result<()> {
+        self.vip
+            .remove(&vip_key(ifindex, addr))
+            .with_context(|| format!("removing VIP {addr} on ifindex {ifindex}"))
+    }
+
+    /// Takeover / give-up: ONE update of the group's vMAC entry. Forwarding, the drop of
+    /// frames to the vMAC and the ARP/NS/echo answers for every VIP of the group all read
+    /// this flag.
+    pub fn set_active(&mut self, ifindex: u32, vmac: [u8; 6], active: bool) -> Result<()> {
+        let key = vmac_key(ifindex, vmac);
+        let mut value = self.vmac.get(&key, 0).with_context(|| {
+            format!(
+                "set_active: no group with vMAC {} on ifindex {ifindex}",
+                mac(&vmac)
+            )
+        })?;
+        value.active = active as u8;
+        self.vmac.insert(key, value, 0).with_context(|| {
+            format!(
+                "set_active({active}) for {} on ifindex {ifindex}",
+                mac(&vmac)
+            )
+        })
+    }
+
+    /// Whether the group is Active in the data plane (as the program sees it).
+    pub fn is_active(&self, ifindex: u32, vmac: [u8; 6]) -> Result<bool> {
+        let v = self
+            .vmac
+            .get(&vmac_key(ifindex, vmac), 0)
+            .with_context(|| format!("no group with vMAC {} on ifindex {ifindex}", mac(&vmac)))?;
+        Ok(v.active != 0)
+    }
+
+    /// Sets the group's `VMAC_F_*` flags (e.g. slow path only).
+    pub fn set_group_flags(&mut self, ifindex: u32, vmac: [u8; 6], flags: u16) -> Result<()> {
+        let key = vmac_key(ifindex, vmac);
+        let mut value = self
+            .vmac
+            .get(&key, 0)
+            .with_context(|| format!("no group with vMAC {} on ifindex {ifindex}", mac(&vmac)))?;
+        value.flags = flags;
+        self.vmac
+            .insert(key, value, 0)
+            .context("updating group flags")
+    }
+
+    /// Removes a group: its VIP entries first (so no answer can name a missing vMAC
+    /// entry), then the vMAC entry. Absent group: no error.
+    pub fn remove_group(&mut self, ifindex: u32, vmac: [u8; 6]) -> Result<()> {
+        let vips: Vec<VipKey> = self
+            .vip
+            .iter()
+            .filter_map(|r| r.ok())
+            .filter(|(k, v)| k.ifindex == ifindex && v.vmac == vmac)
+            .map(|(k, _)| k)
+            .collect();
+        for k in vips {
+            remove_if_present(&mut self.vip, &k).context("removing a VIP of the group")?;
+        }
+        remove_if_present(&mut self.vmac, &vmac_key(ifindex, vmac))
+            .with_context(|| format!("removing group {} on ifindex {ifindex}", mac(&vmac)))
+    }
+
+    /// Registers an interface hsrpd runs groups on: its MAC (the slow path's destination)
+    /// and a stats slot for its control traffic.
+    pub fn set_interface(&mut self, ifindex: u32, if_mac: [u8; 6]) -> Result<()> {
+        let stats_slot = match self.iface.get(&ifindex, 0) {
+            Ok(v) => v.stats_slot,
+            Err(_) => self.claim_slot()?,
+        };
+        let value = IfaceValue {
+            mac: if_mac,
+            stats_slot,
+            flags: 0,
+        };
+        self.iface
+            .insert(ifindex, value, 0)
+            .with_context(|| format!("registering interface {ifindex} ({})", mac(&if_mac)))
+    }
+
+    pub fn remove_interface(&mut self, ifindex: u32) -> Result<()> {
+        remove_if_present(&mut self.iface, &ifindex)
+            .with_context(|| format!("removing interface {ifindex}"))
+    }
+
+    /// Makes `ifindex` a forwarding target (XDP may redirect to it).
+    pub fn add_tx_port(&mut self, ifindex: u32) -> Result<()> {
+        self.tx_ports
+            .insert(ifindex, ifindex, None, 0)
+            .with_context(|| format!("adding forwarding target ifindex {ifindex}"))
+    }
+
+    pub fn remove_tx_port(&mut self, ifindex: u32) -> Result<()> {
+        if self.tx_ports.get(ifindex, 0).is_err() {
+            return Ok(());
+        }
+        self.tx_ports
+            .remove(ifindex)
+            .with_context(|| format!("removing forwarding target ifindex {ifindex}"))
+    }
+
+    /// The forwarding targets.
+    pub fn tx_ports(&self) -> Vec<u32> {
+        self.tx_ports.keys().filter_map(|k| k.ok()).collect()
+    }
+
+    /// Per-source budget for HSRP control packets: `pps` sustained, `burst` back to back.
+    /// `pps == 0` turns the limit off.
+    pub fn set_control_rate(&mut self, pps: u32, burst: u32) -> Result<()> {
+        let cfg = if pps == 0 {
+            Config::default()
+        } else {
+            let interval = 1_000_000_000u64 / pps as u64;
+            Config {
+                ctrl_interval_ns: interval.max(1),
+                ctrl_burst_ns: interval * burst.saturating_sub(1) as u64,
+                ..Config::default()
+            }
+        };
+        self.config
+            .set(0, cfg, 0)
+            .context("writing the control rate to HSRP_CONFIG")
+    }
+
+    /// Counters summed over CPUs, for the whole program, each group and each interface.
+    pub fn stats(&self) -> Result<Stats> {
+        let mut out = Stats {
+            total: self.slot_counters(STATS_SLOT_TOTAL as u16)?,
+            ..Stats::default()
+        };
+        for (k, v) in self.vmac.iter().filter_map(|r| r.ok()) {
+            if v.stats_slot != 0 {
+                out.groups.push(GroupStats {
+                    ifindex: k.ifindex,
+                    vmac: k.mac,
+                    group: v.group,
+                    counters: self.slot_counters(v.stats_slot)?,
+                });
+            }
+        }
+        for (k, v) in self.iface.iter().filter_map(|r| r.ok()) {
+            if v.stats_slot != 0 {
+                out.interfaces.push((k, self.slot_counters(v.stats_slot)?));
+            }
+        }
+        Ok(out)
+    }
+
+    /// Empties every table and zeroes every counter: the state at daemon start.
+    pub fn reset(&mut self) -> Result<()> {
+        clear(&mut self.vip).context("clearing HSRP_VIP")?;
+        clear(&mut self.vmac).context("clearing HSRP_VMAC")?;
+        clear(&mut self.iface).context("clearing HSRP_IFACE")?;
+        clear(&mut self.rate).context("clearing HSRP_CTRL_RATE")?;
+        for port in self.tx_ports() {
+            self.remove_tx_port(port)?;
+        }
+        self.config
+            .set(0, Config::default(), 0)
+            .context("clearing HSRP_CONFIG")?;
+        for slot in 0..STATS_SLOTS {
+            self.zero_slot(slot)?;
+        }
+        Ok(())
+    }
+
+    fn slot_counters(&self, slot: u16) -> Result<Counters> {
+        let per_cpu = self
+            .stats
+            .get(&(slot as u32), 0)
+            .with_context(|| format!("reading HSRP_STATS slot {slot}"))?;
+        let mut sum = Counters::default();
+        for c in per_cpu.iter() {
+            sum.add(c);
+        }
+        Ok(sum)
+    }
+
+    fn zero_slot(&mut self, slot: u32) -> Result<()> {
+        let cpus = aya::util::nr_cpus().map_err(|(what, e)| anyhow::anyhow!("{what}: {e}"))?;
+        let zeros = PerCpuValues::try_from(vec![Counters::default(); cpus])
+            .context("building per-CPU zeros")?;
+        self.stats
+            .set(slot, zeros, 0)
+            .with_context(|| format!("zeroing HSRP_STATS slot {slot}"))
+    }
+
+    /// The lowest stats slot no group or interface uses, zeroed for its new owner.
+    fn claim_slot(&mut self) -> Result<u16> {
+        let mut used = BTreeSet::new();
+        used.insert(STATS_SLOT_TOTAL as u16);
+        used.extend(
+            self.vmac
+                .iter()
+                .filter_map(|r| r.ok())
+                .map(|(_, v)| v.stats_slot),
+        );
+        used.extend(
+            self.iface
+                .iter()
+                .filter_map(|r| r.ok())
+                .map(|(_, v)| v.stats_slot),
+        );
+        let Some(slot) = (1..STATS_SLOTS as u16).find(|s| !used.contains(s)) else {
+            bail!("all {STATS_SLOTS} stats slots are in use (too many groups and interfaces)");
+        };
+        self.zero_slot(slot as u32)?;
+        Ok(slot)
+    }
+}
+
+fn vmac_key(ifindex: u32, vmac: [u8; 6]) -> VmacKey {
+    VmacKey {
+        ifindex,
+        mac: vmac,
+        _pad: [0; 2],
+    }
+}
+
+/// The `HSRP_VIP` key of an address (IPv4 in the first 4 bytes, the rest zero).
+pub fn vip_key(ifindex: u32, addr: IpAddr) -> VipKey {
+    let mut a = [0u8; 16];
+    let family = match addr {
+        IpAddr::V4(v4) => {
+            a[..4].copy_from_slice(&v4.octets());
+            FAMILY_V4
+        }
+        IpAddr::V6(v6) => {
+            a = v6.octets();
+            FAMILY_V6
+        }
+    };
+    VipKey {
+        ifindex,
+        family,
+        _pad: [0; 3],
+        addr: a,
+    }
+}
+
+fn mac(m: &[u8; 6]) -> String {
+    m.iter()
+        .map(|b| format!("{b:02x}"))
+        .collect::<Vec<_>>()
+        .join(":")
+}
+
+fn remove_if_present<K: aya::Pod, V: aya::Pod>(
+    map: &mut HashMap<MapData, K, V>,
+    key: &K,
+) -> Result<()> {
+    match map.remove(key) {
+        Ok(()) => Ok(()),
+        Err(aya::maps::MapError::KeyNotFound) => Ok(()),
+        Err(aya::maps::MapError::SyscallError(e))
+            if e.io_error.raw_os_error() == Some(libc::ENOENT) =>
+        {
+            Ok(())
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+fn clear<K: aya::Pod, V: aya::Pod>(map: &mut HashMap<MapData, K, V>) -> Result<()> {
+    let keys: Vec<K> = map.keys().filter_map(|k| k.ok()).collect();
+    for k in keys {
+        remove_if_present(map, &k)?;
+    }
+    Ok(())
+}
