@@ -8,6 +8,7 @@
 //! - `config`: the IOS-syntax configuration parser.
 //! - `dataplane`: loading the XDP program, its maps, the Active flip.
 //! - `net`: packet sockets and netlink.
+//! - `track`: tracking objects (links, routes) and their changes.
 //! - `decode`: `hsrpd decode` (pcap reader).
 
 pub mod config;
@@ -20,4 +21,5 @@ pub mod logging;
 pub mod net;
 pub mod proto;
 pub mod sim;
+pub mod track;
 pub mod wire;

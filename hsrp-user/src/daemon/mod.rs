@@ -1,8 +1,419 @@
-//! The daemon: thin I/O around the state machines (in progress).
-use std::path::Path;
-use std::process::ExitCode;
+//! The daemon (`hsrpd run`): thin I/O around the pure state machines.
+//!
+//! One tokio current-thread runtime and one loop that waits, with `select!`, on: frames
+//! from the packet sockets (a task per interface feeds a channel), the earliest deadline of
+//! all groups and interfaces, signals, netlink events (tracking, interface up/down) and
+//! status requests. Each wake-up feeds events to `fsm::Group`s and carries out the actions
+//! they return (`actions`): frames on the wire, the one-map-write flip, gratuitous ARP/NA,
+//! log lines.
+//!
+//! - `startup`: interfaces, data plane, sockets, groups; refuses a second instance.
+//! - `rx`: Ethernet/IP/UDP framing of received HSRP.
+//! - `actions`: executing `fsm::Action`s, v1 Advertise / v2 Interface State.
+//! - `reload`: SIGHUP.
+//! - `status`: the snapshot for `hsrpd status`.
+//! - `groups`: configuration → state machine; `xdp_probe`: is an interface taken.
 
-/// Entry point of `hsrpd run`.
-pub fn run(_config: &Path, _socket: &Path) -> anyhow::Result<ExitCode> {
-    anyhow::bail!("run: not implemented yet")
+mod actions;
+pub mod groups;
+mod reload;
+pub mod rx;
+mod startup;
+mod status;
+mod xdp_probe;
+
+use std::net::IpAddr;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result};
+use log::{debug, info, warn};
+use tokio::signal::unix::{signal, SignalKind};
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+
+use crate::config::{Config, GroupSpec, InterfaceConfig};
+use crate::control;
+use crate::dataplane::maps::DataplaneMaps;
+use crate::dataplane::{AttachMode, Dataplane};
+use crate::fsm::{Advertiser, Event, Group, Time};
+use crate::net::{InterfaceInfo, NetEvent, NetWatcher, Netlink, PacketSocket};
+use crate::proto::{Auth, MacAddr};
+use crate::track::Tracker;
+use crate::wire::{self, Decoded};
+
+use groups::GroupKey;
+
+/// Received frames waiting for the loop; beyond this the rx tasks wait (backpressure).
+const FRAME_QUEUE: usize = 1024;
+/// Bound on one rx task's consecutive hard errors before it gives up on its socket.
+const MAX_RX_ERRORS: u32 = 100;
+
+/// Entry point of `hsrpd run`: loads the configuration, runs until SIGTERM/SIGINT, and
+/// exits 0 after a clean stop (Resign sent, maps cleared, XDP detached).
+pub fn run(config: &Path, socket: &Path) -> Result<ExitCode> {
+    let cfg = crate::config::load(config).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("starting the tokio runtime")?;
+    runtime.block_on(async {
+        let (ctl_tx, ctl_rx) = mpsc::channel(16);
+        let (frame_tx, frame_rx) = mpsc::channel(FRAME_QUEUE);
+        // Signals first: a SIGTERM during start-up must still stop us cleanly.
+        let signals = Signals::new()?;
+        let listener = control::bind(socket)?;
+        let mut daemon = Daemon::start(config, cfg, frame_tx).await?;
+        let server = tokio::spawn(control::serve(listener, ctl_tx));
+        let result = daemon.serve(signals, frame_rx, ctl_rx).await;
+        server.abort();
+        daemon.stop().await;
+        let _ = std::fs::remove_file(socket);
+        result.map(|()| ExitCode::SUCCESS)
+    })
+}
+
+struct Signals {
+    term: tokio::signal::unix::Signal,
+    int: tokio::signal::unix::Signal,
+    hup: tokio::signal::unix::Signal,
+}
+
+impl Signals {
+    fn new() -> Result<Signals> {
+        Ok(Signals {
+            term: signal(SignalKind::terminate()).context("installing the SIGTERM handler")?,
+            int: signal(SignalKind::interrupt()).context("installing the SIGINT handler")?,
+            hup: signal(SignalKind::hangup()).context("installing the SIGHUP handler")?,
+        })
+    }
+}
+
+/// One interface hsrpd runs groups on.
+struct Iface {
+    cfg: InterfaceConfig,
+    info: InterfaceInfo,
+    socket: Arc<PacketSocket>,
+    rx_task: JoinHandle<()>,
+    mode: AttachMode,
+    /// Line protocol as last seen (groups run only while it is up).
+    up: bool,
+    advertiser: Advertiser,
+}
+
+impl Iface {
+    /// The address v1 Advertise / v2 Interface State go out from.
+    fn advertise_ip(&self) -> Option<IpAddr> {
+        self.info
+            .ipv4
+            .first()
+            .map(|a| IpAddr::V4(a.addr))
+            .or(self.info.ipv6_link_local.map(IpAddr::V6))
+    }
+}
+
+/// One group at run time.
+struct GroupRt {
+    key: GroupKey,
+    /// Index into `Daemon::ifaces`.
+    iface: usize,
+    spec: GroupSpec,
+    fsm: Group,
+    /// What a received message may be signed with (the configured auth, key-chain keys).
+    auths: Vec<Auth>,
+    /// The virtual MAC installed in the maps and the NIC filter.
+    vmac: MacAddr,
+    /// Virtual addresses installed in the VIP map.
+    vips: Vec<IpAddr>,
+}
+
+struct Daemon {
+    config_path: PathBuf,
+    config: Config,
+    start: Instant,
+    /// Keeps the program attached; dropped last, which detaches it.
+    dataplane: Option<Dataplane>,
+    maps: DataplaneMaps,
+    netlink: Netlink,
+    watcher: NetWatcher,
+    tracker: Tracker,
+    ifaces: Vec<Iface>,
+    groups: Vec<GroupRt>,
+}
+
+impl Daemon {
+    /// Virtual time of the state machines: time since start.
+    fn now(&self) -> Time {
+        Time::since(self.start, Instant::now())
+    }
+
+    fn instant(&self, t: Time) -> tokio::time::Instant {
+        tokio::time::Instant::from_std(self.start + t.as_duration())
+    }
+
+    fn next_deadline(&self) -> Option<Time> {
+        let groups = self.groups.iter().filter_map(|g| g.fsm.next_deadline());
+        let ifaces = self
+            .ifaces
+            .iter()
+            .filter_map(|i| i.advertiser.next_deadline());
+        groups.chain(ifaces).min()
+    }
+
+    async fn serve(
+        &mut self,
+        mut signals: Signals,
+        mut frames: mpsc::Receiver<(usize, Vec<u8>)>,
+        mut requests: mpsc::Receiver<control::Request>,
+    ) -> Result<()> {
+        info!(
+            "running: {} interface(s), {} group(s), status on the control socket",
+            self.ifaces.len(),
+            self.groups.len()
+        );
+        loop {
+            let wake = match self.next_deadline() {
+                Some(t) => self.instant(t),
+                None => tokio::time::Instant::now() + Duration::from_secs(3600),
+            };
+            tokio::select! {
+                biased;
+                _ = signals.term.recv() => {
+                    info!("SIGTERM: stopping");
+                    return Ok(());
+                }
+                _ = signals.int.recv() => {
+                    info!("SIGINT: stopping");
+                    return Ok(());
+                }
+                _ = signals.hup.recv() => self.reload().await,
+                Some((iface, frame)) = frames.recv() => self.on_frame(iface, &frame).await,
+                Some(event) = self.watcher.recv() => self.on_net_event(event).await,
+                Some(reply) = requests.recv() => {
+                    let _ = reply.send(self.snapshot());
+                }
+                _ = tokio::time::sleep_until(wake) => self.on_timers().await,
+            }
+        }
+    }
+
+    /// Wakes every group whose deadline has passed, then the interface announcements.
+    async fn on_timers(&mut self) {
+        let now = self.now();
+        for gi in 0..self.groups.len() {
+            if self.groups[gi]
+                .fsm
+                .next_deadline()
+                .is_some_and(|t| t <= now)
+            {
+                self.feed(gi, Event::Timer).await;
+            }
+        }
+        self.advertise().await;
+    }
+
+    /// One received frame on interface `iface`.
+    async fn on_frame(&mut self, iface: usize, frame: &[u8]) {
+        let name = &self.ifaces[iface].cfg.name;
+        let d = match rx::parse(frame) {
+            Ok(d) => d,
+            Err(e) => {
+                debug!("{name}: ignored frame: {e}");
+                return;
+            }
+        };
+        let msg = match wire::Repr::parse(d.payload).map(|r| r.group_message()) {
+            Ok(Some(Ok(m))) => m,
+            // Advertise / Interface State: nothing for the groups.
+            Ok(None) => return,
+            Ok(Some(Err(e))) | Err(e) => {
+                debug!("{name}: malformed HSRP from {}: {e}", d.src_ip);
+                return;
+            }
+        };
+        let ipv6 = d.src_ip.is_ipv6();
+        let Some(gi) = self.groups.iter().position(|g| {
+            g.iface == iface
+                && g.key.group == msg.group
+                && g.key.ipv6 == ipv6
+                && g.fsm.config().version == msg.version
+        }) else {
+            return; // not a group of ours
+        };
+        let mut auth_error = None;
+        let mut decoded = None;
+        for auth in &self.groups[gi].auths {
+            match wire::decode_payload(d.payload, auth) {
+                Ok(Decoded::Group(m)) => {
+                    decoded = Some(m);
+                    break;
+                }
+                Ok(_) => return,
+                Err(e) if e.is_auth() => auth_error = Some(e),
+                Err(e) => {
+                    debug!("{name}: malformed HSRP from {}: {e}", d.src_ip);
+                    return;
+                }
+            }
+        }
+        let from = d.src_ip;
+        match decoded {
+            Some(msg) => self.feed(gi, Event::Received { from, msg }).await,
+            None => {
+                let g = &self.groups[gi];
+                let n = g.fsm.auth_failures() + 1;
+                // First failure, then every power of two: visible, never a log flood.
+                if n.is_power_of_two() {
+                    warn!(
+                        "{} grp {}: message from {from} ignored: {} ({n} failure(s) so far)",
+                        g.key.iface,
+                        g.key.group,
+                        auth_error.map(|e| e.to_string()).unwrap_or_default()
+                    );
+                }
+                self.feed(gi, Event::AuthFailed { from }).await;
+            }
+        }
+        self.advertise().await;
+    }
+
+    /// Links (interface up/down, tracked interfaces) and routes (tracked prefixes).
+    async fn on_net_event(&mut self, event: NetEvent) {
+        match &event {
+            NetEvent::Link {
+                ifindex, oper_up, ..
+            } => self.set_link(*ifindex, *oper_up).await,
+            NetEvent::LinkRemoved { ifindex, .. } => self.set_link(*ifindex, false).await,
+            NetEvent::Resync => {
+                for i in 0..self.ifaces.len() {
+                    let name = self.ifaces[i].cfg.name.clone();
+                    let up = match self.netlink.interface_info(&name).await {
+                        Ok(info) => info.oper_up,
+                        Err(_) => false,
+                    };
+                    let ifindex = self.ifaces[i].info.ifindex;
+                    self.set_link(ifindex, up).await;
+                }
+                self.refresh_tracks().await;
+            }
+            _ => {}
+        }
+        let effect = self.tracker.on_event(&event);
+        for change in effect.changes {
+            self.apply_track(change).await;
+        }
+        for (object, prefix) in effect.recheck {
+            let up = match self.netlink.route_exists(prefix).await {
+                Ok(up) => up,
+                Err(e) => {
+                    warn!("track {object}: cannot look up route {prefix}: {e}");
+                    continue;
+                }
+            };
+            if let Some(change) = self.tracker.set(object, up) {
+                self.apply_track(change).await;
+            }
+        }
+        self.advertise().await;
+    }
+
+    /// An HSRP interface's line protocol, as netlink reports it.
+    async fn set_link(&mut self, ifindex: u32, up: bool) {
+        let Some(i) = self.ifaces.iter().position(|f| f.info.ifindex == ifindex) else {
+            return;
+        };
+        if self.ifaces[i].up == up {
+            return;
+        }
+        self.ifaces[i].up = up;
+        info!(
+            "{}: line protocol {}",
+            self.ifaces[i].cfg.name,
+            if up { "up" } else { "down" }
+        );
+        let event = if up {
+            Event::InterfaceUp
+        } else {
+            Event::InterfaceDown
+        };
+        for gi in 0..self.groups.len() {
+            if self.groups[gi].iface == i {
+                self.feed(gi, event.clone()).await;
+            }
+        }
+    }
+
+    /// Reads every tracked object's state afresh and tells the groups what changed.
+    async fn refresh_tracks(&mut self) {
+        for (object, name) in self.tracker.interfaces() {
+            let up = match self.netlink.interface_info(&name).await {
+                Ok(info) => info.oper_up,
+                Err(e) => {
+                    debug!("track {object}: {e}");
+                    false
+                }
+            };
+            if let Some(change) = self.tracker.set(object, up) {
+                self.apply_track(change).await;
+            }
+        }
+        for (object, prefix) in self.tracker.routes() {
+            match self.netlink.route_exists(prefix).await {
+                Ok(up) => {
+                    if let Some(change) = self.tracker.set(object, up) {
+                        self.apply_track(change).await;
+                    }
+                }
+                Err(e) => warn!("track {object}: cannot look up route {prefix}: {e}"),
+            }
+        }
+    }
+
+    async fn apply_track(&mut self, change: crate::track::TrackChange) {
+        info!(
+            "track {} is now {}",
+            change.object,
+            if change.up { "up" } else { "down" }
+        );
+        for gi in 0..self.groups.len() {
+            if self.groups[gi]
+                .fsm
+                .config()
+                .tracks
+                .iter()
+                .any(|t| t.object == change.object)
+            {
+                let event = Event::Track {
+                    object: change.object,
+                    up: change.up,
+                };
+                self.feed(gi, event).await;
+            }
+        }
+    }
+
+    /// Feeds one event to one group and carries out what it says.
+    async fn feed(&mut self, gi: usize, event: Event) {
+        let now = self.now();
+        let actions = self.groups[gi].fsm.handle(now, event);
+        self.execute(gi, actions).await;
+    }
+
+    /// Graceful stop: Resign every Active group on the wire, clear the maps, detach.
+    async fn stop(&mut self) {
+        for gi in 0..self.groups.len() {
+            self.feed(gi, Event::Shutdown).await;
+        }
+        if let Err(e) = self.maps.reset() {
+            warn!("clearing the data plane maps: {e:#}");
+        }
+        for iface in &self.ifaces {
+            iface.rx_task.abort();
+        }
+        // Dropping the data plane detaches XDP from every interface and removes the pins.
+        drop(self.dataplane.take());
+        info!("stopped: groups resigned, maps cleared, XDP detached");
+    }
 }

@@ -1,0 +1,194 @@
+//! Carrying out what the state machines decide: frames on the wire, the data-plane flip
+//! (one map write), gratuitous ARP / unsolicited NA, log lines; and the per-interface
+//! announcements (v1 Advertise, v2 Interface State).
+
+use std::net::IpAddr;
+
+use log::{debug, error, info, warn};
+
+use super::Daemon;
+use crate::fsm::{Action, InterfaceCounts, InterfaceRole};
+use crate::proto::{MacAddr, Version};
+use crate::wire::{self, AdvState, AdvertiseRepr};
+
+/// Room for the longest frame hsrpd sends (Ethernet + IPv6 + UDP + v2 with MD5).
+const FRAME_BUF: usize = 256;
+
+impl Daemon {
+    /// Carries out `actions` of group `gi`, in order.
+    pub(super) async fn execute(&mut self, gi: usize, actions: Vec<Action>) {
+        for action in actions {
+            match action {
+                Action::Send { msg, from_vmac } => {
+                    let g = &self.groups[gi];
+                    let iface = &self.ifaces[g.iface];
+                    let src_mac = if from_vmac {
+                        g.fsm.virtual_mac()
+                    } else {
+                        iface.info.mac
+                    };
+                    let local = g.fsm.local_ip();
+                    let mut payload = [0u8; wire::MAX_PAYLOAD_LEN];
+                    let mut frame = [0u8; FRAME_BUF];
+                    let built = wire::encode_group(&msg, &g.fsm.config().auth, local, &mut payload)
+                        .and_then(|n| wire::hsrp_frame(src_mac, local, &payload[..n], &mut frame));
+                    match built {
+                        Ok(n) => {
+                            if let Err(e) = iface.socket.send(&frame[..n]).await {
+                                warn!(
+                                    "{} grp {}: sending {:?}: {e}",
+                                    g.key.iface, g.key.group, msg.opcode
+                                );
+                            }
+                        }
+                        Err(e) => error!(
+                            "{} grp {}: cannot encode {:?}: {e}",
+                            g.key.iface, g.key.group, msg.opcode
+                        ),
+                    }
+                }
+                Action::SetActive { active, vmac, .. } => {
+                    let ifindex = self.ifaces[self.groups[gi].iface].info.ifindex;
+                    match self.maps.set_active(ifindex, vmac.0, active) {
+                        Ok(()) => debug!(
+                            "{} grp {}: data plane {} for {vmac}",
+                            self.groups[gi].key.iface,
+                            self.groups[gi].key.group,
+                            if active { "active" } else { "inactive" }
+                        ),
+                        Err(e) => error!(
+                            "{} grp {}: {e:#}",
+                            self.groups[gi].key.iface, self.groups[gi].key.group
+                        ),
+                    }
+                }
+                Action::SendGratuitous { vip, vmac } => self.announce(gi, vip, vmac).await,
+                Action::StateChanged { from, to, reason } => {
+                    let g = &self.groups[gi];
+                    info!(
+                        "{} grp {}: {from} -> {to}: {reason}",
+                        g.key.iface, g.key.group
+                    );
+                }
+                Action::VipLearned { vip } => {
+                    let g = &self.groups[gi];
+                    let ifindex = self.ifaces[g.iface].info.ifindex;
+                    info!(
+                        "{} grp {}: learned virtual IP {vip}",
+                        g.key.iface, g.key.group
+                    );
+                    let (vmac, group) = (g.vmac, g.key.group);
+                    if !self.groups[gi].vips.contains(&vip) {
+                        match self.maps.add_vip(ifindex, vmac.0, group, vip) {
+                            Ok(()) => self.groups[gi].vips.push(vip),
+                            Err(e) => error!("{e:#}"),
+                        }
+                    }
+                }
+                Action::ConfigRejected { error } => {
+                    let g = &self.groups[gi];
+                    error!("{} grp {}: {error}", g.key.iface, g.key.group);
+                }
+            }
+        }
+    }
+
+    /// The new Active announces its addresses at the vMAC: IPv4 with a gratuitous ARP to
+    /// broadcast and to 01:00:0c:cd:cd:cd (as IOS does), IPv6 with an unsolicited NA. Every
+    /// virtual address of the group of that family is announced, secondaries included.
+    async fn announce(&mut self, gi: usize, vip: IpAddr, vmac: MacAddr) {
+        let g = &self.groups[gi];
+        let iface = &self.ifaces[g.iface];
+        let mut addrs: Vec<IpAddr> = vec![vip];
+        for a in g.spec.virtual_ips() {
+            if a.is_ipv6() == vip.is_ipv6() && !addrs.contains(&a) {
+                addrs.push(a);
+            }
+        }
+        let mut buf = [0u8; FRAME_BUF];
+        for addr in addrs {
+            let frames: Vec<Vec<u8>> = match addr {
+                IpAddr::V4(a) => [MacAddr::BROADCAST, MacAddr::CISCO_CDCDCD]
+                    .into_iter()
+                    .filter_map(|dst| {
+                        wire::gratuitous_arp(vmac, a, dst, &mut buf)
+                            .ok()
+                            .map(|n| buf[..n].to_vec())
+                    })
+                    .collect(),
+                IpAddr::V6(a) => {
+                    // From the virtual link-local, the Active's own address.
+                    let src = match vip {
+                        IpAddr::V6(ll) => ll,
+                        IpAddr::V4(_) => a,
+                    };
+                    wire::unsolicited_na(vmac, src, a, &mut buf)
+                        .ok()
+                        .map(|n| vec![buf[..n].to_vec()])
+                        .unwrap_or_default()
+                }
+            };
+            for f in frames {
+                if let Err(e) = iface.socket.send(&f).await {
+                    warn!(
+                        "{} grp {}: announcing {addr}: {e}",
+                        g.key.iface, g.key.group
+                    );
+                }
+            }
+        }
+        debug!(
+            "{} grp {}: announced {vip} at {vmac}",
+            g.key.iface, g.key.group
+        );
+    }
+
+    /// Sends each interface's group counts when they changed, and every 30 s while any
+    /// group runs (PROTOCOL.md §4): v1 Advertise, v2 Interface State TLV.
+    pub(super) async fn advertise(&mut self) {
+        let now = self.now();
+        for i in 0..self.ifaces.len() {
+            let states = self
+                .groups
+                .iter()
+                .filter(|g| g.iface == i)
+                .map(|g| g.fsm.state());
+            let counts = InterfaceCounts::of(states);
+            let Some(c) = self.ifaces[i].advertiser.poll(now, counts) else {
+                continue;
+            };
+            let iface = &self.ifaces[i];
+            let Some(src_ip) = iface.advertise_ip() else {
+                continue;
+            };
+            let mut payload = [0u8; 64];
+            let built = match iface.cfg.version {
+                Version::V1 => {
+                    let state = match c.role() {
+                        InterfaceRole::Dormant => AdvState::Dormant,
+                        InterfaceRole::Passive => AdvState::Passive,
+                        InterfaceRole::Active => AdvState::Active,
+                    };
+                    let adv = AdvertiseRepr {
+                        state,
+                        active_groups: c.active,
+                        passive_groups: c.passive,
+                    };
+                    wire::encode_advertise(&adv, &mut payload)
+                }
+                Version::V2 => wire::encode_interface_state(c.active, c.passive, &mut payload),
+            };
+            let mut frame = [0u8; FRAME_BUF];
+            let built = built
+                .and_then(|n| wire::hsrp_frame(iface.info.mac, src_ip, &payload[..n], &mut frame));
+            match built {
+                Ok(n) => {
+                    if let Err(e) = iface.socket.send(&frame[..n]).await {
+                        debug!("{}: sending the interface state: {e}", iface.cfg.name);
+                    }
+                }
+                Err(e) => error!("{}: cannot encode the interface state: {e}", iface.cfg.name),
+            }
+        }
+    }
+}

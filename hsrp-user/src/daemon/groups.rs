@@ -1,0 +1,245 @@
+//! From the configuration to the state machines: one `fsm::GroupConfig` per configured
+//! group, the address each group speaks from, and the keys a receiver accepts.
+
+use std::net::{IpAddr, Ipv4Addr};
+use std::time::Duration;
+
+use anyhow::{bail, Result};
+
+use crate::config::{self, Config, Family, GroupSpec, InterfaceConfig};
+use crate::fsm::{self, GroupConfig};
+use crate::net::InterfaceInfo;
+use crate::proto::{Auth, MacAddr, Version};
+
+/// Identifies a group across reloads: interface, group number and address family (v2
+/// runs an IPv4 and an IPv6 group with the same number independently).
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct GroupKey {
+    pub iface: String,
+    pub group: u16,
+    pub ipv6: bool,
+}
+
+impl GroupKey {
+    pub fn of(iface: &InterfaceConfig, spec: &GroupSpec) -> GroupKey {
+        GroupKey {
+            iface: iface.name.clone(),
+            group: spec.group,
+            ipv6: spec.family == Family::Ipv6,
+        }
+    }
+}
+
+/// The state machine's view of a configured group. `if_mac` is the interface MAC, used as
+/// the virtual MAC with `standby use-bia`.
+pub fn group_config(iface: &InterfaceConfig, spec: &GroupSpec, if_mac: MacAddr) -> GroupConfig {
+    let vip = match spec.family {
+        Family::Ipv4 => spec.vip.map(IpAddr::V4),
+        Family::Ipv6 => spec.virtual_link_local().map(IpAddr::V6),
+    };
+    let mac = if iface.use_bia {
+        Some(if_mac)
+    } else {
+        spec.mac
+    };
+    GroupConfig {
+        group: spec.group,
+        version: iface.version,
+        vip,
+        priority: spec.priority,
+        preempt: spec.preempt.map(|p| fsm::Preempt {
+            delay_minimum: Duration::from_secs(p.minimum_s.into()),
+            delay_reload: Duration::from_secs(p.reload_s.into()),
+            delay_sync: Duration::from_secs(p.sync_s.into()),
+        }),
+        timers: spec
+            .timers
+            .map(|t| fsm::Timers::from_millis(t.hello_ms.into(), t.hold_ms.into())),
+        tracks: spec
+            .tracks
+            .iter()
+            .map(|t| fsm::Track {
+                object: t.object,
+                action: match t.action {
+                    config::TrackAction::Decrement(d) => fsm::TrackAction::Decrement(d),
+                    config::TrackAction::Shutdown => fsm::TrackAction::Shutdown,
+                },
+            })
+            .collect(),
+        auth: spec.auth.clone(),
+        mac,
+        name: spec.name.clone(),
+    }
+}
+
+/// The address a group speaks from: IPv6 groups the interface link-local; IPv4 groups the
+/// kernel address in the VIP's subnet (the configured `ip address` if it names one), else
+/// the first IPv4 address of the interface.
+pub fn local_ip(iface: &InterfaceConfig, spec: &GroupSpec, info: &InterfaceInfo) -> Result<IpAddr> {
+    if spec.family == Family::Ipv6 {
+        return match info.ipv6_link_local {
+            Some(ll) => Ok(IpAddr::V6(ll)),
+            None => bail!(
+                "{}: group {} is an IPv6 group but the interface has no usable link-local address",
+                iface.name,
+                spec.group
+            ),
+        };
+    }
+    let in_subnet = |a: Ipv4Addr, len: u8| {
+        spec.vip
+            .is_some_and(|vip| config::ipv4_prefix_contains(a, len, vip))
+    };
+    let configured = iface
+        .addresses
+        .iter()
+        .filter(|a| !a.secondary)
+        .map(|a| a.addr)
+        .find(|a| info.ipv4.iter().any(|k| k.addr == *a));
+    let pick = info
+        .ipv4
+        .iter()
+        .find(|a| in_subnet(a.addr, a.prefix_len) && Some(a.addr) == configured)
+        .or_else(|| info.ipv4.iter().find(|a| in_subnet(a.addr, a.prefix_len)))
+        .map(|a| a.addr)
+        .or(configured)
+        .or_else(|| info.ipv4.first().map(|a| a.addr));
+    match pick {
+        Some(a) => Ok(IpAddr::V4(a)),
+        None => bail!(
+            "{}: group {} needs an IPv4 address on the interface to speak from, and it has none",
+            iface.name,
+            spec.group
+        ),
+    }
+}
+
+/// Every authentication a received message of this group may carry: the configured one,
+/// and with `md5 key-chain` every key of the chain (key rollover).
+pub fn accepted_auths(config: &Config, spec: &GroupSpec) -> Vec<Auth> {
+    let mut out = vec![spec.auth.clone()];
+    if let Some(chain) = spec
+        .key_chain
+        .as_ref()
+        .and_then(|n| config.key_chains.get(n))
+    {
+        for (id, key) in &chain.keys {
+            if let Some(k) = &key.key_string {
+                let auth = Auth::Md5 {
+                    key: k.clone(),
+                    key_id: *id,
+                };
+                if !out.contains(&auth) {
+                    out.push(auth);
+                }
+            }
+        }
+    }
+    out
+}
+
+/// What `show standby` prints for the authentication of a group.
+pub fn auth_label(spec: &GroupSpec) -> String {
+    match (&spec.auth, &spec.key_chain) {
+        (Auth::Md5 { .. }, Some(chain)) => format!("md5 key-chain {chain}"),
+        (Auth::Md5 { .. }, None) => "md5 key-string".into(),
+        (Auth::Text(_), _) => "text".into(),
+        (Auth::DefaultText, _) => "text \"cisco\" (default)".into(),
+        (Auth::None, _) => "none".into(),
+    }
+}
+
+/// Cisco's dotted MAC notation (`0000.0c9f.f001`), as `show standby` prints it.
+pub fn cisco_mac(mac: MacAddr) -> String {
+    let m = mac.0;
+    format!(
+        "{:02x}{:02x}.{:02x}{:02x}.{:02x}{:02x}",
+        m[0], m[1], m[2], m[3], m[4], m[5]
+    )
+}
+
+/// The version as the status shows it.
+pub fn version_number(v: Version) -> u8 {
+    match v {
+        Version::V1 => 1,
+        Version::V2 => 2,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::net::IfAddr;
+
+    fn info(addrs: &[(&str, u8)]) -> InterfaceInfo {
+        InterfaceInfo {
+            name: "eth0".into(),
+            ifindex: 2,
+            mac: MacAddr([2, 0, 0, 0, 0, 1]),
+            mtu: 1500,
+            admin_up: true,
+            oper_up: true,
+            carrier: true,
+            ipv4: addrs
+                .iter()
+                .map(|(a, l)| IfAddr {
+                    addr: a.parse().unwrap(),
+                    prefix_len: *l,
+                })
+                .collect(),
+            ipv6_link_local: Some("fe80::1".parse().unwrap()),
+            ipv6_global: vec![],
+        }
+    }
+
+    fn load(text: &str) -> Config {
+        config::parse(text, "t.conf").unwrap()
+    }
+
+    #[test]
+    fn maps_the_seed_example_onto_the_state_machine() {
+        let cfg = load(
+            "interface eth0\n ip address 192.168.1.1 255.255.255.0\n standby version 2\n \
+             standby 1 ip 192.168.1.254\n standby 1 priority 150\n standby 1 preempt\n \
+             standby 1 timers msec 250 msec 750\n standby 1 track 1 decrement 60\n\
+             track 1 interface eth1 line-protocol\n",
+        );
+        let (i, g) = cfg.groups().next().unwrap();
+        let gc = group_config(i, g, MacAddr::default());
+        assert_eq!(gc.version, Version::V2);
+        assert_eq!(gc.vip, Some("192.168.1.254".parse().unwrap()));
+        assert_eq!(gc.priority, 150);
+        assert!(gc.preempt.is_some());
+        assert_eq!(gc.timers, Some(fsm::Timers::from_millis(250, 750)));
+        assert_eq!(
+            gc.tracks,
+            vec![fsm::Track {
+                object: 1,
+                action: fsm::TrackAction::Decrement(60)
+            }]
+        );
+        assert_eq!(gc.virtual_mac(false), MacAddr([0, 0, 0x0c, 0x9f, 0xf0, 1]));
+        let ip = local_ip(i, g, &info(&[("10.0.0.1", 24), ("192.168.1.1", 24)])).unwrap();
+        assert_eq!(ip, "192.168.1.1".parse::<IpAddr>().unwrap());
+    }
+
+    #[test]
+    fn use_bia_makes_the_interface_mac_the_virtual_mac() {
+        let cfg = load("interface eth0\n standby use-bia\n standby 1 ip 10.0.0.254\n");
+        let (i, g) = cfg.groups().next().unwrap();
+        let mac = MacAddr([2, 1, 2, 3, 4, 5]);
+        assert_eq!(group_config(i, g, mac).virtual_mac(false), mac);
+    }
+
+    #[test]
+    fn no_ipv4_address_is_a_clear_error() {
+        let cfg = load("interface eth0\n standby 1 ip 10.0.0.254\n");
+        let (i, g) = cfg.groups().next().unwrap();
+        let err = local_ip(i, g, &info(&[])).unwrap_err().to_string();
+        assert!(err.contains("eth0") && err.contains("group 1"), "{err}");
+        assert_eq!(
+            cisco_mac(MacAddr([0, 0, 0x0c, 0x9f, 0xf0, 1])),
+            "0000.0c9f.f001"
+        );
+    }
+}

@@ -1,0 +1,177 @@
+//! SIGHUP: re-read the configuration and apply it to the running groups. A file that does
+//! not load (syntax, values, system check) changes nothing: the error is logged with its
+//! `FILE:LINE` and the running configuration stays. Groups are matched by (interface,
+//! group, family): changed ones are reconfigured in place (`fsm::Group::reconfigure`
+//! restarts them only when their identity — VIP, vMAC, version — changes), removed ones
+//! resign and leave the data plane, new ones start. Adding or removing whole interfaces
+//! needs a restart (the data plane attachment and sockets are per interface).
+
+use std::collections::BTreeSet;
+
+use anyhow::{bail, Result};
+use log::{error, info};
+
+use super::groups::{self, GroupKey};
+use super::Daemon;
+use crate::config::{self, Config};
+use crate::fsm::{Event, GroupConfig};
+
+impl Daemon {
+    pub(super) async fn reload(&mut self) {
+        let path = self.config_path.display().to_string();
+        info!("SIGHUP: reloading {path}");
+        let new = match config::load(&self.config_path) {
+            Ok(c) => c,
+            Err(e) => {
+                for line in e.to_string().lines() {
+                    error!("{line}");
+                }
+                error!("reload of {path} failed: the running configuration stays in effect");
+                return;
+            }
+        };
+        let plan = match self.plan(&new) {
+            Ok(p) => p,
+            Err(e) => {
+                error!(
+                    "reload of {path} refused: {e:#}; the running configuration stays in effect"
+                );
+                return;
+            }
+        };
+        self.apply(new, plan).await;
+        info!("reloaded {path}: {} group(s)", self.groups.len());
+    }
+
+    /// Checks the whole new configuration against the running daemon before anything
+    /// changes, so a reload is all or nothing.
+    fn plan(&self, new: &Config) -> Result<Vec<(usize, GroupKey, GroupConfig)>> {
+        let old: Vec<&str> = self.ifaces.iter().map(|i| i.cfg.name.as_str()).collect();
+        let now: Vec<&str> = new.interfaces.iter().map(|i| i.name.as_str()).collect();
+        if old != now {
+            bail!(
+                "the interfaces changed ({} -> {}); restart hsrpd to add or remove interfaces",
+                old.join(", "),
+                now.join(", ")
+            );
+        }
+        let mut plan = Vec::new();
+        for (i, cfg) in new.interfaces.iter().enumerate() {
+            let info = &self.ifaces[i].info;
+            for spec in &cfg.groups {
+                let gc = groups::group_config(cfg, spec, info.mac);
+                let local = groups::local_ip(cfg, spec, info)?;
+                gc.validate(local)
+                    .map_err(|e| anyhow::anyhow!("{}: {e}", cfg.name))?;
+                plan.push((i, GroupKey::of(cfg, spec), gc));
+            }
+        }
+        Ok(plan)
+    }
+
+    async fn apply(&mut self, new: Config, plan: Vec<(usize, GroupKey, GroupConfig)>) {
+        let keep: BTreeSet<&GroupKey> = plan.iter().map(|(_, k, _)| k).collect();
+        // Removed groups: resign (if Active) and leave the data plane.
+        let mut gi = 0;
+        while gi < self.groups.len() {
+            if keep.contains(&self.groups[gi].key) {
+                gi += 1;
+                continue;
+            }
+            info!(
+                "{} grp {}: removed from the configuration",
+                self.groups[gi].key.iface, self.groups[gi].key.group
+            );
+            self.feed(gi, Event::Shutdown).await;
+            let g = self.groups.remove(gi);
+            self.uninstall(g.iface, g.vmac);
+        }
+        for iface in &mut self.ifaces {
+            if let Some(c) = new.interfaces.iter().find(|c| c.name == iface.cfg.name) {
+                iface.cfg = c.clone();
+            }
+        }
+        self.tracker = crate::track::Tracker::new(&new.tracks);
+        self.config = new;
+        self.refresh_tracks().await;
+
+        for (i, key, gc) in plan {
+            let cfg = self.config.interfaces[i].clone();
+            let Some(spec) = cfg
+                .groups
+                .iter()
+                .find(|s| GroupKey::of(&cfg, s) == key)
+                .cloned()
+            else {
+                continue;
+            };
+            match self.groups.iter().position(|g| g.key == key) {
+                Some(gi) => self.reconfigure(gi, gc, spec).await,
+                None => match self.new_group(i, &cfg, spec) {
+                    Ok(g) => {
+                        let version = g.fsm.config().version;
+                        if let Err(e) = self.install(i, g.key.group, version, g.vmac, &g.vips) {
+                            error!("{} grp {}: {e:#}", key.iface, key.group);
+                            continue;
+                        }
+                        info!("{} grp {}: added", key.iface, key.group);
+                        self.groups.push(g);
+                        let gi = self.groups.len() - 1;
+                        if self.ifaces[i].up {
+                            self.feed(gi, Event::InterfaceUp).await;
+                        }
+                    }
+                    Err(e) => error!("{} grp {}: {e:#}", key.iface, key.group),
+                },
+            }
+        }
+        self.advertise().await;
+    }
+
+    /// One existing group gets its new configuration.
+    async fn reconfigure(&mut self, gi: usize, gc: GroupConfig, spec: crate::config::GroupSpec) {
+        let now = self.now();
+        match self.groups[gi].fsm.reconfigure(now, gc) {
+            Ok(actions) => self.execute(gi, actions).await,
+            Err(e) => {
+                error!(
+                    "{} grp {}: {e}",
+                    self.groups[gi].key.iface, self.groups[gi].key.group
+                );
+                return;
+            }
+        }
+        self.groups[gi].auths = groups::accepted_auths(&self.config, &spec);
+        let vmac = self.groups[gi].fsm.virtual_mac();
+        let vips = spec.virtual_ips();
+        self.groups[gi].spec = spec;
+        if vmac != self.groups[gi].vmac || vips != self.groups[gi].vips {
+            // A new identity: the reconfigure above restarted the group (so it is not
+            // Active), and the data plane entries follow.
+            let (iface, group, old_vmac) = (
+                self.groups[gi].iface,
+                self.groups[gi].key.group,
+                self.groups[gi].vmac,
+            );
+            self.uninstall(iface, old_vmac);
+            let version = self.groups[gi].fsm.config().version;
+            if let Err(e) = self.install(iface, group, version, vmac, &vips) {
+                error!("{} grp {group}: {e:#}", self.groups[gi].key.iface);
+            }
+            self.groups[gi].vmac = vmac;
+            self.groups[gi].vips = vips;
+        }
+        // Re-sync tracked objects: idempotent for objects the group already knew.
+        let tracks: Vec<u32> = self.groups[gi]
+            .fsm
+            .config()
+            .tracks
+            .iter()
+            .map(|t| t.object)
+            .collect();
+        for object in tracks {
+            let up = self.tracker.is_up(object);
+            self.feed(gi, Event::Track { object, up }).await;
+        }
+    }
+}

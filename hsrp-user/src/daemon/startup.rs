@@ -1,0 +1,274 @@
+//! Start-up: everything between a valid configuration and the first loop iteration.
+//!
+//! Order matters: refuse a second instance before touching anything; load the data plane
+//! (which replaces pins left by a crashed run) and reset its maps; attach; install the
+//! groups; open the sockets (so no hello is missed) and only then start the groups.
+
+use std::net::IpAddr;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context, Result};
+use log::{debug, info, warn};
+use tokio::sync::mpsc;
+
+use super::groups::{self, GroupKey};
+use super::{xdp_probe, Daemon, GroupRt, Iface, MAX_RX_ERRORS};
+use crate::config::{Config, GroupSpec, InterfaceConfig};
+use crate::dataplane::maps::DataplaneMaps;
+use crate::dataplane::{Dataplane, LoadOptions, DEFAULT_PIN_DIR};
+use crate::fsm::{Advertiser, Event, Group};
+use crate::net::{self, NetWatcher, Netlink, PacketSocket};
+use crate::proto::{MacAddr, Version};
+use crate::track::Tracker;
+
+impl Daemon {
+    pub(super) async fn start(
+        config_path: &Path,
+        config: Config,
+        frame_tx: mpsc::Sender<(usize, Vec<u8>)>,
+    ) -> Result<Daemon> {
+        let netlink = Netlink::connect().context("opening netlink")?;
+        // Subscribed before anything is read, so no change between the reads and the loop
+        // is lost.
+        let watcher = NetWatcher::new().context("subscribing to netlink events")?;
+
+        let mut infos = Vec::new();
+        for iface in &config.interfaces {
+            let info = netlink
+                .interface_info(&iface.name)
+                .await
+                .with_context(|| format!("interface {}", iface.name))?;
+            if let Some(id) = xdp_probe::attached_program(&iface.name).await? {
+                bail!(
+                    "{}: an XDP program (id {id}) is already attached: is another hsrpd running \
+                     on this interface? Stop it first (a leftover of `hsrpd load` goes with \
+                     `hsrpd unload --iface {}`)",
+                    iface.name,
+                    iface.name
+                );
+            }
+            infos.push(info);
+        }
+
+        let pin_dir = Path::new(DEFAULT_PIN_DIR);
+        if pin_dir.is_dir() && std::fs::read_dir(pin_dir).is_ok_and(|mut d| d.next().is_some()) {
+            info!(
+                "removing leftover pinned maps in {} (a previous run did not stop cleanly)",
+                pin_dir.display()
+            );
+        }
+        let mut dataplane = Dataplane::load(&LoadOptions::default())?;
+        let mut maps = DataplaneMaps::from_dataplane(&mut dataplane)?;
+        maps.reset().context("resetting the data plane maps")?;
+
+        let mut ifaces = Vec::new();
+        for (cfg, info) in config.interfaces.iter().zip(infos) {
+            let mode = dataplane.attach(&cfg.name)?;
+            maps.set_interface(info.ifindex, info.mac.0)?;
+            if let Err(e) = net::disable_icmp_redirects(&cfg.name) {
+                warn!(
+                    "{}: cannot disable ICMP redirects (RFC 2281 §6): {e}",
+                    cfg.name
+                );
+            }
+            let socket = Arc::new(
+                PacketSocket::open_ifindex(&cfg.name, info.ifindex)
+                    .with_context(|| format!("opening the HSRP socket on {}", cfg.name))?,
+            );
+            let rx_task = spawn_rx(ifaces.len(), socket.clone(), frame_tx.clone());
+            ifaces.push(Iface {
+                cfg: cfg.clone(),
+                up: info.oper_up,
+                info,
+                socket,
+                rx_task,
+                mode,
+                advertiser: Advertiser::default(),
+            });
+        }
+        add_forwarding_targets(&mut maps);
+
+        let mut daemon = Daemon {
+            config_path: config_path.to_path_buf(),
+            tracker: Tracker::new(&config.tracks),
+            config,
+            start: Instant::now(),
+            dataplane: Some(dataplane),
+            maps,
+            netlink,
+            watcher,
+            ifaces,
+            groups: Vec::new(),
+        };
+        let specs: Vec<(usize, InterfaceConfig, GroupSpec)> = daemon
+            .config
+            .interfaces
+            .iter()
+            .enumerate()
+            .flat_map(|(i, c)| c.groups.iter().map(move |g| (i, c.clone(), g.clone())))
+            .collect();
+        for (i, cfg, spec) in specs {
+            let g = daemon.new_group(i, &cfg, spec)?;
+            let version = g.fsm.config().version;
+            daemon.install(i, g.key.group, version, g.vmac, &g.vips)?;
+            daemon.groups.push(g);
+        }
+        daemon.refresh_tracks().await;
+        for gi in 0..daemon.groups.len() {
+            if daemon.ifaces[daemon.groups[gi].iface].up {
+                daemon.feed(gi, Event::InterfaceUp).await;
+            } else {
+                info!(
+                    "{} grp {}: waiting for the line protocol to come up",
+                    daemon.groups[gi].key.iface, daemon.groups[gi].key.group
+                );
+            }
+        }
+        daemon.advertise().await;
+        Ok(daemon)
+    }
+
+    /// A state machine for a configured group on interface `i` (not installed yet).
+    pub(super) fn new_group(
+        &self,
+        i: usize,
+        cfg: &InterfaceConfig,
+        spec: GroupSpec,
+    ) -> Result<GroupRt> {
+        let info = &self.ifaces[i].info;
+        let gc = groups::group_config(cfg, &spec, info.mac);
+        let local = groups::local_ip(cfg, &spec, info)?;
+        let mut fsm = Group::new(gc, local, info.mac, Box::new(rand::random::<u32>))
+            .map_err(|e| anyhow::anyhow!("{}: {e}", cfg.name))?;
+        // Groups start with every tracked object up; tell them what is down already.
+        for t in fsm.config().tracks.clone() {
+            if !self.tracker.is_up(t.object) {
+                fsm.handle(
+                    self.now(),
+                    Event::Track {
+                        object: t.object,
+                        up: false,
+                    },
+                );
+            }
+        }
+        Ok(GroupRt {
+            key: GroupKey::of(cfg, &spec),
+            iface: i,
+            auths: groups::accepted_auths(&self.config, &spec),
+            vmac: fsm.virtual_mac(),
+            vips: spec.virtual_ips(),
+            spec,
+            fsm,
+        })
+    }
+
+    /// Puts a group into the data plane (not Active) and makes the NIC accept its vMAC.
+    pub(super) fn install(
+        &mut self,
+        i: usize,
+        group: u16,
+        version: Version,
+        vmac: MacAddr,
+        vips: &[IpAddr],
+    ) -> Result<()> {
+        let iface = &self.ifaces[i];
+        let version = match version {
+            Version::V1 => 1,
+            Version::V2 => 2,
+        };
+        self.maps
+            .add_group(iface.info.ifindex, vmac.0, group, version, vips)?;
+        iface.socket.add_unicast_mac(vmac).with_context(|| {
+            format!(
+                "{}: accepting frames to the virtual MAC {vmac}",
+                iface.cfg.name
+            )
+        })?;
+        debug!(
+            "{} grp {group}: virtual MAC {vmac} accepted by the interface (unicast filter, or \
+             promiscuous mode on devices without one)",
+            iface.cfg.name
+        );
+        Ok(())
+    }
+
+    /// Takes a group out of the data plane and the NIC filter.
+    pub(super) fn uninstall(&mut self, i: usize, vmac: MacAddr) {
+        let iface = &self.ifaces[i];
+        if let Err(e) = self.maps.remove_group(iface.info.ifindex, vmac.0) {
+            warn!("{e:#}");
+        }
+        if let Err(e) = iface.socket.remove_unicast_mac(vmac) {
+            warn!("{e}");
+        }
+    }
+}
+
+/// The task that moves one socket's frames into the loop's channel.
+fn spawn_rx(
+    index: usize,
+    socket: Arc<PacketSocket>,
+    tx: mpsc::Sender<(usize, Vec<u8>)>,
+) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut buf = vec![0u8; 2048];
+        let mut errors = 0u32;
+        loop {
+            match socket.recv(&mut buf).await {
+                Ok(n) => {
+                    errors = 0;
+                    if tx.send((index, buf[..n].to_vec())).await.is_err() {
+                        return; // the loop is gone
+                    }
+                }
+                Err(e) if e.is_transient() => debug!("{e}"),
+                Err(e) => {
+                    errors += 1;
+                    warn!("{e}");
+                    if errors >= MAX_RX_ERRORS {
+                        log::error!(
+                            "{}: giving up receiving after {errors} errors",
+                            socket.iface()
+                        );
+                        return;
+                    }
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
+            }
+        }
+    })
+}
+
+/// Every interface of the namespace is a possible next hop of forwarded traffic: make
+/// each one a redirect target of the data plane (loopback excepted).
+fn add_forwarding_targets(maps: &mut DataplaneMaps) {
+    // SAFETY: if_nameindex returns a list terminated by a zero entry, freed below.
+    let list = unsafe { libc::if_nameindex() };
+    if list.is_null() {
+        warn!("cannot list interfaces: no forwarding targets for the data plane");
+        return;
+    }
+    let mut p = list;
+    // Bounded: the list ends with a zero entry; 4096 interfaces is far beyond any router.
+    for _ in 0..4096 {
+        // SAFETY: `p` points into the list, before or at its terminating entry.
+        let entry = unsafe { &*p };
+        if entry.if_index == 0 {
+            break;
+        }
+        // SAFETY: if_name is a NUL-terminated string owned by the list.
+        let name = unsafe { std::ffi::CStr::from_ptr(entry.if_name) }.to_string_lossy();
+        if name != "lo" {
+            if let Err(e) = maps.add_tx_port(entry.if_index) {
+                debug!("{name}: not a forwarding target: {e:#}");
+            }
+        }
+        // SAFETY: the terminating entry has not been reached, so the next one exists.
+        p = unsafe { p.add(1) };
+    }
+    // SAFETY: `list` came from if_nameindex and is freed once.
+    unsafe { libc::if_freenameindex(list) };
+}

@@ -1,0 +1,106 @@
+//! The snapshot `hsrpd status` prints, built from the state machines on each request.
+
+use std::time::Duration;
+
+use super::groups::{auth_label, cisco_mac, version_number};
+use super::Daemon;
+use crate::control::{GroupStatus, InterfaceStatus, PeerStatus, Snapshot};
+use crate::fsm::RouterInfo;
+
+fn peer(r: Option<RouterInfo>) -> Option<PeerStatus> {
+    r.map(|r| match r {
+        RouterInfo::Local => PeerStatus {
+            address: None,
+            priority: 0,
+            expires_in_ms: None,
+        },
+        RouterInfo::Peer {
+            ip,
+            priority,
+            expires_in,
+        } => PeerStatus {
+            address: Some(ip),
+            priority,
+            expires_in_ms: Some(millis(expires_in)),
+        },
+    })
+}
+
+fn millis(d: Duration) -> u64 {
+    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
+}
+
+impl Daemon {
+    pub(super) fn snapshot(&self) -> Snapshot {
+        let now = self.now();
+        let interfaces = self
+            .ifaces
+            .iter()
+            .map(|i| InterfaceStatus {
+                name: i.cfg.name.clone(),
+                ifindex: i.info.ifindex,
+                xdp_mode: i.mode.as_str().to_string(),
+                up: i.up,
+            })
+            .collect();
+        let groups = self
+            .groups
+            .iter()
+            .map(|g| {
+                let s = g.fsm.status(now);
+                let local_priority = s.priority;
+                let fill_local = |p: Option<PeerStatus>| {
+                    p.map(|mut p| {
+                        if p.address.is_none() {
+                            p.priority = local_priority;
+                        }
+                        p
+                    })
+                };
+                let secondary_ips = g
+                    .spec
+                    .virtual_ips()
+                    .into_iter()
+                    .filter(|a| Some(*a) != s.vip)
+                    .collect();
+                GroupStatus {
+                    interface: g.key.iface.clone(),
+                    group: g.key.group,
+                    version: version_number(s.version),
+                    state: s.state,
+                    state_changes: s.state_changes,
+                    last_change_s: s
+                        .last_change
+                        .map_or(0.0, |t| now.saturating_since(t).as_secs_f64()),
+                    last_change_reason: s.last_change_reason.unwrap_or_default(),
+                    virtual_ip: s.vip,
+                    secondary_ips,
+                    virtual_mac: cisco_mac(s.virtual_mac),
+                    priority: s.priority,
+                    configured_priority: s.configured_priority,
+                    preempt: s.preempt.is_some(),
+                    preempt_delay_s: s
+                        .preempt
+                        .map(|p| p.delay_minimum.as_secs() as u32)
+                        .filter(|s| *s > 0),
+                    hello_ms: millis(s.timers.hello) as u32,
+                    hold_ms: millis(s.timers.hold) as u32,
+                    timers_learned: s.timers_learned,
+                    next_hello_ms: s.next_hello.map(millis),
+                    authentication: auth_label(&g.spec),
+                    auth_failures: s.auth_failures,
+                    active: fill_local(peer(s.active)),
+                    standby: fill_local(peer(s.standby)),
+                    name: s.name,
+                }
+            })
+            .collect();
+        Snapshot {
+            pid: std::process::id(),
+            config: self.config.source.clone(),
+            uptime_s: self.start.elapsed().as_secs_f64(),
+            interfaces,
+            groups,
+        }
+    }
+}
