@@ -141,7 +141,7 @@ fn peer_detail(p: Option<&PeerStatus>) -> String {
 
 /// IOS prints whole seconds as "3 sec" and sub-second or msec timers as "250 msec".
 fn duration(ms: u32) -> String {
-    if ms % 1000 == 0 {
+    if ms.is_multiple_of(1000) {
         format!("{} sec", ms / 1000)
     } else {
         format!("{ms} msec")
