@@ -2,6 +2,11 @@
 //! bridge, each behind a guard whose `Drop` removes it, so a failing test leaves nothing
 //! behind. Tests that need root fail loudly (never skip) when not root.
 
+pub mod lab;
+pub mod lab_traffic;
+pub mod probe;
+
+use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::sync::atomic::{AtomicU32, Ordering};
 
@@ -47,56 +52,65 @@ pub fn unique(tag: &str) -> String {
     format!("{tag}{}{n}", std::process::id() % 10000)
 }
 
+/// Host directory under which each namespace's bpffs is mounted (`/run/hsrpt/<ns>`).
+pub const BPFFS_ROOT: &str = "/run/hsrpt";
+
 /// A network namespace, deleted (with everything in it) on drop.
 ///
-/// `ip netns exec` gives every command a fresh mount namespace, and a fresh `mount -t bpf`
-/// there would be a new, empty bpffs instance each time, so pins made by one command would be
-/// invisible to the next (and destroyed with it). So each `Netns` owns one persistent bpffs
-/// instance, mounted on the host at [`Netns::bpffs`], and every command run inside binds it
-/// onto /sys/fs/bpf: all commands of one namespace see the same pins, as on a real router.
+/// It comes with its own BPF filesystem: `ip netns exec` starts every command in a fresh
+/// mount namespace, so a bpffs mounted by one command would be invisible to the next
+/// (`hsrpd load` pins, a later `bpftool map dump pinned` reads). Instead one bpffs per
+/// namespace is mounted on the host at [`Netns::bpffs`] and bind-mounted at /sys/fs/bpf
+/// for each command. The test process can read the pins through the host path too.
 pub struct Netns {
     pub name: String,
 }
 
 impl Netns {
-    /// Creates `hsrpt-<tag><unique>` with its loopback up and its own bpffs instance.
+    /// Creates `hsrpt-<name>` with its loopback up and its own bpffs.
     pub fn new(tag: &str) -> Result<Self> {
         let name = format!("hsrpt-{}", unique(tag));
         sh(&format!("ip netns add {name}"))?;
+        // From here on, Drop cleans up whatever part was made.
         let ns = Netns { name };
         let bpffs = ns.bpffs();
-        sh(&format!("mkdir -p {bpffs} && mount -t bpf bpf {bpffs}"))?;
+        std::fs::create_dir_all(&bpffs).with_context(|| format!("create {}", bpffs.display()))?;
+        sh(&format!("mount -t bpf bpf {}", bpffs.display()))?;
         ns.exec("ip link set lo up")?;
         Ok(ns)
     }
 
-    /// Where this namespace's bpffs instance is mounted on the host.
-    pub fn bpffs(&self) -> String {
-        format!("/run/hsrpt/{}/bpf", self.name)
+    /// The host path of this namespace's bpffs (what commands inside see as /sys/fs/bpf).
+    pub fn bpffs(&self) -> PathBuf {
+        Path::new(BPFFS_ROOT).join(&self.name)
     }
 
-    fn prelude(&self) -> String {
-        format!("mount --bind {} /sys/fs/bpf", self.bpffs())
+    /// The shell prefix that puts this namespace's bpffs at /sys/fs/bpf.
+    fn mount_prefix(&self) -> String {
+        format!(
+            "mountpoint -q /sys/fs/bpf || mount --bind {} /sys/fs/bpf",
+            self.bpffs().display()
+        )
     }
 
-    /// Runs a shell command inside the namespace (with this namespace's bpffs on
-    /// /sys/fs/bpf), failing with its stderr when it exits non-zero.
+    /// Runs a shell command inside the namespace (with its bpffs at /sys/fs/bpf), failing
+    /// with its stderr when it exits non-zero.
     pub fn exec(&self, cmd: &str) -> Result<String> {
         let full = format!(
             "ip netns exec {} sh -c '{}; {}'",
             self.name,
-            self.prelude(),
+            self.mount_prefix(),
             cmd.replace('\'', r"'\''")
         );
         sh(&full)
     }
 
-    /// A `Command` that runs `program` (then the args the caller adds) inside the namespace
-    /// with its bpffs, for processes the test keeps running (daemons, captures).
+    /// A `Command` that runs `program` inside the namespace (bpffs mounted), for processes
+    /// that the test keeps running (daemons, captures).
     pub fn command(&self, program: &str) -> Command {
         let mut c = Command::new("ip");
         c.args(["netns", "exec", &self.name, "sh", "-c"]);
-        c.arg(format!("{}; exec {program} \"$@\"", self.prelude()));
+        c.arg(format!("{}; exec {program} \"$@\"", self.mount_prefix()));
         c.arg("sh");
         c
     }
@@ -104,13 +118,47 @@ impl Netns {
 
 impl Drop for Netns {
     fn drop(&mut self) {
+        let bpffs = self.bpffs();
+        // Lazy unmount: a process still holding the mount must not keep the test hanging.
+        let _ = Command::new("umount").arg("-l").arg(&bpffs).status();
+        let _ = std::fs::remove_dir(&bpffs);
         let _ = Command::new("ip")
             .args(["netns", "del", &self.name])
             .status();
-        let bpffs = self.bpffs();
-        let _ = Command::new("umount").arg(&bpffs).status();
-        let _ = std::fs::remove_dir_all(format!("/run/hsrpt/{}", self.name));
     }
+}
+
+/// The workspace root (tests/ is one level below it).
+pub fn workspace_root() -> PathBuf {
+    let here = Path::new(env!("CARGO_MANIFEST_DIR"));
+    here.parent().unwrap_or(here).to_path_buf()
+}
+
+/// The `hsrpd` binary that `cargo xtask build` produced. Panics, naming the fix, if absent.
+pub fn hsrpd_bin() -> PathBuf {
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| workspace_root().join("target"));
+    let bin = target.join("debug/hsrpd");
+    assert!(
+        bin.is_file(),
+        "{} is missing: build it with `cargo xtask build` (or run `cargo xtask test`)",
+        bin.display()
+    );
+    bin
+}
+
+/// Panics unless `tool` is on PATH: a missing tool fails the test, never skips it.
+pub fn require_tool(tool: &str) {
+    let found = Command::new("sh")
+        .arg("-c")
+        .arg(format!("command -v {tool}"))
+        .output()
+        .is_ok_and(|o| o.status.success());
+    assert!(
+        found,
+        "`{tool}` is required by this test and is not installed (`cargo xtask setup` installs it)"
+    );
 }
 
 /// Creates a veth pair with end `a` in namespace `ns_a` and end `b` in `ns_b` (either may be

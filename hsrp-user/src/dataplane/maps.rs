@@ -7,7 +7,8 @@
 //! - `HSRP_VIP` {ifindex, family, address} → {vMAC, group}: which addresses XDP answers
 //!   ARP / NS / echo for; their `active` is read through the vMAC entry they name.
 //! - `HSRP_IFACE` ifindex → {interface MAC, stats slot}; `HSRP_TX_PORTS` (devmap hash) the
-//!   forwarding targets; `HSRP_STATS` per-CPU counters by slot (slot 0 = whole program);
+//!   forwarding targets; `HSRP_STATS` per-CPU counters by slot (each frame counted once:
+//!   in its group's or interface's slot, else slot 0; the whole program is the sum);
 //!   `HSRP_CTRL_RATE` (LRU) per-source control budget; `HSRP_CONFIG[0]` the budget.
 //!
 //! Stats slots are not remembered here: the map entries that own them are the record, so
@@ -280,11 +281,19 @@ impl DataplaneMaps {
     }
 
     /// Counters summed over CPUs, for the whole program, each group and each interface.
+    ///
+    /// The program counts each frame once, in its group's or interface's slot, or in
+    /// slot 0 when it belongs to neither (one counter update on the fast path), so the
+    /// whole-program total is the sum of every slot. A slot handed to a new owner is
+    /// zeroed first, so frames of a long-removed group leave the total at that point.
     pub fn stats(&self) -> Result<Stats> {
-        let mut out = Stats {
-            total: self.slot_counters(STATS_SLOT_TOTAL as u16)?,
-            ..Stats::default()
-        };
+        let mut out = Stats::default();
+        for entry in self.stats.iter() {
+            let per_cpu = entry.context("reading HSRP_STATS")?;
+            for c in per_cpu.iter() {
+                out.total.add(c);
+            }
+        }
         for (k, v) in self.vmac.iter().filter_map(|r| r.ok()) {
             if v.stats_slot != 0 {
                 out.groups.push(GroupStats {

@@ -1,3 +1,11 @@
 //! The XDP data plane from userspace: loading, attaching, pinning, the typed map API.
+//!
+//! - `loader`: the embedded object → kernel; attach/detach (native, generic fallback);
+//!   map pins under /sys/fs/bpf/hsrpd; aya-log forwarding.
+//! - `cli`: `hsrpd load` / `hsrpd unload`.
 
 pub mod cli;
+pub mod loader;
+pub mod maps;
+
+pub use loader::{AttachMode, Dataplane, LoadOptions, DEFAULT_PIN_DIR, PROGRAM_NAME};

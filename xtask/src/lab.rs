@@ -1,0 +1,37 @@
+//! `cargo xtask lab [--keep]`: the one-command demo. Builds hsrpd and the lab tools
+//! (`hsrp-lab`, `hsrp-probe` from the tests crate, which owns the topology shared with the
+//! failover tests), then runs `hsrp-lab demo`: host — bridge — r1, r2 (hsrpd) — uplink —
+//! server, a probe stream through the VIP, the Active killed, the outage measured at the
+//! server, the map flip shown with bpftool, r1 restored, everything torn down.
+
+use std::path::PathBuf;
+use std::process::Command;
+
+use anyhow::{ensure, Result};
+
+use crate::util::{cargo, is_root, run, say, workspace_root};
+
+/// Builds what the lab runs: the XDP object and hsrpd, then the lab tools.
+pub fn build_lab_tools() -> Result<()> {
+    crate::build::build()?;
+    say("building the lab tools (hsrp-lab, hsrp-probe)");
+    run(cargo(None).args(["build", "-p", "hsrp-tests", "--bins"]))
+}
+
+pub fn lab_binary() -> PathBuf {
+    workspace_root().join("target/debug/hsrp-lab")
+}
+
+pub fn lab(keep: bool) -> Result<()> {
+    ensure!(
+        is_root(),
+        "the lab needs root (network namespaces, XDP): run `sudo -E cargo xtask lab`"
+    );
+    build_lab_tools()?;
+    let mut c = Command::new(lab_binary());
+    c.arg("demo");
+    if keep {
+        c.arg("--keep");
+    }
+    run(&mut c)
+}
