@@ -13,6 +13,11 @@ pub const DEFAULT_PRIORITY: u8 = 100;
 pub const DEFAULT_HELLO_MS: u32 = 3_000;
 pub const DEFAULT_HOLD_MS: u32 = 10_000;
 pub const DEFAULT_TRACK_DECREMENT: u8 = 10;
+/// Router lifetime of the RAs an IPv6 group's Active sends (IOS `ipv6 nd ra lifetime`).
+pub const DEFAULT_RA_LIFETIME_S: u16 = 1800;
+/// `standby G ipv6 ra-lifetime S` bounds: at least 3 RA intervals of the 4 s minimum
+/// (RFC 4861 §6.2.1), at most RFC 4861's 9000 s.
+pub const RA_LIFETIME_RANGE_S: (u16, u16) = (12, 9000);
 
 /// A whole configuration file.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -127,6 +132,9 @@ pub struct GroupSpec {
     pub follow: Option<String>,
     /// Where each virtual address was declared (for messages of later checks).
     pub vip_lines: Vec<(IpAddr, usize)>,
+    /// `standby G ipv6 ra-lifetime S` (hsrpd-specific): router lifetime of this IPv6
+    /// group's Router Advertisements; `None` = [`DEFAULT_RA_LIFETIME_S`].
+    pub ra_lifetime_s: Option<u16>,
 }
 
 impl GroupSpec {
@@ -150,7 +158,13 @@ impl GroupSpec {
             mac: None,
             follow: None,
             vip_lines: Vec::new(),
+            ra_lifetime_s: None,
         }
+    }
+
+    /// Router lifetime of this group's RAs (configured or default), in seconds.
+    pub fn ra_lifetime_s(&self) -> u16 {
+        self.ra_lifetime_s.unwrap_or(DEFAULT_RA_LIFETIME_S)
     }
 
     /// Hello time in ms (configured or default).

@@ -7,7 +7,7 @@ use std::net::{IpAddr, Ipv4Addr};
 use super::error::Diagnostics;
 use super::model::{
     GroupTrack, IfAddress, Ipv6LinkLocal, Ipv6Prefix, Key, KeyChain, Preempt, Timers, TrackAction,
-    TrackKind, TrackSpec, DEFAULT_TRACK_DECREMENT,
+    TrackKind, TrackSpec, DEFAULT_TRACK_DECREMENT, RA_LIFETIME_RANGE_S,
 };
 use super::values;
 use crate::proto::{MacAddr, Version};
@@ -44,6 +44,7 @@ pub(crate) struct GroupDraft {
     pub name: At<String>,
     pub mac: At<MacAddr>,
     pub follow: At<String>,
+    pub ra_lifetime: At<u16>,
 }
 
 impl GroupDraft {
@@ -66,6 +67,7 @@ impl GroupDraft {
             name: None,
             mac: None,
             follow: None,
+            ra_lifetime: None,
         }
     }
 }
@@ -508,7 +510,15 @@ fn group_command(g: &mut GroupDraft, line: usize, rest: &[&str]) -> Result<(), S
                     g.group
                 ));
             }
-            let a = arg(1, "standby G ipv6 {autoconfig | X::Y/LEN | fe80::Y}")?;
+            let a = arg(1, "standby G ipv6 {autoconfig | X::Y/LEN | fe80::Y | ra-lifetime S}")?;
+            if a.eq_ignore_ascii_case("ra-lifetime") {
+                let (lo, hi) = RA_LIFETIME_RANGE_S;
+                let usage = "standby G ipv6 ra-lifetime 12-9000";
+                let s = values::number(arg(2, usage)?, lo.into(), hi.into(), "RA lifetime")? as u16;
+                end(rest, 3)?;
+                g.v6_line.get_or_insert(line);
+                return set(&mut g.ra_lifetime, s, line, "RA lifetime");
+            }
             end(rest, 2)?;
             g.v6_line.get_or_insert(line);
             if a.eq_ignore_ascii_case("autoconfig") {

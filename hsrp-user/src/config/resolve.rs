@@ -115,6 +115,7 @@ fn resolve_group(
     spec.name = g.name.as_ref().map(|(s, _)| s.clone());
     spec.mac = g.mac.map(|(m, _)| m);
     spec.follow = g.follow.as_ref().map(|(s, _)| s.clone());
+    spec.ra_lifetime_s = g.ra_lifetime.map(|(s, _)| s);
 
     if let Some((mac_line, bia)) = g.mac.map(|(_, l)| l).zip(ifc.use_bia) {
         diags.at(

@@ -17,6 +17,8 @@ const FRAME_BUF: usize = 256;
 impl Daemon {
     /// Carries out `actions` of group `gi`, in order.
     pub(super) async fn execute(&mut self, gi: usize, actions: Vec<Action>) {
+        // IPv6 groups leaving Active: the final RA precedes the Resign (see `ra`).
+        let ra = self.ra_before(gi, &actions).await;
         for action in actions {
             match action {
                 Action::Send { msg, from_vmac } => {
@@ -91,6 +93,8 @@ impl Daemon {
                 }
             }
         }
+        // IPv6 groups entering Active: the first RA follows the flip and the NAs.
+        self.ra_after(gi, ra).await;
     }
 
     /// The new Active announces its addresses at the vMAC: IPv4 with a gratuitous ARP to

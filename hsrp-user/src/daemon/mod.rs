@@ -13,9 +13,11 @@
 //! - `reload`: SIGHUP.
 //! - `status`: the snapshot for `hsrpd status`.
 //! - `groups`: configuration → state machine; `xdp_probe`: is an interface taken.
+//! - `ra`: Router Advertisements of the IPv6 groups this router is Active for.
 
 mod actions;
 pub mod groups;
+pub mod ra;
 mod reload;
 pub mod rx;
 mod startup;
@@ -127,6 +129,8 @@ struct GroupRt {
     vmac: MacAddr,
     /// Virtual addresses installed in the VIP map.
     vips: Vec<IpAddr>,
+    /// IPv6 groups: when the next Router Advertisement is due (running while Active).
+    ra: ra::RaSchedule,
 }
 
 struct Daemon {
@@ -159,7 +163,7 @@ impl Daemon {
             .ifaces
             .iter()
             .filter_map(|i| i.advertiser.next_deadline());
-        groups.chain(ifaces).min()
+        groups.chain(ifaces).chain(self.ra_deadline()).min()
     }
 
     async fn serve(
@@ -211,6 +215,7 @@ impl Daemon {
                 self.feed(gi, Event::Timer).await;
             }
         }
+        self.ra_timers().await;
         self.advertise().await;
     }
 

@@ -62,6 +62,10 @@ impl Daemon {
         let mut dataplane = Dataplane::load(&LoadOptions::default())?;
         let mut maps = DataplaneMaps::from_dataplane(&mut dataplane)?;
         maps.reset().context("resetting the data plane maps")?;
+        // Per-source budget for HSRP control frames (issue 9): a LAN flood from one source
+        // is dropped in XDP beyond it. 2000/s covers a neighbour with 4096 v2 groups at 3 s.
+        maps.set_control_rate(2000, 500)
+            .context("setting the control-plane rate limit")?;
 
         let mut ifaces = Vec::new();
         for (cfg, info) in config.interfaces.iter().zip(infos) {
@@ -162,6 +166,7 @@ impl Daemon {
             vips: spec.virtual_ips(),
             spec,
             fsm,
+            ra: Default::default(),
         })
     }
 

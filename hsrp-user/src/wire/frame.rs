@@ -70,7 +70,7 @@ fn fold(mut acc: u32) -> u16 {
 
 /// The checksum over a pseudo-header (addresses, protocol, length) and an upper-layer
 /// packet whose checksum field is zero.
-fn pseudo_checksum(src: IpAddr, dst: IpAddr, proto: u8, upper: &[u8]) -> u16 {
+pub(super) fn pseudo_checksum(src: IpAddr, dst: IpAddr, proto: u8, upper: &[u8]) -> u16 {
     let mut acc = match (src, dst) {
         (IpAddr::V4(s), IpAddr::V4(d)) => sum16(sum16(0, &s.octets()), &d.octets()),
         (IpAddr::V6(s), IpAddr::V6(d)) => sum16(sum16(0, &s.octets()), &d.octets()),
@@ -80,7 +80,7 @@ fn pseudo_checksum(src: IpAddr, dst: IpAddr, proto: u8, upper: &[u8]) -> u16 {
     fold(sum16(acc, upper))
 }
 
-fn write_ethernet(buf: &mut [u8], dst: MacAddr, src: MacAddr, ethertype: u16) {
+pub(super) fn write_ethernet(buf: &mut [u8], dst: MacAddr, src: MacAddr, ethertype: u16) {
     buf[0..6].copy_from_slice(&dst.0);
     buf[6..12].copy_from_slice(&src.0);
     buf[12..14].copy_from_slice(&ethertype.to_be_bytes());
@@ -103,7 +103,13 @@ fn write_ipv4(buf: &mut [u8], src: Ipv4Addr, dst: Ipv4Addr, ttl: u8, payload_len
     h[10..12].copy_from_slice(&c.to_be_bytes());
 }
 
-fn write_ipv6(buf: &mut [u8], src: Ipv6Addr, dst: Ipv6Addr, next: u8, payload_len: usize) {
+pub(super) fn write_ipv6(
+    buf: &mut [u8],
+    src: Ipv6Addr,
+    dst: Ipv6Addr,
+    next: u8,
+    payload_len: usize,
+) {
     let h = &mut buf[..IPV6_HEADER_LEN];
     // version 6, traffic class, flow label 0
     let vtf: u32 = (6 << 28) | ((TRAFFIC_CLASS_V6 as u32) << 20);

@@ -7,6 +7,7 @@
 //! - `payload`: one whole HSRP UDP payload of either version (`Repr`).
 //! - `addr`: virtual MACs and the IPv6 virtual link-local.
 //! - `frame`: the complete Ethernet frames hsrpd sends (HSRP, gratuitous ARP, unsolicited NA).
+//! - `ra`: the ICMPv6 Router Advertisement an IPv6 group's Active sends.
 //!
 //! The receive path (`decode_payload`) never allocates and never panics: every malformed input
 //! is an `Error` naming what was wrong and where.
@@ -15,6 +16,7 @@ pub mod addr;
 pub mod auth;
 pub mod frame;
 pub mod payload;
+pub mod ra;
 pub mod v1;
 pub mod v2;
 
@@ -25,6 +27,7 @@ use crate::proto::{self, Version};
 pub use addr::{virtual_link_local, vmac};
 pub use frame::{gratuitous_arp, hsrp_frame, unsolicited_na};
 pub use payload::{Repr, V2Body};
+pub use ra::{router_advertisement, PrefixInfo, RaRepr};
 pub use v1::{AdvState, AdvertiseRepr};
 
 /// UDP port of HSRPv1 and HSRPv2 over IPv4.
