@@ -5,6 +5,7 @@
 pub mod lab;
 pub mod lab_traffic;
 pub mod probe;
+pub mod rogue;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};

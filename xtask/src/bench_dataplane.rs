@@ -15,7 +15,9 @@
 //! from elsewhere on the shared machine hits every row alike instead of one.
 //! Options: `--repeat N` (a, default 1000000), `--packets N` (b, default 2000000),
 //! `--rounds N` (b, default 3), `--objects DIR` (measure DIR/hsrp and DIR/hsrp-bench
-//! instead of building: before/after comparisons in the same harness).
+//! instead of building), `--hsrp-object PATH` (throughput rows of hsrpd with another
+//! build of the program, everything else from this build: before/after comparisons in
+//! the same harness), `--only a|b`.
 
 use std::net::{Ipv4Addr, Ipv6Addr};
 use std::os::fd::AsRawFd;
@@ -58,7 +60,7 @@ pub fn run(args: &[String]) -> Result<()> {
         crate::util::is_root(),
         "the benchmark needs root (network namespaces, XDP)"
     );
-    let objects = match args.iter().position(|a| a == "--objects") {
+    let mut objects = match args.iter().position(|a| a == "--objects") {
         Some(i) => {
             let dir = PathBuf::from(args.get(i + 1).context("--objects needs a directory")?);
             Objects {
@@ -74,6 +76,10 @@ pub fn run(args: &[String]) -> Result<()> {
             }
         }
     };
+    if let Some(i) = args.iter().position(|a| a == "--hsrp-object") {
+        let path = args.get(i + 1).context("--hsrp-object needs a path")?;
+        objects.hsrp = PathBuf::from(path);
+    }
     for o in [&objects.hsrp, &objects.bench] {
         ensure!(o.is_file(), "no object {}", o.display());
     }
@@ -82,8 +88,24 @@ pub fn run(args: &[String]) -> Result<()> {
         objects.hsrp.display(),
         objects.bench.display()
     ));
-    verdict_costs(repeat as u32, &objects)?;
-    forwarding_throughput(packets as u32, rounds as u32, &objects)?;
+    let only = match args.iter().position(|a| a == "--only") {
+        Some(i) => Some(
+            args.get(i + 1)
+                .map(String::as_str)
+                .context("--only needs a or b")?,
+        ),
+        None => None,
+    };
+    ensure!(
+        matches!(only, None | Some("a") | Some("b")),
+        "--only takes `a` (per-verdict costs) or `b` (throughput)"
+    );
+    if only != Some("b") {
+        verdict_costs(repeat as u32, &objects)?;
+    }
+    if only != Some("a") {
+        forwarding_throughput(packets as u32, rounds as u32, &objects)?;
+    }
     Ok(())
 }
 
@@ -500,12 +522,20 @@ fn verdict_rows() -> Vec<VerdictRow> {
         plain("pass (not ours)", udp4([2, 9, 9, 9, 9, 9], 64), XDP_PASS),
         plain("drop (vMAC, not Active)", udp4(VMAC_B, 64), XDP_DROP),
         plain("control pass (v2)", control_frame(&v2_hello()), XDP_PASS),
-        plain("control malformed", control_frame(&malformed_hello()), XDP_DROP),
+        plain(
+            "control malformed",
+            control_frame(&malformed_hello()),
+            XDP_DROP,
+        ),
         VerdictRow {
             rate_limited: true,
-            ..plain("control over rate budget", control_frame(&v2_hello()), XDP_DROP)
+            ..plain(
+                "control over rate budget",
+                control_frame(&v2_hello()),
+                XDP_DROP,
+            )
         },
-        restored("forward IPv4", udp4(VMAC_A, 64), XDP_REDIRECT),
+        restored(FORWARD4, udp4(VMAC_A, 64), XDP_REDIRECT),
         restored(
             "forward IPv6",
             ipv6(
@@ -555,6 +585,10 @@ fn padded(mut f: Vec<u8>) -> Result<RestoreFrame> {
 
 // ---- (a) per-verdict cost ------------------------------------------------------------------
 
+const PARSE_REFERENCE: &str = "parse Ethernet+IP only (reference)";
+const FIB_REFERENCE: &str = "minimal fib + redirect (reference)";
+const FORWARD4: &str = "forward IPv4";
+
 /// Best-of repetitions of each BPF_PROG_TEST_RUN measurement (the machine is shared).
 const TEST_RUN_TRIES: usize = 5;
 
@@ -585,6 +619,11 @@ fn verdict_costs(repeat: u32, objects: &Objects) -> Result<()> {
             "bench_parse",
         ] {
             load_prog(&mut ebpf, p)?;
+        }
+        // Absent from objects built before it existed (`--objects` of an older build).
+        let has_fib_reference = ebpf.program("bench_restore_fib").is_some();
+        if has_fib_reference {
+            load_prog(&mut ebpf, "bench_restore_fib")?;
         }
         let (lan, wan) = (ifindex("lan0")?, ifindex("wan0")?);
         set_iface(&mut ebpf, lan, lan_mac)?;
@@ -624,21 +663,41 @@ fn verdict_costs(repeat: u32, objects: &Objects) -> Result<()> {
         let (parse_restore, _) = time(&mut ebpf, "bench_parse", &rows[0].frame)?;
         let mut out = vec![
             Timed {
-                name: "parse Ethernet+IP only (reference)",
+                name: PARSE_REFERENCE,
                 harness: Harness::Plain,
                 ns: parse_plain,
                 got: XDP_PASS,
                 want: XDP_PASS,
             },
             Timed {
-                name: "parse Ethernet+IP only (reference)",
+                name: PARSE_REFERENCE,
                 harness: Harness::Restore,
                 ns: parse_restore - restore,
                 got: XDP_PASS,
                 want: XDP_PASS,
             },
         ];
+        add_tx(&mut ebpf, "BENCH_TX", wan, wan)?;
+        let fwd4 = &rows
+            .iter()
+            .find(|r| r.name == FORWARD4)
+            .context("no forward IPv4 row")?
+            .frame;
+        let (fib_t, fib_v) = if has_fib_reference {
+            time(&mut ebpf, "bench_restore_fib", fwd4)?
+        } else {
+            (0.0, 0)
+        };
         for row in &rows {
+            if row.name == FORWARD4 && has_fib_reference {
+                out.push(Timed {
+                    name: FIB_REFERENCE,
+                    harness: Harness::Restore,
+                    ns: fib_t - restore,
+                    got: fib_v,
+                    want: XDP_REDIRECT,
+                });
+            }
             set_control_rate(&mut ebpf, row.rate_limited)?;
             let (t, got) = match row.harness {
                 Harness::Plain => time(&mut ebpf, "hsrp", &row.frame)?,
@@ -674,19 +733,20 @@ struct Timed {
 }
 
 fn print_verdict_table(restore: f64, rows: &[Timed]) {
-    let reference = |h: Harness| {
+    let ns_of = |name: &str, h: Harness| {
         rows.iter()
-            .find(|r| r.harness == h)
+            .find(|r| r.name == name && r.harness == h)
             .map_or(1.0, |r| r.ns.max(1.0))
     };
     println!(
         "\n  plain: the program runs on the same buffer again and again (paths that leave the\n  \
-         frame alone); the ratio is against the parse-only program in the same harness.\n  \
-         restore: the frame is restored before each run; {restore:.0} ns restore cost subtracted."
+         frame alone); x ref: against the parse-only program in the same harness.\n  \
+         restore: the frame is restored before each run ({restore:.0} ns, subtracted); x ref\n  \
+         for forward IPv4: against the minimal fib lookup + redirect in the same harness."
     );
     println!(
-        "  {:<36} {:>8} {:>8} {:>10}  verdict",
-        "path", "harness", "ns/pkt", "x parse"
+        "  {:<36} {:>8} {:>8} {:>8}  verdict",
+        "path", "harness", "ns/pkt", "x ref"
     );
     for r in rows {
         let unexpected = if r.got == r.want {
@@ -695,11 +755,18 @@ fn print_verdict_table(restore: f64, rows: &[Timed]) {
             "  <-- UNEXPECTED VERDICT"
         };
         let (harness, ratio) = match r.harness {
-            Harness::Plain => ("plain", format!("{:.2}", r.ns / reference(Harness::Plain))),
+            Harness::Plain => (
+                "plain",
+                format!("{:.2}", r.ns / ns_of(PARSE_REFERENCE, Harness::Plain)),
+            ),
+            Harness::Restore if r.name == FORWARD4 || r.name == FIB_REFERENCE => (
+                "restore",
+                format!("{:.2}", r.ns / ns_of(FIB_REFERENCE, Harness::Restore)),
+            ),
             Harness::Restore => ("restore", "-".to_string()),
         };
         println!(
-            "  {:<36} {harness:>8} {:>8.1} {ratio:>10}  {}{unexpected}",
+            "  {:<36} {harness:>8} {:>8.1} {ratio:>8}  {}{unexpected}",
             r.name,
             r.ns,
             verdict_name(r.got)
@@ -922,7 +989,12 @@ fn forwarding_throughput(packets: u32, rounds: u32, objects: &Objects) -> Result
         install_group(&mut h, r0, VMAC_B, 2, false, &[])?;
         set_control_rate(&mut h, true)?;
         let mut b = Ebpf::load_file(&bench)?;
-        for p in ["bench_pass", "bench_fib", "bench_redirect", "bench_parse_drop"] {
+        for p in [
+            "bench_pass",
+            "bench_fib",
+            "bench_redirect",
+            "bench_parse_drop",
+        ] {
             load_prog(&mut b, p)?;
         }
         add_tx(&mut b, "BENCH_TX", r1, r1)?;

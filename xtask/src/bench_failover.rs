@@ -165,9 +165,12 @@ fn run_series(imp: &str, timers: &str, scenarios: &str, runs: u32) -> Result<Vec
     Ok(out)
 }
 
+/// (timers, scenario, implementation).
+type RowKey = (String, String, String);
+
 fn print_table(all: &[Run]) {
-    // (timers, scenario, impl) -> runs, in the order measured.
-    let mut groups: Vec<((String, String, String), Vec<&Run>)> = Vec::new();
+    // Rows in the order measured.
+    let mut groups: Vec<(RowKey, Vec<&Run>)> = Vec::new();
     for r in all {
         let key = (r.timers.clone(), r.scenario.clone(), r.imp.clone());
         match groups.iter_mut().find(|(k, _)| *k == key) {
@@ -175,7 +178,7 @@ fn print_table(all: &[Run]) {
             None => groups.push((key, vec![r])),
         }
     }
-    let mut medians: BTreeMap<(String, String, String), f64> = BTreeMap::new();
+    let mut medians: BTreeMap<RowKey, f64> = BTreeMap::new();
     println!(
         "\n{:<10} {:<10} {:<16} {:>4} | {:>8} {:>8} {:>8} {:>8} ms | {:>9} {:>9} | {:>4} {:>7}",
         "timers",

@@ -1,0 +1,384 @@
+//! `hsrp-lab`: the lab demo and the failover benchmark runner, on the same topology as the
+//! failover tests (`hsrp_tests::lab`). `cargo xtask lab` and `cargo xtask bench failover`
+//! build it and run it; it needs root.
+//!
+//! ```text
+//! hsrp-lab demo [--keep]
+//! hsrp-lab bench --impl hsrpd|keepalived|keepalived-vmac --timers 50/150 \
+//!                --scenario isolated|sigkill|link-down|sigterm --runs N
+//!     one JSON object per run on stdout, progress on stderr
+//! ```
+
+use std::process::{Command, ExitCode};
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context, Result};
+use hsrp_tests::lab::{self, Lab, SERVER_IP, VIP};
+use hsrp_tests::lab_traffic::{
+    failover_lab, hsrpd_config, router_macs, set_lan_link, set_switch_port, wait_hsrpd_roles,
+    Failure, Keepalived, Stream, Timers,
+};
+use hsrp_tests::probe::Report;
+
+fn say(msg: impl AsRef<str>) {
+    eprintln!("lab: {}", msg.as_ref());
+}
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let result = match args.first().map(String::as_str) {
+        Some("demo") => demo(args.iter().any(|a| a == "--keep")),
+        Some("bench") => bench(&args[1..]),
+        _ => Err(anyhow::anyhow!(
+            "usage: hsrp-lab demo [--keep] | hsrp-lab bench --impl I --timers H/D --scenario S --runs N"
+        )),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("hsrp-lab: error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+// ---- the demo ---------------------------------------------------------------------------
+
+const DEMO_TIMERS: Timers = Timers::ms(50, 150);
+
+fn hsrpd_status(lab: &Lab, i: usize) -> Result<String> {
+    let out = Command::new(hsrp_tests::hsrpd_bin())
+        .arg("status")
+        .arg("--socket")
+        .arg(lab.socket(i))
+        .output()
+        .context("running hsrpd status")?;
+    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+fn show_status(lab: &Lab, routers: &[usize]) -> Result<()> {
+    for &i in routers {
+        println!("--- r{i}: hsrpd status");
+        print!("{}", hsrpd_status(lab, i)?);
+    }
+    Ok(())
+}
+
+/// `bpftool map dump` of router `i`'s HSRP_VMAC, read through its bpffs on the host.
+fn vmac_dump(lab: &Lab, i: usize) -> Result<String> {
+    let path = lab.router(i).ns.bpffs().join("hsrpd/HSRP_VMAC");
+    hsrp_tests::sh(&format!("bpftool map dump pinned {}", path.display()))
+}
+
+fn named(lab: &Lab, r: &Report) -> Result<String> {
+    let macs = router_macs(lab)?;
+    Ok(r.segments
+        .iter()
+        .map(|s| {
+            format!(
+                "{} (seq {}-{})",
+                macs.get(&s.via).map_or(s.via.as_str(), String::as_str),
+                s.first_seq,
+                s.last_seq
+            )
+        })
+        .collect::<Vec<_>>()
+        .join(" then "))
+}
+
+fn demo(keep: bool) -> Result<()> {
+    let started = Instant::now();
+    say("building namespaces: host -- bridge (lan) -- r1, r2 -- uplink bridge -- server");
+    let mut lab = failover_lab()?;
+    say(format!(
+        "starting hsrpd on r1 (priority 110) and r2 (priority 100): HSRPv2 group 1, VIP {VIP}, \
+         timers hello {} ms / hold {} ms, preempt",
+        DEMO_TIMERS.hello_ms, DEMO_TIMERS.hold_ms
+    ));
+    for i in [1, 2] {
+        lab.start_hsrpd(i, &hsrpd_config(i, DEMO_TIMERS))?;
+    }
+    wait_hsrpd_roles(&lab, 1, 2, Duration::from_secs(5))?;
+    say("elected: r1 Active, r2 Standby");
+    show_status(&lab, &[1, 2])?;
+    println!("--- r2: bpftool map dump HSRP_VMAC (r2 is Standby: active = 0)");
+    print!("{}", vmac_dump(&lab, 2)?);
+
+    let interval = Duration::from_millis(1);
+    say(format!(
+        "probe stream host -> {SERVER_IP} through the VIP: 1 packet/ms for 3 s; killing r1's \
+         hsrpd (SIGKILL) after 1 s"
+    ));
+    let stream = Stream::start(&lab, interval, 3000)?;
+    std::thread::sleep(Duration::from_secs(1));
+    lab.stop_hsrpd(1, libc::SIGKILL, Duration::from_secs(5))?;
+    say("r1's hsrpd killed; its XDP program went with it; waiting for the stream to end");
+    let report = stream.finish()?;
+    println!(
+        "--- measured at the server: outage {:.1} ms, {} of {} packets lost, {} duplicated",
+        report.outage_ms, report.lost, report.sent, report.duplicates
+    );
+    println!("    delivered by: {}", named(&lab, &report)?);
+    println!(
+        "    bound from the timers: hold {} + hello {} = {} ms",
+        DEMO_TIMERS.hold_ms,
+        DEMO_TIMERS.hello_ms,
+        DEMO_TIMERS.hold_ms + DEMO_TIMERS.hello_ms
+    );
+    show_status(&lab, &[2])?;
+    println!("--- r2: bpftool map dump HSRP_VMAC (flipped: active = 1)");
+    print!("{}", vmac_dump(&lab, 2)?);
+
+    say("restoring r1 (it preempts back: Coup, no loss)");
+    let stream = Stream::start(&lab, interval, 1500)?;
+    std::thread::sleep(Duration::from_millis(300));
+    lab.start_hsrpd(1, &hsrpd_config(1, DEMO_TIMERS))?;
+    let back = stream.finish()?;
+    wait_hsrpd_roles(&lab, 1, 2, Duration::from_secs(3))?;
+    println!(
+        "--- r1 back: {} packets lost, outage {:.1} ms; delivered by: {}",
+        back.lost,
+        back.outage_ms,
+        named(&lab, &back)?
+    );
+    show_status(&lab, &[1, 2])?;
+
+    if keep {
+        keep_running(lab);
+        return Ok(());
+    }
+    say("tearing down (daemons stopped, namespaces deleted)");
+    drop(lab);
+    say(format!("done in {:.1} s", started.elapsed().as_secs_f64()));
+    Ok(())
+}
+
+/// Leaves the lab up and prints how to explore it and how to take it down.
+fn keep_running(lab: Lab) {
+    let ns = |n: &hsrp_tests::Netns| n.name.clone();
+    let host = lab.host.as_ref().map(ns).unwrap_or_default();
+    let server = lab.server.as_ref().map(ns).unwrap_or_default();
+    let routers: Vec<String> = lab.routers.iter().map(|r| ns(&r.ns)).collect();
+    let hsrpd = hsrp_tests::hsrpd_bin();
+    let mut all = vec![ns(&lab.lan), host.clone(), server.clone()];
+    all.extend(routers.iter().cloned());
+    let pids: Vec<String> = [1, 2]
+        .iter()
+        .filter_map(|&i| lab.daemon(i).map(|d| d.pid().to_string()))
+        .collect();
+    let teardown = lab.dir.join("teardown.sh");
+    let mut script = format!("#!/bin/sh\n# Tears down the lab left by `cargo xtask lab --keep`.\nkill {} 2>/dev/null\nsleep 0.2\n", pids.join(" "));
+    for n in &all {
+        script.push_str(&format!(
+            "ip netns pids {n} 2>/dev/null | xargs -r kill 2>/dev/null\nip netns del {n}\n\
+             umount -l {root}/{n} 2>/dev/null; rmdir {root}/{n} 2>/dev/null\n",
+            root = hsrp_tests::BPFFS_ROOT
+        ));
+    }
+    script.push_str(&format!("rm -rf {}\n", lab.dir.display()));
+    let _ = std::fs::write(&teardown, script);
+    println!("--- the lab is still running. Explore:");
+    println!(
+        "  ip netns list                          # {}",
+        all.join(" ")
+    );
+    for (i, r) in routers.iter().enumerate() {
+        println!(
+            "  {} status --detail --socket {}   # r{} ({r})",
+            hsrpd.display(),
+            lab.socket(i + 1).display(),
+            i + 1
+        );
+    }
+    println!(
+        "  bpftool map dump pinned /run/hsrpt/{}/hsrpd/HSRP_VMAC",
+        routers[0]
+    );
+    println!("  ip netns exec {host} ip neigh        # the host's view of the VIP");
+    println!(
+        "  {p} send --to {SERVER_IP}:9999 --count 5000   # run inside {host}; receive with\n  \
+         {p} recv --port 9999 --iface up0 --timeout-ms 8000 (inside {server})",
+        p = hsrp_tests::lab_traffic::probe_bin().display()
+    );
+    println!(
+        "  kill -9 {}   # r1's hsrpd; logs in {}",
+        pids.first().cloned().unwrap_or_default(),
+        lab.dir.display()
+    );
+    println!("Tear down:  sh {}", teardown.display());
+    std::mem::forget(lab);
+}
+
+// ---- the benchmark runner ----------------------------------------------------------------
+
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Impl {
+    Hsrpd,
+    Keepalived { use_vmac: bool },
+}
+
+impl Impl {
+    fn parse(s: &str) -> Result<Impl> {
+        Ok(match s {
+            "hsrpd" => Impl::Hsrpd,
+            "keepalived" => Impl::Keepalived { use_vmac: false },
+            "keepalived-vmac" => Impl::Keepalived { use_vmac: true },
+            _ => bail!("--impl {s}: hsrpd, keepalived or keepalived-vmac"),
+        })
+    }
+
+    fn name(self) -> &'static str {
+        match self {
+            Impl::Hsrpd => "hsrpd",
+            Impl::Keepalived { use_vmac: false } => "keepalived",
+            Impl::Keepalived { use_vmac: true } => "keepalived-vmac",
+        }
+    }
+}
+
+fn arg<'a>(args: &'a [String], name: &str) -> Result<&'a str> {
+    let i = args
+        .iter()
+        .position(|a| a == name)
+        .with_context(|| format!("{name} is required"))?;
+    args.get(i + 1)
+        .map(String::as_str)
+        .with_context(|| format!("{name} needs a value"))
+}
+
+/// The FHRP under test, running on both routers.
+enum Running {
+    Hsrpd,
+    Keepalived(Keepalived),
+}
+
+fn bench(args: &[String]) -> Result<()> {
+    let imp = Impl::parse(arg(args, "--impl")?)?;
+    let timers: Timers = arg(args, "--timers")?.parse()?;
+    let failures: Vec<Failure> = arg(args, "--scenario")?
+        .split(',')
+        .map(str::parse)
+        .collect::<Result<_>>()?;
+    let runs: u32 = arg(args, "--runs")?.parse().context("--runs")?;
+    let mut lab = failover_lab()?;
+    let mut running = start(&mut lab, imp, timers)?;
+    for failure in failures {
+        for run in 1..=runs {
+            ensure_roles(&mut lab, &mut running, timers)?;
+            let r = one_run(&mut lab, &mut running, timers, failure)?;
+            let macs = router_macs(&lab)?;
+            let via: Vec<&str> = r
+                .segments
+                .iter()
+                .map(|s| macs.get(&s.via).map_or("?", String::as_str))
+                .collect();
+            say(format!(
+                "{} {timers} {} run {run}: {}",
+                imp.name(),
+                failure.name(),
+                r.summary()
+            ));
+            println!(
+                "{}",
+                serde_json::json!({
+                    "impl": imp.name(), "timers": timers.to_string(),
+                    "hello_ms": timers.hello_ms, "hold_ms": timers.hold_ms,
+                    "scenario": failure.name(), "run": run,
+                    "outage_ms": r.outage_ms, "lost": r.lost, "duplicates": r.duplicates,
+                    "duplicates_by_two_routers": r.duplicates_by_two_routers,
+                    "router_changes": r.router_changes(), "delivered_by": via,
+                    "sent": r.sent, "tail_lost": r.tail_lost,
+                })
+            );
+            restore(&mut lab, &mut running, timers, failure)?;
+        }
+    }
+    if let Running::Keepalived(k) = &mut running {
+        k.stop_all(&lab);
+    }
+    Ok(())
+}
+
+fn start(lab: &mut Lab, imp: Impl, timers: Timers) -> Result<Running> {
+    say(format!(
+        "starting {} on r1 (110) and r2 (100), timers {timers}",
+        imp.name()
+    ));
+    Ok(match imp {
+        Impl::Hsrpd => {
+            for i in [1, 2] {
+                lab.start_hsrpd(i, &hsrpd_config(i, timers))?;
+            }
+            Running::Hsrpd
+        }
+        Impl::Keepalived { use_vmac } => {
+            Running::Keepalived(Keepalived::start(lab, timers, use_vmac)?)
+        }
+    })
+}
+
+/// Time for an election: Init/Listen, Speak for a hold time, then Standby/Active.
+fn settle_limit(timers: Timers) -> Duration {
+    Duration::from_millis(u64::from(3 * timers.hold_ms + 2 * timers.hello_ms) + 3000)
+}
+
+fn ensure_roles(lab: &mut Lab, running: &mut Running, timers: Timers) -> Result<()> {
+    match running {
+        Running::Hsrpd => wait_hsrpd_roles(lab, 1, 2, settle_limit(timers)),
+        Running::Keepalived(k) => k.wait_roles(1, 2, settle_limit(timers)),
+    }?;
+    // Each run starts from the same steady state: the host re-resolves the VIP (after an
+    // isolation, keepalived's r1 stays MASTER without a gratuitous ARP, so the host would
+    // keep sending to r2's MAC, which r2 forwards even as BACKUP).
+    hsrp_tests::lab_traffic::host_flush_neighbours(lab)?;
+    // One hold time more, so the Standby has heard a fresh hello and both are settled.
+    std::thread::sleep(Duration::from_millis(u64::from(timers.hold_ms)));
+    Ok(())
+}
+
+fn one_run(
+    lab: &mut Lab,
+    running: &mut Running,
+    timers: Timers,
+    failure: Failure,
+) -> Result<Report> {
+    let fail_at = Duration::from_millis(500);
+    let tail = timers.silent_failover_bound(0) * 2 + Duration::from_millis(1000);
+    let interval = Duration::from_millis(1);
+    let count = ((fail_at + tail).as_millis()) as u64;
+    let stream = Stream::start(lab, interval, count)?;
+    std::thread::sleep(fail_at);
+    match (failure, &mut *running) {
+        (Failure::Isolated, _) => set_switch_port(lab, 1, false)?,
+        (Failure::LinkDown, _) => set_lan_link(lab, 1, false)?,
+        (Failure::Kill, Running::Hsrpd) => {
+            lab.stop_hsrpd(1, libc::SIGKILL, Duration::from_secs(5))?;
+        }
+        (Failure::Graceful, Running::Hsrpd) => {
+            lab.stop_hsrpd(1, libc::SIGTERM, Duration::from_secs(5))?;
+        }
+        (Failure::Kill, Running::Keepalived(k)) => k.stop(1, libc::SIGKILL),
+        (Failure::Graceful, Running::Keepalived(k)) => k.stop(1, libc::SIGTERM),
+    }
+    stream.finish()
+}
+
+fn restore(lab: &mut Lab, running: &mut Running, timers: Timers, failure: Failure) -> Result<()> {
+    match failure {
+        Failure::Isolated => set_switch_port(lab, 1, true)?,
+        Failure::LinkDown => set_lan_link(lab, 1, true)?,
+        Failure::Kill | Failure::Graceful => match running {
+            Running::Hsrpd => lab.start_hsrpd(1, &hsrpd_config(1, timers))?,
+            Running::Keepalived(k) => {
+                // A SIGKILLed keepalived leaves its VRRP child and the VIP behind.
+                hsrp_tests::lab_traffic::kill_in_netns(&lab.router(1).ns, "keepalived");
+                let _ = lab.router(1).ns.exec(&format!(
+                    "ip addr flush dev {} to {VIP}/32; ip link del vrrp.1 2>/dev/null; true",
+                    lab::ROUTER_LAN_IF
+                ));
+                k.restart(lab, 1)?;
+            }
+        },
+    }
+    Ok(())
+}
