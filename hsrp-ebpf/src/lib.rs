@@ -29,11 +29,13 @@ pub const MAX_VIPS: u32 = 8192;
 pub const MAX_IFACES: u32 = 256;
 pub const MAX_TX_PORTS: u32 = 256;
 pub const MAX_RATE_SOURCES: u32 = 4096;
-/// Slots of `HSRP_STATS`: slot 0 counts the whole program, the others are handed out by
-/// userspace to (interface, group) pairs and to interfaces (see [`VmacValue::stats_slot`],
-/// [`IfaceValue::stats_slot`]).
+/// Slots of `HSRP_STATS`. Slots 1.. are handed out by userspace to (interface, group) pairs
+/// and to interfaces (see [`VmacValue::stats_slot`], [`IfaceValue::stats_slot`]). The
+/// program counts every frame exactly once, in one slot (one counter update per frame);
+/// the whole-program total is the sum of all slots.
 pub const STATS_SLOTS: u32 = 1024;
-/// The whole-program counter slot.
+/// The slot of frames not attributed to any group or interface (e.g. "not ours"). The
+/// name predates single counting, when this slot also held the totals.
 pub const STATS_SLOT_TOTAL: u32 = 0;
 
 /// Key of `HSRP_VMAC`: a virtual MAC on one interface.
@@ -58,7 +60,7 @@ pub struct VmacValue {
     pub active: u8,
     /// `VMAC_F_*` bits.
     pub flags: u16,
-    /// `HSRP_STATS` slot of this (interface, group); 0 = count in the totals only.
+    /// `HSRP_STATS` slot of this (interface, group); 0 = count with the unattributed frames.
     pub stats_slot: u16,
 }
 
@@ -101,7 +103,8 @@ pub struct IfaceValue {
     pub flags: u32,
 }
 
-/// Key of `HSRP_CTRL_RATE`: the source address of HSRP control packets.
+/// The source address of HSRP control packets, as [`RateSlot::source`] holds it (and,
+/// before the table became an array, the key of `HSRP_CTRL_RATE`).
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 pub struct RateKey {
@@ -110,14 +113,45 @@ pub struct RateKey {
     pub addr: [u8; 16],
 }
 
-/// Value of `HSRP_CTRL_RATE`: a token bucket kept as its theoretical arrival time (GCRA,
-/// the "virtual scheduling" form of a token bucket): one u64, no division in the program.
+/// A token bucket kept as its theoretical arrival time (GCRA, the "virtual scheduling"
+/// form of a token bucket): one u64, no division in the program.
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct RateState {
-    /// Earliest time (bpf_ktime_get_ns) at which the bucket is full again.
+    /// Earliest time (bpf_ktime_get_coarse_ns, CLOCK_MONOTONIC) at which the bucket is
+    /// full again.
     pub tat_ns: u64,
 }
+
+/// Element of `HSRP_CTRL_RATE`, an array of [`MAX_RATE_SOURCES`] slots indexed by a hash
+/// of the source address ([`rate_slot_index`]): the source that owns the slot and its
+/// bucket. A source finding another source in its slot takes the slot over with a fresh
+/// bucket, like an LRU map evicting its oldest entry when full; an array slot costs the
+/// program a bounds check where an LRU hash lookup costs a hash of the key and a list
+/// update, on the path that drops a control flood.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct RateSlot {
+    pub source: RateKey,
+    pub _pad: u32,
+    pub state: RateState,
+}
+
+/// The `HSRP_CTRL_RATE` slot of a source: `family` and the address as four native-endian
+/// u32 words (IPv4: the address in the first word, the rest zero), as the program reads
+/// them from the frame. The program and userspace (tests, dumps) share this function.
+pub const fn rate_slot_index(family: u8, addr: [u32; 4]) -> u32 {
+    let h = (family as u32)
+        ^ addr[0]
+        ^ addr[1].rotate_left(8)
+        ^ addr[2].rotate_left(16)
+        ^ addr[3].rotate_left(24);
+    // Fibonacci hashing: the top bits of the product mix every input bit.
+    h.wrapping_mul(0x9e37_79b1) >> (32 - RATE_SLOT_BITS)
+}
+
+/// log2([`MAX_RATE_SOURCES`]).
+pub const RATE_SLOT_BITS: u32 = 12;
 
 /// `HSRP_CONFIG[0]`: program-wide settings written by userspace.
 #[repr(C)]
@@ -266,6 +300,8 @@ const _: () = {
     assert!(core::mem::size_of::<IfaceValue>() == 12);
     assert!(core::mem::size_of::<RateKey>() == 20);
     assert!(core::mem::size_of::<RateState>() == 8);
+    assert!(core::mem::size_of::<RateSlot>() == 32);
+    assert!(1 << RATE_SLOT_BITS == MAX_RATE_SOURCES);
     assert!(core::mem::size_of::<Config>() == 24);
     assert!(core::mem::size_of::<Counters>() == COUNTER_FIELDS * 8);
 };
@@ -282,6 +318,7 @@ mod pod {
     unsafe impl aya::Pod for IfaceValue {}
     unsafe impl aya::Pod for RateKey {}
     unsafe impl aya::Pod for RateState {}
+    unsafe impl aya::Pod for RateSlot {}
     unsafe impl aya::Pod for Config {}
     unsafe impl aya::Pod for Counters {}
     unsafe impl aya::Pod for bench::GenTemplate {}
@@ -291,6 +328,28 @@ mod pod {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn rate_slots_stay_in_the_array_and_spread_sources() {
+        let mut used = std::collections::BTreeSet::new();
+        // 4096 consecutive IPv4 sources (as the program reads them: native-endian words
+        // of the network-order bytes) and as many IPv6 ones differing in the last word.
+        for i in 0..4096u32 {
+            let v4 = u32::from_ne_bytes((0x0a00_0000 + i).to_be_bytes());
+            let a = rate_slot_index(FAMILY_V4, [v4, 0, 0, 0]);
+            let b = rate_slot_index(FAMILY_V6, [0x20010db8u32.to_be(), 0, 0, i.to_be()]);
+            assert!(a < MAX_RATE_SOURCES && b < MAX_RATE_SOURCES);
+            used.insert(a);
+            used.insert(b);
+        }
+        // A good spread: far more distinct slots than a few clustered buckets would give.
+        assert!(used.len() > 2500, "only {} distinct slots", used.len());
+        // The family is part of the identity.
+        assert_ne!(
+            rate_slot_index(FAMILY_V4, [1, 0, 0, 0]),
+            rate_slot_index(FAMILY_V6, [1, 0, 0, 0])
+        );
+    }
 
     #[test]
     fn counters_add_and_index_agree() {

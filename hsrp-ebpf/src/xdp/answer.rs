@@ -32,9 +32,7 @@ pub fn arp(ctx: &XdpContext, ifindex: u32) -> Option<u32> {
         return None;
     }
     let vip_addr = pkt::ip4(f, L3 + 24);
-    let mut key = [0u8; 16];
-    key[..4].copy_from_slice(&vip_addr);
-    let (vip, group) = maps::vip(ifindex, FAMILY_V4, key)?;
+    let (vip, group) = maps::vip(ifindex, FAMILY_V4, pkt::addr4(vip_addr))?;
     if group.active == 0 {
         return Some(drop(group.stats_slot, Counter::ArpDropped));
     }
@@ -58,9 +56,7 @@ pub fn arp(ctx: &XdpContext, ifindex: u32) -> Option<u32> {
 pub fn echo4(ctx: &XdpContext, ifindex: u32) -> Option<u32> {
     let f = pkt::bytes::<ECHO4_LEN>(ctx, 0)?;
     let dst = pkt::ip4(f, L3 + 16);
-    let mut key = [0u8; 16];
-    key[..4].copy_from_slice(&dst);
-    let (vip, group) = maps::vip(ifindex, FAMILY_V4, key)?;
+    let (vip, group) = maps::vip(ifindex, FAMILY_V4, pkt::addr4(dst))?;
     let slot = group.stats_slot;
     if group.active == 0 {
         return Some(drop(slot, Counter::DroppedNotActive));
@@ -95,7 +91,7 @@ pub fn echo6(ctx: &XdpContext, ifindex: u32) -> Option<u32> {
         return None;
     }
     let dst = pkt::ip6(f, L3 + 24);
-    let (vip, group) = maps::vip(ifindex, FAMILY_V6, dst)?;
+    let (vip, group) = maps::vip(ifindex, FAMILY_V6, pkt::addr6(dst))?;
     let slot = group.stats_slot;
     if group.active == 0 {
         return Some(drop(slot, Counter::DroppedNotActive));
@@ -133,7 +129,7 @@ pub fn ns(ctx: &XdpContext, ifindex: u32) -> Option<u32> {
         return None;
     }
     let target = pkt::ip6(f, L4_V6 + 8);
-    let (vip, group) = maps::vip(ifindex, FAMILY_V6, target)?;
+    let (vip, group) = maps::vip(ifindex, FAMILY_V6, pkt::addr6(target))?;
     let slot = group.stats_slot;
     if group.active == 0 {
         return Some(drop(slot, Counter::NdDropped));

@@ -3,8 +3,8 @@
 //! the per-source rate budget, otherwise passed to the stack for hsrpd's socket. TTL /
 //! hop limit is deliberately not checked (real routers send 1 or 255).
 
-use aya_ebpf::{bindings::xdp_action, helpers::bpf_ktime_get_ns, programs::XdpContext};
-use hsrp_ebpf::{Counter, RateKey, RateState, FAMILY_V4, FAMILY_V6};
+use aya_ebpf::{bindings::xdp_action, helpers::bpf_ktime_get_coarse_ns, programs::XdpContext};
+use hsrp_ebpf::{rate_slot_index, Counter, FAMILY_V4, FAMILY_V6};
 
 use super::{
     drop, maps,
@@ -62,9 +62,7 @@ pub fn ipv4(ctx: &XdpContext, ifindex: u32) -> u32 {
     if !sane {
         return drop(slot, Counter::ControlMalformed);
     }
-    let mut addr = [0u8; 16];
-    addr[..4].copy_from_slice(&src);
-    admit(slot, FAMILY_V4, addr)
+    admit(slot, FAMILY_V4, pkt::addr4(src))
 }
 
 /// IPv6 multicast frame (not solicited-node): HSRP for IPv6, or passed untouched.
@@ -89,7 +87,7 @@ pub fn ipv6(ctx: &XdpContext, ifindex: u32) -> u32 {
     if !v2_sane(ctx, L4_V6 + 8, (udp_len - 8) as u16) {
         return drop(slot, Counter::ControlMalformed);
     }
-    admit(slot, FAMILY_V6, src)
+    admit(slot, FAMILY_V6, pkt::addr6(src))
 }
 
 #[inline(always)]
@@ -157,34 +155,41 @@ fn v2_sane(ctx: &XdpContext, base: usize, len: u16) -> bool {
 
 /// Per-source budget, a token bucket kept as GCRA: each packet moves the source's
 /// theoretical arrival time `tat` one interval on; a packet arriving while `tat` is more
-/// than the burst allowance ahead of now is over budget.
+/// than the burst allowance ahead of now is over budget. The state lives in the source's
+/// slot of the `HSRP_CTRL_RATE` array (see `hsrp_ebpf::RateSlot`).
 #[inline(always)]
-fn admit(slot: u16, family: u8, addr: [u8; 16]) -> u32 {
+fn admit(slot: u16, family: u8, addr: pkt::Addr) -> u32 {
     let cfg = maps::config();
     if cfg.ctrl_interval_ns != 0 {
-        let key = RateKey {
-            family,
-            _pad: [0; 3],
-            addr,
-        };
-        // SAFETY: bpf_ktime_get_ns has no preconditions.
-        let now = unsafe { bpf_ktime_get_ns() };
-        match HSRP_CTRL_RATE.get_ptr_mut(key) {
-            Some(state) => {
-                // SAFETY: pointer into the map slot; concurrent updates from other CPUs
-                // can at worst let a packet or two through.
-                let tat = unsafe { (*state).tat_ns }.max(now);
-                if tat - now > cfg.ctrl_burst_ns {
+        // The coarse clock (jiffy resolution, kernel 5.11+) is a plain read where the
+        // precise one reads the clocksource: budgets of HSRP sources are in packets per
+        // second, so a few milliseconds of quantisation move a bucket by a fraction of
+        // a token.
+        // SAFETY: bpf_ktime_get_coarse_ns has no preconditions.
+        let now = unsafe { bpf_ktime_get_coarse_ns() };
+        let index = rate_slot_index(family, addr);
+        if let Some(p) = HSRP_CTRL_RATE.get_ptr_mut(index) {
+            let source = [family as u32, addr[0], addr[1], addr[2], addr[3]];
+            let words = p as *mut u32;
+            // SAFETY: p is an 8-aligned RateSlot in the array: words 0..5 are `source`
+            // (family + pad, then the address), `state.tat_ns` is at byte 24. Other CPUs
+            // may update the slot at the same time; at worst a packet or two get through.
+            unsafe {
+                let mine = (0..5).all(|k| words.add(k).read_volatile() == source[k]);
+                let tat = if mine {
+                    (*p).state.tat_ns.max(now)
+                } else {
+                    now
+                };
+                if mine && tat - now > cfg.ctrl_burst_ns {
                     return drop(slot, Counter::ControlRateLimited);
                 }
-                unsafe { (*state).tat_ns = tat + cfg.ctrl_interval_ns };
-            }
-            None => {
-                let state = RateState {
-                    tat_ns: now + cfg.ctrl_interval_ns,
-                };
-                // A full LRU evicts the oldest source; failure just means no state.
-                let _ = HSRP_CTRL_RATE.insert(key, state, 0);
+                if !mine {
+                    for (k, w) in source.iter().enumerate() {
+                        words.add(k).write_volatile(*w);
+                    }
+                }
+                (*p).state.tat_ns = tat + cfg.ctrl_interval_ns;
             }
         }
     }

@@ -4,18 +4,14 @@
 //! fast path cannot (no neighbour, TTL expiring, needs fragmentation, IP options, lookup
 //! failure, target not in the devmap, output = input interface).
 
-use core::ffi::c_void;
-use core::mem::{size_of, zeroed};
-
 use aya_ebpf::{
     bindings::{bpf_fib_lookup, xdp_action, BPF_FIB_LKUP_RET_SUCCESS},
-    helpers::bpf_fib_lookup as fib_lookup,
     programs::XdpContext,
 };
 use hsrp_ebpf::{Counter, VmacValue, FAMILY_V4, FAMILY_V6, VMAC_F_SLOW_PATH_ONLY};
 
 use super::{
-    answer, csum, drop, maps,
+    answer, csum, drop, fib, maps,
     maps::HSRP_TX_PORTS,
     pkt::{self, ETH_P_ARP, ETH_P_IP, ETH_P_IPV6, IPPROTO_ICMP, IPPROTO_ICMPV6, L3, L4_V6},
     stats,
@@ -50,7 +46,13 @@ fn ipv4(ctx: &XdpContext, ifindex: u32, group: VmacValue) -> u32 {
     };
     if f[L3] != 0x45 || f[L3 + 8] <= 1 || group.flags & VMAC_F_SLOW_PATH_ONLY != 0 {
         // IP options, TTL expiring (the kernel sends Time Exceeded), or configured so.
-        return slow_or_vip(ctx, ifindex, slot, FAMILY_V4, v4_key(pkt::ip4(f, L3 + 16)));
+        return slow_or_vip(
+            ctx,
+            ifindex,
+            slot,
+            FAMILY_V4,
+            pkt::addr4(pkt::ip4(f, L3 + 16)),
+        );
     }
     let proto = f[L3 + 9];
     if proto == IPPROTO_ICMP {
@@ -58,8 +60,8 @@ fn ipv4(ctx: &XdpContext, ifindex: u32, group: VmacValue) -> u32 {
             return verdict;
         }
     }
-    // SAFETY: plain C struct, all-zero is valid.
-    let mut fib: bpf_fib_lookup = unsafe { zeroed() };
+    let mut buf = fib::FibBuf::uninit();
+    let fib = fib::zeroed(&mut buf);
     fib.family = AF_INET;
     fib.l4_protocol = proto;
     fib.__bindgen_anon_1.tot_len = pkt::be16(f, L3 + 2);
@@ -68,8 +70,8 @@ fn ipv4(ctx: &XdpContext, ifindex: u32, group: VmacValue) -> u32 {
     fib.__bindgen_anon_3.ipv4_src = u32::from_ne_bytes(pkt::ip4(f, L3 + 12));
     fib.__bindgen_anon_4.ipv4_dst = u32::from_ne_bytes(pkt::ip4(f, L3 + 16));
     let dst = pkt::ip4(f, L3 + 16);
-    if !lookup_and_redirect(ctx, ifindex, &mut fib) {
-        return slow_or_vip(ctx, ifindex, slot, FAMILY_V4, v4_key(dst));
+    if !lookup_and_redirect(ctx, ifindex, fib) {
+        return slow_or_vip(ctx, ifindex, slot, FAMILY_V4, pkt::addr4(dst));
     }
     // The packet pointers were invalidated by the helper calls: check again.
     let Some(f) = pkt::bytes::<{ L3 + 20 }>(ctx, 0) else {
@@ -82,7 +84,7 @@ fn ipv4(ctx: &XdpContext, ifindex: u32, group: VmacValue) -> u32 {
     f[L3 + 8] = ttl - 1;
     let check = csum::replace16(pkt::be16(f, L3 + 10), old, new);
     pkt::put_be16(f, L3 + 10, check);
-    rewrite_macs(f, &fib);
+    fib::write_macs(&buf, f);
     stats::bump(slot, Counter::Forwarded);
     xdp_action::XDP_REDIRECT
 }
@@ -95,7 +97,7 @@ fn ipv6(ctx: &XdpContext, ifindex: u32, group: VmacValue) -> u32 {
     };
     let dst = pkt::ip6(f, L3 + 24);
     if f[L3] >> 4 != 6 || f[L3 + 7] <= 1 || group.flags & VMAC_F_SLOW_PATH_ONLY != 0 {
-        return slow_or_vip(ctx, ifindex, slot, FAMILY_V6, dst);
+        return slow_or_vip(ctx, ifindex, slot, FAMILY_V6, pkt::addr6(dst));
     }
     let next = f[L3 + 6];
     if next == IPPROTO_ICMPV6 {
@@ -109,24 +111,24 @@ fn ipv6(ctx: &XdpContext, ifindex: u32, group: VmacValue) -> u32 {
     let Some(f) = pkt::bytes::<{ L4_V6 }>(ctx, 0) else {
         return slow_path(ctx, ifindex, slot);
     };
-    // SAFETY: plain C struct, all-zero is valid.
-    let mut fib: bpf_fib_lookup = unsafe { zeroed() };
+    let mut buf = fib::FibBuf::uninit();
+    let fib = fib::zeroed(&mut buf);
     fib.family = AF_INET6;
     fib.l4_protocol = next;
     fib.__bindgen_anon_1.tot_len = pkt::be16(f, L3 + 4).wrapping_add(40);
     fib.ifindex = ifindex;
     let flow = [f[L3] & 0x0f, f[L3 + 1], f[L3 + 2], f[L3 + 3]];
     fib.__bindgen_anon_2.flowinfo = u32::from_ne_bytes(flow);
-    fib.__bindgen_anon_3.ipv6_src = words(pkt::ip6(f, L3 + 8));
-    fib.__bindgen_anon_4.ipv6_dst = words(dst);
-    if !lookup_and_redirect(ctx, ifindex, &mut fib) {
-        return slow_or_vip(ctx, ifindex, slot, FAMILY_V6, dst);
+    fib.__bindgen_anon_3.ipv6_src = pkt::addr6(pkt::ip6(f, L3 + 8));
+    fib.__bindgen_anon_4.ipv6_dst = pkt::addr6(dst);
+    if !lookup_and_redirect(ctx, ifindex, fib) {
+        return slow_or_vip(ctx, ifindex, slot, FAMILY_V6, pkt::addr6(dst));
     }
     let Some(f) = pkt::bytes::<{ L4_V6 }>(ctx, 0) else {
         return xdp_action::XDP_ABORTED;
     };
     f[L3 + 7] -= 1;
-    rewrite_macs(f, &fib);
+    fib::write_macs(&buf, f);
     stats::bump(slot, Counter::Forwarded);
     xdp_action::XDP_REDIRECT
 }
@@ -138,49 +140,17 @@ fn ipv6(ctx: &XdpContext, ifindex: u32, group: VmacValue) -> u32 {
 /// the caller can still hand it to the kernel as it came.
 #[inline(always)]
 fn lookup_and_redirect(ctx: &XdpContext, ifindex: u32, fib: &mut bpf_fib_lookup) -> bool {
-    // SAFETY: ctx is the program's context; fib is a valid, fully initialised struct.
-    let rc = unsafe {
-        fib_lookup(
-            ctx.ctx as *mut c_void,
-            fib as *mut bpf_fib_lookup,
-            size_of::<bpf_fib_lookup>() as i32,
-            0,
-        )
-    };
-    if rc != BPF_FIB_LKUP_RET_SUCCESS as i64 || fib.ifindex == ifindex {
+    if fib::lookup(ctx, fib) != BPF_FIB_LKUP_RET_SUCCESS as i64 || fib.ifindex == ifindex {
         return false;
     }
     HSRP_TX_PORTS.redirect(fib.ifindex, 0).is_ok()
-}
-
-#[inline(always)]
-fn rewrite_macs<const N: usize>(f: &mut [u8; N], fib: &bpf_fib_lookup) {
-    pkt::put(f, 0, &fib.dmac);
-    pkt::put(f, 6, &fib.smac);
-}
-
-#[inline(always)]
-fn words(a: [u8; 16]) -> [u32; 4] {
-    [
-        u32::from_ne_bytes([a[0], a[1], a[2], a[3]]),
-        u32::from_ne_bytes([a[4], a[5], a[6], a[7]]),
-        u32::from_ne_bytes([a[8], a[9], a[10], a[11]]),
-        u32::from_ne_bytes([a[12], a[13], a[14], a[15]]),
-    ]
-}
-
-#[inline(always)]
-fn v4_key(a: [u8; 4]) -> [u8; 16] {
-    let mut k = [0u8; 16];
-    k[..4].copy_from_slice(&a);
-    k
 }
 
 /// The cold path after the fast path gave up: a frame to one of our VIPs that is not an
 /// answered kind is dropped (the kernel does not own the VIP and would route it back out
 /// of the LAN); anything else goes to the kernel.
 #[inline(always)]
-fn slow_or_vip(ctx: &XdpContext, ifindex: u32, slot: u16, family: u8, dst: [u8; 16]) -> u32 {
+fn slow_or_vip(ctx: &XdpContext, ifindex: u32, slot: u16, family: u8, dst: pkt::Addr) -> u32 {
     if maps::vip(ifindex, family, dst).is_some() {
         return drop(slot, Counter::DroppedVipOther);
     }

@@ -2,12 +2,15 @@
 //! copy the value out at once, so no reference into a hash slot outlives the lookup.
 
 use aya_ebpf::{
-    btf_maps::{Array, DevMapHash, HashMap, LruHashMap, PerCpuArray},
+    btf_maps::{Array, DevMapHash, HashMap, PerCpuArray},
     macros::btf_map,
 };
+use core::mem::MaybeUninit;
+
+use super::pkt::Addr;
 use hsrp_ebpf::{
-    Config, Counters, IfaceValue, RateKey, RateState, VipKey, VipValue, VmacKey, VmacValue,
-    MAX_IFACES, MAX_RATE_SOURCES, MAX_TX_PORTS, MAX_VIPS, MAX_VMACS, STATS_SLOTS,
+    Config, Counters, IfaceValue, RateSlot, VipKey, VipValue, VmacKey, VmacValue, MAX_IFACES,
+    MAX_RATE_SOURCES, MAX_TX_PORTS, MAX_VIPS, MAX_VMACS, STATS_SLOTS,
 };
 
 const VMACS: usize = MAX_VMACS as usize;
@@ -28,32 +31,76 @@ pub static HSRP_TX_PORTS: DevMapHash<TX_PORTS> = DevMapHash::new();
 #[btf_map]
 pub static HSRP_STATS: PerCpuArray<Counters, SLOTS> = PerCpuArray::new();
 #[btf_map]
-pub static HSRP_CTRL_RATE: LruHashMap<RateKey, RateState, RATE_SOURCES> = LruHashMap::new();
+pub static HSRP_CTRL_RATE: Array<RateSlot, RATE_SOURCES> = Array::new();
 #[btf_map]
 pub static HSRP_CONFIG: Array<Config, 1> = Array::new();
 
+/// Stack storage for a map key, 8-aligned.
+#[repr(C, align(8))]
+pub struct Aligned<T>(pub T);
+
+/// A map key on the stack, written as u32 words with one volatile store each.
+///
+/// With misaligned access allowed (see build.rs) LLVM would merge neighbouring stores of
+/// a key into u64 stores at 4-byte offsets, and the verifier rejects misaligned stack
+/// access. Volatile word stores are never merged. Building from words also avoids the
+/// zero-fill of byte arrays that LLVM turns into `memset` calls (byte loops) on BPF.
+pub type KeySlot<T> = MaybeUninit<Aligned<T>>;
+
+/// Writes `words` as the key `T` into `slot`.
+///
+/// # Safety
+/// `T` must be `4 * W` bytes of integers without padding holes, and `words` must be its
+/// little-endian image (true on bpfel; asserted below).
 #[inline(always)]
-pub fn vmac(key: &VmacKey) -> Option<VmacValue> {
+unsafe fn key<T, const W: usize>(slot: &mut KeySlot<T>, words: [u32; W]) -> &T {
+    let p = slot.as_mut_ptr() as *mut u32;
+    let mut k = 0;
+    while k < W {
+        // SAFETY: slot holds T, which is W u32s (caller), 8-aligned.
+        unsafe { p.add(k).write_volatile(words[k]) };
+        k += 1;
+    }
+    // SAFETY: every byte of T was written (caller).
+    unsafe { &(*slot.as_ptr()).0 }
+}
+
+const _: () = {
+    assert!(
+        cfg!(target_endian = "little"),
+        "keys are built little-endian"
+    );
+    assert!(core::mem::size_of::<VmacKey>() == 12);
+    assert!(core::mem::size_of::<VipKey>() == 24);
+};
+
+/// The group entry of the vMAC `mac` on `ifindex`.
+#[inline(always)]
+pub fn vmac(ifindex: u32, mac: [u8; 6]) -> Option<VmacValue> {
+    let mut slot = KeySlot::uninit();
+    let lo = u32::from_ne_bytes([mac[0], mac[1], mac[2], mac[3]]);
+    let hi = u16::from_ne_bytes([mac[4], mac[5]]) as u32; // then `_pad` = 0
+                                                          // SAFETY: VmacKey is { ifindex: u32, mac: [u8; 6], _pad: [u8; 2] }.
+    let key: &VmacKey = unsafe { key(&mut slot, [ifindex, lo, hi]) };
     // SAFETY: the value is copied out immediately.
     unsafe { HSRP_VMAC.get(key).copied() }
 }
 
 /// The group entry a VIP names: (VIP value, its vMAC entry).
 #[inline(always)]
-pub fn vip(ifindex: u32, family: u8, addr: [u8; 16]) -> Option<(VipValue, VmacValue)> {
-    let key = VipKey {
-        ifindex,
-        family,
-        _pad: [0; 3],
-        addr,
+pub fn vip(ifindex: u32, family: u8, addr: Addr) -> Option<(VipValue, VmacValue)> {
+    let mut slot = KeySlot::uninit();
+    // SAFETY: VipKey is { ifindex: u32, family: u8, _pad: [u8; 3], addr: [u8; 16] }:
+    // `family as u32` is the family byte and three zero pad bytes.
+    let key: &VipKey = unsafe {
+        key(
+            &mut slot,
+            [ifindex, family as u32, addr[0], addr[1], addr[2], addr[3]],
+        )
     };
     // SAFETY: copied out immediately.
     let vip = unsafe { HSRP_VIP.get(key).copied() }?;
-    let group = vmac(&VmacKey {
-        ifindex,
-        mac: vip.vmac,
-        _pad: [0; 2],
-    })?;
+    let group = vmac(ifindex, vip.vmac)?;
     Some((vip, group))
 }
 

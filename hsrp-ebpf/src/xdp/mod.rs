@@ -11,13 +11,14 @@
 mod answer;
 mod control;
 mod csum;
+pub(crate) mod fib;
 mod forward;
 mod maps;
 pub(crate) mod pkt;
 mod stats;
 
 use aya_ebpf::{bindings::xdp_action, macros::xdp, programs::XdpContext};
-use hsrp_ebpf::{Counter, VmacKey};
+use hsrp_ebpf::Counter;
 
 use pkt::{ETH_P_ARP, ETH_P_IP, ETH_P_IPV6};
 
@@ -35,12 +36,7 @@ pub(crate) fn classify(ctx: &XdpContext) -> u32 {
     let ifindex = pkt::ifindex(ctx);
     let ethertype = pkt::be16(eth, 12);
     if eth[0] & 1 == 0 {
-        let key = VmacKey {
-            ifindex,
-            mac: pkt::mac(eth, 0),
-            _pad: [0; 2],
-        };
-        return match maps::vmac(&key) {
+        return match maps::vmac(ifindex, pkt::mac(eth, 0)) {
             Some(group) => forward::to_vmac(ctx, ifindex, group, ethertype),
             None => stats::pass(),
         };

@@ -1,31 +1,26 @@
-//! Per-CPU counters: every frame is counted once in the whole-program slot and, when it
-//! belongs to a group or interface with a slot, once more there.
+//! Per-CPU counters: every frame is counted exactly once, in ONE slot: its group's or
+//! interface's slot when it has one, else slot 0 (frames not attributed to any group or
+//! interface). Userspace derives the whole-program totals by summing all slots, so the
+//! fast path pays for a single counter update.
 
 use aya_ebpf::bindings::xdp_action;
 use hsrp_ebpf::{Counter, STATS_SLOT_TOTAL};
 
 use super::maps::HSRP_STATS;
 
-#[inline(always)]
-fn bump_slot(slot: u32, c: Counter) {
-    if let Some(p) = HSRP_STATS.get_ptr_mut(slot) {
-        // SAFETY: per-CPU slot of Counters (COUNTER_FIELDS u64s); `c` indexes a field.
-        unsafe { *(p as *mut u64).add(c as usize) += 1 };
-    }
-}
-
-/// Counts `c` in the totals and in `slot` (0 = totals only).
+/// Counts `c` in `slot` (0 = not attributed to a group or interface).
 #[inline(always)]
 pub fn bump(slot: u16, c: Counter) {
-    bump_slot(STATS_SLOT_TOTAL, c);
-    if slot != 0 {
-        bump_slot(slot as u32, c);
+    // The verifier inlines lookups in a per-CPU array: this is a bounds check and a load.
+    if let Some(p) = HSRP_STATS.get_ptr_mut(slot as u32) {
+        // SAFETY: per-CPU slot of Counters (COUNTER_FIELDS u64s); `c` indexes a field.
+        unsafe { *(p as *mut u64).add(c as usize) += 1 };
     }
 }
 
 /// Not ours: count and pass untouched.
 #[inline(always)]
 pub fn pass() -> u32 {
-    bump_slot(STATS_SLOT_TOTAL, Counter::Passed);
+    bump(STATS_SLOT_TOTAL as u16, Counter::Passed);
     xdp_action::XDP_PASS
 }

@@ -9,7 +9,8 @@
 //! - `HSRP_IFACE` ifindex → {interface MAC, stats slot}; `HSRP_TX_PORTS` (devmap hash) the
 //!   forwarding targets; `HSRP_STATS` per-CPU counters by slot (each frame counted once:
 //!   in its group's or interface's slot, else slot 0; the whole program is the sum);
-//!   `HSRP_CTRL_RATE` (LRU) per-source control budget; `HSRP_CONFIG[0]` the budget.
+//!   `HSRP_CTRL_RATE` (array of `RateSlot`, direct-mapped by a hash of the source) the
+//!   per-source control budget; `HSRP_CONFIG[0]` the budget.
 //!
 //! Stats slots are not remembered here: the map entries that own them are the record, so
 //! the same API works on maps pinned by another process.
@@ -21,8 +22,8 @@ use std::path::Path;
 use anyhow::{bail, Context, Result};
 use aya::maps::{Array, DevMapHash, HashMap, Map, MapData, PerCpuArray, PerCpuValues};
 use hsrp_ebpf::{
-    map_names, Config, Counters, IfaceValue, RateKey, RateState, VipKey, VipValue, VmacKey,
-    VmacValue, FAMILY_V4, FAMILY_V6, STATS_SLOTS, STATS_SLOT_TOTAL,
+    map_names, Config, Counters, IfaceValue, RateSlot, VipKey, VipValue, VmacKey, VmacValue,
+    FAMILY_V4, FAMILY_V6, MAX_RATE_SOURCES, STATS_SLOTS, STATS_SLOT_TOTAL,
 };
 
 use super::Dataplane;
@@ -69,7 +70,7 @@ pub struct DataplaneMaps {
     iface: HashMap<MapData, u32, IfaceValue>,
     tx_ports: DevMapHash<MapData>,
     stats: PerCpuArray<MapData, Counters>,
-    rate: HashMap<MapData, RateKey, RateState>,
+    rate: Array<MapData, RateSlot>,
     config: Array<MapData, Config>,
 }
 
@@ -317,7 +318,11 @@ impl DataplaneMaps {
         clear(&mut self.vip).context("clearing HSRP_VIP")?;
         clear(&mut self.vmac).context("clearing HSRP_VMAC")?;
         clear(&mut self.iface).context("clearing HSRP_IFACE")?;
-        clear(&mut self.rate).context("clearing HSRP_CTRL_RATE")?;
+        for i in 0..MAX_RATE_SOURCES {
+            self.rate
+                .set(i, RateSlot::default(), 0)
+                .context("clearing HSRP_CTRL_RATE")?;
+        }
         for port in self.tx_ports() {
             self.remove_tx_port(port)?;
         }

@@ -1,0 +1,115 @@
+//! Loading the programs and filling the maps of the objects under test.
+
+use anyhow::{Context, Result};
+use aya::maps::{Array, DevMapHash, HashMap, MapData};
+use aya::programs::Xdp;
+use aya::Ebpf;
+use hsrp_ebpf::{map_names, Config, IfaceValue, VipKey, VipValue, VmacKey, VmacValue};
+
+pub fn load_prog<'a>(ebpf: &'a mut Ebpf, name: &str) -> Result<&'a mut Xdp> {
+    let p: &mut Xdp = ebpf
+        .program_mut(name)
+        .with_context(|| format!("no program {name}"))?
+        .try_into()?;
+    p.load()
+        .with_context(|| format!("verifier rejected {name}"))?;
+    Ok(p)
+}
+
+pub fn prog<'a>(ebpf: &'a Ebpf, name: &str) -> Result<&'a Xdp> {
+    Ok(ebpf
+        .program(name)
+        .with_context(|| format!("no program {name}"))?
+        .try_into()?)
+}
+
+pub fn map_mut<'a>(ebpf: &'a mut Ebpf, name: &str) -> Result<&'a mut aya::maps::Map> {
+    ebpf.map_mut(name).with_context(|| format!("no map {name}"))
+}
+
+/// Installs a group (vMAC + VIPs) in an object's HSRP_* maps.
+pub fn install_group(
+    ebpf: &mut Ebpf,
+    ifindex: u32,
+    vmac: [u8; 6],
+    group: u16,
+    active: bool,
+    vips: &[(u8, [u8; 16])],
+) -> Result<()> {
+    let mut m: HashMap<&mut MapData, VmacKey, VmacValue> =
+        HashMap::try_from(map_mut(ebpf, map_names::VMAC)?)?;
+    m.insert(
+        VmacKey {
+            ifindex,
+            mac: vmac,
+            _pad: [0; 2],
+        },
+        VmacValue {
+            group,
+            version: 2,
+            active: active as u8,
+            flags: 0,
+            stats_slot: group,
+        },
+        0,
+    )?;
+    let mut v: HashMap<&mut MapData, VipKey, VipValue> =
+        HashMap::try_from(map_mut(ebpf, map_names::VIP)?)?;
+    for (family, addr) in vips {
+        v.insert(
+            VipKey {
+                ifindex,
+                family: *family,
+                _pad: [0; 3],
+                addr: *addr,
+            },
+            VipValue { vmac, group },
+            0,
+        )?;
+    }
+    Ok(())
+}
+
+pub fn set_iface(ebpf: &mut Ebpf, ifindex: u32, mac: [u8; 6]) -> Result<()> {
+    let mut m: HashMap<&mut MapData, u32, IfaceValue> =
+        HashMap::try_from(map_mut(ebpf, map_names::IFACE)?)?;
+    m.insert(
+        ifindex,
+        IfaceValue {
+            mac,
+            stats_slot: 100,
+            flags: 0,
+        },
+        0,
+    )?;
+    Ok(())
+}
+
+pub fn add_tx(ebpf: &mut Ebpf, map: &str, key: u32, ifindex: u32) -> Result<()> {
+    let mut d: DevMapHash<&mut MapData> = DevMapHash::try_from(map_mut(ebpf, map)?)?;
+    d.insert(key, ifindex, None, 0)?;
+    Ok(())
+}
+
+pub fn xdp_md(ifindex: u32, len: usize) -> Vec<u8> {
+    [0u32, len as u32, 0, ifindex, 0, 0]
+        .iter()
+        .flat_map(|w| w.to_ne_bytes())
+        .collect()
+}
+
+/// Control budget of an object: 1 packet/s without burst, or none.
+pub fn set_control_rate(ebpf: &mut Ebpf, on: bool) -> Result<()> {
+    let cfg = if on {
+        Config {
+            ctrl_interval_ns: 1_000_000_000,
+            ctrl_burst_ns: 0,
+            ..Config::default()
+        }
+    } else {
+        Config::default()
+    };
+    let mut m: Array<&mut MapData, Config> = Array::try_from(map_mut(ebpf, map_names::CONFIG)?)?;
+    m.set(0, cfg, 0)?;
+    Ok(())
+}
