@@ -27,6 +27,8 @@ pub fn lab(keep: bool) -> Result<()> {
         is_root(),
         "the lab needs root (network namespaces, XDP): run `sudo -E cargo xtask lab`"
     );
+    // A fresh machine: the Debian tools the demo drives (bpftool for the map dump, ...).
+    crate::setup::setup()?;
     build_lab_tools()?;
     let mut c = Command::new(lab_binary());
     c.arg("demo");
