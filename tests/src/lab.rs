@@ -128,6 +128,9 @@ pub struct Lab {
     pub lan: Netns,
     /// Config files, sockets, logs, captures.
     pub dir: PathBuf,
+    /// The hsrpd the lab starts: [`hsrpd_bin`] (debug) unless a benchmark sets a release
+    /// build.
+    pub hsrpd: PathBuf,
 }
 
 impl Lab {
@@ -152,6 +155,7 @@ impl Lab {
             server: None,
             lan,
             dir,
+            hsrpd: hsrpd_bin(),
         };
         if opts.server {
             let server = Netns::new("srv")?;
@@ -287,7 +291,7 @@ impl Lab {
             .append(true)
             .open(&log)
             .with_context(|| format!("opening {}", log.display()))?;
-        let mut cmd = r.ns.command(&hsrpd_bin().display().to_string());
+        let mut cmd = r.ns.command(&self.hsrpd.display().to_string());
         cmd.args(["run", "-c"])
             .arg(&cfg_path)
             .arg("--socket")

@@ -201,3 +201,66 @@ fn a_restart_after_a_crash_cleans_the_leftover_pins() {
     .unwrap();
     assert_eq!(lab.vmac_active(1, VMAC).unwrap(), Some(true));
 }
+
+/// The new Active announces the VIP again about 3 s after the takeover (as IOS does), so a
+/// host that missed the first gratuitous ARP still moves to the new port: two bursts, each
+/// to broadcast and to 01:00:0c:cd:cd:cd, 3 s apart, and no third.
+#[test]
+fn gratuitous_arp_is_repeated_about_3_s_after_takeover() {
+    let (mut lab, cap) = elected_pair();
+    let killed_at = epoch_now();
+    lab.stop_hsrpd(1, libc::SIGKILL, Duration::from_secs(2))
+        .unwrap();
+    wait_for(Duration::from_secs(2), || {
+        group_state(&lab, 2) == Some(State::Active)
+    })
+    .unwrap_or_else(|| panic!("r2 never became Active:\n{}", lab.log(2)));
+    // Past the repeat (3 s) with room, short of a second repeat.
+    std::thread::sleep(Duration::from_millis(4000));
+    let pcap = cap.stop().unwrap();
+    let garps = tshark_fields(
+        &pcap,
+        &format!(
+            "arp.opcode == 2 && eth.src == 00:00:0c:9f:f0:01 && arp.src.proto_ipv4 == {VIP} \
+             && arp.dst.proto_ipv4 == {VIP} && frame.time_epoch > {killed_at}"
+        ),
+        &["frame.time_epoch", "eth.dst"],
+    )
+    .unwrap();
+    let frames: Vec<(f64, String)> = garps
+        .iter()
+        .map(|l| {
+            let (t, dst) = l.split_once('|').unwrap();
+            (t.parse().unwrap(), dst.to_string())
+        })
+        .collect();
+    // Bursts: frames less than 100 ms apart belong together.
+    let mut bursts: Vec<Vec<&(f64, String)>> = Vec::new();
+    for f in &frames {
+        match bursts.last_mut() {
+            Some(b) if f.0 - b[b.len() - 1].0 < 0.1 => b.push(f),
+            _ => bursts.push(vec![f]),
+        }
+    }
+    assert_eq!(bursts.len(), 2, "two announcements expected: {frames:?}");
+    for b in &bursts {
+        let dsts: Vec<&str> = b.iter().map(|f| f.1.as_str()).collect();
+        assert!(dsts.contains(&"ff:ff:ff:ff:ff:ff"), "{frames:?}");
+        assert!(dsts.contains(&"01:00:0c:cd:cd:cd"), "{frames:?}");
+    }
+    let first = bursts[0][0].0;
+    let gap = bursts[1][0].0 - first;
+    println!(
+        "takeover GARP {:.0} ms after the kill, repeated {gap:.3} s later",
+        (first - killed_at) * 1000.0
+    );
+    assert!(
+        first - killed_at <= (HOLD_MS + HELLO_MS) as f64 / 1000.0 + 0.05,
+        "first GARP {:.3} s after the kill",
+        first - killed_at
+    );
+    assert!(
+        (2.9..=3.3).contains(&gap),
+        "repeat {gap:.3} s after the first"
+    );
+}

@@ -9,6 +9,7 @@
 
 mod bench_dataplane;
 mod bench_failover;
+mod bench_scale;
 mod bootstrap;
 mod build;
 mod elf;
@@ -80,6 +81,11 @@ enum Bench {
         #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
         args: Vec<String>,
     },
+    /// Control-plane scale: 1000 groups at 100 ms hellos, CPU, RSS, hello timing.
+    Scale {
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<String>,
+    },
 }
 
 fn main() -> ExitCode {
@@ -100,6 +106,9 @@ fn main() -> ExitCode {
         Cmd::Bench {
             which: Bench::Failover { args },
         } => bench_failover::run(&args),
+        Cmd::Bench {
+            which: Bench::Scale { args },
+        } => bench_scale::run_bench(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -8,15 +8,35 @@ use log::{debug, error, info, warn};
 
 use super::Daemon;
 use crate::fsm::{Action, InterfaceCounts, InterfaceRole};
-use crate::proto::{MacAddr, Version};
+use crate::proto::{MacAddr, Opcode, State, Version};
 use crate::wire::{self, AdvState, AdvertiseRepr};
 
 /// Room for the longest frame hsrpd sends (Ethernet + IPv6 + UDP + v2 with MD5).
 const FRAME_BUF: usize = 256;
 
+/// A new Active announces the vMAC (gratuitous ARP / NA) before its first hello, not after
+/// as the state machine lists them: a router that hears that hello (a resigning Active
+/// handing over, see `handover`) then knows the switch has already learned the vMAC's new
+/// port, since both frames take the same path in order.
+fn announce_before_hello(actions: &mut Vec<Action>) {
+    let is_active_hello = |a: &Action| matches!(a, Action::Send { msg, .. } if msg.opcode == Opcode::Hello && msg.state == State::Active);
+    let Some(hello) = actions.iter().position(is_active_hello) else {
+        return;
+    };
+    let mut moved = 0;
+    for i in hello + 1..actions.len() {
+        if matches!(actions[i], Action::SendGratuitous { .. }) {
+            let a = actions.remove(i);
+            actions.insert(hello + moved, a);
+            moved += 1;
+        }
+    }
+}
+
 impl Daemon {
     /// Carries out `actions` of group `gi`, in order.
-    pub(super) async fn execute(&mut self, gi: usize, actions: Vec<Action>) {
+    pub(super) async fn execute(&mut self, gi: usize, mut actions: Vec<Action>) {
+        announce_before_hello(&mut actions);
         // IPv6 groups leaving Active: the final RA precedes the Resign (see `ra`).
         let ra = self.ra_before(gi, &actions).await;
         for action in actions {
@@ -49,6 +69,13 @@ impl Daemon {
                         ),
                     }
                 }
+                Action::SetActive { active: false, .. } if self.keep_data_plane => {
+                    let g = &self.groups[gi];
+                    debug!(
+                        "{} grp {}: data plane kept forwarding until the handover",
+                        g.key.iface, g.key.group
+                    );
+                }
                 Action::SetActive { active, vmac, .. } => {
                     let ifindex = self.ifaces[self.groups[gi].iface].info.ifindex;
                     match self.maps.set_active(ifindex, vmac.0, active) {
@@ -66,6 +93,8 @@ impl Daemon {
                 }
                 Action::SendGratuitous { vip, vmac } => self.announce(gi, vip, vmac).await,
                 Action::StateChanged { from, to, reason } => {
+                    let i = self.groups[gi].iface;
+                    self.ifaces[i].counts_dirty = true;
                     let g = &self.groups[gi];
                     info!(
                         "{} grp {}: {from} -> {to}: {reason}",
@@ -152,6 +181,16 @@ impl Daemon {
     pub(super) async fn advertise(&mut self) {
         let now = self.now();
         for i in 0..self.ifaces.len() {
+            // Counting the groups only when one changed state or the repeat is due keeps
+            // this O(1) per wake-up with many groups.
+            let repeat_due = self.ifaces[i]
+                .advertiser
+                .next_deadline()
+                .is_some_and(|t| t <= now);
+            if !self.ifaces[i].counts_dirty && !repeat_due {
+                continue;
+            }
+            self.ifaces[i].counts_dirty = false;
             let states = self
                 .groups
                 .iter()
@@ -194,5 +233,50 @@ impl Daemon {
                 Err(e) => error!("{}: cannot encode the interface state: {e}", iface.cfg.name),
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::fsm::{Event, Group, GroupConfig, NoJitter, Time};
+
+    #[test]
+    fn a_new_active_announces_the_vmac_before_its_first_hello() {
+        let mut cfg = GroupConfig::new(1, Version::V2);
+        cfg.vip = Some("10.0.0.1".parse().unwrap());
+        let mut g = Group::new(
+            cfg,
+            "10.0.0.2".parse().unwrap(),
+            MacAddr([2, 0, 0, 0, 0, 2]),
+            Box::new(NoJitter),
+        )
+        .unwrap();
+        let mut now = Time::ZERO;
+        let mut actions = g.handle(now, Event::InterfaceUp);
+        // Alone on the LAN: Listen, Speak, then Active after the hold times.
+        for _ in 0..100 {
+            if g.state() == State::Active {
+                break;
+            }
+            now = g.next_deadline().unwrap();
+            actions = g.handle(now, Event::Timer);
+        }
+        assert_eq!(g.state(), State::Active);
+        let kind = |a: &Action| match a {
+            Action::Send { msg, .. } if msg.state == State::Active => "hello",
+            Action::SendGratuitous { .. } => "garp",
+            Action::SetActive { .. } => "flip",
+            _ => "",
+        };
+        let before: Vec<&str> = actions.iter().map(kind).filter(|k| !k.is_empty()).collect();
+        assert_eq!(
+            before,
+            ["flip", "hello", "garp"],
+            "the state machine's order"
+        );
+        announce_before_hello(&mut actions);
+        let after: Vec<&str> = actions.iter().map(kind).filter(|k| !k.is_empty()).collect();
+        assert_eq!(after, ["flip", "garp", "hello"]);
     }
 }

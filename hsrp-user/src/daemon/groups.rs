@@ -114,6 +114,35 @@ pub fn local_ip(iface: &InterfaceConfig, spec: &GroupSpec, info: &InterfaceInfo)
     }
 }
 
+/// Floor of the per-source control budget: a flood from one source is dropped in XDP
+/// beyond it (issue 9). 2000/s covers a neighbour with 4096 v2 groups at 3 s.
+pub const CONTROL_RATE_FLOOR_PPS: u32 = 2000;
+pub const CONTROL_BURST_FLOOR: u32 = 500;
+
+/// The per-source budget for HSRP control frames (pps, burst) that this configuration
+/// needs: a neighbour running the same groups sends each one's hellos at up to 1/0.8 of
+/// the hello rate (downward jitter); twice that leaves room for Coups, Resigns and the
+/// interface announcements, and a burst of two frames per group covers every group
+/// changing state at once. Never below the floors, so small configurations keep the flood
+/// protection as tight as it was.
+pub fn control_budget(config: &Config) -> (u32, u32) {
+    let default_hello_ms = fsm::config::DEFAULT_HELLO.as_millis() as f64;
+    let mut pps = 0.0;
+    let mut groups = 0u32;
+    for (_, spec) in config.groups() {
+        let hello_ms = spec
+            .timers
+            .map_or(default_hello_ms, |t| f64::from(t.hello_ms).max(1.0));
+        pps += 1000.0 / (0.8 * hello_ms);
+        groups += 1;
+    }
+    let pps = (2.0 * pps).ceil().min(f64::from(u32::MAX)) as u32;
+    (
+        pps.max(CONTROL_RATE_FLOOR_PPS),
+        groups.saturating_mul(2).max(CONTROL_BURST_FLOOR),
+    )
+}
+
 /// Every authentication a received message of this group may carry: the configured one,
 /// and with `md5 key-chain` every key of the chain (key rollover).
 pub fn accepted_auths(config: &Config, spec: &GroupSpec) -> Vec<Auth> {
@@ -221,6 +250,26 @@ mod tests {
         assert_eq!(gc.virtual_mac(false), MacAddr([0, 0, 0x0c, 0x9f, 0xf0, 1]));
         let ip = local_ip(i, g, &info(&[("10.0.0.1", 24), ("192.168.1.1", 24)])).unwrap();
         assert_eq!(ip, "192.168.1.1".parse::<IpAddr>().unwrap());
+    }
+
+    #[test]
+    fn the_control_budget_grows_with_many_fast_groups_and_never_drops_below_the_floor() {
+        let one =
+            load("interface eth0\n standby 1 ip 10.0.0.254\n standby 1 timers msec 100 msec 300\n");
+        assert_eq!(
+            control_budget(&one),
+            (CONTROL_RATE_FLOOR_PPS, CONTROL_BURST_FLOOR)
+        );
+        let mut text = String::from("interface eth0\n standby version 2\n");
+        for g in 1..=1000 {
+            text.push_str(&format!(
+                " standby {g} ip 10.2.{}.{}\n standby {g} timers msec 100 msec 300\n",
+                g / 250,
+                1 + g % 250
+            ));
+        }
+        // 1000 groups x 12.5 hellos/s x 2.
+        assert_eq!(control_budget(&load(&text)), (25_000, 2000));
     }
 
     #[test]

@@ -12,14 +12,20 @@
 //! - `actions`: executing `fsm::Action`s, v1 Advertise / v2 Interface State.
 //! - `reload`: SIGHUP.
 //! - `status`: the snapshot for `hsrpd status`.
+//! - `handover`: graceful stop, forwarding until the new Active has taken over.
+//! - `schedule`: deadline order and group lookup, so a wake-up costs O(log groups);
+//!   `lateness`: how late timers are served.
 //! - `groups`: configuration → state machine; `xdp_probe`: is an interface taken.
 //! - `ra`: Router Advertisements of the IPv6 groups this router is Active for.
 
 mod actions;
 pub mod groups;
+mod handover;
+mod lateness;
 pub mod ra;
 mod reload;
 pub mod rx;
+mod schedule;
 mod startup;
 mod status;
 mod xdp_probe;
@@ -50,6 +56,8 @@ use groups::GroupKey;
 
 /// Received frames waiting for the loop; beyond this the rx tasks wait (backpressure).
 const FRAME_QUEUE: usize = 1024;
+/// Frames handled in one pass of the loop at most (timers and signals wait no longer).
+const FRAME_BATCH: usize = 64;
 /// Bound on one rx task's consecutive hard errors before it gives up on its socket.
 const MAX_RX_ERRORS: u32 = 100;
 
@@ -65,13 +73,14 @@ pub fn run(config: &Path, socket: &Path) -> Result<ExitCode> {
         let (ctl_tx, ctl_rx) = mpsc::channel(16);
         let (frame_tx, frame_rx) = mpsc::channel(FRAME_QUEUE);
         // Signals first: a SIGTERM during start-up must still stop us cleanly.
-        let signals = Signals::new()?;
+        let mut signals = Signals::new()?;
+        let mut frame_rx = frame_rx;
         let listener = control::bind(socket)?;
         let mut daemon = Daemon::start(config, cfg, frame_tx).await?;
         let server = tokio::spawn(control::serve(listener, ctl_tx));
-        let result = daemon.serve(signals, frame_rx, ctl_rx).await;
+        let result = daemon.serve(&mut signals, &mut frame_rx, ctl_rx).await;
         server.abort();
-        daemon.stop().await;
+        daemon.stop(&mut frame_rx, &mut signals).await;
         let _ = std::fs::remove_file(socket);
         result.map(|()| ExitCode::SUCCESS)
     })
@@ -103,6 +112,8 @@ struct Iface {
     /// Line protocol as last seen (groups run only while it is up).
     up: bool,
     advertiser: Advertiser,
+    /// A group of this interface changed state since its counts were last looked at.
+    counts_dirty: bool,
 }
 
 impl Iface {
@@ -145,6 +156,33 @@ struct Daemon {
     tracker: Tracker,
     ifaces: Vec<Iface>,
     groups: Vec<GroupRt>,
+    /// While set, `execute` leaves the data plane of a group leaving Active as it is (a
+    /// graceful stop hands over first, see `handover`).
+    keep_data_plane: bool,
+    schedule: schedule::Schedule,
+    index: schedule::GroupIndex,
+    /// The IPv6 groups (the only ones with Router Advertisements).
+    ipv6_groups: Vec<usize>,
+    /// Scratch list of due groups, reused across wake-ups.
+    due: Vec<usize>,
+    lateness: lateness::Lateness,
+}
+
+/// What a received frame is to the groups (`Daemon::classify`).
+enum Received {
+    Ignored,
+    /// An authenticated message for group `gi`.
+    Message {
+        gi: usize,
+        from: IpAddr,
+        msg: crate::proto::GroupMessage,
+    },
+    /// A message for group `gi` that none of its keys authenticates.
+    AuthFailed {
+        gi: usize,
+        from: IpAddr,
+        error: String,
+    },
 }
 
 impl Daemon {
@@ -158,18 +196,42 @@ impl Daemon {
     }
 
     fn next_deadline(&self) -> Option<Time> {
-        let groups = self.groups.iter().filter_map(|g| g.fsm.next_deadline());
         let ifaces = self
             .ifaces
             .iter()
             .filter_map(|i| i.advertiser.next_deadline());
-        groups.chain(ifaces).chain(self.ra_deadline()).min()
+        ifaces
+            .chain(self.schedule.next())
+            .chain(self.ra_deadline())
+            .min()
+    }
+
+    /// Rebuilds the schedule, the group lookup and the IPv6 list from the groups (after
+    /// groups were added or removed).
+    fn reindex(&mut self) {
+        self.schedule.clear(self.groups.len());
+        for (gi, g) in self.groups.iter().enumerate() {
+            self.schedule.set(gi, g.fsm.next_deadline());
+        }
+        self.index
+            .rebuild(self.groups.iter().enumerate().map(|(gi, g)| {
+                (
+                    (g.iface, g.key.group, g.key.ipv6, g.fsm.config().version),
+                    gi,
+                )
+            }));
+        self.ipv6_groups = (0..self.groups.len())
+            .filter(|&gi| self.groups[gi].key.ipv6)
+            .collect();
+        for iface in &mut self.ifaces {
+            iface.counts_dirty = true;
+        }
     }
 
     async fn serve(
         &mut self,
-        mut signals: Signals,
-        mut frames: mpsc::Receiver<(usize, Vec<u8>)>,
+        signals: &mut Signals,
+        frames: &mut mpsc::Receiver<(usize, Vec<u8>)>,
         mut requests: mpsc::Receiver<control::Request>,
     ) -> Result<()> {
         info!(
@@ -193,7 +255,17 @@ impl Daemon {
                     return Ok(());
                 }
                 _ = signals.hup.recv() => self.reload().await,
-                Some((iface, frame)) = frames.recv() => self.on_frame(iface, &frame).await,
+                Some((iface, frame)) = frames.recv() => {
+                    self.on_frame(iface, &frame).await;
+                    // Whatever else is queued, before the next wait: one pass of the loop
+                    // per burst rather than per frame.
+                    for _ in 0..FRAME_BATCH {
+                        match frames.try_recv() {
+                            Ok((iface, frame)) => self.on_frame(iface, &frame).await,
+                            Err(_) => break,
+                        }
+                    }
+                }
                 Some(event) = self.watcher.recv() => self.on_net_event(event).await,
                 Some(reply) = requests.recv() => {
                     let _ = reply.send(self.snapshot());
@@ -206,82 +278,86 @@ impl Daemon {
     /// Wakes every group whose deadline has passed, then the interface announcements.
     async fn on_timers(&mut self) {
         let now = self.now();
-        for gi in 0..self.groups.len() {
-            if self.groups[gi]
-                .fsm
-                .next_deadline()
-                .is_some_and(|t| t <= now)
-            {
+        let mut due = std::mem::take(&mut self.due);
+        due.clear();
+        self.schedule.due(now, &mut due);
+        for &gi in &due {
+            if let Some(t) = self.groups[gi].fsm.next_deadline().filter(|t| *t <= now) {
+                self.lateness.record(now.saturating_since(t));
                 self.feed(gi, Event::Timer).await;
             }
         }
+        self.due = due;
         self.ra_timers().await;
         self.advertise().await;
     }
 
     /// One received frame on interface `iface`.
     async fn on_frame(&mut self, iface: usize, frame: &[u8]) {
-        let name = &self.ifaces[iface].cfg.name;
-        let d = match rx::parse(frame) {
-            Ok(d) => d,
-            Err(e) => {
-                debug!("{name}: ignored frame: {e}");
-                return;
+        match self.classify(iface, frame) {
+            Received::Ignored => return,
+            Received::Message { gi, from, msg } => {
+                self.feed(gi, Event::Received { from, msg }).await
             }
-        };
-        let msg = match wire::Repr::parse(d.payload).map(|r| r.group_message()) {
-            Ok(Some(Ok(m))) => m,
-            // Advertise / Interface State: nothing for the groups.
-            Ok(None) => return,
-            Ok(Some(Err(e))) | Err(e) => {
-                debug!("{name}: malformed HSRP from {}: {e}", d.src_ip);
-                return;
-            }
-        };
-        let ipv6 = d.src_ip.is_ipv6();
-        let Some(gi) = self.groups.iter().position(|g| {
-            g.iface == iface
-                && g.key.group == msg.group
-                && g.key.ipv6 == ipv6
-                && g.fsm.config().version == msg.version
-        }) else {
-            return; // not a group of ours
-        };
-        let mut auth_error = None;
-        let mut decoded = None;
-        for auth in &self.groups[gi].auths {
-            match wire::decode_payload(d.payload, auth) {
-                Ok(Decoded::Group(m)) => {
-                    decoded = Some(m);
-                    break;
-                }
-                Ok(_) => return,
-                Err(e) if e.is_auth() => auth_error = Some(e),
-                Err(e) => {
-                    debug!("{name}: malformed HSRP from {}: {e}", d.src_ip);
-                    return;
-                }
-            }
-        }
-        let from = d.src_ip;
-        match decoded {
-            Some(msg) => self.feed(gi, Event::Received { from, msg }).await,
-            None => {
+            Received::AuthFailed { gi, from, error } => {
                 let g = &self.groups[gi];
                 let n = g.fsm.auth_failures() + 1;
                 // First failure, then every power of two: visible, never a log flood.
                 if n.is_power_of_two() {
                     warn!(
-                        "{} grp {}: message from {from} ignored: {} ({n} failure(s) so far)",
-                        g.key.iface,
-                        g.key.group,
-                        auth_error.map(|e| e.to_string()).unwrap_or_default()
+                        "{} grp {}: message from {from} ignored: {error} ({n} failure(s) so far)",
+                        g.key.iface, g.key.group,
                     );
                 }
                 self.feed(gi, Event::AuthFailed { from }).await;
             }
         }
         self.advertise().await;
+    }
+
+    /// What a frame received on interface `iface` is to the groups: a message for one of
+    /// them (authenticated with one of the keys it accepts), a failed authentication, or
+    /// nothing of ours.
+    fn classify(&self, iface: usize, frame: &[u8]) -> Received {
+        let name = &self.ifaces[iface].cfg.name;
+        let d = match rx::parse(frame) {
+            Ok(d) => d,
+            Err(e) => {
+                debug!("{name}: ignored frame: {e}");
+                return Received::Ignored;
+            }
+        };
+        let msg = match wire::Repr::parse(d.payload).map(|r| r.group_message()) {
+            Ok(Some(Ok(m))) => m,
+            // Advertise / Interface State: nothing for the groups.
+            Ok(None) => return Received::Ignored,
+            Ok(Some(Err(e))) | Err(e) => {
+                debug!("{name}: malformed HSRP from {}: {e}", d.src_ip);
+                return Received::Ignored;
+            }
+        };
+        let ipv6 = d.src_ip.is_ipv6();
+        let Some(gi) = self.index.get(&(iface, msg.group, ipv6, msg.version)) else {
+            return Received::Ignored; // not a group of ours
+        };
+        let from = d.src_ip;
+        let mut auth_error = None;
+        for auth in &self.groups[gi].auths {
+            match wire::decode_payload(d.payload, auth) {
+                Ok(Decoded::Group(msg)) => return Received::Message { gi, from, msg },
+                Ok(_) => return Received::Ignored,
+                Err(e) if e.is_auth() => auth_error = Some(e),
+                Err(e) => {
+                    debug!("{name}: malformed HSRP from {from}: {e}");
+                    return Received::Ignored;
+                }
+            }
+        }
+        Received::AuthFailed {
+            gi,
+            from,
+            error: auth_error.map(|e| e.to_string()).unwrap_or_default(),
+        }
     }
 
     /// Links (interface up/down, tracked interfaces) and routes (tracked prefixes).
@@ -403,14 +479,14 @@ impl Daemon {
     async fn feed(&mut self, gi: usize, event: Event) {
         let now = self.now();
         let actions = self.groups[gi].fsm.handle(now, event);
+        self.schedule.set(gi, self.groups[gi].fsm.next_deadline());
         self.execute(gi, actions).await;
     }
 
-    /// Graceful stop: Resign every Active group on the wire, clear the maps, detach.
-    async fn stop(&mut self) {
-        for gi in 0..self.groups.len() {
-            self.feed(gi, Event::Shutdown).await;
-        }
+    /// Graceful stop: Resign every Active group on the wire, keep forwarding until the
+    /// Standby has taken over (`handover`), clear the maps, detach.
+    async fn stop(&mut self, frames: &mut mpsc::Receiver<(usize, Vec<u8>)>, signals: &mut Signals) {
+        self.resign_and_hand_over(frames, signals).await;
         if let Err(e) = self.maps.reset() {
             warn!("clearing the data plane maps: {e:#}");
         }
@@ -419,6 +495,7 @@ impl Daemon {
         }
         // Dropping the data plane detaches XDP from every interface and removes the pins.
         drop(self.dataplane.take());
+        info!("{}", self.lateness);
         info!("stopped: groups resigned, maps cleared, XDP detached");
     }
 }

@@ -168,7 +168,8 @@ impl Daemon {
     /// Sends every RA that is due.
     pub(super) async fn ra_timers(&mut self) {
         let now = self.now();
-        for gi in 0..self.groups.len() {
+        for k in 0..self.ipv6_groups.len() {
+            let gi = self.ipv6_groups[k];
             let lifetime = self.groups[gi].spec.ra_lifetime_s();
             if self.groups[gi].ra.poll(now, lifetime, rand::random()) {
                 self.send_ra(gi, lifetime, true).await;
@@ -178,9 +179,9 @@ impl Daemon {
 
     /// The earliest RA deadline of all groups.
     pub(super) fn ra_deadline(&self) -> Option<Time> {
-        self.groups
+        self.ipv6_groups
             .iter()
-            .filter_map(|g| g.ra.next_deadline())
+            .filter_map(|&gi| self.groups[gi].ra.next_deadline())
             .min()
     }
 

@@ -6,7 +6,7 @@
 //! resign and leave the data plane, new ones start. Adding or removing whole interfaces
 //! needs a restart (the data plane attachment and sockets are per interface).
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 
 use anyhow::{bail, Result};
 use log::{error, info};
@@ -40,6 +40,7 @@ impl Daemon {
             }
         };
         self.apply(new, plan).await;
+        self.reindex();
         info!("reloaded {path}: {} group(s)", self.groups.len());
     }
 
@@ -95,19 +96,34 @@ impl Daemon {
         self.config = new;
         self.refresh_tracks().await;
 
+        // Lookups by key, built once: a reload stays linear in the number of groups.
+        let specs: HashMap<GroupKey, usize> = self
+            .config
+            .interfaces
+            .iter()
+            .flat_map(|c| {
+                c.groups
+                    .iter()
+                    .enumerate()
+                    .map(|(k, s)| (GroupKey::of(c, s), k))
+            })
+            .collect();
+        let running: HashMap<GroupKey, usize> = self
+            .groups
+            .iter()
+            .enumerate()
+            .map(|(gi, g)| (g.key.clone(), gi))
+            .collect();
         for (i, key, gc) in plan {
-            let cfg = self.config.interfaces[i].clone();
-            let Some(spec) = cfg
-                .groups
-                .iter()
-                .find(|s| GroupKey::of(&cfg, s) == key)
-                .cloned()
+            let Some(spec) = specs
+                .get(&key)
+                .map(|&k| self.config.interfaces[i].groups[k].clone())
             else {
                 continue;
             };
-            match self.groups.iter().position(|g| g.key == key) {
-                Some(gi) => self.reconfigure(gi, gc, spec).await,
-                None => match self.new_group(i, &cfg, spec) {
+            match running.get(&key) {
+                Some(&gi) => self.reconfigure(gi, gc, spec).await,
+                None => match self.new_group(i, &self.config.interfaces[i], spec) {
                     Ok(g) => {
                         let version = g.fsm.config().version;
                         if let Err(e) = self.install(i, g.key.group, version, g.vmac, &g.vips) {

@@ -10,6 +10,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
+use futures::FutureExt;
 use log::{debug, info, warn};
 use tokio::sync::mpsc;
 
@@ -63,9 +64,13 @@ impl Daemon {
         let mut maps = DataplaneMaps::from_dataplane(&mut dataplane)?;
         maps.reset().context("resetting the data plane maps")?;
         // Per-source budget for HSRP control frames (issue 9): a LAN flood from one source
-        // is dropped in XDP beyond it. 2000/s covers a neighbour with 4096 v2 groups at 3 s.
-        maps.set_control_rate(2000, 500)
+        // is dropped in XDP beyond it; sized so a neighbour running the same groups fits.
+        let (pps, burst) = groups::control_budget(&config);
+        maps.set_control_rate(pps, burst)
             .context("setting the control-plane rate limit")?;
+        if pps > groups::CONTROL_RATE_FLOOR_PPS {
+            info!("control-plane budget per source: {pps} frames/s, burst {burst}");
+        }
 
         let mut ifaces = Vec::new();
         for (cfg, info) in config.interfaces.iter().zip(infos) {
@@ -90,6 +95,7 @@ impl Daemon {
                 rx_task,
                 mode,
                 advertiser: Advertiser::default(),
+                counts_dirty: true,
             });
         }
         add_forwarding_targets(&mut maps);
@@ -105,20 +111,29 @@ impl Daemon {
             watcher,
             ifaces,
             groups: Vec::new(),
+            keep_data_plane: false,
+            schedule: Default::default(),
+            index: Default::default(),
+            ipv6_groups: Vec::new(),
+            due: Vec::new(),
+            lateness: Default::default(),
         };
-        let specs: Vec<(usize, InterfaceConfig, GroupSpec)> = daemon
+        // (interface, group) pairs; the interface configuration is borrowed, not cloned per
+        // group (it holds every group: cloning it per group is quadratic in memory).
+        let specs: Vec<(usize, GroupSpec)> = daemon
             .config
             .interfaces
             .iter()
             .enumerate()
-            .flat_map(|(i, c)| c.groups.iter().map(move |g| (i, c.clone(), g.clone())))
+            .flat_map(|(i, c)| c.groups.iter().map(move |g| (i, g.clone())))
             .collect();
-        for (i, cfg, spec) in specs {
-            let g = daemon.new_group(i, &cfg, spec)?;
+        for (i, spec) in specs {
+            let g = daemon.new_group(i, &daemon.config.interfaces[i], spec)?;
             let version = g.fsm.config().version;
             daemon.install(i, g.key.group, version, g.vmac, &g.vips)?;
             daemon.groups.push(g);
         }
+        daemon.reindex();
         daemon.refresh_tracks().await;
         for gi in 0..daemon.groups.len() {
             if daemon.ifaces[daemon.groups[gi].iface].up {
@@ -212,7 +227,12 @@ impl Daemon {
     }
 }
 
-/// The task that moves one socket's frames into the loop's channel.
+/// The receive task of interface `index`: frames to the loop, in bursts. While frames
+/// arrive faster than [`BUSY_RATE`] per second (many groups), the task drains what is
+/// queued and then waits [`COALESCE`] before looking again, instead of sleeping on the
+/// socket and being woken for every frame: the loop wakes about once per millisecond
+/// instead of ten thousand times a second. At lower rates each frame is handed over at
+/// once (takeovers are not slowed down).
 fn spawn_rx(
     index: usize,
     socket: Arc<PacketSocket>,
@@ -221,30 +241,100 @@ fn spawn_rx(
     tokio::spawn(async move {
         let mut buf = vec![0u8; 2048];
         let mut errors = 0u32;
+        let mut rate = RateWindow::default();
         loop {
-            match socket.recv(&mut buf).await {
-                Ok(n) => {
-                    errors = 0;
-                    if tx.send((index, buf[..n].to_vec())).await.is_err() {
-                        return; // the loop is gone
+            // Wait for a frame, then take whatever else is queued without waiting.
+            let mut first = true;
+            for _ in 0..RX_BURST {
+                let got = if first {
+                    first = false;
+                    Some(socket.recv(&mut buf).await)
+                } else {
+                    socket.recv(&mut buf).now_or_never()
+                };
+                match got {
+                    None => break,
+                    Some(Ok(n)) => {
+                        errors = 0;
+                        rate.count(Instant::now());
+                        if tx.send((index, buf[..n].to_vec())).await.is_err() {
+                            return; // the loop is gone
+                        }
+                    }
+                    Some(Err(e)) if e.is_transient() => debug!("{e}"),
+                    Some(Err(e)) => {
+                        errors += 1;
+                        warn!("{e}");
+                        if errors >= MAX_RX_ERRORS {
+                            log::error!(
+                                "{}: giving up receiving after {errors} errors",
+                                socket.iface()
+                            );
+                            return;
+                        }
+                        tokio::time::sleep(Duration::from_millis(100)).await;
                     }
                 }
-                Err(e) if e.is_transient() => debug!("{e}"),
-                Err(e) => {
-                    errors += 1;
-                    warn!("{e}");
-                    if errors >= MAX_RX_ERRORS {
-                        log::error!(
-                            "{}: giving up receiving after {errors} errors",
-                            socket.iface()
-                        );
-                        return;
-                    }
-                    tokio::time::sleep(Duration::from_millis(100)).await;
-                }
+            }
+            if rate.busy(Instant::now()) {
+                tokio::time::sleep(COALESCE).await;
             }
         }
     })
+}
+
+/// Frames per second from which the receive task coalesces wake-ups.
+const BUSY_RATE: u32 = 2000;
+/// How long a busy receive task lets frames gather (tokio's timer resolution).
+const COALESCE: Duration = Duration::from_millis(1);
+/// Frames taken in one burst at most, so the loop gets its turn.
+const RX_BURST: usize = 256;
+
+/// Frames counted over the last full 100 ms window.
+#[derive(Debug)]
+struct RateWindow {
+    start: Instant,
+    count: u32,
+    last_rate: u32,
+}
+
+impl Default for RateWindow {
+    fn default() -> Self {
+        RateWindow {
+            start: Instant::now(),
+            count: 0,
+            last_rate: 0,
+        }
+    }
+}
+
+impl RateWindow {
+    const WINDOW: Duration = Duration::from_millis(100);
+
+    fn roll(&mut self, now: Instant) {
+        let elapsed = now.saturating_duration_since(self.start);
+        if elapsed >= Self::WINDOW {
+            // A window with nothing in it (a long quiet spell) reads as rate 0.
+            self.last_rate = if elapsed >= 2 * Self::WINDOW {
+                0
+            } else {
+                self.count * 10
+            };
+            self.count = 0;
+            self.start = now;
+        }
+    }
+
+    fn count(&mut self, now: Instant) {
+        self.roll(now);
+        self.count = self.count.saturating_add(1);
+    }
+
+    /// Frames arrive at BUSY_RATE per second or more (as of the last full window).
+    fn busy(&mut self, now: Instant) -> bool {
+        self.roll(now);
+        self.last_rate >= BUSY_RATE
+    }
 }
 
 /// Every interface of the namespace is a possible next hop of forwarded traffic: make
@@ -276,4 +366,31 @@ fn add_forwarding_targets(maps: &mut DataplaneMaps) {
     }
     // SAFETY: `list` came from if_nameindex and is freed once.
     unsafe { libc::if_freenameindex(list) };
+}
+
+#[cfg(test)]
+mod rate_tests {
+    use super::*;
+
+    #[test]
+    fn the_receive_task_is_busy_only_at_high_rates() {
+        let t0 = Instant::now();
+        let mut r = RateWindow {
+            start: t0,
+            count: 0,
+            last_rate: 0,
+        };
+        // 100 frames in 100 ms: 1000/s, not busy.
+        for i in 0..100 {
+            r.count(t0 + Duration::from_millis(i));
+        }
+        assert!(!r.busy(t0 + Duration::from_millis(100)));
+        // 500 frames in the next 100 ms: 5000/s, busy.
+        for i in 0..500 {
+            r.count(t0 + Duration::from_millis(100) + Duration::from_micros(200 * i));
+        }
+        assert!(r.busy(t0 + Duration::from_millis(200)));
+        // Then a quiet spell: not busy any more.
+        assert!(!r.busy(t0 + Duration::from_millis(450)));
+    }
 }

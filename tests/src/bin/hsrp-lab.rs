@@ -7,6 +7,9 @@
 //! hsrp-lab bench --impl hsrpd|keepalived|keepalived-vmac --timers 50/150 \
 //!                --scenario isolated|sigkill|link-down|sigterm --runs N
 //!     one JSON object per run on stdout, progress on stderr
+//! hsrp-lab scale --groups 1000 --hello-ms 100 --hold-ms 300 --window-s 10 [--hsrpd PATH]
+//!                [--napi threaded|softirq]
+//!     the control-plane scale row: one JSON object on stdout (see `hsrp_tests::lab_scale`)
 //! ```
 
 use std::process::{Command, ExitCode};
@@ -29,8 +32,11 @@ fn main() -> ExitCode {
     let result = match args.first().map(String::as_str) {
         Some("demo") => demo(args.iter().any(|a| a == "--keep")),
         Some("bench") => bench(&args[1..]),
+        Some("scale") => scale(&args[1..]),
         _ => Err(anyhow::anyhow!(
-            "usage: hsrp-lab demo [--keep] | hsrp-lab bench --impl I --timers H/D --scenario S --runs N"
+            "usage: hsrp-lab demo [--keep] | hsrp-lab bench --impl I --timers H/D --scenario S \
+             --runs N | hsrp-lab scale --groups N --hello-ms H --hold-ms D --window-s S \
+             [--hsrpd PATH] [--napi threaded|softirq]"
         )),
     };
     match result {
@@ -380,5 +386,121 @@ fn restore(lab: &mut Lab, running: &mut Running, timers: Timers, failure: Failur
             }
         },
     }
+    Ok(())
+}
+
+// ---- the control-plane scale row ---------------------------------------------------------
+
+fn scale(args: &[String]) -> Result<()> {
+    use hsrp_tests::lab_scale::{
+        hello_timing, prepare_scale_lab, read_hellos, scale_config, threaded_napi,
+        wait_scale_roles, ProcSample,
+    };
+    let num = |name: &str| -> Result<u64> {
+        arg(args, name)?
+            .parse()
+            .with_context(|| format!("{name}: not a number"))
+    };
+    let groups = u16::try_from(num("--groups")?).context("--groups")?;
+    anyhow::ensure!(
+        (1..=4000).contains(&groups),
+        "--groups {groups}: 1 to 4000 (HSRPv2 groups 1-4095, 250 VIPs per /24)"
+    );
+    let hello_ms = u32::try_from(num("--hello-ms")?).context("--hello-ms")?;
+    let hold_ms = u32::try_from(num("--hold-ms")?).context("--hold-ms")?;
+    let window = Duration::from_secs(num("--window-s")?);
+    let napi = arg(args, "--napi").unwrap_or("threaded");
+    anyhow::ensure!(
+        ["threaded", "softirq"].contains(&napi),
+        "--napi {napi}: threaded or softirq"
+    );
+    let mut lab = Lab::new(lab::LabOptions {
+        xdp_on_switch: true,
+        ..lab::LabOptions::default()
+    })?;
+    if let Ok(p) = arg(args, "--hsrpd") {
+        lab.hsrpd = p.into();
+    }
+    anyhow::ensure!(lab.hsrpd.is_file(), "{} is missing", lab.hsrpd.display());
+    prepare_scale_lab(&lab)?;
+    say(format!(
+        "starting {} on r1 (priority 110) and r2 (100): {groups} HSRPv2 groups on lan0, hello \
+         {hello_ms} ms, hold {hold_ms} ms",
+        lab.hsrpd.display()
+    ));
+    for i in [1, 2] {
+        lab.start_hsrpd(i, &scale_config(i, groups, hello_ms, hold_ms))?;
+    }
+    if napi == "threaded" {
+        // Both daemons have attached their XDP program: the veths have NAPI now.
+        threaded_napi(&lab)?;
+        say("veth receive processing in NAPI threads (not charged to the sending hsrpd)");
+    }
+    wait_scale_roles(&lab, usize::from(groups), Duration::from_secs(60))?;
+    say("all groups settled (r1 Active, r2 Standby); 1 s more before measuring");
+    std::thread::sleep(Duration::from_secs(1));
+    let pids = [1, 2].map(|i| lab.daemon(i).map(|d| d.pid()).unwrap_or(-1));
+    // CPU first, without a capture: tcpdump's copy of every frame would be charged to
+    // the sending hsrpd (a veth transmits synchronously).
+    say(format!(
+        "measuring CPU and RSS of both hsrpd for {} s",
+        window.as_secs()
+    ));
+    let before = pids.map(ProcSample::read);
+    std::thread::sleep(window);
+    let after = pids.map(ProcSample::read);
+    let mut routers = Vec::new();
+    for (i, (b, a)) in before.into_iter().zip(after).enumerate() {
+        let (b, a) = (b?, a?);
+        routers.push(serde_json::json!({
+            "router": format!("r{}", i + 1),
+            "cpu_percent": b.cpu_percent_until(&a),
+            "rss_mib": a.rss_kib as f64 / 1024.0,
+        }));
+    }
+    say(format!(
+        "capturing every hello on the LAN for {} s",
+        window.as_secs()
+    ));
+    let cap = lab.capture("scale")?;
+    std::thread::sleep(window);
+    let pcap = cap.stop()?;
+    let hellos = read_hellos(&pcap)?;
+    let timing = hello_timing(&hellos, hello_ms);
+    say(format!("hello timing: {timing}"));
+    let mut lateness = Vec::new();
+    for i in [1, 2] {
+        let status = lab.stop_hsrpd(i, libc::SIGTERM, Duration::from_secs(10))?;
+        anyhow::ensure!(status.success(), "hsrpd on r{i} exited with {status}");
+        let line = lab
+            .log(i)
+            .lines()
+            .find(|l| l.contains("timer lateness"))
+            .map(|l| l.split_once("] ").map_or(l, |(_, m)| m).to_string())
+            .unwrap_or_else(|| "(not logged)".into());
+        lateness.push(line);
+    }
+    for (r, l) in routers.iter().zip(&lateness) {
+        say(format!(
+            "{}: CPU {:.1} % of one core, RSS {:.1} MiB; {l}",
+            r["router"].as_str().unwrap_or("?"),
+            r["cpu_percent"].as_f64().unwrap_or(0.0),
+            r["rss_mib"].as_f64().unwrap_or(0.0)
+        ));
+    }
+    println!(
+        "{}",
+        serde_json::json!({
+            "groups": groups, "hello_ms": hello_ms, "hold_ms": hold_ms,
+            "window_s": window.as_secs(), "hsrpd": lab.hsrpd.display().to_string(),
+            "napi": napi,
+            "routers": routers, "daemon_lateness": lateness,
+            "hellos": timing.hellos, "streams": timing.streams, "intervals": timing.intervals,
+            "outside_jitter_range": timing.outside,
+            "err_p50_ms": timing.err_p50_ms, "err_p99_ms": timing.err_p99_ms,
+            "err_max_ms": timing.err_max_ms, "interval_ms": timing.interval_ms,
+            "state_changes_seen": timing.state_changes_seen,
+        })
+    );
     Ok(())
 }
