@@ -313,6 +313,24 @@ fn attach_to_a_missing_interface_names_it() {
 }
 
 #[test]
+fn load_on_a_missing_interface_fails_before_touching_bpffs() {
+    require_root();
+    let ns = Netns::new("miss").unwrap();
+    // A fresh bpffs instance: nothing may be pinned in it by a failed load.
+    let out = ns
+        .command(hsrpd_bin().to_str().unwrap())
+        .args(["load", "--iface", "hsrpt-none0"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("no interface named hsrpt-none0"), "{stderr}");
+    // (maps.debug / progs.debug are the kernel's own preloaded entries.)
+    let pins = ns.exec("ls -A /sys/fs/bpf").unwrap();
+    assert!(!pins.contains("hsrpd"), "a failed load left pins: {pins}");
+}
+
+#[test]
 fn a_second_interface_shares_the_pinned_maps() {
     let lab = Loaded::new();
     let bin = hsrpd_bin();

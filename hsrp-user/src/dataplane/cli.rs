@@ -7,9 +7,11 @@ use std::process::ExitCode;
 
 use anyhow::{bail, Result};
 
-use super::loader::{link_pin_path, unpin_link, Dataplane, LoadOptions, DEFAULT_PIN_DIR};
+use super::loader::{ifindex, link_pin_path, unpin_link, Dataplane, LoadOptions, DEFAULT_PIN_DIR};
 
 pub fn load(iface: &str) -> Result<ExitCode> {
+    // Check the name before touching the system (no bpffs mount for a typo).
+    ifindex(iface)?;
     let dir = Path::new(DEFAULT_PIN_DIR);
     if link_pin_path(dir, iface).exists() {
         bail!(
