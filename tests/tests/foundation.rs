@@ -324,7 +324,10 @@ fn load_on_a_missing_interface_fails_before_touching_bpffs() {
         .unwrap();
     assert!(!out.status.success());
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(stderr.contains("no interface named hsrpt-none0"), "{stderr}");
+    assert!(
+        stderr.contains("no interface named hsrpt-none0"),
+        "{stderr}"
+    );
     // (maps.debug / progs.debug are the kernel's own preloaded entries.)
     let pins = ns.exec("ls -A /sys/fs/bpf").unwrap();
     assert!(!pins.contains("hsrpd"), "a failed load left pins: {pins}");

@@ -314,7 +314,7 @@ mod tests {
             vip: Some("10.0.0.1".parse().unwrap()),
             identifier: None,
         };
-        now = now + std::time::Duration::from_millis(10);
+        now += std::time::Duration::from_millis(10);
         let mut actions = g.handle(
             now,
             Event::Received {
