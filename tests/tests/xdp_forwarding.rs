@@ -204,7 +204,9 @@ fn xdp_forwards_to_the_vmac_while_active_and_stops_after_one_map_write() {
     let g = group(&maps);
     assert!(g.get(Counter::ArpAnswered) >= 1, "{g:?}");
     assert!(g.get(Counter::NdAnswered) >= 1, "{g:?}");
-    assert!(g.get(Counter::EchoAnswered) >= 4, "{g:?}");
+    // Each successful ping (v4, v6) was answered by XDP at least once; a request sent while
+    // the host was still resolving the VIP may have been lost, so not necessarily twice.
+    assert!(g.get(Counter::EchoAnswered) >= 2, "{g:?}");
 
     let fwd0 = g.get(Counter::Forwarded);
     send_udp(&host, PACKETS);
