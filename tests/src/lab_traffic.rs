@@ -51,9 +51,17 @@ impl Timers {
         Timers { hello_ms, hold_ms }
     }
 
-    /// The IOS `timers` arguments.
+    /// The IOS `timers` arguments: whole seconds as seconds (IOS's msec hello stops at
+    /// 999), anything else in msec.
     pub fn ios(&self) -> String {
-        format!("timers msec {} msec {}", self.hello_ms, self.hold_ms)
+        let one = |ms: u32| {
+            if ms.is_multiple_of(1000) {
+                format!("{}", ms / 1000)
+            } else {
+                format!("msec {ms}")
+            }
+        };
+        format!("timers {} {}", one(self.hello_ms), one(self.hold_ms))
     }
 
     /// The longest outage the timers allow when the Active vanishes silently: the
@@ -495,6 +503,30 @@ pub fn kill_in_netns(ns: &Netns, comm: &str) {
                 // SAFETY: kill(2) on a pid we just read from this namespace.
                 unsafe { libc::kill(p, libc::SIGKILL) };
             }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ios_timers_are_accepted_by_the_config_parser_for_every_bench_row() {
+        for (timers, hello, hold) in [
+            (Timers::ms(1000, 3000), 1000, 3000),
+            (Timers::ms(100, 300), 100, 300),
+            (Timers::ms(100, 1000), 100, 1000),
+            (Timers::ms(15, 50), 15, 50),
+        ] {
+            let text = format!(
+                "interface lan0\n standby version 2\n standby 1 ip 10.0.0.1\n standby 1 {}\n",
+                timers.ios()
+            );
+            let cfg = hsrp_user::config::parse(&text, "t.conf")
+                .unwrap_or_else(|e| panic!("{timers}: {e}"));
+            let (_, g) = cfg.groups().next().unwrap();
+            assert_eq!((g.hello_ms(), g.hold_ms()), (hello, hold), "{timers}");
         }
     }
 }
