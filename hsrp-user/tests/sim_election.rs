@@ -181,3 +181,39 @@ fn authentication_mismatch_each_side_ignores_the_other() {
     assert!(sim.group(ra, 0).auth_failures() > 10 && sim.group(rb, 0).auth_failures() > 10);
     assert!(sim.errors().is_empty(), "{:?}", sim.errors());
 }
+
+#[test]
+fn ipv6_groups_break_equal_priorities_by_link_local_address() {
+    // HSRPv2 over IPv6: routers speak from their link-local addresses, and that is what
+    // the election compares (PROTOCOL.md §5; issue 8).
+    let link_local =
+        |last: u16| IpAddr::V6(std::net::Ipv6Addr::new(0xfe80, 0, 0, 0, 0, 0, 0, last));
+    let vip = IpAddr::V6(hsrp_user::wire::virtual_link_local(hsrp_user::wire::vmac(
+        Version::V2,
+        true,
+        1,
+    )));
+    let mut sim = Sim::new(11);
+    for (i, last) in [0x10u16, 0x30, 0x20].into_iter().enumerate() {
+        let mut c = GroupConfig::new(1, Version::V2);
+        c.vip = Some(vip);
+        let r = sim
+            .add_router(&format!("r{i}"), link_local(last), vec![c])
+            .unwrap();
+        sim.interface_up(r);
+        sim.run_for(Duration::from_millis(300));
+    }
+    sim.run_for(Duration::from_secs(90));
+    assert!(sim.errors().is_empty(), "{:?}", sim.errors());
+    assert_eq!(
+        [sim.state(0, 0), sim.state(1, 0), sim.state(2, 0)],
+        [State::Listen, State::Active, State::Standby],
+        "fe80::30 > fe80::20 > fe80::10"
+    );
+    assert_eq!(sim.multi_active(1).1, 0);
+    // Every message on the wire was HSRPv2 for IPv6.
+    assert!(sim
+        .sent()
+        .iter()
+        .all(|s| s.msg.version == Version::V2 && s.msg.vip.is_none_or(|v| v.is_ipv6())));
+}
