@@ -115,6 +115,32 @@ fn md5_capture_rejects_every_single_byte_change() {
     assert!(wire::decode_payload(&sent, &wrong).unwrap_err().is_auth());
 }
 
+/// signed_message finding (fuzz smoke run): a v1 MD5-signed Coup whose first two bytes were
+/// changed to `02 04` parses as a v2 Interface State TLV, a message the wire never
+/// authenticates and the daemon never acts on. The property is that no tampered payload is
+/// accepted as a *group* message; this one must not be one.
+#[test]
+fn tampered_md5_payload_may_read_as_interface_state_but_never_as_a_group_message() {
+    let tampered: [u8; 50] = [
+        0x02, 0x04, 0x01, 0xff, 0x43, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x04, 0x1c,
+        0x01, 0, 0, 0, 0xff, 0, 0, 0x06, 0x01, 0xb8, 0, 0x01, 0x7a, 0x44, 0x6d, 0x71, 0xa8, 0x59,
+        0xd0, 0x4c, 0xd2, 0xd7, 0xe1, 0x7f, 0x8e, 0xdc, 0x3a, 0x0d,
+    ];
+    for key in [&b"openwall"[..], b"x", b"cisco"] {
+        let auth = Auth::Md5 {
+            key: key.to_vec(),
+            key_id: 0,
+        };
+        match wire::decode_payload(&tampered, &auth) {
+            Ok(Decoded::Group(m)) => panic!("tampered payload accepted as {m:?}"),
+            Ok(Decoded::InterfaceState { active, passive }) => {
+                assert_eq!((active, passive), (0x01ff, 0x43b8))
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+}
+
 /// Every config seed (the example configs and the broken-config table) gives a result, and
 /// every error names a line of the file and a reason (the parse_config invariants).
 #[test]
