@@ -20,7 +20,12 @@ pub mod map_names {
     pub const STATS: &str = "HSRP_STATS";
     pub const CTRL_RATE: &str = "HSRP_CTRL_RATE";
     pub const CONFIG: &str = "HSRP_CONFIG";
-    pub const ALL: [&str; 7] = [VMAC, VIP, IFACE, TX_PORTS, STATS, CTRL_RATE, CONFIG];
+    pub const IFACE_SLOT: &str = "HSRP_IFACE_SLOT";
+    /// Program-private (per-CPU clock cache of the control budget); pinned like the rest.
+    pub const CLOCK: &str = "HSRP_CLOCK";
+    pub const ALL: [&str; 9] = [
+        VMAC, VIP, IFACE, TX_PORTS, STATS, CTRL_RATE, CONFIG, IFACE_SLOT, CLOCK,
+    ];
 }
 
 /// Map sizes (max_entries), shared so userspace can validate before the kernel refuses.
@@ -29,6 +34,8 @@ pub const MAX_VIPS: u32 = 8192;
 pub const MAX_IFACES: u32 = 256;
 pub const MAX_TX_PORTS: u32 = 256;
 pub const MAX_RATE_SOURCES: u32 = 4096;
+/// Slots of `HSRP_IFACE_SLOT` (see [`IfaceSlot`]).
+pub const MAX_IFACE_SLOTS: u32 = 1024;
 /// Slots of `HSRP_STATS`. Slots 1.. are handed out by userspace to (interface, group) pairs
 /// and to interfaces (see [`VmacValue::stats_slot`], [`IfaceValue::stats_slot`]). The
 /// program counts every frame exactly once, in one slot (one counter update per frame);
@@ -101,6 +108,27 @@ pub struct IfaceValue {
     pub stats_slot: u16,
     /// Reserved; zero today.
     pub flags: u32,
+}
+
+/// Element of `HSRP_IFACE_SLOT`, an array of [`MAX_IFACE_SLOTS`] entries indexed by
+/// [`iface_slot_index`]: a copy of the stats slot of `HSRP_IFACE[ifindex]`, kept by
+/// userspace next to that entry. The control path needs only the slot, and an array
+/// element costs it a bounds check where the hash lookup costs a hash and a bucket walk
+/// (a large share of a frame dropped by the control filter). `ifindex` 0 (never an
+/// ingress interface) marks a free entry; an interface whose entry is taken by another
+/// is simply not cached, and the program falls back to `HSRP_IFACE`.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct IfaceSlot {
+    pub ifindex: u32,
+    /// `HSRP_STATS` slot (u16 widened, so the entry is one aligned u64).
+    pub stats_slot: u32,
+}
+
+/// The `HSRP_IFACE_SLOT` entry of an interface (ifindexes are handed out in sequence, so
+/// the low bits spread them).
+pub const fn iface_slot_index(ifindex: u32) -> u32 {
+    ifindex & (MAX_IFACE_SLOTS - 1)
 }
 
 /// The source address of HSRP control packets, as [`RateSlot::source`] holds it (and,
@@ -301,6 +329,8 @@ const _: () = {
     assert!(core::mem::size_of::<RateKey>() == 20);
     assert!(core::mem::size_of::<RateState>() == 8);
     assert!(core::mem::size_of::<RateSlot>() == 32);
+    assert!(core::mem::size_of::<IfaceSlot>() == 8);
+    assert!(MAX_IFACE_SLOTS.is_power_of_two());
     assert!(1 << RATE_SLOT_BITS == MAX_RATE_SOURCES);
     assert!(core::mem::size_of::<Config>() == 24);
     assert!(core::mem::size_of::<Counters>() == COUNTER_FIELDS * 8);
@@ -319,6 +349,7 @@ mod pod {
     unsafe impl aya::Pod for RateKey {}
     unsafe impl aya::Pod for RateState {}
     unsafe impl aya::Pod for RateSlot {}
+    unsafe impl aya::Pod for IfaceSlot {}
     unsafe impl aya::Pod for Config {}
     unsafe impl aya::Pod for Counters {}
     unsafe impl aya::Pod for bench::GenTemplate {}

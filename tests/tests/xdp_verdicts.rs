@@ -554,6 +554,29 @@ fn hsrp_control_over_the_per_source_budget_is_dropped() {
     });
 }
 
+/// The budget refills as time passes: the program's clock (the coarse clock, read once
+/// per tick per CPU) moves on between frames, not only when a frame finds a new tick.
+#[test]
+fn hsrp_control_budget_refills_with_time() {
+    with_rig(|rig| {
+        // 20 packets/s, no burst: one hello per 50 ms per source.
+        rig.maps.set_control_rate(20, 1).unwrap();
+        let a = hsrp4(Ipv4Addr::new(224, 0, 0, 2), &V1_HELLO, HOST4);
+        for round in 0..3 {
+            let (v, _) = rig.run(&a, Counter::ControlPassed, None);
+            assert_eq!(
+                v, XDP_PASS,
+                "round {round}: a fresh interval admits one hello"
+            );
+            let (v, _) = rig.run(&a, Counter::ControlRateLimited, None);
+            assert_eq!(v, XDP_DROP, "round {round}: the next one is over budget");
+            // Three intervals and then some ticks of the coarse clock.
+            std::thread::sleep(std::time::Duration::from_millis(150));
+        }
+        rig.maps.set_control_rate(0, 0).unwrap();
+    });
+}
+
 #[test]
 fn one_map_write_flips_forwarding_and_answers() {
     with_rig(|rig| {

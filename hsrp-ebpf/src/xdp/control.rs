@@ -3,11 +3,11 @@
 //! the per-source rate budget, otherwise passed to the stack for hsrpd's socket. TTL /
 //! hop limit is deliberately not checked (real routers send 1 or 255).
 
-use aya_ebpf::{bindings::xdp_action, helpers::bpf_ktime_get_coarse_ns, programs::XdpContext};
+use aya_ebpf::{bindings::xdp_action, programs::XdpContext};
 use hsrp_ebpf::{rate_slot_index, Counter, FAMILY_V4, FAMILY_V6};
 
 use super::{
-    drop, maps,
+    clock, drop, maps,
     maps::HSRP_CTRL_RATE,
     pkt::{self, IPPROTO_UDP, L3, L4_V4, L4_V6},
     stats,
@@ -92,7 +92,7 @@ pub fn ipv6(ctx: &XdpContext, ifindex: u32) -> u32 {
 
 #[inline(always)]
 fn slot_of(ifindex: u32) -> u16 {
-    maps::iface(ifindex).map(|i| i.stats_slot).unwrap_or(0)
+    maps::iface_stats_slot(ifindex)
 }
 
 /// v1: version byte 0 and one of the lengths real routers send.
@@ -161,12 +161,10 @@ fn v2_sane(ctx: &XdpContext, base: usize, len: u16) -> bool {
 fn admit(slot: u16, family: u8, addr: pkt::Addr) -> u32 {
     let cfg = maps::config();
     if cfg.ctrl_interval_ns != 0 {
-        // The coarse clock (jiffy resolution, kernel 5.11+) is a plain read where the
-        // precise one reads the clocksource: budgets of HSRP sources are in packets per
-        // second, so a few milliseconds of quantisation move a bucket by a fraction of
-        // a token.
-        // SAFETY: bpf_ktime_get_coarse_ns has no preconditions.
-        let now = unsafe { bpf_ktime_get_coarse_ns() };
+        // The coarse clock (jiffy resolution), read at most once per tick per CPU (see
+        // `clock`): budgets of HSRP sources are in packets per second, so a few
+        // milliseconds of quantisation move a bucket by a fraction of a token.
+        let now = clock::coarse_ns();
         let index = rate_slot_index(family, addr);
         if let Some(p) = HSRP_CTRL_RATE.get_ptr_mut(index) {
             let source = [family as u32, addr[0], addr[1], addr[2], addr[3]];

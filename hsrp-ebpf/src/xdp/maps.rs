@@ -9,8 +9,9 @@ use core::mem::MaybeUninit;
 
 use super::pkt::Addr;
 use hsrp_ebpf::{
-    Config, Counters, IfaceValue, RateSlot, VipKey, VipValue, VmacKey, VmacValue, MAX_IFACES,
-    MAX_RATE_SOURCES, MAX_TX_PORTS, MAX_VIPS, MAX_VMACS, STATS_SLOTS,
+    iface_slot_index, Config, Counters, IfaceSlot, IfaceValue, RateSlot, VipKey, VipValue, VmacKey,
+    VmacValue, MAX_IFACES, MAX_IFACE_SLOTS, MAX_RATE_SOURCES, MAX_TX_PORTS, MAX_VIPS, MAX_VMACS,
+    STATS_SLOTS,
 };
 
 const VMACS: usize = MAX_VMACS as usize;
@@ -19,6 +20,7 @@ const IFACES: usize = MAX_IFACES as usize;
 const TX_PORTS: usize = MAX_TX_PORTS as usize;
 const RATE_SOURCES: usize = MAX_RATE_SOURCES as usize;
 const SLOTS: usize = STATS_SLOTS as usize;
+const IFACE_SLOTS: usize = MAX_IFACE_SLOTS as usize;
 
 #[btf_map]
 pub static HSRP_VMAC: HashMap<VmacKey, VmacValue, VMACS> = HashMap::new();
@@ -33,7 +35,19 @@ pub static HSRP_STATS: PerCpuArray<Counters, SLOTS> = PerCpuArray::new();
 #[btf_map]
 pub static HSRP_CTRL_RATE: Array<RateSlot, RATE_SOURCES> = Array::new();
 #[btf_map]
+pub static HSRP_IFACE_SLOT: Array<IfaceSlot, IFACE_SLOTS> = Array::new();
+/// Per CPU: the last (jiffies, coarse ns) pair the program read (see `clock`).
+#[btf_map]
+pub static HSRP_CLOCK: PerCpuArray<ClockCache, 1> = PerCpuArray::new();
+#[btf_map]
 pub static HSRP_CONFIG: Array<Config, 1> = Array::new();
+
+/// Value of `HSRP_CLOCK`; program-private, zero until the first control packet.
+#[repr(C)]
+pub struct ClockCache {
+    pub jiffies: u64,
+    pub ns: u64,
+}
 
 /// Stack storage for a map key, 8-aligned.
 #[repr(C, align(8))]
@@ -108,6 +122,21 @@ pub fn vip(ifindex: u32, family: u8, addr: Addr) -> Option<(VipValue, VmacValue)
 pub fn iface(ifindex: u32) -> Option<IfaceValue> {
     // SAFETY: copied out immediately.
     unsafe { HSRP_IFACE.get(ifindex).copied() }
+}
+
+/// The stats slot of `ifindex` (0 if hsrpd does not run on it): from its
+/// `HSRP_IFACE_SLOT` entry when it owns one (an array element, no hashing), else from
+/// `HSRP_IFACE`.
+#[inline(always)]
+pub fn iface_stats_slot(ifindex: u32) -> u16 {
+    if let Some(e) = HSRP_IFACE_SLOT.get(iface_slot_index(ifindex)) {
+        // One u64 load; `ifindex` is never 0, so a free entry never matches.
+        let e = *e;
+        if e.ifindex == ifindex {
+            return e.stats_slot as u16;
+        }
+    }
+    iface(ifindex).map(|i| i.stats_slot).unwrap_or(0)
 }
 
 #[inline(always)]

@@ -9,6 +9,7 @@
 //! ```
 
 mod answer;
+mod clock;
 mod control;
 mod csum;
 pub(crate) mod fib;

@@ -10,7 +10,9 @@
 //!   forwarding targets; `HSRP_STATS` per-CPU counters by slot (each frame counted once:
 //!   in its group's or interface's slot, else slot 0; the whole program is the sum);
 //!   `HSRP_CTRL_RATE` (array of `RateSlot`, direct-mapped by a hash of the source) the
-//!   per-source control budget; `HSRP_CONFIG[0]` the budget.
+//!   per-source control budget; `HSRP_CONFIG[0]` the budget; `HSRP_IFACE_SLOT` (array,
+//!   direct-mapped by ifindex) a copy of each interface's stats slot, so the control path
+//!   finds it without a hash lookup; written and cleared together with `HSRP_IFACE`.
 //!
 //! Stats slots are not remembered here: the map entries that own them are the record, so
 //! the same API works on maps pinned by another process.
@@ -22,8 +24,9 @@ use std::path::Path;
 use anyhow::{bail, Context, Result};
 use aya::maps::{Array, DevMapHash, HashMap, Map, MapData, PerCpuArray, PerCpuValues};
 use hsrp_ebpf::{
-    map_names, Config, Counters, IfaceValue, RateSlot, VipKey, VipValue, VmacKey, VmacValue,
-    FAMILY_V4, FAMILY_V6, MAX_RATE_SOURCES, STATS_SLOTS, STATS_SLOT_TOTAL,
+    iface_slot_index, map_names, Config, Counters, IfaceSlot, IfaceValue, RateSlot, VipKey,
+    VipValue, VmacKey, VmacValue, FAMILY_V4, FAMILY_V6, MAX_IFACE_SLOTS, MAX_RATE_SOURCES,
+    STATS_SLOTS, STATS_SLOT_TOTAL,
 };
 
 use super::Dataplane;
@@ -72,6 +75,7 @@ pub struct DataplaneMaps {
     stats: PerCpuArray<MapData, Counters>,
     rate: Array<MapData, RateSlot>,
     config: Array<MapData, Config>,
+    iface_slot: Array<MapData, IfaceSlot>,
 }
 
 impl DataplaneMaps {
@@ -113,6 +117,7 @@ impl DataplaneMaps {
             stats: typed(map_names::STATS, take(map_names::STATS)?)?,
             rate: typed(map_names::CTRL_RATE, take(map_names::CTRL_RATE)?)?,
             config: typed(map_names::CONFIG, take(map_names::CONFIG)?)?,
+            iface_slot: typed(map_names::IFACE_SLOT, take(map_names::IFACE_SLOT)?)?,
         })
     }
 
@@ -234,12 +239,45 @@ impl DataplaneMaps {
         };
         self.iface
             .insert(ifindex, value, 0)
-            .with_context(|| format!("registering interface {ifindex} ({})", mac(&if_mac)))
+            .with_context(|| format!("registering interface {ifindex} ({})", mac(&if_mac)))?;
+        // The program's copy of the slot, if the entry is free (or already ours); an
+        // interface without one is found through HSRP_IFACE.
+        let index = iface_slot_index(ifindex);
+        let entry = self
+            .iface_slot
+            .get(&index, 0)
+            .context("reading HSRP_IFACE_SLOT")?;
+        if entry.ifindex == 0 || entry.ifindex == ifindex {
+            let entry = IfaceSlot {
+                ifindex,
+                stats_slot: stats_slot as u32,
+            };
+            self.iface_slot
+                .set(index, entry, 0)
+                .with_context(|| format!("caching the stats slot of interface {ifindex}"))?;
+        }
+        Ok(())
     }
 
     pub fn remove_interface(&mut self, ifindex: u32) -> Result<()> {
+        self.forget_iface_slot(ifindex)?;
         remove_if_present(&mut self.iface, &ifindex)
             .with_context(|| format!("removing interface {ifindex}"))
+    }
+
+    /// Frees the `HSRP_IFACE_SLOT` entry of `ifindex` if it holds one.
+    fn forget_iface_slot(&mut self, ifindex: u32) -> Result<()> {
+        let index = iface_slot_index(ifindex);
+        let entry = self
+            .iface_slot
+            .get(&index, 0)
+            .context("reading HSRP_IFACE_SLOT")?;
+        if entry.ifindex == ifindex {
+            self.iface_slot
+                .set(index, IfaceSlot::default(), 0)
+                .with_context(|| format!("freeing the slot cache entry of {ifindex}"))?;
+        }
+        Ok(())
     }
 
     /// Makes `ifindex` a forwarding target (XDP may redirect to it).
@@ -317,6 +355,11 @@ impl DataplaneMaps {
     pub fn reset(&mut self) -> Result<()> {
         clear(&mut self.vip).context("clearing HSRP_VIP")?;
         clear(&mut self.vmac).context("clearing HSRP_VMAC")?;
+        for i in 0..MAX_IFACE_SLOTS {
+            self.iface_slot
+                .set(i, IfaceSlot::default(), 0)
+                .context("clearing HSRP_IFACE_SLOT")?;
+        }
         clear(&mut self.iface).context("clearing HSRP_IFACE")?;
         for i in 0..MAX_RATE_SOURCES {
             self.rate

@@ -4,7 +4,10 @@ use anyhow::{Context, Result};
 use aya::maps::{Array, DevMapHash, HashMap, MapData};
 use aya::programs::Xdp;
 use aya::Ebpf;
-use hsrp_ebpf::{map_names, Config, IfaceValue, VipKey, VipValue, VmacKey, VmacValue};
+use hsrp_ebpf::{
+    iface_slot_index, map_names, Config, IfaceSlot, IfaceValue, VipKey, VipValue, VmacKey,
+    VmacValue,
+};
 
 pub fn load_prog<'a>(ebpf: &'a mut Ebpf, name: &str) -> Result<&'a mut Xdp> {
     let p: &mut Xdp = ebpf
@@ -79,6 +82,20 @@ pub fn set_iface(ebpf: &mut Ebpf, ifindex: u32, mac: [u8; 6]) -> Result<()> {
             mac,
             stats_slot: 100,
             flags: 0,
+        },
+        0,
+    )?;
+    // The program's copy of the slot, as hsrpd's DataplaneMaps::set_interface keeps it
+    // (absent from objects built before it existed: `--hsrp-object` comparisons).
+    let Some(c) = ebpf.map_mut(map_names::IFACE_SLOT) else {
+        return Ok(());
+    };
+    let mut c: Array<&mut MapData, IfaceSlot> = Array::try_from(c)?;
+    c.set(
+        iface_slot_index(ifindex),
+        IfaceSlot {
+            ifindex,
+            stats_slot: 100,
         },
         0,
     )?;
