@@ -62,6 +62,9 @@ enum Command {
         #[arg(long)]
         iface: String,
     },
+    /// Internal: spawned by `run`; sends its Active groups' Resign if it dies.
+    #[command(hide = true)]
+    Sentinel,
 }
 
 fn main() -> ExitCode {
@@ -72,6 +75,7 @@ fn main() -> ExitCode {
         Command::Load { iface } => hsrp_user::dataplane::cli::load(&iface),
         Command::Unload { iface } => hsrp_user::dataplane::cli::unload(&iface),
         Command::Run { config, socket } => hsrp_user::daemon::run(&config, &socket),
+        Command::Sentinel => hsrp_user::daemon::sentinel::main(),
         Command::Check { config } => hsrp_user::config::check(&config),
         Command::Status {
             detail,

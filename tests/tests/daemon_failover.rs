@@ -1,6 +1,6 @@
-//! Failover between real hsrpd processes, msec timers 50/150: SIGKILL of the Active (the
-//! Standby takes over within hold + hello, flips its map entry, announces the VIP with
-//! gratuitous ARPs), and SIGTERM (Resign on the wire, Standby Active within 20 ms, the
+//! Failover between real hsrpd processes, msec timers 50/150: SIGKILL of the Active (its
+//! sentinel resigns for it; the Standby takes over within hold + hello, flips its map
+//! entry, announces the VIP with gratuitous ARPs), and SIGTERM (Resign on the wire, Standby Active within 20 ms, the
 //! stopped daemon leaves no map pin or XDP program behind). Every frame hsrpd sent
 //! dissects cleanly in tshark.
 
@@ -89,8 +89,12 @@ fn sigkill_of_the_active_standby_takes_over_within_hold_plus_hello() {
     // The flip: r2's vMAC entry is active in the kernel.
     assert_eq!(lab.vmac_active(2, VMAC).unwrap(), Some(true));
     let log2 = lab.log(2);
+    // r1's sentinel resigned for the dead daemon (`daemon_sentinel` tests it closely).
+    let r1 = lab.router(1).lan_ip;
     assert!(
-        log2.contains("lan0 grp 1: Standby -> Active: active timer expired"),
+        log2.contains(&format!(
+            "lan0 grp 1: Standby -> Active: Active {r1} resigned"
+        )),
         "{log2}"
     );
 

@@ -8,11 +8,11 @@ use log::{debug, error, info, warn};
 
 use super::Daemon;
 use crate::fsm::{Action, InterfaceCounts, InterfaceRole};
-use crate::proto::{MacAddr, Opcode, State, Version};
+use crate::proto::{Auth, GroupMessage, MacAddr, Opcode, State, Version};
 use crate::wire::{self, AdvState, AdvertiseRepr};
 
 /// Room for the longest frame hsrpd sends (Ethernet + IPv6 + UDP + v2 with MD5).
-const FRAME_BUF: usize = 256;
+pub(super) const FRAME_BUF: usize = 256;
 
 /// A new Active flips its data plane and announces the vMAC (gratuitous ARP / NA) before its
 /// Coup or first hello, not after as the state machine lists them. The old Active stops
@@ -40,6 +40,21 @@ fn announce_before_hello(actions: &mut Vec<Action>) {
     actions.extend(rest);
 }
 
+/// The complete Ethernet frame of a group message, signed with `auth`, from `src_mac` and
+/// `local` (the sentinel's Resign frames are built here too, so they are exactly what the
+/// daemon would send).
+pub(super) fn group_frame(
+    msg: &GroupMessage,
+    auth: &Auth,
+    local: IpAddr,
+    src_mac: MacAddr,
+    frame: &mut [u8; FRAME_BUF],
+) -> Result<usize, wire::Error> {
+    let mut payload = [0u8; wire::MAX_PAYLOAD_LEN];
+    let n = wire::encode_group(msg, auth, local, &mut payload)?;
+    wire::hsrp_frame(src_mac, local, &payload[..n], frame)
+}
+
 impl Daemon {
     /// Carries out `actions` of group `gi`, in order.
     pub(super) async fn execute(&mut self, gi: usize, mut actions: Vec<Action>) {
@@ -57,10 +72,8 @@ impl Daemon {
                         iface.info.mac
                     };
                     let local = g.fsm.local_ip();
-                    let mut payload = [0u8; wire::MAX_PAYLOAD_LEN];
                     let mut frame = [0u8; FRAME_BUF];
-                    let built = wire::encode_group(&msg, &g.fsm.config().auth, local, &mut payload)
-                        .and_then(|n| wire::hsrp_frame(src_mac, local, &payload[..n], &mut frame));
+                    let built = group_frame(&msg, &g.fsm.config().auth, local, src_mac, &mut frame);
                     match built {
                         Ok(n) => {
                             if let Err(e) = iface.socket.send(&frame[..n]).await {
@@ -131,6 +144,7 @@ impl Daemon {
         }
         // IPv6 groups entering Active: the first RA follows the flip and the NAs.
         self.ra_after(gi, ra).await;
+        self.note_last_words(gi);
     }
 
     /// The new Active announces its addresses at the vMAC: IPv4 with a gratuitous ARP to

@@ -17,15 +17,21 @@
 //!   `lateness`: how late timers are served.
 //! - `groups`: configuration → state machine; `xdp_probe`: is an interface taken.
 //! - `ra`: Router Advertisements of the IPv6 groups this router is Active for.
+//! - `sentinel`: a small process spawned first, before any data-plane or socket fd exists,
+//!   that holds the ready-built Resign frames of the Active groups and sends them if the
+//!   daemon dies without a clean stop (SIGKILL, panic, abort), so the Standby takes over at
+//!   once rather than after the hold time; `last_words`: keeping those frames current.
 
 mod actions;
 pub mod groups;
 mod handover;
+mod last_words;
 mod lateness;
 pub mod ra;
 mod reload;
 pub mod rx;
 mod schedule;
+pub mod sentinel;
 mod startup;
 mod status;
 mod xdp_probe;
@@ -65,6 +71,14 @@ const MAX_RX_ERRORS: u32 = 100;
 /// exits 0 after a clean stop (Resign sent, maps cleared, XDP detached).
 pub fn run(config: &Path, socket: &Path) -> Result<ExitCode> {
     let cfg = crate::config::load(config).map_err(|e| anyhow::anyhow!("{e}"))?;
+    // First, while no data-plane or socket descriptor exists and no thread runs.
+    let sentinel = match sentinel::Sentinel::spawn() {
+        Ok(s) => Some(s),
+        Err(e) => {
+            warn!("{e:#}: the Standby will take the hold time to notice if hsrpd dies");
+            None
+        }
+    };
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -77,6 +91,7 @@ pub fn run(config: &Path, socket: &Path) -> Result<ExitCode> {
         let mut frame_rx = frame_rx;
         let listener = control::bind(socket)?;
         let mut daemon = Daemon::start(config, cfg, frame_tx).await?;
+        daemon.sentinel = sentinel;
         let server = tokio::spawn(control::serve(listener, ctl_tx));
         let result = daemon.serve(&mut signals, &mut frame_rx, ctl_rx).await;
         server.abort();
@@ -166,6 +181,12 @@ struct Daemon {
     /// Scratch list of due groups, reused across wake-ups.
     due: Vec<usize>,
     lateness: lateness::Lateness,
+    /// Sends the Active groups' Resign if the daemon dies (`sentinel`).
+    sentinel: Option<sentinel::Sentinel>,
+    /// Per group, the Resign last handed to the sentinel (`None`: not Active).
+    last_words: Vec<Option<crate::proto::GroupMessage>>,
+    /// Some group's last words may have changed: rewrite them at the end of the iteration.
+    last_words_dirty: bool,
 }
 
 /// What a received frame is to the groups (`Daemon::classify`).
@@ -254,7 +275,11 @@ impl Daemon {
                     info!("SIGINT: stopping");
                     return Ok(());
                 }
-                _ = signals.hup.recv() => self.reload().await,
+                _ = signals.hup.recv() => {
+                    self.reload().await;
+                    // Groups may be gone, re-keyed or re-signed.
+                    self.last_words_dirty = true;
+                }
                 Some((iface, frame)) = frames.recv() => {
                     self.on_frame(iface, &frame).await;
                     // Whatever else is queued, before the next wait: one pass of the loop
@@ -272,6 +297,7 @@ impl Daemon {
                 }
                 _ = tokio::time::sleep_until(wake) => self.on_timers().await,
             }
+            self.sync_last_words();
         }
     }
 
@@ -487,6 +513,10 @@ impl Daemon {
     /// Standby has taken over (`handover`), clear the maps, detach.
     async fn stop(&mut self, frames: &mut mpsc::Receiver<(usize, Vec<u8>)>, signals: &mut Signals) {
         self.resign_and_hand_over(frames, signals).await;
+        // Resigned on the wire and handed over: the sentinel has nothing left to say.
+        if let Some(s) = self.sentinel.take() {
+            s.disarm();
+        }
         if let Err(e) = self.maps.reset() {
             warn!("clearing the data plane maps: {e:#}");
         }

@@ -117,6 +117,9 @@ impl Daemon {
             ipv6_groups: Vec::new(),
             due: Vec::new(),
             lateness: Default::default(),
+            sentinel: None,
+            last_words: Vec::new(),
+            last_words_dirty: true,
         };
         // (interface, group) pairs; the interface configuration is borrowed, not cloned per
         // group (it holds every group: cloning it per group is quadratic in memory).
