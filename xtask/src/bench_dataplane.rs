@@ -31,7 +31,7 @@ use std::path::PathBuf;
 use anyhow::{ensure, Context, Result};
 
 use crate::build::{ebpf_object, BPF_TARGET};
-use crate::util::{cargo, run as run_cmd, say, workspace_root};
+use crate::util::{run as run_cmd, say, workspace_root};
 
 const XDP_DROP: u32 = 1;
 const XDP_PASS: u32 = 2;
@@ -132,21 +132,6 @@ fn bench_object() -> PathBuf {
 
 fn build_bench_object() -> Result<()> {
     say("building the benchmark object (hsrp-bench)");
-    let mut c = cargo(Some(crate::bootstrap::NIGHTLY));
-    c.args([
-        "build",
-        "-p",
-        "hsrp-ebpf",
-        "--bin",
-        "hsrp-bench",
-        "--target",
-        BPF_TARGET,
-    ])
-    .args(["-Z", "build-std=core", "--release", "--target-dir"])
-    .arg(workspace_root().join("target/bpf"))
-    .env(
-        "CARGO_TARGET_BPFEL_UNKNOWN_NONE_RUSTFLAGS",
-        "-C debuginfo=2 -C link-arg=--btf",
-    );
+    let mut c = crate::build::ebpf_build_command("hsrp-bench");
     run_cmd(&mut c)
 }

@@ -26,14 +26,16 @@ pub fn hsrpd_binary() -> PathBuf {
     workspace_root().join("target/debug/hsrpd")
 }
 
-pub fn build_ebpf() -> Result<()> {
+/// The cargo command that builds one binary of hsrp-ebpf for the BPF target, with BTF
+/// (`hsrp`, the data plane; `hsrp-bench`, the benchmark harness).
+pub fn ebpf_build_command(bin: &str) -> std::process::Command {
     let mut c = cargo(Some(NIGHTLY));
     c.args([
         "build",
         "-p",
         "hsrp-ebpf",
         "--bin",
-        "hsrp",
+        bin,
         "--target",
         BPF_TARGET,
     ])
@@ -43,6 +45,11 @@ pub fn build_ebpf() -> Result<()> {
         "CARGO_TARGET_BPFEL_UNKNOWN_NONE_RUSTFLAGS",
         "-C debuginfo=2 -C link-arg=--btf",
     );
+    c
+}
+
+pub fn build_ebpf() -> Result<()> {
+    let mut c = ebpf_build_command("hsrp");
     run(&mut c)?;
     crate::elf::require_btf(&ebpf_object())
 }
