@@ -533,3 +533,36 @@ pub fn tshark_problems(pcap: &Path) -> Result<Vec<String>> {
         &["frame.number", "frame.protocols", "_ws.expert.message"],
     )
 }
+
+/// Router `i`'s first group state, as its status socket reports it (`None` while it does
+/// not answer).
+pub fn group_state(lab: &Lab, i: usize) -> Option<hsrp_user::proto::State> {
+    lab.status(i)
+        .ok()
+        .and_then(|s| s.groups.first().map(|g| g.state))
+}
+
+/// Wall-clock seconds, comparable with tshark's `frame.time_epoch`.
+pub fn epoch_now() -> f64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default()
+        .as_secs_f64()
+}
+
+/// r1 (priority 150, preempt) Active and r2 (100) Standby in one v2 group on `VIP` with the
+/// given IOS `timers …` line, a capture on the LAN running from the start.
+pub fn elected_pair(timers: &str) -> Result<(Lab, Capture)> {
+    use hsrp_user::proto::State;
+    let mut lab = Lab::new(LabOptions::default()).context("building the lab")?;
+    let cap = lab.capture("lan")?;
+    lab.start_hsrpd(1, &router_config(2, &[(1, VIP, 150, true)], timers))?;
+    lab.start_hsrpd(2, &router_config(2, &[(1, VIP, 100, true)], timers))?;
+    let ok = wait_for(Duration::from_secs(3), || {
+        group_state(&lab, 1) == Some(State::Active) && group_state(&lab, 2) == Some(State::Standby)
+    });
+    if ok.is_none() {
+        bail!("no election:\nr1:\n{}\nr2:\n{}", lab.log(1), lab.log(2));
+    }
+    Ok((lab, cap))
+}

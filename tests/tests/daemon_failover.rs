@@ -4,10 +4,11 @@
 //! stopped daemon leaves no map pin or XDP program behind). Every frame hsrpd sent
 //! dissects cleanly in tshark.
 
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use hsrp_tests::lab::{
-    router_config, tshark_fields, tshark_problems, wait_for, Lab, LabOptions, VIP,
+    epoch_now, group_state, router_config, tshark_fields, tshark_problems, wait_for, Lab,
+    LabOptions, VIP,
 };
 use hsrp_user::proto::State;
 
@@ -16,39 +17,12 @@ const VMAC: [u8; 6] = [0x00, 0x00, 0x0c, 0x9f, 0xf0, 0x01];
 const HELLO_MS: u64 = 50;
 const HOLD_MS: u64 = 150;
 
-fn group_state(lab: &Lab, i: usize) -> Option<State> {
-    lab.status(i)
-        .ok()
-        .and_then(|s| s.groups.first().map(|g| g.state))
-}
-
-/// r1 (priority 150) Active and r2 (100) Standby, with a capture running from the start.
+/// r1 (priority 150) Active and r2 (100) Standby, with a capture running from the start,
+/// and a few hellos in steady state.
 fn elected_pair() -> (Lab, hsrp_tests::lab::Capture) {
-    let mut lab = Lab::new(LabOptions::default()).expect("building the lab");
-    let cap = lab.capture("lan").unwrap();
-    lab.start_hsrpd(1, &router_config(2, &[(1, VIP, 150, true)], TIMERS))
-        .unwrap();
-    lab.start_hsrpd(2, &router_config(2, &[(1, VIP, 100, true)], TIMERS))
-        .unwrap();
-    let ok = wait_for(Duration::from_secs(3), || {
-        group_state(&lab, 1) == Some(State::Active) && group_state(&lab, 2) == Some(State::Standby)
-    });
-    assert!(
-        ok.is_some(),
-        "no election:\nr1:\n{}\nr2:\n{}",
-        lab.log(1),
-        lab.log(2)
-    );
-    // A few hellos in steady state.
+    let pair = hsrp_tests::lab::elected_pair(TIMERS).unwrap();
     std::thread::sleep(Duration::from_millis(300));
-    (lab, cap)
-}
-
-fn epoch_now() -> f64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_secs_f64()
+    pair
 }
 
 fn assert_clean_capture(pcap: &std::path::Path) {

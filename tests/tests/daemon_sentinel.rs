@@ -5,44 +5,16 @@
 
 use std::fs;
 use std::path::Path;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
-use hsrp_tests::lab::{router_config, tshark_fields, wait_for, Capture, Lab, LabOptions, VIP};
+use hsrp_tests::lab::{epoch_now, group_state, tshark_fields, wait_for, Capture, Lab};
 use hsrp_user::proto::State;
 
 const TIMERS: &str = "timers msec 50 msec 150";
 
-fn group_state(lab: &Lab, i: usize) -> Option<State> {
-    lab.status(i)
-        .ok()
-        .and_then(|s| s.groups.first().map(|g| g.state))
-}
-
-fn epoch_now() -> f64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_secs_f64()
-}
-
 /// r1 (priority 150) Active, r2 (100) Standby, a capture on the LAN from the start.
 fn elected_pair() -> (Lab, Capture) {
-    let mut lab = Lab::new(LabOptions::default()).expect("building the lab");
-    let cap = lab.capture("lan").unwrap();
-    lab.start_hsrpd(1, &router_config(2, &[(1, VIP, 150, true)], TIMERS))
-        .unwrap();
-    lab.start_hsrpd(2, &router_config(2, &[(1, VIP, 100, true)], TIMERS))
-        .unwrap();
-    let ok = wait_for(Duration::from_secs(3), || {
-        group_state(&lab, 1) == Some(State::Active) && group_state(&lab, 2) == Some(State::Standby)
-    });
-    assert!(
-        ok.is_some(),
-        "no election:\nr1:\n{}\nr2:\n{}",
-        lab.log(1),
-        lab.log(2)
-    );
-    (lab, cap)
+    hsrp_tests::lab::elected_pair(TIMERS).unwrap()
 }
 
 /// The children of process `pid` (every thread's list).
