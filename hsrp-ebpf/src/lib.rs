@@ -29,6 +29,7 @@ pub mod map_names {
 }
 
 /// Map sizes (max_entries), shared so userspace can validate before the kernel refuses.
+/// The most groups (vMACs over all interfaces) the data plane holds.
 pub const MAX_VMACS: u32 = 4096;
 pub const MAX_VIPS: u32 = 8192;
 pub const MAX_IFACES: u32 = 256;
@@ -45,16 +46,66 @@ pub const STATS_SLOTS: u32 = 1024;
 /// name predates single counting, when this slot also held the totals.
 pub const STATS_SLOT_TOTAL: u32 = 0;
 
-/// Key of `HSRP_VMAC`: a virtual MAC on one interface.
+/// log2 of the number of `HSRP_VMAC` slots: 4x [`MAX_VMACS`], so the table is at most a
+/// quarter full and almost every lookup ends at its first slot.
+pub const VMAC_SLOT_BITS: u32 = 14;
+/// Entries of `HSRP_VMAC`.
+pub const VMAC_SLOTS: u32 = 1 << VMAC_SLOT_BITS;
+/// The longest probe sequence: an entry lives at most this many slots after its home
+/// slot ([`vmac_home_slot`]); userspace refuses an insert that would go further.
+pub const VMAC_PROBES: u32 = 8;
+/// [`VmacEntry::ifindex`] of a removed entry: lookups probe past it, inserts reuse it.
+/// (0 marks a slot never used: a lookup stops there.)
+pub const VMAC_TOMBSTONE: u32 = u32::MAX;
+
+/// Element of `HSRP_VMAC`, a direct-mapped array of [`VMAC_SLOTS`] entries with linear
+/// probing: a virtual MAC on one interface and its group's state.
+///
+/// An array rather than a hash map because the not-Active drop and the "not ours" pass are
+/// as cheap as parsing only if this lookup is: an array element costs a bounds check and
+/// three compares where a hash lookup costs hashing a 12-byte key and a bucket walk. The
+/// table is still the single source of a group's state: a flip rewrites one element, in
+/// which only `value.active` changes, so a reader sees the old or the new flag and never
+/// a mix of two groups.
 #[repr(C)]
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
-pub struct VmacKey {
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct VmacEntry {
+    /// Interface of the vMAC; 0 = free, [`VMAC_TOMBSTONE`] = removed.
     pub ifindex: u32,
     pub mac: [u8; 6],
     pub _pad: [u8; 2],
+    pub value: VmacValue,
+    /// Keeps the element 8-byte sized (what the kernel stores and mmap shows).
+    pub _reserved: u32,
 }
 
-/// Value of `HSRP_VMAC`. `active` is the one switch the fast path reads for everything
+/// A MAC address as the program reads it: bytes 0-3 and 4-5 as little-endian words.
+pub const fn mac_words(mac: [u8; 6]) -> (u32, u32) {
+    (
+        u32::from_le_bytes([mac[0], mac[1], mac[2], mac[3]]),
+        u16::from_le_bytes([mac[4], mac[5]]) as u32,
+    )
+}
+
+/// Home slot of a vMAC on an interface in `HSRP_VMAC` (Fibonacci hashing: the top bits of
+/// a sum of products). `hi` is byte-swapped so that the group number of a well-known vMAC
+/// (its last 12 or 8 bits) reads as an integer: consecutive groups then land evenly
+/// spread and never in the same slot, and the same vMAC on two interfaces lands in two
+/// places.
+pub const fn vmac_home_slot(ifindex: u32, lo: u32, hi: u32) -> u32 {
+    let h = ((hi as u16).swap_bytes() as u32)
+        .wrapping_mul(0x9e37_79b1)
+        .wrapping_add(ifindex.wrapping_mul(0x85eb_ca77))
+        .wrapping_add(lo.wrapping_mul(0xc2b2_ae3d));
+    h >> (32 - VMAC_SLOT_BITS)
+}
+
+/// The `k`-th slot probed for a vMAC whose home slot is `home`.
+pub const fn vmac_probe_slot(home: u32, k: u32) -> u32 {
+    (home + k) & (VMAC_SLOTS - 1)
+}
+
+/// The group state in a [`VmacEntry`]. `active` is the one switch the fast path reads for everything
 /// about the group (forwarding, ARP/ND and echo answers): takeover and give-up are each a
 /// single update of this entry.
 #[repr(C)]
@@ -88,7 +139,7 @@ pub struct VipKey {
 }
 
 /// Value of `HSRP_VIP`. It has no `active` flag of its own on purpose: the program looks
-/// up `HSRP_VMAC[{ifindex, vmac}]` and reads `active` there, so the flip stays one write
+/// up the `HSRP_VMAC` entry of {ifindex, vmac} and reads `active` there, so the flip stays one write
 /// however many addresses the group has, and the two tables can never disagree.
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -321,7 +372,8 @@ pub mod bench {
 
 // Layout guards: the program and userspace read these with the same offsets.
 const _: () = {
-    assert!(core::mem::size_of::<VmacKey>() == 12);
+    assert!(core::mem::size_of::<VmacEntry>() == 24);
+    assert!(VMAC_SLOTS >= 4 * MAX_VMACS);
     assert!(core::mem::size_of::<VmacValue>() == 8);
     assert!(core::mem::size_of::<VipKey>() == 24);
     assert!(core::mem::size_of::<VipValue>() == 8);
@@ -341,7 +393,7 @@ mod pod {
     use super::*;
     // SAFETY: all are repr(C), Copy, made only of integers and byte arrays with explicit
     // padding fields, so every bit pattern is valid and there are no padding holes.
-    unsafe impl aya::Pod for VmacKey {}
+    unsafe impl aya::Pod for VmacEntry {}
     unsafe impl aya::Pod for VmacValue {}
     unsafe impl aya::Pod for VipKey {}
     unsafe impl aya::Pod for VipValue {}
@@ -380,6 +432,35 @@ mod tests {
             rate_slot_index(FAMILY_V4, [1, 0, 0, 0]),
             rate_slot_index(FAMILY_V6, [1, 0, 0, 0])
         );
+    }
+
+    #[test]
+    fn vmac_home_slots_spread_groups_and_interfaces() {
+        // Every well-known vMAC family, 4096 groups, on two interfaces: the home slots of
+        // one family on one interface are all distinct, and a table filled with all of
+        // them (more than MAX_VMACS, on purpose) never needs more than VMAC_PROBES probes.
+        let mut table = vec![false; VMAC_SLOTS as usize];
+        let mut longest = 0;
+        for ifindex in [2u32, 3] {
+            let mut homes = std::collections::BTreeSet::new();
+            for g in 0..4096u32 {
+                let mac = [0x00, 0x00, 0x0c, 0x9f, 0xf0 | (g >> 8) as u8, g as u8];
+                let (lo, hi) = mac_words(mac);
+                let home = vmac_home_slot(ifindex, lo, hi);
+                assert!(home < VMAC_SLOTS);
+                homes.insert(home);
+                let k = (0..VMAC_SLOTS)
+                    .find(|&k| !table[vmac_probe_slot(home, k) as usize])
+                    .unwrap();
+                table[vmac_probe_slot(home, k) as usize] = true;
+                longest = longest.max(k + 1);
+            }
+            assert_eq!(homes.len(), 4096, "collisions among one interface's groups");
+        }
+        assert!(longest <= VMAC_PROBES, "longest probe {longest}");
+        // The same vMAC on two interfaces has two homes.
+        let (lo, hi) = mac_words([0, 0, 0x0c, 0x07, 0xac, 1]);
+        assert_ne!(vmac_home_slot(2, lo, hi), vmac_home_slot(3, lo, hi));
     }
 
     #[test]

@@ -405,22 +405,36 @@ impl Lab {
 
 impl Lab {
     /// Router `i`'s HSRP_VMAC entry for `vmac` as the kernel holds it (read with
-    /// bpftool): `Some(active)`, or `None` when the map has no such entry.
+    /// bpftool): `Some(active)`, or `None` when the table has no such entry.
     pub fn vmac_active(&self, i: usize, vmac: [u8; 6]) -> Result<Option<bool>> {
-        let dump = self.map_dump(i, "HSRP_VMAC")?;
-        let entries: serde_json::Value =
-            serde_json::from_str(&dump).with_context(|| format!("bpftool output: {dump}"))?;
         let want: Vec<serde_json::Value> = vmac.iter().map(|b| (*b).into()).collect();
-        for e in entries.as_array().into_iter().flatten() {
-            let f = &e["formatted"];
-            if f["key"]["mac"].as_array() == Some(&want) {
-                let active = f["value"]["active"]
+        for e in self.vmac_entries(i)? {
+            if e["mac"].as_array() == Some(&want) {
+                let active = e["value"]["active"]
                     .as_u64()
                     .with_context(|| format!("no `active` in {e}"))?;
                 return Ok(Some(active != 0));
             }
         }
         Ok(None)
+    }
+
+    /// The used elements of router `i`'s HSRP_VMAC (a direct-mapped array: the rest are
+    /// free or tombstones), as bpftool formats them: `{ifindex, mac, value: {..}}`.
+    pub fn vmac_entries(&self, i: usize) -> Result<Vec<serde_json::Value>> {
+        let dump = self.map_dump(i, "HSRP_VMAC")?;
+        let entries: serde_json::Value =
+            serde_json::from_str(&dump).with_context(|| format!("bpftool output: {dump}"))?;
+        Ok(entries
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|e| e["formatted"]["value"].clone())
+            .filter(|v| {
+                let ifindex = v["ifindex"].as_u64().unwrap_or(0);
+                ifindex != 0 && ifindex != u64::from(hsrp_ebpf::VMAC_TOMBSTONE)
+            })
+            .collect())
     }
 }
 

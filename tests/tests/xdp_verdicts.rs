@@ -612,3 +612,106 @@ fn one_map_write_flips_forwarding_and_answers() {
         assert!(rig.maps.tx_ports().is_empty());
     });
 }
+
+/// `n` MACs whose home slot in HSRP_VMAC on `ifindex` is the same (found by search), so
+/// each lives one slot further along the probe sequence than the one before.
+fn colliding_vmacs(ifindex: u32, n: usize) -> Vec<[u8; 6]> {
+    use hsrp_ebpf::{mac_words, vmac_home_slot};
+    let mac = |i: u32| [0x02, 0x00, 0x5e, (i >> 16) as u8, (i >> 8) as u8, i as u8];
+    let home = |m: [u8; 6]| {
+        let (lo, hi) = mac_words(m);
+        vmac_home_slot(ifindex, lo, hi)
+    };
+    let target = home(mac(0));
+    let found: Vec<[u8; 6]> = (0..1 << 24)
+        .map(mac)
+        .filter(|m| home(*m) == target)
+        .take(n)
+        .collect();
+    assert_eq!(found.len(), n, "not enough colliding MACs in 2^24");
+    found
+}
+
+/// The direct-mapped vMAC table with linear probing, as the program walks it: entries
+/// that share a home slot are all found; removing one in the middle leaves a tombstone
+/// the program probes past; a MAC of the same home that is not installed passes; an
+/// insert beyond the probe limit is refused with a clear error and changes nothing.
+#[test]
+fn vmac_table_entries_sharing_a_home_slot_are_each_found_by_the_program() {
+    with_rig(|rig| {
+        let n = hsrp_ebpf::VMAC_PROBES as usize;
+        let macs = colliding_vmacs(rig.lan, n + 2);
+        for (i, m) in macs[..n].iter().enumerate() {
+            rig.maps
+                .add_group(rig.lan, *m, 100 + i as u16, 2, &[])
+                .unwrap();
+            // Alternate: even groups Active, odd ones not.
+            rig.maps.set_active(rig.lan, *m, i % 2 == 0).unwrap();
+        }
+        let to = |m: [u8; 6]| {
+            let mut f = udp4_to_server(64, SERVER4);
+            f[..6].copy_from_slice(&m);
+            f
+        };
+        let check = |rig: &Rig, i: usize, m: [u8; 6]| {
+            if i.is_multiple_of(2) {
+                assert_eq!(rig.run(&to(m), Counter::Forwarded, Some(m)).0, XDP_REDIRECT);
+            } else {
+                assert_eq!(
+                    rig.run(&to(m), Counter::DroppedNotActive, Some(m)).0,
+                    XDP_DROP
+                );
+            }
+        };
+        for (i, m) in macs[..n].iter().enumerate() {
+            check(rig, i, *m);
+        }
+        // Full probe window: the next one is refused, nothing else changes.
+        let err = rig
+            .maps
+            .add_group(rig.lan, macs[n], 200, 2, &[])
+            .unwrap_err();
+        assert!(
+            format!("{err:#}").contains("no free HSRP_VMAC slot within 8"),
+            "{err:#}"
+        );
+        assert_eq!(rig.run(&to(macs[n]), Counter::Passed, None).0, XDP_PASS);
+        // A hole in the middle: the later entries are still found, the removed one passes.
+        rig.maps.remove_group(rig.lan, macs[2]).unwrap();
+        assert_eq!(rig.run(&to(macs[2]), Counter::Passed, None).0, XDP_PASS);
+        for (i, m) in macs[..n].iter().enumerate().filter(|(i, _)| *i != 2) {
+            check(rig, i, *m);
+        }
+        // The hole is reused by the next insert, and that one is found too.
+        rig.maps
+            .add_group(rig.lan, macs[n + 1], 201, 2, &[])
+            .unwrap();
+        assert_eq!(
+            rig.run(
+                &to(macs[n + 1]),
+                Counter::DroppedNotActive,
+                Some(macs[n + 1])
+            )
+            .0,
+            XDP_DROP
+        );
+        // Removing from the end frees slots (no tombstones left): after removing all,
+        // the table is empty again and every frame passes.
+        for m in macs[..n].iter().chain([&macs[n + 1]]).rev() {
+            rig.maps.remove_group(rig.lan, *m).unwrap();
+        }
+        for m in &macs {
+            assert_eq!(rig.run(&to(*m), Counter::Passed, None).0, XDP_PASS);
+        }
+        // The original groups are untouched by all of this.
+        assert_eq!(
+            rig.run(
+                &udp4_to_server(64, SERVER4),
+                Counter::DroppedNotActive,
+                Some(VMAC4)
+            )
+            .0,
+            XDP_DROP
+        );
+    });
+}

@@ -9,12 +9,15 @@ use core::mem::MaybeUninit;
 
 use super::pkt::Addr;
 use hsrp_ebpf::{
-    iface_slot_index, Config, Counters, IfaceSlot, IfaceValue, RateSlot, VipKey, VipValue, VmacKey,
-    VmacValue, MAX_IFACES, MAX_IFACE_SLOTS, MAX_RATE_SOURCES, MAX_TX_PORTS, MAX_VIPS, MAX_VMACS,
-    STATS_SLOTS,
+    iface_slot_index, vmac_home_slot, vmac_probe_slot, Config, Counters, IfaceSlot, IfaceValue,
+    RateSlot, VipKey, VipValue, VmacEntry, VmacValue, MAX_IFACES, MAX_IFACE_SLOTS,
+    MAX_RATE_SOURCES, MAX_TX_PORTS, MAX_VIPS, STATS_SLOTS, VMAC_PROBES, VMAC_SLOTS,
 };
 
-const VMACS: usize = MAX_VMACS as usize;
+const VMAC_ENTRIES: usize = VMAC_SLOTS as usize;
+/// BPF_F_MMAPABLE: userspace reads the table through a shared mapping (scans for free
+/// slots and stats slots cost no syscall per element); it writes through the syscall.
+const MMAPABLE: usize = 1 << 10;
 const VIPS: usize = MAX_VIPS as usize;
 const IFACES: usize = MAX_IFACES as usize;
 const TX_PORTS: usize = MAX_TX_PORTS as usize;
@@ -23,7 +26,7 @@ const SLOTS: usize = STATS_SLOTS as usize;
 const IFACE_SLOTS: usize = MAX_IFACE_SLOTS as usize;
 
 #[btf_map]
-pub static HSRP_VMAC: HashMap<VmacKey, VmacValue, VMACS> = HashMap::new();
+pub static HSRP_VMAC: Array<VmacEntry, VMAC_ENTRIES, MMAPABLE> = Array::new();
 #[btf_map]
 pub static HSRP_VIP: HashMap<VipKey, VipValue, VIPS> = HashMap::new();
 #[btf_map]
@@ -84,20 +87,74 @@ const _: () = {
         cfg!(target_endian = "little"),
         "keys are built little-endian"
     );
-    assert!(core::mem::size_of::<VmacKey>() == 12);
     assert!(core::mem::size_of::<VipKey>() == 24);
 };
 
-/// The group entry of the vMAC `mac` on `ifindex`.
+/// The group entry of the vMAC `mac` on `ifindex`: probe from its home slot until the
+/// entry, a never-used slot, or [`VMAC_PROBES`] slots.
+///
+/// The home slot is checked here, inline: with the table at most a quarter full, almost
+/// every lookup (hit or miss) ends there. The rest of the walk is one out-of-line
+/// subprogram, so the unrolled probe loop exists once in the program instead of at every
+/// call site (it doubled the program's size, and the i-cache misses showed on every path).
 #[inline(always)]
 pub fn vmac(ifindex: u32, mac: [u8; 6]) -> Option<VmacValue> {
-    let mut slot = KeySlot::uninit();
     let lo = u32::from_ne_bytes([mac[0], mac[1], mac[2], mac[3]]);
-    let hi = u16::from_ne_bytes([mac[4], mac[5]]) as u32; // then `_pad` = 0
-                                                          // SAFETY: VmacKey is { ifindex: u32, mac: [u8; 6], _pad: [u8; 2] }.
-    let key: &VmacKey = unsafe { key(&mut slot, [ifindex, lo, hi]) };
-    // SAFETY: the value is copied out immediately.
-    unsafe { HSRP_VMAC.get(key).copied() }
+    let hi = u16::from_ne_bytes([mac[4], mac[5]]) as u32;
+    let home = vmac_home_slot(ifindex, lo, hi);
+    let e = HSRP_VMAC.get_ptr(home)?;
+    let slot = match probe(e, ifindex, lo, hi) {
+        Probe::Hit => home,
+        Probe::Free => return None,
+        Probe::Other => vmac_walk(ifindex, lo, hi, home),
+    };
+    // An absent entry is u32::MAX, out of the array's bounds: no element.
+    let e = HSRP_VMAC.get_ptr(slot)?;
+    // SAFETY: an array element, valid for the program's run; copied out at once.
+    Some(unsafe { (*e).value })
+}
+
+enum Probe {
+    Hit,
+    /// A never-used slot: the vMAC is not in the table.
+    Free,
+    /// Another entry or a tombstone: go on.
+    Other,
+}
+
+#[inline(always)]
+fn probe(e: *const VmacEntry, ifindex: u32, lo: u32, hi: u32) -> Probe {
+    // SAFETY: an array element (see `vmac`); read as words (`mac` at offset 4 is
+    // 4-aligned) so the compare is three loads.
+    let (e_if, e_lo, e_hi) = unsafe {
+        let w = e as *const u32;
+        (*w, *w.add(1), *(w.add(2) as *const u16) as u32)
+    };
+    if e_if == ifindex && e_lo == lo && e_hi == hi {
+        Probe::Hit
+    } else if e_if == 0 {
+        Probe::Free
+    } else {
+        Probe::Other
+    }
+}
+
+/// The slot of the vMAC after its home slot, or u32::MAX.
+#[inline(never)]
+fn vmac_walk(ifindex: u32, lo: u32, hi: u32, home: u32) -> u32 {
+    let mut k = 1;
+    while k < VMAC_PROBES {
+        let slot = vmac_probe_slot(home, k);
+        let Some(e) = HSRP_VMAC.get_ptr(slot) else {
+            return u32::MAX;
+        };
+        match probe(e, ifindex, lo, hi) {
+            Probe::Hit => return slot,
+            Probe::Free => return u32::MAX,
+            Probe::Other => k += 1,
+        }
+    }
+    u32::MAX
 }
 
 /// The group entry a VIP names: (VIP value, its vMAC entry).

@@ -2,8 +2,9 @@
 //!
 //! The kernel/user contract (types in `hsrp_ebpf`):
 //! - `HSRP_VMAC` {ifindex, vMAC} → {group, version, **active**, flags, stats slot}: the one
-//!   entry the fast path reads for a group. [`DataplaneMaps::set_active`] is one update of
-//!   it, and that is the whole takeover / give-up.
+//!   entry the fast path reads for a group, in a direct-mapped array (see `vmac_table`).
+//!   [`DataplaneMaps::set_active`] is one update of it, and that is the whole takeover /
+//!   give-up.
 //! - `HSRP_VIP` {ifindex, family, address} → {vMAC, group}: which addresses XDP answers
 //!   ARP / NS / echo for; their `active` is read through the vMAC entry they name.
 //! - `HSRP_IFACE` ifindex → {interface MAC, stats slot}; `HSRP_TX_PORTS` (devmap hash) the
@@ -25,10 +26,11 @@ use anyhow::{bail, Context, Result};
 use aya::maps::{Array, DevMapHash, HashMap, Map, MapData, PerCpuArray, PerCpuValues};
 use hsrp_ebpf::{
     iface_slot_index, map_names, Config, Counters, IfaceSlot, IfaceValue, RateSlot, VipKey,
-    VipValue, VmacKey, VmacValue, FAMILY_V4, FAMILY_V6, MAX_IFACE_SLOTS, MAX_RATE_SOURCES,
-    STATS_SLOTS, STATS_SLOT_TOTAL,
+    VipValue, VmacValue, FAMILY_V4, FAMILY_V6, MAX_IFACE_SLOTS, MAX_RATE_SOURCES, STATS_SLOTS,
+    STATS_SLOT_TOTAL,
 };
 
+use super::vmac_table::VmacTable;
 use super::Dataplane;
 
 /// Counters of one group on one interface.
@@ -68,7 +70,7 @@ impl Stats {
 
 /// The program's maps, typed.
 pub struct DataplaneMaps {
-    vmac: HashMap<MapData, VmacKey, VmacValue>,
+    vmac: VmacTable,
     vip: HashMap<MapData, VipKey, VipValue>,
     iface: HashMap<MapData, u32, IfaceValue>,
     tx_ports: DevMapHash<MapData>,
@@ -110,7 +112,7 @@ impl DataplaneMaps {
             T::try_from(map).with_context(|| format!("map `{name}` has an unexpected type"))
         }
         Ok(DataplaneMaps {
-            vmac: typed(map_names::VMAC, take(map_names::VMAC)?)?,
+            vmac: VmacTable::new(typed(map_names::VMAC, take(map_names::VMAC)?)?)?,
             vip: typed(map_names::VIP, take(map_names::VIP)?)?,
             iface: typed(map_names::IFACE, take(map_names::IFACE)?)?,
             tx_ports: typed(map_names::TX_PORTS, take(map_names::TX_PORTS)?)?,
@@ -131,8 +133,7 @@ impl DataplaneMaps {
         version: u8,
         vips: &[IpAddr],
     ) -> Result<()> {
-        let key = vmac_key(ifindex, vmac);
-        let existing = self.vmac.get(&key, 0).ok();
+        let existing = self.vmac.get(ifindex, vmac);
         let stats_slot = match existing {
             Some(v) => v.stats_slot,
             None => self.claim_slot()?,
@@ -144,8 +145,11 @@ impl DataplaneMaps {
             flags: existing.map_or(0, |v| v.flags),
             stats_slot,
         };
-        self.vmac.insert(key, value, 0).with_context(|| {
-            format!("adding group {group} ({}) on ifindex {ifindex}", mac(&vmac))
+        self.vmac.insert(ifindex, vmac, value).with_context(|| {
+            format!(
+                "adding group {group} ({}) on ifindex {ifindex}",
+                fmt_mac(&vmac)
+            )
         })?;
         for addr in vips {
             self.add_vip(ifindex, vmac, group, *addr)?;
@@ -170,41 +174,23 @@ impl DataplaneMaps {
     /// frames to the vMAC and the ARP/NS/echo answers for every VIP of the group all read
     /// this flag.
     pub fn set_active(&mut self, ifindex: u32, vmac: [u8; 6], active: bool) -> Result<()> {
-        let key = vmac_key(ifindex, vmac);
-        let mut value = self.vmac.get(&key, 0).with_context(|| {
-            format!(
-                "set_active: no group with vMAC {} on ifindex {ifindex}",
-                mac(&vmac)
-            )
-        })?;
-        value.active = active as u8;
-        self.vmac.insert(key, value, 0).with_context(|| {
-            format!(
-                "set_active({active}) for {} on ifindex {ifindex}",
-                mac(&vmac)
-            )
-        })
+        self.vmac
+            .update(ifindex, vmac, |v| v.active = active as u8)
+            .with_context(|| format!("set_active({active})"))
     }
 
     /// Whether the group is Active in the data plane (as the program sees it).
     pub fn is_active(&self, ifindex: u32, vmac: [u8; 6]) -> Result<bool> {
-        let v = self
-            .vmac
-            .get(&vmac_key(ifindex, vmac), 0)
-            .with_context(|| format!("no group with vMAC {} on ifindex {ifindex}", mac(&vmac)))?;
+        let v = self.vmac.get(ifindex, vmac).with_context(|| {
+            format!("no group with vMAC {} on ifindex {ifindex}", fmt_mac(&vmac))
+        })?;
         Ok(v.active != 0)
     }
 
     /// Sets the group's `VMAC_F_*` flags (e.g. slow path only).
     pub fn set_group_flags(&mut self, ifindex: u32, vmac: [u8; 6], flags: u16) -> Result<()> {
-        let key = vmac_key(ifindex, vmac);
-        let mut value = self
-            .vmac
-            .get(&key, 0)
-            .with_context(|| format!("no group with vMAC {} on ifindex {ifindex}", mac(&vmac)))?;
-        value.flags = flags;
         self.vmac
-            .insert(key, value, 0)
+            .update(ifindex, vmac, |v| v.flags = flags)
             .context("updating group flags")
     }
 
@@ -221,8 +207,10 @@ impl DataplaneMaps {
         for k in vips {
             remove_if_present(&mut self.vip, &k).context("removing a VIP of the group")?;
         }
-        remove_if_present(&mut self.vmac, &vmac_key(ifindex, vmac))
-            .with_context(|| format!("removing group {} on ifindex {ifindex}", mac(&vmac)))
+        self.vmac
+            .remove(ifindex, vmac)
+            .map(drop)
+            .with_context(|| format!("removing group {} on ifindex {ifindex}", fmt_mac(&vmac)))
     }
 
     /// Registers an interface hsrpd runs groups on: its MAC (the slow path's destination)
@@ -239,7 +227,7 @@ impl DataplaneMaps {
         };
         self.iface
             .insert(ifindex, value, 0)
-            .with_context(|| format!("registering interface {ifindex} ({})", mac(&if_mac)))?;
+            .with_context(|| format!("registering interface {ifindex} ({})", fmt_mac(&if_mac)))?;
         // The program's copy of the slot, if the entry is free (or already ours); an
         // interface without one is found through HSRP_IFACE.
         let index = iface_slot_index(ifindex);
@@ -333,13 +321,13 @@ impl DataplaneMaps {
                 out.total.add(c);
             }
         }
-        for (k, v) in self.vmac.iter().filter_map(|r| r.ok()) {
-            if v.stats_slot != 0 {
+        for e in self.vmac.entries() {
+            if e.value.stats_slot != 0 {
                 out.groups.push(GroupStats {
-                    ifindex: k.ifindex,
-                    vmac: k.mac,
-                    group: v.group,
-                    counters: self.slot_counters(v.stats_slot)?,
+                    ifindex: e.ifindex,
+                    vmac: e.mac,
+                    group: e.value.group,
+                    counters: self.slot_counters(e.value.stats_slot)?,
                 });
             }
         }
@@ -354,7 +342,7 @@ impl DataplaneMaps {
     /// Empties every table and zeroes every counter: the state at daemon start.
     pub fn reset(&mut self) -> Result<()> {
         clear(&mut self.vip).context("clearing HSRP_VIP")?;
-        clear(&mut self.vmac).context("clearing HSRP_VMAC")?;
+        self.vmac.clear().context("clearing HSRP_VMAC")?;
         for i in 0..MAX_IFACE_SLOTS {
             self.iface_slot
                 .set(i, IfaceSlot::default(), 0)
@@ -403,12 +391,7 @@ impl DataplaneMaps {
     fn claim_slot(&mut self) -> Result<u16> {
         let mut used = BTreeSet::new();
         used.insert(STATS_SLOT_TOTAL as u16);
-        used.extend(
-            self.vmac
-                .iter()
-                .filter_map(|r| r.ok())
-                .map(|(_, v)| v.stats_slot),
-        );
+        used.extend(self.vmac.entries().map(|e| e.value.stats_slot));
         used.extend(
             self.iface
                 .iter()
@@ -420,14 +403,6 @@ impl DataplaneMaps {
         };
         self.zero_slot(slot as u32)?;
         Ok(slot)
-    }
-}
-
-fn vmac_key(ifindex: u32, vmac: [u8; 6]) -> VmacKey {
-    VmacKey {
-        ifindex,
-        mac: vmac,
-        _pad: [0; 2],
     }
 }
 
@@ -452,7 +427,7 @@ pub fn vip_key(ifindex: u32, addr: IpAddr) -> VipKey {
     }
 }
 
-fn mac(m: &[u8; 6]) -> String {
+pub(crate) fn fmt_mac(m: &[u8; 6]) -> String {
     m.iter()
         .map(|b| format!("{b:02x}"))
         .collect::<Vec<_>>()

@@ -70,10 +70,20 @@ fn show_status(lab: &Lab, routers: &[usize]) -> Result<()> {
     Ok(())
 }
 
-/// `bpftool map dump` of router `i`'s HSRP_VMAC, read through its bpffs on the host.
+/// `bpftool map dump` of router `i`'s HSRP_VMAC, only the used elements of the array
+/// (the other slots are free), each as bpftool formats it from the BTF.
 fn vmac_dump(lab: &Lab, i: usize) -> Result<String> {
-    let path = lab.router(i).ns.bpffs().join("hsrpd/HSRP_VMAC");
-    hsrp_tests::sh(&format!("bpftool map dump pinned {}", path.display()))
+    let used = lab.vmac_entries(i)?;
+    let mut out = format!(
+        "(bpftool -j map dump pinned /sys/fs/bpf/hsrpd/HSRP_VMAC: {} of {} slots used)\n",
+        used.len(),
+        hsrp_ebpf::VMAC_SLOTS
+    );
+    for e in used {
+        out += &serde_json::to_string(&e)?;
+        out.push('\n');
+    }
+    Ok(out)
 }
 
 fn named(lab: &Lab, r: &Report) -> Result<String> {

@@ -5,8 +5,8 @@ use aya::maps::{Array, DevMapHash, HashMap, MapData};
 use aya::programs::Xdp;
 use aya::Ebpf;
 use hsrp_ebpf::{
-    iface_slot_index, map_names, Config, IfaceSlot, IfaceValue, VipKey, VipValue, VmacKey,
-    VmacValue,
+    iface_slot_index, mac_words, map_names, vmac_home_slot, vmac_probe_slot, Config, IfaceSlot,
+    IfaceValue, VipKey, VipValue, VmacEntry, VmacValue, VMAC_PROBES,
 };
 
 pub fn load_prog<'a>(ebpf: &'a mut Ebpf, name: &str) -> Result<&'a mut Xdp> {
@@ -39,20 +39,27 @@ pub fn install_group(
     active: bool,
     vips: &[(u8, [u8; 16])],
 ) -> Result<()> {
-    let mut m: HashMap<&mut MapData, VmacKey, VmacValue> =
-        HashMap::try_from(map_mut(ebpf, map_names::VMAC)?)?;
-    m.insert(
-        VmacKey {
+    // HSRP_VMAC is direct-mapped with linear probing: the first free slot from home.
+    let mut m: Array<&mut MapData, VmacEntry> = Array::try_from(map_mut(ebpf, map_names::VMAC)?)?;
+    let (lo, hi) = mac_words(vmac);
+    let home = vmac_home_slot(ifindex, lo, hi);
+    let slot = (0..VMAC_PROBES)
+        .map(|k| vmac_probe_slot(home, k))
+        .find(|&i| m.get(&i, 0).is_ok_and(|e| e.ifindex == 0))
+        .context("no free HSRP_VMAC slot")?;
+    m.set(
+        slot,
+        VmacEntry {
             ifindex,
             mac: vmac,
-            _pad: [0; 2],
-        },
-        VmacValue {
-            group,
-            version: 2,
-            active: active as u8,
-            flags: 0,
-            stats_slot: group,
+            value: VmacValue {
+                group,
+                version: 2,
+                active: active as u8,
+                flags: 0,
+                stats_slot: group,
+            },
+            ..VmacEntry::default()
         },
         0,
     )?;
