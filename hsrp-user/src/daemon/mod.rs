@@ -388,6 +388,7 @@ impl Daemon {
 
     /// Links (interface up/down, tracked interfaces) and routes (tracked prefixes).
     async fn on_net_event(&mut self, event: NetEvent) {
+        self.follow_forwarding_targets(&event);
         match &event {
             NetEvent::Link {
                 ifindex, oper_up, ..
@@ -424,6 +425,28 @@ impl Daemon {
             }
         }
         self.advertise().await;
+    }
+
+    /// The devmap of redirect targets follows the namespace's interfaces (loopback
+    /// excepted): a link that appears after start becomes a next hop the fast path can
+    /// redirect to, instead of every frame routed to it going the slow path. (The kernel
+    /// drops a devmap entry itself when its device goes away; removing it here too keeps
+    /// the map honest if the ifindex is reused by a device we have not seen yet.)
+    fn follow_forwarding_targets(&mut self, event: &NetEvent) {
+        match event {
+            NetEvent::Link { ifindex, name, .. } if name != "lo" => {
+                if let Err(e) = self.maps.add_tx_port(*ifindex) {
+                    debug!("{name}: not a forwarding target: {e:#}");
+                }
+            }
+            NetEvent::LinkRemoved { ifindex, name } => {
+                if let Err(e) = self.maps.remove_tx_port(*ifindex) {
+                    warn!("{name}: removing the forwarding target: {e:#}");
+                }
+            }
+            NetEvent::Resync => startup::add_forwarding_targets(&mut self.maps),
+            _ => {}
+        }
     }
 
     /// An HSRP interface's line protocol, as netlink reports it.

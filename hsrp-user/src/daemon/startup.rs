@@ -342,7 +342,7 @@ impl RateWindow {
 
 /// Every interface of the namespace is a possible next hop of forwarded traffic: make
 /// each one a redirect target of the data plane (loopback excepted).
-fn add_forwarding_targets(maps: &mut DataplaneMaps) {
+pub(super) fn add_forwarding_targets(maps: &mut DataplaneMaps) {
     // SAFETY: if_nameindex returns a list terminated by a zero entry, freed below.
     let list = unsafe { libc::if_nameindex() };
     if list.is_null() {
