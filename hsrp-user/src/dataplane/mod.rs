@@ -3,9 +3,12 @@
 //! - `loader`: the embedded object → kernel; attach/detach (native, generic fallback);
 //!   map pins under /sys/fs/bpf/hsrpd; aya-log forwarding.
 //! - `cli`: `hsrpd load` / `hsrpd unload`.
+//! - `nexthop`: the next-hop cache maps (generation, entries); kept by
+//!   `daemon::nexthop_cache`.
 
 pub mod cli;
 pub mod loader;
 pub mod maps;
+pub mod nexthop;
 
 pub use loader::{AttachMode, Dataplane, LoadOptions, DEFAULT_PIN_DIR, PROGRAM_NAME};
