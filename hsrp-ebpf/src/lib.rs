@@ -23,8 +23,11 @@ pub mod map_names {
     pub const IFACE_SLOT: &str = "HSRP_IFACE_SLOT";
     /// Program-private (per-CPU clock cache of the control budget); pinned like the rest.
     pub const CLOCK: &str = "HSRP_CLOCK";
-    pub const ALL: [&str; 9] = [
-        VMAC, VIP, IFACE, TX_PORTS, STATS, CTRL_RATE, CONFIG, IFACE_SLOT, CLOCK,
+    /// The next-hop cache (see [`super::NexthopKey`]) and its generation.
+    pub const NEXTHOP: &str = "HSRP_NEXTHOP";
+    pub const NH_GEN: &str = "HSRP_NH_GEN";
+    pub const ALL: [&str; 11] = [
+        VMAC, VIP, IFACE, TX_PORTS, STATS, CTRL_RATE, CONFIG, IFACE_SLOT, CLOCK, NEXTHOP, NH_GEN,
     ];
 }
 
@@ -271,6 +274,13 @@ pub struct Counters {
     pub control_passed: u64,
     pub control_malformed: u64,
     pub control_rate_limited: u64,
+    /// Not a verdict (not in [`Counters::frames`]): frames forwarded from the next-hop
+    /// cache, without a fib lookup (also counted as `forwarded`).
+    pub nh_cache_hit: u64,
+    /// Not a verdict: frames to an Active vMAC that the cache, while on, could not serve
+    /// (no entry, an older generation, or larger than the entry's `max_len`); they took
+    /// the fib lookup (and are also counted as `forwarded` or `slow_path`).
+    pub nh_cache_miss: u64,
 }
 
 /// Index of a field of [`Counters`], as the program bumps it.
@@ -290,10 +300,15 @@ pub enum Counter {
     ControlPassed,
     ControlMalformed,
     ControlRateLimited,
+    NhCacheHit,
+    NhCacheMiss,
 }
 
 /// Number of u64 fields in [`Counters`].
-pub const COUNTER_FIELDS: usize = Counter::ControlRateLimited as usize + 1;
+pub const COUNTER_FIELDS: usize = Counter::NhCacheMiss as usize + 1;
+/// The first fields of [`Counters`] are verdicts (each frame lands in exactly one); the
+/// rest ([`Counter::NhCacheHit`], [`Counter::NhCacheMiss`]) annotate a verdict.
+pub const VERDICT_FIELDS: usize = Counter::ControlRateLimited as usize + 1;
 
 impl Counters {
     /// Field-wise sum (aggregating CPUs or slots).
@@ -312,9 +327,10 @@ impl Counters {
         self.as_array()[c as usize]
     }
 
-    /// Sum of all counters: every frame the program saw lands in exactly one of them.
+    /// Sum of the verdict counters: every frame the program saw lands in exactly one of
+    /// them (the cache annotations are left out).
     pub fn frames(&self) -> u64 {
-        self.as_array().iter().sum()
+        self.as_array()[..VERDICT_FIELDS].iter().sum()
     }
 
     fn as_array(&self) -> &[u64; COUNTER_FIELDS] {
@@ -327,6 +343,46 @@ impl Counters {
         unsafe { &mut *(self as *mut Counters as *mut [u64; COUNTER_FIELDS]) }
     }
 }
+
+/// Slots of `HSRP_NEXTHOP`.
+pub const MAX_NEXTHOPS: u32 = 65536;
+
+/// Key of `HSRP_NEXTHOP`, the next-hop cache: a destination as seen from one ingress
+/// interface. The same shape as [`VipKey`] (IPv4 in `addr[..4]`, the rest zero), so the
+/// program builds both with one helper.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub struct NexthopKey {
+    pub ifindex: u32,
+    pub family: u8,
+    pub _pad: [u8; 3],
+    pub addr: [u8; 16],
+}
+
+/// Value of `HSRP_NEXTHOP`: what a successful `bpf_fib_lookup` from `NexthopKey::ifindex`
+/// to `NexthopKey::addr` returned, written by the program itself after the lookup. Valid
+/// only while `gen` equals `HSRP_NH_GEN[0]` (userspace bumps it on every routing,
+/// neighbour, link, address or rule change). Fields are laid out so every MAC half is an
+/// aligned word.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct NexthopValue {
+    /// `HSRP_NH_GEN[0]` as read BEFORE the lookup that produced this entry.
+    pub gen: u32,
+    /// Output interface.
+    pub oif: u32,
+    /// Destination MAC (the next hop's).
+    pub dmac: [u8; 6],
+    pub _pad: [u8; 2],
+    /// Source MAC (the output interface's).
+    pub smac: [u8; 6],
+    /// Largest IP total length (IPv6: payload + 40) that passed the lookup's MTU check
+    /// for this entry; a larger packet takes the lookup again.
+    pub max_len: u16,
+}
+
+/// `HSRP_NH_GEN[0]` value that turns the cache off: nothing is used or filled.
+pub const NH_GEN_OFF: u32 = 0;
 
 /// Benchmark-only types (the `hsrp-bench` object: traffic generator and baselines).
 pub mod bench {
@@ -386,6 +442,11 @@ const _: () = {
     assert!(1 << RATE_SLOT_BITS == MAX_RATE_SOURCES);
     assert!(core::mem::size_of::<Config>() == 24);
     assert!(core::mem::size_of::<Counters>() == COUNTER_FIELDS * 8);
+    assert!(core::mem::size_of::<NexthopKey>() == 24);
+    assert!(core::mem::size_of::<NexthopValue>() == 24);
+    assert!(core::mem::offset_of!(NexthopValue, dmac) == 8);
+    assert!(core::mem::offset_of!(NexthopValue, smac) == 16);
+    assert!(core::mem::offset_of!(NexthopValue, max_len) == 22);
 };
 
 #[cfg(feature = "user")]
@@ -404,6 +465,8 @@ mod pod {
     unsafe impl aya::Pod for IfaceSlot {}
     unsafe impl aya::Pod for Config {}
     unsafe impl aya::Pod for Counters {}
+    unsafe impl aya::Pod for NexthopKey {}
+    unsafe impl aya::Pod for NexthopValue {}
     unsafe impl aya::Pod for bench::GenTemplate {}
     unsafe impl aya::Pod for bench::RestoreFrame {}
 }

@@ -26,6 +26,9 @@ enum Command {
         /// Status socket to serve.
         #[arg(long, env = "HSRPD_SOCKET", default_value = hsrp_user::control::DEFAULT_SOCKET)]
         socket: PathBuf,
+        /// Leave the XDP next-hop cache off: every forwarded frame takes the fib lookup.
+        #[arg(long, env = "HSRPD_NO_NEXTHOP_CACHE")]
+        no_nexthop_cache: bool,
     },
     /// Validate a configuration file without touching the system.
     Check {
@@ -74,7 +77,17 @@ fn main() -> ExitCode {
         Command::Decode { file, key } => hsrp_user::decode::main(&file, key.as_deref()),
         Command::Load { iface } => hsrp_user::dataplane::cli::load(&iface),
         Command::Unload { iface } => hsrp_user::dataplane::cli::unload(&iface),
-        Command::Run { config, socket } => hsrp_user::daemon::run(&config, &socket),
+        Command::Run {
+            config,
+            socket,
+            no_nexthop_cache,
+        } => hsrp_user::daemon::run_with(
+            &config,
+            &socket,
+            hsrp_user::daemon::RunOptions {
+                nexthop_cache: !no_nexthop_cache,
+            },
+        ),
         Command::Sentinel => hsrp_user::daemon::sentinel::main(),
         Command::Check { config } => hsrp_user::config::check(&config),
         Command::Status {

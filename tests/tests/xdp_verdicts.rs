@@ -7,9 +7,10 @@ mod xdp_common;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use aya::Ebpf;
-use hsrp_ebpf::{Counter, Counters, VMAC_F_SLOW_PATH_ONLY};
+use hsrp_ebpf::{Counter, Counters, NexthopValue, VMAC_F_SLOW_PATH_ONLY};
 use hsrp_tests::{require_root, Netns};
 use hsrp_user::dataplane::maps::DataplaneMaps;
+use hsrp_user::dataplane::nexthop::NexthopMaps;
 use xdp_common::*;
 
 const VMAC4: [u8; 6] = [0x00, 0x00, 0x0c, 0x07, 0xac, 0x01];
@@ -610,6 +611,172 @@ fn one_map_write_flips_forwarding_and_answers() {
         rig.maps.reset().unwrap();
         assert_eq!(rig.maps.stats().unwrap().total, Counters::default());
         assert!(rig.maps.tx_ports().is_empty());
+    });
+}
+
+/// One run through the next-hop cache path: (verdict, output, counter deltas in the
+/// group of `vmac`), asserting the frame was forwarded.
+fn run_forwarded(rig: &Rig, frame: &[u8], vmac: [u8; 6]) -> (Vec<u8>, Counters) {
+    let before = rig.maps.stats().unwrap();
+    let (v, out) = run(program(&rig.ebpf), rig.lan, frame);
+    let after = rig.maps.stats().unwrap();
+    assert_eq!(v, XDP_REDIRECT);
+    let g = diff(
+        after.group(rig.lan, vmac).unwrap(),
+        before.group(rig.lan, vmac).unwrap(),
+    );
+    assert_eq!(g.get(Counter::Forwarded), 1, "{g:?}");
+    assert_eq!(g.frames(), 1, "one verdict: {g:?}");
+    (out, g)
+}
+
+/// A cache entry whose MACs differ from what the fib lookup returns, so the output shows
+/// which of the two produced it.
+fn fake_hop(gen: u32, oif: u32, smac: [u8; 6], max_len: u16) -> NexthopValue {
+    NexthopValue {
+        gen,
+        oif,
+        dmac: FAKE_MAC,
+        _pad: [0; 2],
+        smac,
+        max_len,
+    }
+}
+
+const FAKE_MAC: [u8; 6] = [0x02, 0xfa, 0xce, 0, 0, 0x99];
+
+#[test]
+fn nexthop_cache_hit_rewrites_like_the_fib_path_and_stale_entries_are_not_used() {
+    with_rig(|rig| {
+        let mut nh = NexthopMaps::from_ebpf(&mut rig.ebpf).unwrap();
+        rig.maps.set_active(rig.lan, VMAC4, true).unwrap();
+        let input = udp4_to_server(64, SERVER4);
+        let tot_len = (input.len() - 14) as u16;
+        let dst = IpAddr::V4(SERVER4);
+
+        // Cache off (a fresh load): the fib path, nothing used or filled.
+        assert_eq!(nh.generation().unwrap(), 0);
+        let (by_fib, g) = run_forwarded(rig, &input, VMAC4);
+        assert_eq!(g.get(Counter::NhCacheHit) + g.get(Counter::NhCacheMiss), 0);
+        assert!(nh.is_empty(), "gen 0 fills nothing");
+        // ... and an entry of generation 0 is not used either.
+        nh.insert(rig.lan, dst, fake_hop(0, rig.wan, rig.wan_mac, 1500))
+            .unwrap();
+        let (out, g) = run_forwarded(rig, &input, VMAC4);
+        assert_eq!(out, by_fib, "gen 0: fib path");
+        assert_eq!(g.get(Counter::NhCacheHit) + g.get(Counter::NhCacheMiss), 0);
+        assert_eq!(
+            nh.entry(rig.lan, dst).unwrap().dmac,
+            FAKE_MAC,
+            "not refilled"
+        );
+
+        // On: the first frame misses and fills the entry from the lookup.
+        let gen = nh.start().unwrap();
+        assert!(nh.is_empty(), "start clears");
+        let (out, g) = run_forwarded(rig, &input, VMAC4);
+        assert_eq!(out, by_fib);
+        assert_eq!(
+            (g.get(Counter::NhCacheMiss), g.get(Counter::NhCacheHit)),
+            (1, 0)
+        );
+        let e = nh.entry(rig.lan, dst).expect("filled");
+        assert_eq!(
+            (e.gen, e.oif, e.dmac, e.smac, e.max_len),
+            (gen, rig.wan, SERVER_MAC, rig.wan_mac, tot_len)
+        );
+        // The second one hits: the same bytes as the fib path (MACs, TTL, checksum).
+        let (out, g) = run_forwarded(rig, &input, VMAC4);
+        assert_eq!(out, by_fib, "a hit writes what the fib path writes");
+        assert_eq!(
+            (g.get(Counter::NhCacheHit), g.get(Counter::NhCacheMiss)),
+            (1, 0)
+        );
+        for ttl in [2u8, 3, 128, 255] {
+            let (out, g) = run_forwarded(rig, &udp4_to_server(ttl, SERVER4), VMAC4);
+            assert_eq!(g.get(Counter::NhCacheHit), 1);
+            assert_eq!(out[14 + 8], ttl - 1);
+            assert!(ipv4_csum_ok(&out[14..]), "checksum after TTL {ttl} (hit)");
+        }
+
+        // A current entry is what the program uses (proved by its MAC).
+        nh.insert(rig.lan, dst, fake_hop(gen, rig.wan, rig.wan_mac, tot_len))
+            .unwrap();
+        let (out, g) = run_forwarded(rig, &input, VMAC4);
+        assert_eq!(out[0..6], FAKE_MAC);
+        assert_eq!(out[6..], by_fib[6..]);
+        assert_eq!(g.get(Counter::NhCacheHit), 1);
+
+        // Too small for this frame: the lookup runs, and the entry learns the size.
+        nh.insert(
+            rig.lan,
+            dst,
+            fake_hop(gen, rig.wan, rig.wan_mac, tot_len - 1),
+        )
+        .unwrap();
+        let (out, g) = run_forwarded(rig, &input, VMAC4);
+        assert_eq!(out, by_fib, "max_len too small: fib path");
+        assert_eq!(
+            (g.get(Counter::NhCacheMiss), g.get(Counter::NhCacheHit)),
+            (1, 0)
+        );
+        let e = nh.entry(rig.lan, dst).unwrap();
+        assert_eq!((e.dmac, e.max_len, e.gen), (SERVER_MAC, tot_len, gen));
+
+        // A bump makes the entry stale: the lookup runs again.
+        nh.insert(rig.lan, dst, fake_hop(gen, rig.wan, rig.wan_mac, 1500))
+            .unwrap();
+        let gen2 = nh.bump().unwrap();
+        assert_ne!(gen2, gen);
+        let (out, g) = run_forwarded(rig, &input, VMAC4);
+        assert_eq!(out, by_fib, "old generation: fib path");
+        assert_eq!(
+            (g.get(Counter::NhCacheMiss), g.get(Counter::NhCacheHit)),
+            (1, 0)
+        );
+        assert_eq!(nh.entry(rig.lan, dst).unwrap().gen, gen2, "refilled");
+
+        // Off again: a current-looking entry is ignored.
+        nh.insert(rig.lan, dst, fake_hop(gen2, rig.wan, rig.wan_mac, 1500))
+            .unwrap();
+        nh.off().unwrap();
+        let (out, g) = run_forwarded(rig, &input, VMAC4);
+        assert_eq!(out, by_fib);
+        assert_eq!(g.get(Counter::NhCacheHit) + g.get(Counter::NhCacheMiss), 0);
+    });
+}
+
+#[test]
+fn nexthop_cache_serves_ipv6_with_the_hop_limit_decremented() {
+    with_rig(|rig| {
+        let mut nh = NexthopMaps::from_ebpf(&mut rig.ebpf).unwrap();
+        rig.maps.set_active(rig.lan, VMAC6, true).unwrap();
+        let input = udp6_to_server(64);
+        let tot_len = (input.len() - 14) as u16;
+        let dst = IpAddr::V6(SERVER6);
+        let (by_fib, _) = run_forwarded(rig, &input, VMAC6);
+        let gen = nh.start().unwrap();
+        let (out, g) = run_forwarded(rig, &input, VMAC6);
+        assert_eq!((out, g.get(Counter::NhCacheMiss)), (by_fib.clone(), 1));
+        let e = nh.entry(rig.lan, dst).expect("filled");
+        assert_eq!((e.gen, e.dmac, e.max_len), (gen, SERVER_MAC, tot_len));
+        let (out, g) = run_forwarded(rig, &input, VMAC6);
+        assert_eq!(out, by_fib, "hit: same bytes");
+        assert_eq!(g.get(Counter::NhCacheHit), 1);
+        assert_eq!(out[14 + 7], 63);
+        assert!(l4v6_csum_ok(&out[14..]));
+        nh.insert(rig.lan, dst, fake_hop(gen, rig.wan, rig.wan_mac, tot_len))
+            .unwrap();
+        let (out, _) = run_forwarded(rig, &input, VMAC6);
+        assert_eq!(out[0..6], FAKE_MAC, "the entry is used");
+        nh.insert(rig.lan, dst, fake_hop(gen - 1, rig.wan, rig.wan_mac, 1500))
+            .unwrap();
+        let (out, g) = run_forwarded(rig, &input, VMAC6);
+        assert_eq!(
+            (out, g.get(Counter::NhCacheMiss)),
+            (by_fib, 1),
+            "stale entry"
+        );
     });
 }
 

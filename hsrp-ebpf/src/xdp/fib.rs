@@ -69,3 +69,24 @@ const _: () = {
     assert!(core::mem::offset_of!(bpf_fib_lookup, dmac) == 58);
     assert!(cfg!(target_endian = "little"));
 };
+
+/// The lookup's next-hop MACs as words (what `write_macs` writes), for the next-hop cache.
+pub struct MacWords {
+    pub dmac_lo: u32,
+    pub dmac_hi: u16,
+    pub smac_lo: u32,
+    pub smac_hi: u16,
+}
+
+#[inline(always)]
+pub fn mac_words(buf: &FibBuf) -> MacWords {
+    let p = buf.as_ptr() as *const u64;
+    // SAFETY: as in `write_macs`.
+    let (w48, w56) = unsafe { (p.add(6).read_volatile(), p.add(7).read_volatile()) };
+    MacWords {
+        smac_lo: (w48 >> 32) as u32,
+        smac_hi: w56 as u16,
+        dmac_lo: (w56 >> 16) as u32,
+        dmac_hi: (w56 >> 48) as u16,
+    }
+}

@@ -8,11 +8,12 @@ use aya_ebpf::{
     bindings::{bpf_fib_lookup, xdp_action, BPF_FIB_LKUP_RET_SUCCESS},
     programs::XdpContext,
 };
-use hsrp_ebpf::{Counter, VmacValue, FAMILY_V4, FAMILY_V6, VMAC_F_SLOW_PATH_ONLY};
+use hsrp_ebpf::{Counter, VmacValue, FAMILY_V4, FAMILY_V6, NH_GEN_OFF, VMAC_F_SLOW_PATH_ONLY};
 
 use super::{
     answer, csum, drop, fib, maps,
     maps::HSRP_TX_PORTS,
+    nhcache,
     pkt::{self, ETH_P_ARP, ETH_P_IP, ETH_P_IPV6, IPPROTO_ICMP, IPPROTO_ICMPV6, L3, L4_V6},
     stats,
 };
@@ -60,33 +61,63 @@ fn ipv4(ctx: &XdpContext, ifindex: u32, group: VmacValue) -> u32 {
             return verdict;
         }
     }
+    let dst = pkt::ip4(f, L3 + 16);
+    let tot_len = pkt::be16(f, L3 + 2);
+    // Read before the lookup: an entry filled while userspace bumps it is born stale.
+    let gen = maps::nh_gen();
+    if gen != NH_GEN_OFF {
+        if let Some(hop) = nhcache::hit(ifindex, FAMILY_V4, pkt::addr4(dst), tot_len, gen) {
+            // A fresh bounds-checked view after the map helpers.
+            let Some(f) = pkt::bytes::<{ L3 + 20 }>(ctx, 0) else {
+                return xdp_action::XDP_ABORTED;
+            };
+            ttl_minus_one(f);
+            pkt::put_mac_words(f, 0, hop.dmac_lo, hop.dmac_hi);
+            pkt::put_mac_words(f, 6, hop.smac_lo, hop.smac_hi);
+            stats::bump2(slot, Counter::Forwarded, Counter::NhCacheHit);
+            return xdp_action::XDP_REDIRECT;
+        }
+        stats::bump(slot, Counter::NhCacheMiss);
+    }
+    let Some(f) = pkt::bytes::<{ L3 + 20 }>(ctx, 0) else {
+        return slow_path(ctx, ifindex, slot);
+    };
     let mut buf = fib::FibBuf::uninit();
     let fib = fib::zeroed(&mut buf);
     fib.family = AF_INET;
-    fib.l4_protocol = proto;
-    fib.__bindgen_anon_1.tot_len = pkt::be16(f, L3 + 2);
+    fib.l4_protocol = f[L3 + 9];
+    fib.__bindgen_anon_1.tot_len = tot_len;
     fib.ifindex = ifindex;
     fib.__bindgen_anon_2.tos = f[L3 + 1];
     fib.__bindgen_anon_3.ipv4_src = u32::from_ne_bytes(pkt::ip4(f, L3 + 12));
-    fib.__bindgen_anon_4.ipv4_dst = u32::from_ne_bytes(pkt::ip4(f, L3 + 16));
-    let dst = pkt::ip4(f, L3 + 16);
+    fib.__bindgen_anon_4.ipv4_dst = u32::from_ne_bytes(dst);
     if !lookup_and_redirect(ctx, ifindex, fib) {
         return slow_or_vip(ctx, ifindex, slot, FAMILY_V4, pkt::addr4(dst));
+    }
+    if gen != NH_GEN_OFF {
+        let oif = fib.ifindex;
+        nhcache::fill(ifindex, FAMILY_V4, pkt::addr4(dst), tot_len, gen, oif, &buf);
     }
     // The packet pointers were invalidated by the helper calls: check again.
     let Some(f) = pkt::bytes::<{ L3 + 20 }>(ctx, 0) else {
         return xdp_action::XDP_ABORTED;
     };
-    let ttl = f[L3 + 8];
-    let proto = f[L3 + 9];
-    let old = u16::from_be_bytes([ttl, proto]);
-    let new = u16::from_be_bytes([ttl - 1, proto]);
-    f[L3 + 8] = ttl - 1;
-    let check = csum::replace16(pkt::be16(f, L3 + 10), old, new);
-    pkt::put_be16(f, L3 + 10, check);
+    ttl_minus_one(f);
     fib::write_macs(&buf, f);
     stats::bump(slot, Counter::Forwarded);
     xdp_action::XDP_REDIRECT
+}
+
+/// IPv4 TTL - 1 with the incremental checksum update (RFC 1624).
+#[inline(always)]
+fn ttl_minus_one(f: &mut [u8; L3 + 20]) {
+    let ttl = f[L3 + 8];
+    let proto = f[L3 + 9];
+    let old = u16::from_be_bytes([ttl, proto]);
+    let new = u16::from_be_bytes([ttl.wrapping_sub(1), proto]);
+    f[L3 + 8] = ttl.wrapping_sub(1);
+    let check = csum::replace16(pkt::be16(f, L3 + 10), old, new);
+    pkt::put_be16(f, L3 + 10, check);
 }
 
 #[inline(always)]
@@ -111,11 +142,30 @@ fn ipv6(ctx: &XdpContext, ifindex: u32, group: VmacValue) -> u32 {
     let Some(f) = pkt::bytes::<{ L4_V6 }>(ctx, 0) else {
         return slow_path(ctx, ifindex, slot);
     };
+    let tot_len = pkt::be16(f, L3 + 4).wrapping_add(40);
+    // Read before the lookup: an entry filled while userspace bumps it is born stale.
+    let gen = maps::nh_gen();
+    if gen != NH_GEN_OFF {
+        if let Some(hop) = nhcache::hit(ifindex, FAMILY_V6, pkt::addr6(dst), tot_len, gen) {
+            let Some(f) = pkt::bytes::<{ L4_V6 }>(ctx, 0) else {
+                return xdp_action::XDP_ABORTED;
+            };
+            f[L3 + 7] -= 1;
+            pkt::put_mac_words(f, 0, hop.dmac_lo, hop.dmac_hi);
+            pkt::put_mac_words(f, 6, hop.smac_lo, hop.smac_hi);
+            stats::bump2(slot, Counter::Forwarded, Counter::NhCacheHit);
+            return xdp_action::XDP_REDIRECT;
+        }
+        stats::bump(slot, Counter::NhCacheMiss);
+    }
+    let Some(f) = pkt::bytes::<{ L4_V6 }>(ctx, 0) else {
+        return slow_path(ctx, ifindex, slot);
+    };
     let mut buf = fib::FibBuf::uninit();
     let fib = fib::zeroed(&mut buf);
     fib.family = AF_INET6;
     fib.l4_protocol = next;
-    fib.__bindgen_anon_1.tot_len = pkt::be16(f, L3 + 4).wrapping_add(40);
+    fib.__bindgen_anon_1.tot_len = tot_len;
     fib.ifindex = ifindex;
     let flow = [f[L3] & 0x0f, f[L3 + 1], f[L3 + 2], f[L3 + 3]];
     fib.__bindgen_anon_2.flowinfo = u32::from_ne_bytes(flow);
@@ -123,6 +173,10 @@ fn ipv6(ctx: &XdpContext, ifindex: u32, group: VmacValue) -> u32 {
     fib.__bindgen_anon_4.ipv6_dst = pkt::addr6(dst);
     if !lookup_and_redirect(ctx, ifindex, fib) {
         return slow_or_vip(ctx, ifindex, slot, FAMILY_V6, pkt::addr6(dst));
+    }
+    if gen != NH_GEN_OFF {
+        let oif = fib.ifindex;
+        nhcache::fill(ifindex, FAMILY_V6, pkt::addr6(dst), tot_len, gen, oif, &buf);
     }
     let Some(f) = pkt::bytes::<{ L4_V6 }>(ctx, 0) else {
         return xdp_action::XDP_ABORTED;

@@ -200,3 +200,48 @@ pub fn iface_stats_slot(ifindex: u32) -> u16 {
 pub fn config() -> Config {
     HSRP_CONFIG.get(0).copied().unwrap_or_default()
 }
+
+const NEXTHOPS: usize = hsrp_ebpf::MAX_NEXTHOPS as usize;
+/// BPF_F_NO_PREALLOC: an entry the program replaces is freed through RCU, so a reader
+/// still holding the old element sees it whole (a preallocated map recycles it at once,
+/// and a concurrent update could reuse it under the reader).
+const NO_PREALLOC: usize = aya_ebpf::bindings::BPF_F_NO_PREALLOC as usize;
+
+/// The next-hop cache: written by the program after each successful fib lookup while the
+/// cache is on, cleared by userspace at start.
+#[btf_map]
+pub static HSRP_NEXTHOP: HashMap<
+    hsrp_ebpf::NexthopKey,
+    hsrp_ebpf::NexthopValue,
+    NEXTHOPS,
+    NO_PREALLOC,
+> = HashMap::new();
+/// `[0]`: the cache generation (0 = off), bumped by userspace on every kernel change.
+#[btf_map]
+pub static HSRP_NH_GEN: Array<u32, 1> = Array::new();
+
+/// The cache generation now (0 = the cache is off).
+#[inline(always)]
+pub fn nh_gen() -> u32 {
+    HSRP_NH_GEN.get(0).copied().unwrap_or(0)
+}
+
+/// Builds the `HSRP_NEXTHOP` key of (`ifindex`, `family`, `addr`) in `slot`.
+#[inline(always)]
+pub fn nexthop_key(
+    slot: &mut KeySlot<hsrp_ebpf::NexthopKey>,
+    ifindex: u32,
+    family: u8,
+    addr: Addr,
+) -> &hsrp_ebpf::NexthopKey {
+    // SAFETY: NexthopKey has VipKey's shape { ifindex: u32, family: u8, _pad: [u8; 3],
+    // addr: [u8; 16] }: `family as u32` is the family byte and three zero pad bytes.
+    unsafe {
+        key(
+            slot,
+            [ifindex, family as u32, addr[0], addr[1], addr[2], addr[3]],
+        )
+    }
+}
+
+const _: () = assert!(core::mem::size_of::<hsrp_ebpf::NexthopKey>() == 24);

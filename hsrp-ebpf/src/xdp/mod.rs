@@ -15,6 +15,7 @@ mod csum;
 pub(crate) mod fib;
 mod forward;
 mod maps;
+mod nhcache;
 pub(crate) mod pkt;
 mod stats;
 

@@ -27,6 +27,7 @@ pub mod groups;
 mod handover;
 mod last_words;
 mod lateness;
+pub mod nexthop_cache;
 pub mod ra;
 mod reload;
 pub mod rx;
@@ -70,6 +71,27 @@ const MAX_RX_ERRORS: u32 = 100;
 /// Entry point of `hsrpd run`: loads the configuration, runs until SIGTERM/SIGINT, and
 /// exits 0 after a clean stop (Resign sent, maps cleared, XDP detached).
 pub fn run(config: &Path, socket: &Path) -> Result<ExitCode> {
+    run_with(config, socket, RunOptions::default())
+}
+
+/// Switches of `hsrpd run` beyond the configuration file.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RunOptions {
+    /// Keep the XDP next-hop cache (`nexthop_cache`); off: every forwarded frame takes
+    /// the fib lookup.
+    pub nexthop_cache: bool,
+}
+
+impl Default for RunOptions {
+    fn default() -> Self {
+        RunOptions {
+            nexthop_cache: true,
+        }
+    }
+}
+
+/// [`run`] with explicit [`RunOptions`].
+pub fn run_with(config: &Path, socket: &Path, options: RunOptions) -> Result<ExitCode> {
     let cfg = crate::config::load(config).map_err(|e| anyhow::anyhow!("{e}"))?;
     // First, while no data-plane or socket descriptor exists and no thread runs.
     let sentinel = match sentinel::Sentinel::spawn() {
@@ -90,7 +112,7 @@ pub fn run(config: &Path, socket: &Path) -> Result<ExitCode> {
         let mut signals = Signals::new()?;
         let mut frame_rx = frame_rx;
         let listener = control::bind(socket)?;
-        let mut daemon = Daemon::start(config, cfg, frame_tx).await?;
+        let mut daemon = Daemon::start(config, cfg, frame_tx, options).await?;
         daemon.sentinel = sentinel;
         let server = tokio::spawn(control::serve(listener, ctl_tx));
         let result = daemon.serve(&mut signals, &mut frame_rx, ctl_rx).await;
@@ -183,6 +205,8 @@ struct Daemon {
     lateness: lateness::Lateness,
     /// Sends the Active groups' Resign if the daemon dies (`sentinel`).
     sentinel: Option<sentinel::Sentinel>,
+    /// Keeps the XDP next-hop cache correct (None: the cache is off).
+    nexthop: Option<nexthop_cache::NexthopKeeper>,
     /// Per group, the Resign last handed to the sentinel (`None`: not Active).
     last_words: Vec<Option<crate::proto::GroupMessage>>,
     /// Some group's last words may have changed: rewrite them at the end of the iteration.
@@ -539,6 +563,9 @@ impl Daemon {
         // Resigned on the wire and handed over: the sentinel has nothing left to say.
         if let Some(s) = self.sentinel.take() {
             s.disarm();
+        }
+        if let Some(keeper) = self.nexthop.take() {
+            keeper.stop().await;
         }
         if let Err(e) = self.maps.reset() {
             warn!("clearing the data plane maps: {e:#}");

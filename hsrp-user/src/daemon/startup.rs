@@ -15,9 +15,11 @@ use log::{debug, info, warn};
 use tokio::sync::mpsc;
 
 use super::groups::{self, GroupKey};
+use super::nexthop_cache::NexthopKeeper;
 use super::{xdp_probe, Daemon, GroupRt, Iface, MAX_RX_ERRORS};
 use crate::config::{Config, GroupSpec, InterfaceConfig};
 use crate::dataplane::maps::DataplaneMaps;
+use crate::dataplane::nexthop::NexthopMaps;
 use crate::dataplane::{Dataplane, LoadOptions, DEFAULT_PIN_DIR};
 use crate::fsm::{Advertiser, Event, Group};
 use crate::net::{self, NetWatcher, Netlink, PacketSocket};
@@ -29,6 +31,7 @@ impl Daemon {
         config_path: &Path,
         config: Config,
         frame_tx: mpsc::Sender<(usize, Vec<u8>)>,
+        options: super::RunOptions,
     ) -> Result<Daemon> {
         let netlink = Netlink::connect().context("opening netlink")?;
         // Subscribed before anything is read, so no change between the reads and the loop
@@ -99,6 +102,7 @@ impl Daemon {
             });
         }
         add_forwarding_targets(&mut maps);
+        let nexthop = start_nexthop_cache(&mut dataplane, options.nexthop_cache).await?;
 
         let mut daemon = Daemon {
             config_path: config_path.to_path_buf(),
@@ -118,6 +122,7 @@ impl Daemon {
             due: Vec::new(),
             lateness: Default::default(),
             sentinel: None,
+            nexthop,
             last_words: Vec::new(),
             last_words_dirty: true,
         };
@@ -338,6 +343,26 @@ impl RateWindow {
         self.roll(now);
         self.last_rate >= BUSY_RATE
     }
+}
+
+/// The next-hop cache: kept by a [`NexthopKeeper`] when enabled, else left off (a fresh
+/// data plane starts with generation 0, and a bare `hsrpd load` never turns it on).
+async fn start_nexthop_cache(
+    dataplane: &mut Dataplane,
+    enabled: bool,
+) -> Result<Option<NexthopKeeper>> {
+    let mut maps = NexthopMaps::from_dataplane(dataplane)?;
+    if !enabled {
+        maps.off()?;
+        info!(
+            "next-hop cache off (--no-nexthop-cache): every forwarded frame takes the fib lookup"
+        );
+        return Ok(None);
+    }
+    let keeper = NexthopKeeper::start(maps)
+        .await
+        .context("starting the next-hop cache")?;
+    Ok(Some(keeper))
 }
 
 /// Every interface of the namespace is a possible next hop of forwarded traffic: make

@@ -137,3 +137,30 @@ pub fn set_control_rate(ebpf: &mut Ebpf, on: bool) -> Result<()> {
     m.set(0, cfg, 0)?;
     Ok(())
 }
+
+/// Sets the next-hop cache generation of an object (0 = cache off). False when the object
+/// predates the cache (`--hsrp-object` of an older build): nothing to set.
+pub fn set_nh_gen(ebpf: &mut Ebpf, gen: u32) -> Result<bool> {
+    let Some(m) = ebpf.map_mut(map_names::NH_GEN) else {
+        return Ok(false);
+    };
+    let mut a: Array<&mut MapData, u32> = Array::try_from(m)?;
+    a.set(0, gen, 0)?;
+    Ok(true)
+}
+
+/// Next-hop cache hits counted by an object, all slots and CPUs (0 without the cache).
+pub fn nh_cache_hits(ebpf: &mut Ebpf) -> Result<u64> {
+    let Some(m) = ebpf.map_mut(map_names::STATS) else {
+        return Ok(0);
+    };
+    let stats: aya::maps::PerCpuArray<&mut MapData, hsrp_ebpf::Counters> =
+        aya::maps::PerCpuArray::try_from(m)?;
+    let mut sum = 0;
+    for slot in stats.iter() {
+        for c in slot?.iter() {
+            sum += c.get(hsrp_ebpf::Counter::NhCacheHit);
+        }
+    }
+    Ok(sum)
+}

@@ -95,6 +95,8 @@ fn forward_frame(dst: [u8; 6], src: [u8; 6]) -> Vec<u8> {
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Router {
     Hsrp,
+    /// hsrp with the next-hop cache on.
+    HsrpCache,
     KernelPass,
     Fib,
     Redirect,
@@ -120,9 +122,9 @@ struct Row {
     traffic: Traffic,
 }
 
-const FORWARD_ROWS: [Row; 4] = [
+const FORWARD_ROWS: [Row; 5] = [
     Row {
-        name: "hsrpd (hsrp program)",
+        name: "hsrpd, next-hop cache off",
         router: Router::Hsrp,
         traffic: Traffic::Forward,
     },
@@ -139,6 +141,11 @@ const FORWARD_ROWS: [Row; 4] = [
     Row {
         name: "redirect only",
         router: Router::Redirect,
+        traffic: Traffic::Forward,
+    },
+    Row {
+        name: "hsrpd, next-hop cache on",
+        router: Router::HsrpCache,
         traffic: Traffic::Forward,
     },
 ];
@@ -296,7 +303,9 @@ fn measure_row(
     sink: &mut Ebpf,
 ) -> Result<f64> {
     let frame = match row.traffic {
-        Traffic::Forward if row.router == Router::Hsrp => forward_frame(VMAC_A, topo.g0_mac),
+        Traffic::Forward if matches!(row.router, Router::Hsrp | Router::HsrpCache) => {
+            forward_frame(VMAC_A, topo.g0_mac)
+        }
         Traffic::Forward => forward_frame(topo.r0_mac, topo.g0_mac),
         Traffic::NotActive => forward_frame(VMAC_B, topo.g0_mac),
         Traffic::ControlMalformed => control_frame(&malformed_hello()),
@@ -305,8 +314,19 @@ fn measure_row(
     let mut m: Array<&mut MapData, GenTemplate> =
         Array::try_from(map_mut(generator, "BENCH_GEN")?)?;
     m.set(0, template(&frame), 0)?;
+    // The cache is on only for its row (a fresh generation each time: the entry is
+    // refilled by the warm-up), off for every other.
+    let on = row.router == Router::HsrpCache;
+    if !set_nh_gen(hsrp_obj, if on { next_gen() } else { 0 })? && on {
+        say(format!(
+            "{}: the hsrp object has no next-hop cache",
+            row.name
+        ));
+        return Ok(0.0);
+    }
+    let hits_before = if on { nh_cache_hits(hsrp_obj)? } else { 0 };
     let (obj, name) = match row.router {
-        Router::Hsrp => (hsrp_obj, "hsrp"),
+        Router::Hsrp | Router::HsrpCache => (hsrp_obj, "hsrp"),
         Router::KernelPass => (bench_obj, "bench_pass"),
         Router::Fib => (bench_obj, "bench_fib"),
         Router::Redirect => (bench_obj, "bench_redirect"),
@@ -355,11 +375,27 @@ fn measure_row(
         );
         Ok(measured as f64 / secs)
     })();
+    let hits = if on { nh_cache_hits(obj)? } else { 0 };
     topo.rtr.enter(|| {
         let p: &mut Xdp = obj.program_mut(name).context("program")?.try_into()?;
         Ok(p.detach(link)?)
     })?;
+    if on {
+        // Every frame of the row (and warm-up) but the first should have hit.
+        ensure!(
+            hits - hits_before >= u64::from(packets) / 2,
+            "{}: only {} next-hop cache hits",
+            row.name,
+            hits - hits_before
+        );
+    }
     result
+}
+
+/// A new cache generation per cache row (never 0).
+fn next_gen() -> u32 {
+    static GEN: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+    GEN.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1
 }
 
 /// Frames dropped by the XDP program on a veth (all queues), from `ethtool -S`.

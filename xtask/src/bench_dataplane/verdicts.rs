@@ -1,6 +1,6 @@
 //! (a) ns/packet per verdict via BPF_PROG_TEST_RUN.
 
-use anyhow::{bail, Context, Result};
+use anyhow::{bail, ensure, Context, Result};
 use aya::maps::{Array, MapData};
 use aya::programs::{TestRun, TestRunOptions};
 use aya::Ebpf;
@@ -17,6 +17,7 @@ use crate::util::say;
 const PARSE_REFERENCE: &str = "parse Ethernet+IP only (reference)";
 const FIB_REFERENCE: &str = "minimal fib + redirect (reference)";
 const FORWARD4: &str = "forward IPv4";
+const FORWARD4_CACHED: &str = "forward IPv4, next-hop cache hit";
 
 /// Best-of repetitions of each BPF_PROG_TEST_RUN measurement (the machine is shared).
 const TEST_RUN_TRIES: usize = 5;
@@ -128,6 +129,12 @@ pub fn verdict_costs(repeat: u32, objects: &Objects) -> Result<()> {
                 });
             }
             set_control_rate(&mut ebpf, row.rate_limited)?;
+            // Cache rows: on (the first repetition fills the entry, the rest hit);
+            // every other row runs with the cache off, as before it existed.
+            if !set_nh_gen(&mut ebpf, row.nh_cache as u32)? && row.nh_cache {
+                continue; // an object from before the cache (`--objects`)
+            }
+            let hits0 = nh_cache_hits(&mut ebpf)?;
             let (t, got) = match row.harness {
                 Harness::Plain => time(&mut ebpf, "hsrp", &row.frame)?,
                 Harness::Restore => {
@@ -135,6 +142,14 @@ pub fn verdict_costs(repeat: u32, objects: &Objects) -> Result<()> {
                     (t - restore, v)
                 }
             };
+            if row.nh_cache {
+                let hits = nh_cache_hits(&mut ebpf)? - hits0;
+                ensure!(
+                    hits >= u64::from(repeat) * TEST_RUN_TRIES as u64 - TEST_RUN_TRIES as u64,
+                    "{}: only {hits} next-hop cache hits",
+                    row.name
+                );
+            }
             out.push(Timed {
                 name: row.name,
                 harness: row.harness,
@@ -143,6 +158,7 @@ pub fn verdict_costs(repeat: u32, objects: &Objects) -> Result<()> {
                 want: row.verdict,
             });
         }
+        set_nh_gen(&mut ebpf, 0)?;
         Ok((restore, out))
     })?;
     print_verdict_table(restore, &rows);
@@ -188,10 +204,14 @@ fn print_verdict_table(restore: f64, rows: &[Timed]) {
         };
         let (harness, ratio) = match r.harness {
             Harness::Plain => ("plain", ratio(r.ns, ns_of(PARSE_REFERENCE, Harness::Plain))),
-            Harness::Restore if r.name == FORWARD4 || r.name == FIB_REFERENCE => (
-                "restore",
-                ratio(r.ns, ns_of(FIB_REFERENCE, Harness::Restore)),
-            ),
+            Harness::Restore
+                if r.name == FORWARD4 || r.name == FORWARD4_CACHED || r.name == FIB_REFERENCE =>
+            {
+                (
+                    "restore",
+                    ratio(r.ns, ns_of(FIB_REFERENCE, Harness::Restore)),
+                )
+            }
             Harness::Restore => ("restore", "-".to_string()),
         };
         println!(
@@ -236,6 +256,8 @@ struct VerdictRow {
     /// Run with a control-rate budget of 1 packet/s (all repetitions but the first are
     /// over budget).
     rate_limited: bool,
+    /// Run with the next-hop cache on (generation 1); all other rows run with it off.
+    nh_cache: bool,
 }
 
 fn plain(name: &'static str, frame: Vec<u8>, verdict: u32) -> VerdictRow {
@@ -245,6 +267,7 @@ fn plain(name: &'static str, frame: Vec<u8>, verdict: u32) -> VerdictRow {
         verdict,
         harness: Harness::Plain,
         rate_limited: false,
+        nh_cache: false,
     }
 }
 
@@ -324,6 +347,26 @@ fn verdict_rows() -> Vec<VerdictRow> {
             ),
             XDP_REDIRECT,
         ),
+        VerdictRow {
+            nh_cache: true,
+            ..restored(FORWARD4_CACHED, udp4(VMAC_A, 64), XDP_REDIRECT)
+        },
+        VerdictRow {
+            nh_cache: true,
+            ..restored(
+                "forward IPv6, next-hop cache hit",
+                ipv6(
+                    VMAC_A,
+                    HOST_MAC,
+                    HOST6,
+                    SERVER6,
+                    64,
+                    17,
+                    &udp(4000, 9, b"payload!"),
+                ),
+                XDP_REDIRECT,
+            )
+        },
         restored("slow path (TTL 1)", udp4(VMAC_A, 1), XDP_PASS),
         restored("ARP reply", arp, XDP_TX),
         restored(

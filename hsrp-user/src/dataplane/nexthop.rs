@@ -1,0 +1,180 @@
+//! The next-hop cache maps from userspace: `HSRP_NEXTHOP` (filled by the program after
+//! each successful fib lookup) and its generation `HSRP_NH_GEN[0]`.
+//!
+//! Userspace never writes entries: it only moves the generation. An entry is used by the
+//! program only while its `gen` equals the current one, so one write of the generation
+//! invalidates the whole cache at once, and generation 0 ([`NH_GEN_OFF`]) turns the cache
+//! off (nothing used, nothing filled). Generations handed out by one [`NexthopMaps`] only
+//! grow, so an entry of a generation that was current before an "off" period can never
+//! become valid again.
+
+use std::net::IpAddr;
+use std::path::Path;
+
+use anyhow::{Context, Result};
+use aya::maps::{Array, HashMap, Map, MapData};
+use hsrp_ebpf::{map_names, NexthopKey, NexthopValue, FAMILY_V4, FAMILY_V6, NH_GEN_OFF};
+
+use super::Dataplane;
+
+/// The two maps of the next-hop cache, typed.
+pub struct NexthopMaps {
+    cache: HashMap<MapData, NexthopKey, NexthopValue>,
+    gen: Array<MapData, u32>,
+    /// The last generation this instance wrote (other than 0).
+    last: u32,
+}
+
+impl NexthopMaps {
+    /// Takes the maps out of a loaded object (they stay usable by the program).
+    pub fn from_ebpf(ebpf: &mut aya::Ebpf) -> Result<Self> {
+        Self::from_source(|name| {
+            ebpf.take_map(name)
+                .with_context(|| format!("the XDP object has no map `{name}` (or it was taken)"))
+        })
+    }
+
+    /// Takes the maps out of a loaded [`Dataplane`].
+    pub fn from_dataplane(dp: &mut Dataplane) -> Result<Self> {
+        Self::from_source(|name| dp.take_map(name))
+    }
+
+    /// Opens the maps pinned in `dir` by a running data plane.
+    pub fn from_pinned(dir: &Path) -> Result<Self> {
+        Self::from_source(|name| {
+            let path = dir.join(name);
+            let data = MapData::from_pin(&path)
+                .with_context(|| format!("opening pinned map {}", path.display()))?;
+            Map::from_map_data(data).with_context(|| format!("map {}", path.display()))
+        })
+    }
+
+    fn from_source(mut take: impl FnMut(&str) -> Result<Map>) -> Result<Self> {
+        let cache = HashMap::try_from(take(map_names::NEXTHOP)?)
+            .with_context(|| format!("map `{}` has an unexpected type", map_names::NEXTHOP))?;
+        let gen = Array::try_from(take(map_names::NH_GEN)?)
+            .with_context(|| format!("map `{}` has an unexpected type", map_names::NH_GEN))?;
+        let mut maps = NexthopMaps {
+            cache,
+            gen,
+            last: 0,
+        };
+        maps.last = maps.generation()?;
+        Ok(maps)
+    }
+
+    /// The generation the program sees now (0: the cache is off).
+    pub fn generation(&self) -> Result<u32> {
+        self.gen.get(&0, 0).context("reading HSRP_NH_GEN")
+    }
+
+    /// Whether the program uses the cache now.
+    pub fn is_on(&self) -> Result<bool> {
+        Ok(self.generation()? != NH_GEN_OFF)
+    }
+
+    /// Turns the cache on with a generation never used before (every existing entry is
+    /// stale from this write on), or, when it is on, invalidates it: the same one write.
+    /// Returns the new generation.
+    pub fn bump(&mut self) -> Result<u32> {
+        let next = match self.last.max(self.generation()?).wrapping_add(1) {
+            NH_GEN_OFF => 1,
+            g => g,
+        };
+        self.write(next)?;
+        self.last = next;
+        Ok(next)
+    }
+
+    /// Turns the cache off (one write): the program neither uses nor fills it.
+    pub fn off(&mut self) -> Result<()> {
+        self.write(NH_GEN_OFF)
+    }
+
+    /// Start of a run: off, entries removed, then on with a fresh generation. Entries the
+    /// program adds during the clear carry an old generation, so they are never used.
+    pub fn start(&mut self) -> Result<u32> {
+        self.off()?;
+        self.clear()?;
+        self.bump()
+    }
+
+    /// Removes every entry (the program refills what it needs).
+    pub fn clear(&mut self) -> Result<()> {
+        let keys: Vec<NexthopKey> = self.cache.keys().filter_map(|k| k.ok()).collect();
+        for k in keys {
+            match self.cache.remove(&k) {
+                Ok(()) | Err(aya::maps::MapError::KeyNotFound) => {}
+                Err(aya::maps::MapError::SyscallError(e))
+                    if e.io_error.raw_os_error() == Some(libc::ENOENT) => {}
+                Err(e) => return Err(e).context("clearing HSRP_NEXTHOP"),
+            }
+        }
+        Ok(())
+    }
+
+    /// The cached hop of `dst` seen from `ifindex`, whatever its generation.
+    pub fn entry(&self, ifindex: u32, dst: IpAddr) -> Option<NexthopValue> {
+        self.cache.get(&nexthop_key(ifindex, dst), 0).ok()
+    }
+
+    /// Writes an entry as the program would (tests and benchmarks).
+    pub fn insert(&mut self, ifindex: u32, dst: IpAddr, value: NexthopValue) -> Result<()> {
+        self.cache
+            .insert(nexthop_key(ifindex, dst), value, 0)
+            .with_context(|| format!("writing the next-hop entry of {dst} from ifindex {ifindex}"))
+    }
+
+    /// Number of entries (any generation).
+    pub fn len(&self) -> usize {
+        self.cache.keys().filter(|k| k.is_ok()).count()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    fn write(&mut self, gen: u32) -> Result<()> {
+        self.gen
+            .set(0, gen, 0)
+            .with_context(|| format!("writing {gen} to HSRP_NH_GEN"))
+    }
+}
+
+/// The `HSRP_NEXTHOP` key of `dst` from `ifindex` (IPv4 in the first 4 bytes).
+pub fn nexthop_key(ifindex: u32, dst: IpAddr) -> NexthopKey {
+    let mut addr = [0u8; 16];
+    let family = match dst {
+        IpAddr::V4(v4) => {
+            addr[..4].copy_from_slice(&v4.octets());
+            FAMILY_V4
+        }
+        IpAddr::V6(v6) => {
+            addr = v6.octets();
+            FAMILY_V6
+        }
+    };
+    NexthopKey {
+        ifindex,
+        family,
+        _pad: [0; 3],
+        addr,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::net::{Ipv4Addr, Ipv6Addr};
+
+    #[test]
+    fn keys_match_the_program_layout() {
+        let k = nexthop_key(7, IpAddr::V4(Ipv4Addr::new(10, 0, 2, 2)));
+        assert_eq!(k.family, FAMILY_V4);
+        assert_eq!(k.addr[..4], [10, 0, 2, 2]);
+        assert_eq!(k.addr[4..], [0; 12]);
+        let v6: Ipv6Addr = "2001:db8::2".parse().unwrap();
+        let k = nexthop_key(7, IpAddr::V6(v6));
+        assert_eq!((k.family, k.addr), (FAMILY_V6, v6.octets()));
+    }
+}
