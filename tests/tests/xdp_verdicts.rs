@@ -882,3 +882,38 @@ fn vmac_table_entries_sharing_a_home_slot_are_each_found_by_the_program() {
         );
     });
 }
+
+/// Pruning removes exactly the entries of other generations (all of them while off),
+/// and a pruned destination is refilled by the program from a fresh lookup.
+#[test]
+fn nexthop_prune_removes_only_entries_of_old_generations() {
+    with_rig(|rig| {
+        let mut nh = NexthopMaps::from_ebpf(&mut rig.ebpf).unwrap();
+        rig.maps.set_active(rig.lan, VMAC4, true).unwrap();
+        let old = nh.start().unwrap();
+        let stale: Vec<IpAddr> = (1..=50)
+            .map(|i| IpAddr::V4(Ipv4Addr::new(10, 9, 0, i)))
+            .collect();
+        for dst in &stale {
+            nh.insert(rig.lan, *dst, fake_hop(old, rig.wan, rig.wan_mac, 1500))
+                .unwrap();
+        }
+        let gen = nh.bump().unwrap();
+        // The program fills one entry of the new generation.
+        let input = udp4_to_server(64, SERVER4);
+        let (_, g) = run_forwarded(rig, &input, VMAC4);
+        assert_eq!(g.get(Counter::NhCacheMiss), 1);
+        assert_eq!(nh.len(), 51);
+        assert_eq!(nh.prune_stale().unwrap(), 50);
+        assert_eq!(nh.len(), 1);
+        assert_eq!(nh.entry(rig.lan, IpAddr::V4(SERVER4)).unwrap().gen, gen);
+        assert!(stale.iter().all(|d| nh.entry(rig.lan, *d).is_none()));
+        // The kept entry is still used.
+        let (_, g) = run_forwarded(rig, &input, VMAC4);
+        assert_eq!(g.get(Counter::NhCacheHit), 1);
+        // Off: everything goes.
+        nh.off().unwrap();
+        assert_eq!(nh.prune_stale().unwrap(), 1);
+        assert!(nh.is_empty());
+    });
+}

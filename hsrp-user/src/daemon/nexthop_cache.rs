@@ -25,7 +25,7 @@ use std::time::Duration;
 use anyhow::{Context, Result};
 use futures::channel::mpsc::UnboundedReceiver;
 use futures::{StreamExt, TryStreamExt};
-use log::{info, warn};
+use log::{debug, info, warn};
 use rtnetlink::packet_core::{NetlinkMessage, NetlinkPayload};
 use rtnetlink::packet_route::route::{RouteAttribute, RouteFlags, RouteMessage};
 use rtnetlink::packet_route::rule::{RuleAction, RuleAttribute, RuleFlags, RuleMessage};
@@ -40,6 +40,15 @@ use crate::dataplane::nexthop::NexthopMaps;
 /// Wait after a trigger before re-reading rules and routes: a burst of changes (a routing
 /// daemon installing many routes) costs one dump.
 pub const REDUMP_DELAY: Duration = Duration::from_millis(20);
+/// Least time between the end of one dump and the start of the next, and the least
+/// multiple of the last dump's duration: on a router with a full table and multipath
+/// routes, every route change asks for a dump, and these bound the work to a small share
+/// of a core (the cache stays off meanwhile, which is the safe side).
+const REDUMP_SPACING: Duration = Duration::from_secs(1);
+const REDUMP_SPACING_FACTOR: u32 = 10;
+/// How often entries of old generations are removed (see [`NexthopMaps::prune_stale`]);
+/// only when the generation has moved since the last pass.
+const PRUNE_INTERVAL: Duration = Duration::from_secs(10);
 /// Bound on one dump of the rules and routes.
 const DUMP_TIMEOUT: Duration = Duration::from_secs(5);
 /// Retry delay after a failed dump (the cache stays off meanwhile).
@@ -75,6 +84,8 @@ impl NexthopKeeper {
             off_reason: None,
             route_reason: false,
             connection,
+            last_dump: None,
+            pruned_gen: None,
         };
         keeper.maps.clear()?;
         keeper.redump().await;
@@ -108,6 +119,10 @@ struct Keeper {
     /// Off because of a route (not a rule): any route event may end it.
     route_reason: bool,
     connection: JoinHandle<()>,
+    /// End and duration of the last dump (for [`REDUMP_SPACING`]).
+    last_dump: Option<(Instant, Duration)>,
+    /// The generation at the last prune.
+    pruned_gen: Option<u32>,
 }
 
 impl Drop for Keeper {
@@ -135,6 +150,8 @@ enum Reaction {
 impl Keeper {
     async fn run(mut self, mut messages: Messages) {
         let mut redump_at: Option<Instant> = None;
+        let mut prune = tokio::time::interval(PRUNE_INTERVAL);
+        prune.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             let deadline = redump_at;
             tokio::select! {
@@ -151,7 +168,7 @@ impl Keeper {
                         Reaction::Bump => self.bump(),
                         Reaction::BumpAndRedump => {
                             self.bump();
-                            redump_at.get_or_insert(Instant::now() + REDUMP_DELAY);
+                            redump_at.get_or_insert_with(|| self.next_redump(Instant::now()));
                         }
                     }
                 }
@@ -161,6 +178,7 @@ impl Keeper {
                         redump_at = Some(Instant::now() + DUMP_RETRY);
                     }
                 }
+                _ = prune.tick() => self.prune(),
             }
         }
     }
@@ -193,6 +211,35 @@ impl Keeper {
         }
     }
 
+    /// When to dump after a trigger at `now`: [`REDUMP_DELAY`] later (a burst of
+    /// changes costs one dump), but not sooner than [`REDUMP_SPACING`], or ten times the
+    /// last dump's duration, after the last dump ended.
+    fn next_redump(&self, now: Instant) -> Instant {
+        redump_time(now, self.last_dump)
+    }
+
+    /// Removes entries of old generations when the generation has moved since the last
+    /// pass.
+    fn prune(&mut self) {
+        let gen = match self.maps.generation() {
+            Ok(g) => g,
+            Err(e) => {
+                warn!("next-hop cache: {e:#}");
+                return;
+            }
+        };
+        if self.pruned_gen == Some(gen) {
+            return;
+        }
+        match self.maps.prune_stale() {
+            Ok(n) => {
+                debug!("next-hop cache: removed {n} entries of old generations");
+                self.pruned_gen = Some(gen);
+            }
+            Err(e) => warn!("next-hop cache: {e:#}"),
+        }
+    }
+
     /// One write: every entry becomes stale (no-op while off).
     fn bump(&mut self) {
         if self.off_reason.is_some() {
@@ -207,7 +254,10 @@ impl Keeper {
     /// Reads rules and routes and turns the cache on or off. False if the dump failed
     /// (the cache is then off).
     async fn redump(&mut self) -> bool {
+        let started = Instant::now();
         let verdict = tokio::time::timeout(DUMP_TIMEOUT, blockers(&self.handle)).await;
+        let end = Instant::now();
+        self.last_dump = Some((end, end - started));
         match verdict {
             Ok(Ok(None)) => {
                 self.route_reason = false;
@@ -249,6 +299,15 @@ impl Keeper {
         }
         self.off_reason = Some(reason);
         self.route_reason = by_route;
+    }
+}
+
+/// See [`Keeper::next_redump`]; `last_dump` is (end, duration) of the last dump.
+fn redump_time(now: Instant, last_dump: Option<(Instant, Duration)>) -> Instant {
+    let soonest = now + REDUMP_DELAY;
+    match last_dump {
+        Some((end, took)) => soonest.max(end + REDUMP_SPACING.max(took * REDUMP_SPACING_FACTOR)),
+        None => soonest,
     }
 }
 
@@ -380,6 +439,26 @@ fn route_blocker(route: &RouteMessage) -> Option<String> {
 mod tests {
     use super::*;
     use rtnetlink::packet_route::route::{RouteAddress, RouteNextHop};
+
+    #[test]
+    fn dumps_are_debounced_and_spaced_by_their_own_cost() {
+        let t0 = Instant::now();
+        let ms = Duration::from_millis;
+        // First trigger: after the debounce delay only.
+        assert_eq!(redump_time(t0, None), t0 + REDUMP_DELAY);
+        // A cheap dump 5 ms ago: the next one waits for the 1 s spacing.
+        assert_eq!(
+            redump_time(t0, Some((t0 - ms(5), ms(3)))),
+            t0 - ms(5) + ms(1000)
+        );
+        // A 400 ms dump (a full table): ten times that after it ended.
+        assert_eq!(redump_time(t0, Some((t0, ms(400)))), t0 + ms(4000));
+        // Long after the last dump: the debounce delay again.
+        assert_eq!(
+            redump_time(t0 + ms(60_000), Some((t0, ms(400)))),
+            t0 + ms(60_000) + REDUMP_DELAY
+        );
+    }
 
     fn rule(priority: u32, table: u32) -> RuleMessage {
         let mut r = RuleMessage::default();

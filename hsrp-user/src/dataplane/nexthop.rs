@@ -102,12 +102,37 @@ impl NexthopMaps {
     /// Removes every entry (the program refills what it needs).
     pub fn clear(&mut self) -> Result<()> {
         let keys: Vec<NexthopKey> = self.cache.keys().filter_map(|k| k.ok()).collect();
+        self.remove_all(&keys).context("clearing HSRP_NEXTHOP")
+    }
+
+    /// Removes the entries of any generation but the current one (every entry while the
+    /// cache is off) and returns how many. The program cannot evict: an entry stays until
+    /// the same destination is looked up again, so without this a router that has seen
+    /// more destinations than the map holds, over many generations, would stop caching
+    /// new ones. Entries the program adds meanwhile are of the current generation and
+    /// are kept.
+    pub fn prune_stale(&mut self) -> Result<usize> {
+        let gen = self.generation()?;
+        let stale: Vec<NexthopKey> = self
+            .cache
+            .iter()
+            .filter_map(|r| r.ok())
+            .filter(|(_, v)| gen == NH_GEN_OFF || v.gen != gen)
+            .map(|(k, _)| k)
+            .collect();
+        self.remove_all(&stale)
+            .context("pruning stale HSRP_NEXTHOP entries")?;
+        Ok(stale.len())
+    }
+
+    /// Removes `keys`; one already gone (the program may replace entries) is no error.
+    fn remove_all(&mut self, keys: &[NexthopKey]) -> Result<()> {
         for k in keys {
-            match self.cache.remove(&k) {
+            match self.cache.remove(k) {
                 Ok(()) | Err(aya::maps::MapError::KeyNotFound) => {}
                 Err(aya::maps::MapError::SyscallError(e))
                     if e.io_error.raw_os_error() == Some(libc::ENOENT) => {}
-                Err(e) => return Err(e).context("clearing HSRP_NEXTHOP"),
+                Err(e) => return Err(e.into()),
             }
         }
         Ok(())
