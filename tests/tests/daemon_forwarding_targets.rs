@@ -1,5 +1,6 @@
-//! The data plane's redirect targets (HSRP_TX_PORTS) follow the router's interfaces while
-//! hsrpd runs: a link created after start becomes a target, a deleted one leaves.
+//! What hsrpd keeps in the data plane besides the groups while it runs: the redirect
+//! targets (HSRP_TX_PORTS) follow the router's interfaces, and the next-hop cache's
+//! generation moves every refresh interval even when no notification arrives.
 
 use std::time::Duration;
 
@@ -90,4 +91,45 @@ fn links_created_and_deleted_while_running_are_added_to_and_removed_from_the_dev
     // The daemon is still running and the LAN port still a target.
     assert!(lab.status(1).is_ok(), "{}", lab.log(1));
     assert!(tx_ports(&lab, 1).contains(&lan));
+}
+
+/// On a quiet router (no route, neighbour or link changes) the next-hop cache generation
+/// still moves about once per `REFRESH_INTERVAL`: the bound on how long a cached hop can
+/// outlive a change no notification reports (e.g. a per-device `forwarding` sysctl).
+#[test]
+fn the_next_hop_cache_generation_moves_every_refresh_interval_without_events() {
+    use hsrp_user::daemon::nexthop_cache::REFRESH_INTERVAL;
+    use hsrp_user::dataplane::nexthop::NexthopMaps;
+    let mut lab = Lab::new(LabOptions {
+        routers: 1,
+        ..LabOptions::default()
+    })
+    .expect("building the lab");
+    lab.start_hsrpd(
+        1,
+        &router_config(2, &[(1, VIP, 100, true)], "timers msec 50 msec 150"),
+    )
+    .unwrap();
+    let pins = lab.router(1).ns.bpffs().join("hsrpd");
+    let generation = || {
+        NexthopMaps::from_pinned(&pins)
+            .and_then(|m| m.generation())
+            .unwrap_or_else(|e| panic!("reading HSRP_NH_GEN: {e:#}"))
+    };
+    // Let start-up events (addresses, the group's takeover) settle.
+    assert!(
+        wait_for(Duration::from_secs(5), || generation() != 0).is_some(),
+        "cache never turned on: {}",
+        lab.log(1)
+    );
+    // IPv6 duplicate address detection on the links ends about 2 s after they come up.
+    std::thread::sleep(Duration::from_secs(3));
+    let g0 = generation();
+    let window = REFRESH_INTERVAL * 4 + REFRESH_INTERVAL / 2;
+    std::thread::sleep(window);
+    let moved = generation().wrapping_sub(g0);
+    assert!(
+        (4..=6).contains(&moved),
+        "generation moved {moved} times in {window:?} (refresh every {REFRESH_INTERVAL:?})"
+    );
 }

@@ -473,6 +473,38 @@ fn the_cache_follows_route_neighbour_mtu_and_rule_changes() {
         "the reason is logged: {log_text}"
     );
 
+    // (vii) A change no notification reports to hsrpd (the ingress interface's
+    // `forwarding` sysctl: netconf): the periodic refresh bounds how long cached hops
+    // outlive it. Forwarding stops within the refresh interval, and resumes when it is
+    // turned back on.
+    let gen0 = rig.generation();
+    let t_fwd_off = rig.change(&format!("sysctl -qw net.ipv4.conf.{r0}.forwarding=0"));
+    let bound = hsrp_user::daemon::nexthop_cache::REFRESH_INTERVAL.as_secs_f64() + 0.2;
+    std::thread::sleep(Duration::from_secs_f64(bound));
+    assert_ne!(
+        rig.generation(),
+        gen0,
+        "the generation moved without events"
+    );
+    let c0 = rig.group();
+    std::thread::sleep(Duration::from_millis(300));
+    let c1 = rig.group();
+    assert_eq!(
+        c1.get(Counter::Forwarded),
+        c0.get(Counter::Forwarded),
+        "no fast-path forwarding with forwarding off on the ingress"
+    );
+    assert!(
+        after(&rig.b(), t_fwd_off + bound).is_empty(),
+        "B got traffic after forwarding was turned off"
+    );
+    let t_fwd_on = rig.change(&format!("sysctl -qw net.ipv4.conf.{r0}.forwarding=1"));
+    wait(
+        Duration::from_secs(5),
+        "datagrams at B with forwarding on",
+        || after(&rig.b(), t_fwd_on).len() >= 100,
+    );
+
     // (iv) The route is deleted: no more fast-path forwarding to B (nor to A: the table
     // 100 route is unused without the rule).
     let t_del = rig.change("ip route del 10.9.9.9/32");

@@ -17,8 +17,10 @@
 //! kernel dropped notifications. If the notification socket fails, the cache goes off for
 //! good: without events it cannot be kept correct.
 //!
-//! Not covered (no notification exists or our netlink crate cannot parse it): a per-device
-//! `forwarding` sysctl change (netconf), and PMTU exceptions learnt for forwarded traffic.
+//! No notification reaches us for a per-device `forwarding` sysctl change (netconf, which
+//! our netlink crate cannot parse) or a PMTU exception learnt for forwarded traffic: for
+//! those the generation also moves every [`REFRESH_INTERVAL`], which bounds how long a
+//! cached hop can outlive them.
 
 use std::time::Duration;
 
@@ -46,9 +48,14 @@ pub const REDUMP_DELAY: Duration = Duration::from_millis(20);
 /// of a core (the cache stays off meanwhile, which is the safe side).
 const REDUMP_SPACING: Duration = Duration::from_secs(1);
 const REDUMP_SPACING_FACTOR: u32 = 10;
+/// The generation also moves this often without any notification: the safety net for
+/// the changes no notification reports to us (a per-device `forwarding` sysctl, PMTU
+/// exceptions), which bounds how long a cached hop can outlive them. Costs one fresh
+/// fib lookup per destination per interval.
+pub const REFRESH_INTERVAL: Duration = Duration::from_secs(1);
 /// How often entries of old generations are removed (see [`NexthopMaps::prune_stale`]);
 /// only when the generation has moved since the last pass.
-const PRUNE_INTERVAL: Duration = Duration::from_secs(10);
+const PRUNE_INTERVAL: Duration = Duration::from_secs(30);
 /// Bound on one dump of the rules and routes.
 const DUMP_TIMEOUT: Duration = Duration::from_secs(5);
 /// Retry delay after a failed dump (the cache stays off meanwhile).
@@ -152,6 +159,8 @@ impl Keeper {
         let mut redump_at: Option<Instant> = None;
         let mut prune = tokio::time::interval(PRUNE_INTERVAL);
         prune.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut refresh = tokio::time::interval(REFRESH_INTERVAL);
+        refresh.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             let deadline = redump_at;
             tokio::select! {
@@ -179,6 +188,7 @@ impl Keeper {
                     }
                 }
                 _ = prune.tick() => self.prune(),
+                _ = refresh.tick() => self.bump(),
             }
         }
     }
