@@ -42,8 +42,8 @@ fn ifindex(lab: &Lab, i: usize, dev: &str) -> u32 {
         .unwrap()
 }
 
-#[test]
-fn links_created_and_deleted_while_running_are_added_to_and_removed_from_the_devmap() {
+/// A lab of one router running hsrpd (one group, Active on its own).
+fn one_router_running_hsrpd() -> Lab {
     let mut lab = Lab::new(LabOptions {
         routers: 1,
         ..LabOptions::default()
@@ -54,6 +54,12 @@ fn links_created_and_deleted_while_running_are_added_to_and_removed_from_the_dev
         &router_config(2, &[(1, VIP, 100, true)], "timers msec 50 msec 150"),
     )
     .unwrap();
+    lab
+}
+
+#[test]
+fn links_created_and_deleted_while_running_are_added_to_and_removed_from_the_devmap() {
+    let lab = one_router_running_hsrpd();
     let ns = &lab.router(1).ns;
     // The interfaces present at start are targets (the LAN port at least).
     let lan = ifindex(&lab, 1, "lan0");
@@ -100,16 +106,8 @@ fn links_created_and_deleted_while_running_are_added_to_and_removed_from_the_dev
 fn the_next_hop_cache_generation_moves_every_refresh_interval_without_events() {
     use hsrp_user::daemon::nexthop_cache::REFRESH_INTERVAL;
     use hsrp_user::dataplane::nexthop::NexthopMaps;
-    let mut lab = Lab::new(LabOptions {
-        routers: 1,
-        ..LabOptions::default()
-    })
-    .expect("building the lab");
-    lab.start_hsrpd(
-        1,
-        &router_config(2, &[(1, VIP, 100, true)], "timers msec 50 msec 150"),
-    )
-    .unwrap();
+    use hsrp_user::dataplane::MapSet;
+    let lab = one_router_running_hsrpd();
     let pins = lab.router(1).ns.bpffs().join("hsrpd");
     let generation = || {
         NexthopMaps::from_pinned(&pins)

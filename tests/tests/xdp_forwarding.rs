@@ -11,6 +11,7 @@ use std::time::Duration;
 use hsrp_ebpf::Counter;
 use hsrp_tests::{require_root, require_tool, veth, Netns};
 use hsrp_user::dataplane::maps::DataplaneMaps;
+use hsrp_user::dataplane::MapSet;
 use hsrp_user::dataplane::{Dataplane, LoadOptions};
 use xdp_common::*;
 

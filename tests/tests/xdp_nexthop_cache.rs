@@ -22,6 +22,7 @@ use hsrp_tests::lab::wait_for;
 use hsrp_tests::{hsrpd_bin, require_root, require_tool, veth, Netns};
 use hsrp_user::dataplane::maps::DataplaneMaps;
 use hsrp_user::dataplane::nexthop::NexthopMaps;
+use hsrp_user::dataplane::MapSet;
 use hsrp_user::dataplane::{Dataplane, LoadOptions};
 use xdp_common::*;
 
@@ -120,6 +121,13 @@ impl Rig {
     fn group(&self) -> Counters {
         let maps = DataplaneMaps::from_pinned(&self.pins()).unwrap();
         *maps.stats().unwrap().group(self.lan_if, VMAC).unwrap()
+    }
+
+    /// The group's counters before and after a 300 ms window of traffic.
+    fn window(&self) -> (Counters, Counters) {
+        let c0 = self.group();
+        std::thread::sleep(Duration::from_millis(300));
+        (c0, self.group())
     }
 
     fn generation(&self) -> u32 {
@@ -326,9 +334,7 @@ fn the_cache_follows_route_neighbour_mtu_and_rule_changes() {
             hsrpd_log()
         );
     }
-    let c0 = rig.group();
-    std::thread::sleep(Duration::from_millis(300));
-    let c1 = rig.group();
+    let (c0, c1) = rig.window();
     let fwd = c1.get(Counter::Forwarded) - c0.get(Counter::Forwarded);
     let hits = c1.get(Counter::NhCacheHit) - c0.get(Counter::NhCacheHit);
     assert!(fwd >= 100, "forwarding: {c1:?}");
@@ -440,9 +446,7 @@ fn the_cache_follows_route_neighbour_mtu_and_rule_changes() {
     wait(Duration::from_secs(5), "datagrams at A by the rule", || {
         after(&rig.a(), t_rule).len() >= 100
     });
-    let c0 = rig.group();
-    std::thread::sleep(Duration::from_millis(300));
-    let c1 = rig.group();
+    let (c0, c1) = rig.window();
     assert!(c1.get(Counter::Forwarded) - c0.get(Counter::Forwarded) >= 100);
     assert_eq!(
         c1.get(Counter::NhCacheHit) + c1.get(Counter::NhCacheMiss),
@@ -460,9 +464,7 @@ fn the_cache_follows_route_neighbour_mtu_and_rule_changes() {
     wait(Duration::from_secs(5), "datagrams back at B", || {
         after(&rig.b(), t_unrule).len() >= 100
     });
-    let c0 = rig.group();
-    std::thread::sleep(Duration::from_millis(300));
-    let c1 = rig.group();
+    let (c0, c1) = rig.window();
     assert!(
         c1.get(Counter::NhCacheHit) - c0.get(Counter::NhCacheHit) >= 100,
         "hits again"
@@ -486,9 +488,7 @@ fn the_cache_follows_route_neighbour_mtu_and_rule_changes() {
         gen0,
         "the generation moved without events"
     );
-    let c0 = rig.group();
-    std::thread::sleep(Duration::from_millis(300));
-    let c1 = rig.group();
+    let (c0, c1) = rig.window();
     assert_eq!(
         c1.get(Counter::Forwarded),
         c0.get(Counter::Forwarded),
@@ -517,9 +517,7 @@ fn the_cache_follows_route_neighbour_mtu_and_rule_changes() {
         after(&rig.a(), t_del + EVENT_BOUND).is_empty(),
         "A after the delete"
     );
-    let c0 = rig.group();
-    std::thread::sleep(Duration::from_millis(300));
-    let c1 = rig.group();
+    let (c0, c1) = rig.window();
     assert_eq!(
         c1.get(Counter::Forwarded),
         c0.get(Counter::Forwarded),

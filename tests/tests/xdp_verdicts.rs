@@ -11,6 +11,7 @@ use hsrp_ebpf::{Counter, Counters, NexthopValue, VMAC_F_SLOW_PATH_ONLY};
 use hsrp_tests::{require_root, Netns};
 use hsrp_user::dataplane::maps::DataplaneMaps;
 use hsrp_user::dataplane::nexthop::NexthopMaps;
+use hsrp_user::dataplane::MapSet;
 use xdp_common::*;
 
 const VMAC4: [u8; 6] = [0x00, 0x00, 0x0c, 0x07, 0xac, 0x01];

@@ -20,6 +20,7 @@ use super::{xdp_probe, Daemon, GroupRt, Iface, MAX_RX_ERRORS};
 use crate::config::{Config, GroupSpec, InterfaceConfig};
 use crate::dataplane::maps::DataplaneMaps;
 use crate::dataplane::nexthop::NexthopMaps;
+use crate::dataplane::MapSet;
 use crate::dataplane::{Dataplane, LoadOptions, DEFAULT_PIN_DIR};
 use crate::fsm::{Advertiser, Event, Group};
 use crate::net::{self, NetWatcher, Netlink, PacketSocket};

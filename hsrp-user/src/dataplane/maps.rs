@@ -20,7 +20,6 @@
 
 use std::collections::BTreeSet;
 use std::net::IpAddr;
-use std::path::Path;
 
 use anyhow::{bail, Context, Result};
 use aya::maps::{Array, DevMapHash, HashMap, Map, MapData, PerCpuArray, PerCpuValues};
@@ -31,7 +30,7 @@ use hsrp_ebpf::{
 };
 
 use super::vmac_table::VmacTable;
-use super::Dataplane;
+use super::{typed, MapSet};
 
 /// Counters of one group on one interface.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -80,37 +79,8 @@ pub struct DataplaneMaps {
     iface_slot: Array<MapData, IfaceSlot>,
 }
 
-impl DataplaneMaps {
-    /// Takes the maps out of a loaded object (they stay usable by the program).
-    pub fn from_ebpf(ebpf: &mut aya::Ebpf) -> Result<Self> {
-        Self::from_source(|name| {
-            ebpf.take_map(name)
-                .with_context(|| format!("the XDP object has no map `{name}` (or it was taken)"))
-        })
-    }
-
-    /// Takes the maps out of a loaded [`Dataplane`].
-    pub fn from_dataplane(dp: &mut Dataplane) -> Result<Self> {
-        Self::from_source(|name| dp.take_map(name))
-    }
-
-    /// Opens the maps pinned in `dir` (e.g. /sys/fs/bpf/hsrpd) by a running data plane.
-    pub fn from_pinned(dir: &Path) -> Result<Self> {
-        Self::from_source(|name| {
-            let path = dir.join(name);
-            let data = MapData::from_pin(&path)
-                .with_context(|| format!("opening pinned map {}", path.display()))?;
-            Map::from_map_data(data).with_context(|| format!("map {}", path.display()))
-        })
-    }
-
+impl MapSet for DataplaneMaps {
     fn from_source(mut take: impl FnMut(&str) -> Result<Map>) -> Result<Self> {
-        fn typed<T>(name: &str, map: Map) -> Result<T>
-        where
-            T: TryFrom<Map, Error = aya::maps::MapError>,
-        {
-            T::try_from(map).with_context(|| format!("map `{name}` has an unexpected type"))
-        }
         Ok(DataplaneMaps {
             vmac: VmacTable::new(typed(map_names::VMAC, take(map_names::VMAC)?)?)?,
             vip: typed(map_names::VIP, take(map_names::VIP)?)?,
@@ -122,7 +92,9 @@ impl DataplaneMaps {
             iface_slot: typed(map_names::IFACE_SLOT, take(map_names::IFACE_SLOT)?)?,
         })
     }
+}
 
+impl DataplaneMaps {
     /// Installs a group: its vMAC entry (not Active) and one VIP entry per address.
     /// Replaces an existing entry for the same vMAC, keeping its stats slot.
     pub fn add_group(

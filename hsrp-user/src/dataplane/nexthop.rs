@@ -9,13 +9,12 @@
 //! become valid again.
 
 use std::net::IpAddr;
-use std::path::Path;
 
 use anyhow::{Context, Result};
 use aya::maps::{Array, HashMap, Map, MapData};
 use hsrp_ebpf::{map_names, NexthopKey, NexthopValue, FAMILY_V4, FAMILY_V6, NH_GEN_OFF};
 
-use super::Dataplane;
+use super::{typed, MapSet};
 
 /// The two maps of the next-hop cache, typed.
 pub struct NexthopMaps {
@@ -25,44 +24,19 @@ pub struct NexthopMaps {
     last: u32,
 }
 
-impl NexthopMaps {
-    /// Takes the maps out of a loaded object (they stay usable by the program).
-    pub fn from_ebpf(ebpf: &mut aya::Ebpf) -> Result<Self> {
-        Self::from_source(|name| {
-            ebpf.take_map(name)
-                .with_context(|| format!("the XDP object has no map `{name}` (or it was taken)"))
-        })
-    }
-
-    /// Takes the maps out of a loaded [`Dataplane`].
-    pub fn from_dataplane(dp: &mut Dataplane) -> Result<Self> {
-        Self::from_source(|name| dp.take_map(name))
-    }
-
-    /// Opens the maps pinned in `dir` by a running data plane.
-    pub fn from_pinned(dir: &Path) -> Result<Self> {
-        Self::from_source(|name| {
-            let path = dir.join(name);
-            let data = MapData::from_pin(&path)
-                .with_context(|| format!("opening pinned map {}", path.display()))?;
-            Map::from_map_data(data).with_context(|| format!("map {}", path.display()))
-        })
-    }
-
+impl MapSet for NexthopMaps {
     fn from_source(mut take: impl FnMut(&str) -> Result<Map>) -> Result<Self> {
-        let cache = HashMap::try_from(take(map_names::NEXTHOP)?)
-            .with_context(|| format!("map `{}` has an unexpected type", map_names::NEXTHOP))?;
-        let gen = Array::try_from(take(map_names::NH_GEN)?)
-            .with_context(|| format!("map `{}` has an unexpected type", map_names::NH_GEN))?;
         let mut maps = NexthopMaps {
-            cache,
-            gen,
+            cache: typed(map_names::NEXTHOP, take(map_names::NEXTHOP)?)?,
+            gen: typed(map_names::NH_GEN, take(map_names::NH_GEN)?)?,
             last: 0,
         };
         maps.last = maps.generation()?;
         Ok(maps)
     }
+}
 
+impl NexthopMaps {
     /// The generation the program sees now (0: the cache is off).
     pub fn generation(&self) -> Result<u32> {
         self.gen.get(&0, 0).context("reading HSRP_NH_GEN")

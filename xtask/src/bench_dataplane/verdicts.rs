@@ -280,6 +280,15 @@ fn restored(name: &'static str, frame: Vec<u8>, verdict: u32) -> VerdictRow {
 
 /// The per-verdict rows: the cheap paths first (plain harness), then the rewriting ones.
 fn verdict_rows() -> Vec<VerdictRow> {
+    let udp6 = ipv6(
+        VMAC_A,
+        HOST_MAC,
+        HOST6,
+        SERVER6,
+        64,
+        17,
+        &udp(4000, 9, b"payload!"),
+    );
     let udp4 = |dmac, ttl| {
         ipv4(
             dmac,
@@ -334,38 +343,14 @@ fn verdict_rows() -> Vec<VerdictRow> {
             )
         },
         restored(FORWARD4, udp4(VMAC_A, 64), XDP_REDIRECT),
-        restored(
-            "forward IPv6",
-            ipv6(
-                VMAC_A,
-                HOST_MAC,
-                HOST6,
-                SERVER6,
-                64,
-                17,
-                &udp(4000, 9, b"payload!"),
-            ),
-            XDP_REDIRECT,
-        ),
+        restored("forward IPv6", udp6.clone(), XDP_REDIRECT),
         VerdictRow {
             nh_cache: true,
             ..restored(FORWARD4_CACHED, udp4(VMAC_A, 64), XDP_REDIRECT)
         },
         VerdictRow {
             nh_cache: true,
-            ..restored(
-                "forward IPv6, next-hop cache hit",
-                ipv6(
-                    VMAC_A,
-                    HOST_MAC,
-                    HOST6,
-                    SERVER6,
-                    64,
-                    17,
-                    &udp(4000, 9, b"payload!"),
-                ),
-                XDP_REDIRECT,
-            )
+            ..restored("forward IPv6, next-hop cache hit", udp6, XDP_REDIRECT)
         },
         restored("slow path (TTL 1)", udp4(VMAC_A, 1), XDP_PASS),
         restored("ARP reply", arp, XDP_TX),
