@@ -349,6 +349,30 @@ fn the_cache_follows_route_neighbour_mtu_and_rule_changes() {
         .expect("an entry for the destination");
     assert_eq!(e.dmac, [2, 0, 0, 0, 0x0a, 2]);
     assert_eq!(e.max_len as usize, 28 + LARGE);
+    // `hsrpd status` shows the cache on and the group's data-plane counters, read
+    // between two direct reads of the counter map.
+    let socket = dir.join("r.sock");
+    let before = rig.group();
+    let snap = hsrp_user::control::query(&socket).unwrap();
+    let after_status = rig.group();
+    assert_eq!(snap.nexthop_cache, "on");
+    let d = snap.groups[0]
+        .dataplane
+        .clone()
+        .expect("data-plane counters");
+    assert!(
+        (before.get(Counter::Forwarded)..=after_status.get(Counter::Forwarded))
+            .contains(&d.forwarded),
+        "{d:?} vs {before:?} / {after_status:?}"
+    );
+    assert!(
+        (before.get(Counter::NhCacheHit)..=after_status.get(Counter::NhCacheHit))
+            .contains(&d.forwarded_from_cache),
+        "{d:?}"
+    );
+    let text = hsrp_user::control::format::detail(&snap);
+    assert!(text.contains("XDP next-hop cache: on"), "{text}");
+    assert!(text.contains(" from the next-hop cache), "), "{text}");
 
     // (ii) The route moves to B: after the event every packet goes to B, none to A.
     let (t_before, t_route) = rig.change_between("ip route replace 10.9.9.9/32 via 10.0.3.2");
@@ -442,6 +466,12 @@ fn the_cache_follows_route_neighbour_mtu_and_rule_changes() {
         Duration::from_secs(2),
         "the cache off (generation 0)",
         || rig.generation() == 0,
+    );
+    let snap = hsrp_user::control::query(&socket).unwrap();
+    assert!(
+        snap.nexthop_cache.starts_with("off: a policy routing rule"),
+        "status: {}",
+        snap.nexthop_cache
     );
     wait(Duration::from_secs(5), "datagrams at A by the rule", || {
         after(&rig.a(), t_rule).len() >= 100

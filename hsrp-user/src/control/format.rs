@@ -3,6 +3,8 @@
 
 use std::fmt::Write;
 
+#[cfg(test)]
+use super::snapshot::DataplaneCounters;
 use super::snapshot::{GroupStatus, PeerStatus, Snapshot};
 
 /// `show standby brief`.
@@ -50,6 +52,9 @@ pub fn detail(snap: &Snapshot) -> String {
     }
     if snap.groups.is_empty() {
         out.push_str("no groups configured\n");
+    }
+    if !snap.nexthop_cache.is_empty() {
+        let _ = writeln!(out, "XDP next-hop cache: {}", snap.nexthop_cache);
     }
     out
 }
@@ -118,6 +123,19 @@ fn group_detail(out: &mut String, g: &GroupStatus) {
     );
     if let Some(name) = &g.name {
         let _ = writeln!(out, "  Group name is \"{name}\"");
+    }
+    if let Some(d) = &g.dataplane {
+        let _ = writeln!(
+            out,
+            "  Data plane: {} forwarded ({} from the next-hop cache), {} to the kernel, \
+             {} dropped while not Active",
+            d.forwarded, d.forwarded_from_cache, d.slow_path, d.dropped_not_active
+        );
+        let _ = writeln!(
+            out,
+            "    ARP {} answered, {} dropped; ND {} answered, {} dropped; echo {} answered",
+            d.arp_answered, d.arp_dropped, d.nd_answered, d.nd_dropped, d.echo_answered
+        );
     }
 }
 
@@ -191,6 +209,13 @@ mod tests {
                 expires_in_ms: Some(600),
             }),
             name: None,
+            dataplane: Some(DataplaneCounters {
+                forwarded: 1000,
+                forwarded_from_cache: 990,
+                slow_path: 3,
+                arp_answered: 2,
+                ..Default::default()
+            }),
         }
     }
 
@@ -218,6 +243,7 @@ mod tests {
     fn detail_has_the_show_standby_facts() {
         let snap = Snapshot {
             groups: vec![group()],
+            nexthop_cache: "off: a policy routing rule".into(),
             ..Default::default()
         };
         let text = detail(&snap);
@@ -233,6 +259,10 @@ mod tests {
             "  Active router is local",
             "  Standby router is 192.168.1.3, priority 100 (expires in 0.600 sec)",
             "  Priority 150 (configured 150)",
+            "  Data plane: 1000 forwarded (990 from the next-hop cache), 3 to the kernel, \
+             0 dropped while not Active",
+            "    ARP 2 answered, 0 dropped; ND 0 answered, 0 dropped; echo 0 answered",
+            "XDP next-hop cache: off: a policy routing rule",
         ] {
             assert!(text.contains(needle), "missing {needle:?} in\n{text}");
         }

@@ -18,6 +18,9 @@ pub struct Snapshot {
     pub uptime_s: f64,
     pub interfaces: Vec<InterfaceStatus>,
     pub groups: Vec<GroupStatus>,
+    /// The XDP next-hop cache: "on", or "off: REASON".
+    #[serde(default)]
+    pub nexthop_cache: String,
 }
 
 /// One interface hsrpd runs on.
@@ -73,4 +76,25 @@ pub struct GroupStatus {
     pub active: Option<PeerStatus>,
     pub standby: Option<PeerStatus>,
     pub name: Option<String>,
+    /// What the XDP program did with this group's frames (None: could not be read).
+    #[serde(default)]
+    pub dataplane: Option<DataplaneCounters>,
+}
+
+/// A group's data-plane counters, summed over CPUs since the group was installed.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DataplaneCounters {
+    /// Frames to the vMAC forwarded by XDP, and of those the ones served by the next-hop
+    /// cache (no fib lookup).
+    pub forwarded: u64,
+    pub forwarded_from_cache: u64,
+    /// Frames to the vMAC handed to the kernel (no neighbour yet, TTL expiring, ...).
+    pub slow_path: u64,
+    /// Frames to the vMAC while not Active.
+    pub dropped_not_active: u64,
+    pub arp_answered: u64,
+    pub arp_dropped: u64,
+    pub nd_answered: u64,
+    pub nd_dropped: u64,
+    pub echo_answered: u64,
 }

@@ -22,6 +22,7 @@
 //! those the generation also moves every [`REFRESH_INTERVAL`], which bounds how long a
 //! cached hop can outlive them.
 
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use anyhow::{Context, Result};
@@ -64,6 +65,23 @@ const DUMP_RETRY: Duration = Duration::from_secs(1);
 /// The running keeper. Dropping it (or [`NexthopKeeper::stop`]) turns the cache off.
 pub struct NexthopKeeper {
     task: Option<JoinHandle<()>>,
+    status: CacheStatus,
+}
+
+/// The cache's state in words, for `hsrpd status`: "on", or "off: REASON". Written by the
+/// keeper's task, read by the status socket.
+#[derive(Clone, Default)]
+struct CacheStatus(Arc<Mutex<String>>);
+
+impl CacheStatus {
+    fn set(&self, s: String) {
+        // A poisoned lock only means a panic elsewhere while holding it: keep going.
+        *self.0.lock().unwrap_or_else(|e| e.into_inner()) = s;
+    }
+
+    fn get(&self) -> String {
+        self.0.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
 }
 
 impl NexthopKeeper {
@@ -85,8 +103,11 @@ impl NexthopKeeper {
         ])
         .context("subscribing to netlink events for the next-hop cache")?;
         let connection = tokio::spawn(connection);
+        let status = CacheStatus::default();
+        status.set("off: reading the routing state".into());
         let mut keeper = Keeper {
             maps,
+            status: status.clone(),
             handle,
             off_reason: None,
             route_reason: false,
@@ -98,7 +119,13 @@ impl NexthopKeeper {
         keeper.redump().await;
         Ok(NexthopKeeper {
             task: Some(tokio::spawn(keeper.run(messages))),
+            status,
         })
+    }
+
+    /// "on", or "off: REASON".
+    pub fn status(&self) -> String {
+        self.status.get()
     }
 
     /// Stops keeping the cache and turns it off; returns once it is off.
@@ -120,6 +147,7 @@ impl Drop for NexthopKeeper {
 
 struct Keeper {
     maps: NexthopMaps,
+    status: CacheStatus,
     handle: Handle,
     /// Why the cache is off (None: on).
     off_reason: Option<String>,
@@ -135,6 +163,7 @@ struct Keeper {
 impl Drop for Keeper {
     fn drop(&mut self) {
         // Nobody keeps the cache correct any more.
+        self.status.set("off: stopped".into());
         if let Err(e) = self.maps.off() {
             warn!("next-hop cache: cannot turn it off: {e:#}");
         }
@@ -166,8 +195,7 @@ impl Keeper {
             tokio::select! {
                 msg = messages.next() => {
                     let Some((msg, _)) = msg else {
-                        warn!("next-hop cache off: the netlink notification socket closed");
-                        let _ = self.maps.off();
+                        self.set_off("the netlink notification socket closed".into(), false);
                         // Nothing will turn it on again: stay here until stopped.
                         std::future::pending::<()>().await;
                         return;
@@ -274,6 +302,7 @@ impl Keeper {
                 let was_off = self.off_reason.take();
                 match self.maps.bump() {
                     Ok(gen) => {
+                        self.status.set("on".into());
                         if let Some(reason) = was_off {
                             info!("next-hop cache on (generation {gen}; was off: {reason})");
                         }
@@ -306,6 +335,7 @@ impl Keeper {
         }
         if self.off_reason.as_deref() != Some(reason.as_str()) {
             info!("next-hop cache off: {reason}");
+            self.status.set(format!("off: {reason}"));
         }
         self.off_reason = Some(reason);
         self.route_reason = by_route;

@@ -1,11 +1,13 @@
-//! The snapshot `hsrpd status` prints, built from the state machines on each request.
+//! The snapshot `hsrpd status` prints, built from the state machines (and the data-plane
+//! counters and next-hop cache state) on each request.
 
 use std::time::Duration;
 
 use super::groups::{auth_label, cisco_mac, version_number};
 use super::Daemon;
-use crate::control::{GroupStatus, InterfaceStatus, PeerStatus, Snapshot};
+use crate::control::{DataplaneCounters, GroupStatus, InterfaceStatus, PeerStatus, Snapshot};
 use crate::fsm::RouterInfo;
+use hsrp_ebpf::Counters;
 
 fn peer(r: Option<RouterInfo>) -> Option<PeerStatus> {
     r.map(|r| match r {
@@ -92,6 +94,12 @@ impl Daemon {
                     active: fill_local(peer(s.active)),
                     standby: fill_local(peer(s.standby)),
                     name: s.name,
+                    dataplane: self
+                        .maps
+                        .group_counters(self.ifaces[g.iface].info.ifindex, g.vmac.0)
+                        .ok()
+                        .flatten()
+                        .map(|c| dataplane_counters(&c)),
                 }
             })
             .collect();
@@ -101,6 +109,24 @@ impl Daemon {
             uptime_s: self.start.elapsed().as_secs_f64(),
             interfaces,
             groups,
+            nexthop_cache: match &self.nexthop {
+                Some(keeper) => keeper.status(),
+                None => "off: disabled (--no-nexthop-cache)".into(),
+            },
         }
+    }
+}
+
+fn dataplane_counters(c: &Counters) -> DataplaneCounters {
+    DataplaneCounters {
+        forwarded: c.forwarded,
+        forwarded_from_cache: c.nh_cache_hit,
+        slow_path: c.slow_path,
+        dropped_not_active: c.dropped_not_active,
+        arp_answered: c.arp_answered,
+        arp_dropped: c.arp_dropped,
+        nd_answered: c.nd_answered,
+        nd_dropped: c.nd_dropped,
+        echo_answered: c.echo_answered,
     }
 }

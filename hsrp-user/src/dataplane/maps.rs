@@ -311,6 +311,15 @@ impl DataplaneMaps {
         Ok(out)
     }
 
+    /// The counters of one group, summed over CPUs: one read of its slot (where
+    /// [`DataplaneMaps::stats`] reads every slot). `None` when the group is not installed.
+    pub fn group_counters(&self, ifindex: u32, vmac: [u8; 6]) -> Result<Option<Counters>> {
+        match self.vmac.get(ifindex, vmac) {
+            Some(v) if v.stats_slot != 0 => self.slot_counters(v.stats_slot).map(Some),
+            _ => Ok(None),
+        }
+    }
+
     /// Empties every table and zeroes every counter: the state at daemon start.
     pub fn reset(&mut self) -> Result<()> {
         clear(&mut self.vip).context("clearing HSRP_VIP")?;
