@@ -9,7 +9,10 @@
 //! - SIGTERM: the final RA (lifetime 0) precedes the Resign, and the Standby's RA comes
 //!   after, so hosts keep their default route; a preempted Active sends no final RA;
 //! - dual stack: an IPv4 and an IPv6 group on one interface with different Actives, each
-//!   family's traffic through its own Active.
+//!   family's traffic through its own Active;
+//! - Router Solicitations: with the default ra-lifetime (periodic RAs 67-200 s apart), a
+//!   host whose link bounces has its default route back within MAX_RA_DELAY_TIME of its
+//!   RS, and a burst of RSs costs one RA, from the vMAC (the Standby stays silent).
 //!
 //! `python3` sends the echoes (no `ping` binary is assumed); tshark checks the frames.
 
@@ -587,4 +590,161 @@ fn dual_stack_v4_and_v6_groups_with_different_actives() {
         [r2_mac.as_str()],
         "IPv6 not through r2: {v6:?}"
     );
+}
+
+/// The host's Router Solicitations, as a host stack sends them: ICMPv6 type 133 to
+/// ff02::2 with hop limit 255 from its link-local, `count` of them `gap` apart (the kernel
+/// computes the checksum of a raw ICMPv6 socket).
+fn send_router_solicitations(host: &Netns, count: u32, gap: Duration) -> Result<()> {
+    require_tool("python3");
+    let script = format!(
+        r#"
+import socket, time
+s = socket.socket(socket.AF_INET6, socket.SOCK_RAW, socket.IPPROTO_ICMPV6)
+s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_MULTICAST_HOPS, 255)
+dst = socket.getaddrinfo("ff02::2%hlan0", None, socket.AF_INET6)[0][4]
+for i in range({count}):
+    if i:
+        time.sleep({gap})
+    s.sendto(bytes([133, 0, 0, 0, 0, 0, 0, 0]), dst)
+"#,
+        gap = gap.as_secs_f64()
+    );
+    let out = host
+        .command("python3")
+        .args(["-c", &script])
+        .output()
+        .context("running python3")?;
+    if !out.status.success() {
+        bail!(
+            "sending RSs: {}",
+            String::from_utf8_lossy(&out.stderr).trim()
+        );
+    }
+    Ok(())
+}
+
+/// (time, source MAC, IPv6 source) of every RS and RA in `pcap`, in capture order.
+fn rs_and_ra(pcap: &std::path::Path) -> Vec<(f64, u8, String, String)> {
+    tshark_fields(
+        pcap,
+        "icmpv6.type == 133 || icmpv6.type == 134",
+        &["frame.time_relative", "icmpv6.type", "eth.src", "ipv6.src"],
+    )
+    .unwrap()
+    .iter()
+    .map(|l| {
+        let f: Vec<&str> = l.split('|').collect();
+        (
+            f[0].parse().unwrap(),
+            f[1].parse().unwrap(),
+            f[2].to_string(),
+            f[3].to_string(),
+        )
+    })
+    .collect()
+}
+
+#[test]
+fn router_solicitations_are_answered_at_once_with_one_ra_per_burst() {
+    let mut lab = ipv6_lab(false).expect("building the IPv6 lab");
+    // The switch's ports solicit too (they have link-locals; the host's port does each time
+    // the host's link comes up), and the rate limit rightly holds the answers to the
+    // host's RSs back then: the switch is a plain L2 switch here, without IPv6 of its own.
+    lab.lan
+        .exec("sysctl -qw net.ipv6.conf.all.disable_ipv6=1")
+        .unwrap();
+    // The default ra-lifetime (1800 s): periodic RAs every 67-200 s, so within this test
+    // only the initial burst and the answers to solicitations can reach the host.
+    let cfg = |p: u8| {
+        format!(
+            "interface lan0\n standby version 2\n standby {V6_GROUP} ipv6 autoconfig\n \
+             standby {V6_GROUP} priority {p}\n standby {V6_GROUP} preempt\n \
+             standby {V6_GROUP} {TIMERS}\n"
+        )
+    };
+    lab.start_hsrpd(1, &cfg(110)).unwrap();
+    wait_state(
+        &lab,
+        1,
+        V6_GROUP,
+        true,
+        State::Active,
+        Duration::from_secs(3),
+    );
+    let active_at = Instant::now();
+    lab.start_hsrpd(2, &cfg(100)).unwrap();
+    wait_state(
+        &lab,
+        2,
+        V6_GROUP,
+        true,
+        State::Standby,
+        Duration::from_secs(3),
+    );
+    let host = lab.host.as_ref().unwrap();
+    assert_eq!(
+        host.exec("sysctl -n net.ipv6.conf.hlan0.forwarding net.ipv6.conf.hlan0.accept_ra")
+            .unwrap()
+            .split_whitespace()
+            .collect::<Vec<_>>(),
+        ["0", "1"],
+        "the host must solicit on link up (forwarding 0, accept_ra 1)"
+    );
+    wait_default_route(host, Duration::from_secs(5));
+    // The initial burst (at 0, 3 and 6 s after the takeover) is over after 7 s; past 9 s
+    // the rate limit (3 s after the last RA) no longer holds an answer back either.
+    let rest = Duration::from_millis(9500).saturating_sub(active_at.elapsed());
+    std::thread::sleep(rest);
+
+    // Link bounce: Linux drops the routes with the link and solicits when it comes up.
+    let cap = lab.capture("solicit").unwrap();
+    host.exec("ip -6 route flush dev hlan0 default; ip link set dev hlan0 down")
+        .unwrap();
+    assert!(
+        !default_route(host).contains(VLL),
+        "default route survived the flush: {}",
+        default_route(host)
+    );
+    host.exec("ip link set dev hlan0 up").unwrap();
+    let took = wait_default_route(host, Duration::from_secs(2));
+    println!("link up to default route via {VLL}: {took:?} (periodic RAs are >= 67 s apart)");
+    std::thread::sleep(Duration::from_millis(300));
+    let pcap = cap.stop().unwrap();
+    let frames = rs_and_ra(&pcap);
+    let first_rs = frames
+        .iter()
+        .find(|f| f.1 == 133)
+        .unwrap_or_else(|| panic!("the host sent no RS on link up: {frames:?}"));
+    let ras: Vec<_> = frames.iter().filter(|f| f.1 == 134).collect();
+    assert_eq!(ras.len(), 1, "one RA answers the RS: {frames:?}");
+    assert_eq!((&*ras[0].2, &*ras[0].3), (V6_VMAC_S, VLL), "{frames:?}");
+    let delay = ras[0].0 - first_rs.0;
+    println!("RS to RA: {:.0} ms", delay * 1000.0);
+    assert!(
+        (0.0..=0.6).contains(&delay),
+        "RA {delay:.3} s after the RS (MAX_RA_DELAY_TIME 0.5 s): {frames:?}"
+    );
+
+    // A burst of RSs (three, 100 ms apart), more than 3 s after that RA: one RA answers
+    // them all, within 0.5 s of the first.
+    std::thread::sleep(Duration::from_millis(3200));
+    let cap = lab.capture("solicit-burst").unwrap();
+    send_router_solicitations(host, 3, Duration::from_millis(100)).unwrap();
+    std::thread::sleep(Duration::from_millis(1200));
+    let pcap = cap.stop().unwrap();
+    let frames = rs_and_ra(&pcap);
+    let rs: Vec<_> = frames.iter().filter(|f| f.1 == 133).collect();
+    let ras: Vec<_> = frames.iter().filter(|f| f.1 == 134).collect();
+    assert_eq!(rs.len(), 3, "{frames:?}");
+    assert_eq!(
+        ras.len(),
+        1,
+        "one RA for the burst: {frames:?}\n{}",
+        lab.log(1)
+    );
+    assert_eq!((&*ras[0].2, &*ras[0].3), (V6_VMAC_S, VLL), "{frames:?}");
+    let delay = ras[0].0 - rs[0].0;
+    println!("RS burst to RA: {:.0} ms", delay * 1000.0);
+    assert!((0.0..=0.6).contains(&delay), "{frames:?}");
 }

@@ -1,7 +1,7 @@
 //! `hsrp_user::net::PacketSocket` on a real veth pair inside a namespace: frames cross
-//! byte for byte, the kernel filter lets only HSRP through, the host's own frames never come
-//! back, and the multicast/unicast filter entries appear in the kernel and vanish with the
-//! socket.
+//! byte for byte, the kernel filter lets only HSRP and Router Solicitations through, the
+//! host's own frames never come back, and the multicast/unicast filter entries appear in
+//! the kernel and vanish with the socket.
 
 mod net_support;
 
@@ -115,6 +115,65 @@ fn only_hsrp_control_frames_are_delivered() {
             panic!("delivered a non-HSRP frame: {which:?} {first:02x?}");
         }
         assert_eq!(recv_one(&rx).await, None, "a second frame was delivered");
+    });
+}
+
+/// A Router Solicitation from `src` as a host sends it (SLLA unless from ::).
+fn router_solicitation(src: &str) -> Vec<u8> {
+    let src: Ipv6Addr = src.parse().unwrap();
+    let rs = hsrp_user::wire::RsRepr {
+        source_mac: (!src.is_unspecified()).then_some(MacAddr(VMAC)),
+    };
+    let mut buf = [0u8; 128];
+    let n = hsrp_user::wire::router_solicitation(MacAddr(VMAC), src, &rs, &mut buf).unwrap();
+    buf[..n].to_vec()
+}
+
+/// The same ICMPv6 frame with another message type (checksum left stale: the filter does
+/// not look at it).
+fn icmpv6_of_type(mut frame: Vec<u8>, icmp_type: u8) -> Vec<u8> {
+    frame[14 + 40] = icmp_type;
+    frame
+}
+
+#[test]
+fn router_solicitations_are_delivered_and_other_icmpv6_is_not() {
+    let p = pair();
+    run_in(&p.ns, || async {
+        let tx = PacketSocket::open(&p.a).unwrap();
+        let rx = PacketSocket::open(&p.b).unwrap();
+        let rs = router_solicitation("fe80::42");
+        // The filter's limit: an RS behind a Hop-by-Hop header (8 bytes, next = ICMPv6).
+        let mut hbh = rs[..14 + 40].to_vec();
+        hbh[14 + 6] = 0;
+        hbh.extend_from_slice(&[58, 0, 1, 4, 0, 0, 0, 0]);
+        hbh.extend_from_slice(&rs[14 + 40..]);
+        let plen = (hbh.len() - 54) as u16;
+        hbh[18..20].copy_from_slice(&plen.to_be_bytes());
+        let others = [
+            ("RA", icmpv6_of_type(rs.clone(), 134)),
+            ("NS", icmpv6_of_type(rs.clone(), 135)),
+            ("NA", icmpv6_of_type(rs.clone(), 136)),
+            ("echo request", icmpv6_of_type(rs.clone(), 128)),
+            ("MLDv2 report", icmpv6_of_type(rs.clone(), 143)),
+            ("RS behind a Hop-by-Hop header", hbh),
+        ];
+        for (_, frame) in &others {
+            tx.send(frame).await.unwrap();
+        }
+        let unspecified = router_solicitation("::");
+        for want in [&rs, &unspecified] {
+            tx.send(want).await.unwrap();
+            // In order on a veth: another frame that passed the filter would come first.
+            let got = recv_one(&rx)
+                .await
+                .expect("Router Solicitation not received");
+            if got != *want {
+                let which = others.iter().find(|(_, f)| *f == got).map(|(n, _)| *n);
+                panic!("delivered {which:?} instead of the RS: {got:02x?}");
+            }
+        }
+        assert_eq!(recv_one(&rx).await, None, "another frame was delivered");
     });
 }
 
@@ -233,6 +292,7 @@ fn hsrp_multicast_macs_are_joined_while_the_socket_lives() {
         "01:00:5e:00:00:02",
         "01:00:5e:00:00:66",
         "33:33:00:00:00:66",
+        "33:33:00:00:00:02",
     ];
     let before = maddr(&p);
     for mac in wanted {

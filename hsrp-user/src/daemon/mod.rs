@@ -8,7 +8,7 @@
 //! log lines.
 //!
 //! - `startup`: interfaces, data plane, sockets, groups; refuses a second instance.
-//! - `rx`: Ethernet/IP/UDP framing of received HSRP.
+//! - `rx`: Ethernet/IP/UDP framing of received HSRP, and of Router Solicitations.
 //! - `actions`: executing `fsm::Action`s, v1 Advertise / v2 Interface State.
 //! - `reload`: SIGHUP.
 //! - `status`: the snapshot for `hsrpd status`.
@@ -16,7 +16,8 @@
 //! - `schedule`: deadline order and group lookup, so a wake-up costs O(log groups);
 //!   `lateness`: how late timers are served.
 //! - `groups`: configuration → state machine; `xdp_probe`: is an interface taken.
-//! - `ra`: Router Advertisements of the IPv6 groups this router is Active for.
+//! - `ra`: Router Advertisements of the IPv6 groups this router is Active for, periodic
+//!   and in answer to Router Solicitations.
 //! - `sentinel`: a small process spawned first, before any data-plane or socket fd exists,
 //!   that holds the ready-built Resign frames of the Active groups and sends them if the
 //!   daemon dies without a clean stop (SIGKILL, panic, abort), so the Standby takes over at
@@ -216,6 +217,8 @@ struct Daemon {
 /// What a received frame is to the groups (`Daemon::classify`).
 enum Received {
     Ignored,
+    /// A valid Router Solicitation: the IPv6 Actives of the interface answer it.
+    Solicitation(rx::Solicitation),
     /// An authenticated message for group `gi`.
     Message {
         gi: usize,
@@ -346,6 +349,7 @@ impl Daemon {
     async fn on_frame(&mut self, iface: usize, frame: &[u8]) {
         match self.classify(iface, frame) {
             Received::Ignored => return,
+            Received::Solicitation(rs) => return self.on_solicitation(iface, rs),
             Received::Message { gi, from, msg } => {
                 self.feed(gi, Event::Received { from, msg }).await
             }
@@ -370,8 +374,9 @@ impl Daemon {
     /// nothing of ours.
     fn classify(&self, iface: usize, frame: &[u8]) -> Received {
         let name = &self.ifaces[iface].cfg.name;
-        let d = match rx::parse(frame) {
-            Ok(d) => d,
+        let d = match rx::parse_frame(frame) {
+            Ok(rx::Frame::Hsrp(d)) => d,
+            Ok(rx::Frame::RouterSolicitation(rs)) => return Received::Solicitation(rs),
             Err(e) => {
                 debug!("{name}: ignored frame: {e}");
                 return Received::Ignored;

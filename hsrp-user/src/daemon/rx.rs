@@ -1,10 +1,12 @@
 //! The receive side's framing: from an Ethernet frame (as the packet socket hands it over)
-//! to the HSRP UDP payload and the sender's addresses. The kernel filter already let only
-//! HSRP through; this still checks every length, because a frame is untrusted input.
+//! to the HSRP UDP payload and the sender's addresses ([`parse`]), or to a Router
+//! Solicitation the IPv6 Actives answer ([`parse_frame`]). The kernel filter already let
+//! only these through; this still checks every length, because a frame is untrusted input.
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use crate::proto::MacAddr;
+use crate::wire::rs::{RsPacket, RsRepr, ICMPV6_ROUTER_SOLICITATION};
 use crate::wire::{PORT_V4, PORT_V6};
 
 /// An HSRP datagram as received.
@@ -31,10 +33,98 @@ pub enum FrameError {
     NotHsrp(u16),
     #[error("bad length field {0}")]
     BadLength(usize),
+    #[error("ICMPv6 type {0} is not a Router Solicitation")]
+    NotSolicitation(u8),
+    #[error("invalid Router Solicitation: {0}")]
+    BadSolicitation(&'static str),
+    #[error("malformed Router Solicitation: {0}")]
+    MalformedSolicitation(crate::wire::Error),
+}
+
+/// A Router Solicitation as received, valid by RFC 4861 §6.1.1.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Solicitation {
+    pub src_mac: MacAddr,
+    /// The host's address, or :: (a host that has none yet).
+    pub src_ip: Ipv6Addr,
+    /// The Source Link-Layer Address option, if the host sent one.
+    pub source_mac: Option<MacAddr>,
+}
+
+/// What a received frame is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Frame<'a> {
+    Hsrp(Datagram<'a>),
+    RouterSolicitation(Solicitation),
 }
 
 const ETH_LEN: usize = 14;
 const UDP_LEN: usize = 8;
+const IPV6_LEN: usize = 40;
+const IPPROTO_ICMPV6: u8 = 58;
+
+/// An HSRP datagram ([`parse`]) or a Router Solicitation (ICMPv6 type 133 right after the
+/// fixed IPv6 header: no extension headers, as the socket filter also assumes).
+pub fn parse_frame(frame: &[u8]) -> Result<Frame<'_>, FrameError> {
+    match parse(frame) {
+        Ok(d) => Ok(Frame::Hsrp(d)),
+        Err(FrameError::NotUdp(IPPROTO_ICMPV6)) if is_ipv6(frame) => {
+            solicitation(frame).map(Frame::RouterSolicitation)
+        }
+        Err(e) => Err(e),
+    }
+}
+
+fn is_ipv6(frame: &[u8]) -> bool {
+    frame.get(12..14) == Some(&[0x86, 0xdd][..])
+}
+
+/// The RFC 4861 §6.1.1 checks of a Router Solicitation: hop limit 255, ICMPv6 checksum,
+/// code 0, length ≥ 8, options well formed, no Source Link-Layer Address from ::. The
+/// source must not be multicast (RFC 4861 §4.1: an address of the sender, or ::).
+fn solicitation(frame: &[u8]) -> Result<Solicitation, FrameError> {
+    let ip = frame
+        .get(ETH_LEN..)
+        .filter(|ip| ip.len() >= IPV6_LEN && ip[0] >> 4 == 6 && ip[6] == IPPROTO_ICMPV6)
+        .ok_or(FrameError::Truncated(frame.len()))?;
+    let plen = usize::from(u16::from_be_bytes([ip[4], ip[5]]));
+    if IPV6_LEN + plen > ip.len() {
+        return Err(FrameError::BadLength(plen));
+    }
+    let icmp = &ip[IPV6_LEN..IPV6_LEN + plen];
+    if let Some(&t) = icmp.first().filter(|&&t| t != ICMPV6_ROUTER_SOLICITATION) {
+        return Err(FrameError::NotSolicitation(t));
+    }
+    if ip[7] != 255 {
+        return Err(FrameError::BadSolicitation("hop limit is not 255"));
+    }
+    let addr = |at: usize| {
+        let mut a = [0u8; 16];
+        a.copy_from_slice(&ip[at..at + 16]);
+        Ipv6Addr::from(a)
+    };
+    let (src, dst) = (addr(8), addr(24));
+    if src.is_multicast() {
+        return Err(FrameError::BadSolicitation("multicast source address"));
+    }
+    let p = RsPacket::new_checked(icmp).map_err(FrameError::MalformedSolicitation)?;
+    if !p.checksum_ok(src, dst) {
+        return Err(FrameError::BadSolicitation("bad ICMPv6 checksum"));
+    }
+    let rs = RsRepr::parse(&p).map_err(FrameError::MalformedSolicitation)?;
+    if !rs.valid_from(src) {
+        return Err(FrameError::BadSolicitation(
+            "source link-layer address option from ::",
+        ));
+    }
+    let mut src_mac = [0u8; 6];
+    src_mac.copy_from_slice(&frame[6..12]);
+    Ok(Solicitation {
+        src_mac: MacAddr(src_mac),
+        src_ip: src,
+        source_mac: rs.source_mac,
+    })
+}
 
 /// Parses Ethernet + IPv4/IPv6 + UDP (ports 1985 / 2029), with no IPv6 extension headers
 /// (HSRP never carries any).
@@ -151,5 +241,151 @@ mod tests {
             parse(&port[..n]),
             Err(FrameError::NotHsrp(0x07c1 & 0xff00 | 53))
         );
+    }
+
+    /// An RS frame from `src` (with an SLLA unless `src` is ::), as a host sends it.
+    fn rs_frame(src: &str) -> Vec<u8> {
+        let src: Ipv6Addr = src.parse().unwrap();
+        let rs = RsRepr {
+            source_mac: (!src.is_unspecified()).then_some(HOST),
+        };
+        let mut buf = [0u8; 100];
+        let n = crate::wire::router_solicitation(HOST, src, &rs, &mut buf).unwrap();
+        buf[..n].to_vec()
+    }
+
+    const HOST: MacAddr = MacAddr([0x02, 0, 0, 0, 0, 0x42]);
+
+    /// Rewrites the ICMPv6 checksum after a test changed the message.
+    fn fix_checksum(f: &mut [u8]) {
+        f[56..58].fill(0);
+        let mut acc: u32 = 58 + (f.len() - 54) as u32;
+        for c in f[22..].chunks(2) {
+            acc += u32::from(u16::from_be_bytes([c[0], *c.get(1).unwrap_or(&0)]));
+        }
+        while acc > 0xffff {
+            acc = (acc & 0xffff) + (acc >> 16);
+        }
+        f[56..58].copy_from_slice(&(!(acc as u16)).to_be_bytes());
+    }
+
+    #[test]
+    fn router_solicitations_are_told_apart_from_hsrp() {
+        let f = rs_frame("fe80::42");
+        assert_eq!(
+            parse_frame(&f),
+            Ok(Frame::RouterSolicitation(Solicitation {
+                src_mac: HOST,
+                src_ip: "fe80::42".parse().unwrap(),
+                source_mac: Some(HOST),
+            }))
+        );
+        let f = rs_frame("::");
+        assert_eq!(
+            parse_frame(&f),
+            Ok(Frame::RouterSolicitation(Solicitation {
+                src_mac: HOST,
+                src_ip: Ipv6Addr::UNSPECIFIED,
+                source_mac: None,
+            }))
+        );
+        // Unknown options are skipped.
+        let mut f = rs_frame("fe80::42");
+        f.extend_from_slice(&[14, 1, 1, 2, 3, 4, 5, 6]);
+        f[18..20].copy_from_slice(&24u16.to_be_bytes());
+        fix_checksum(&mut f);
+        assert!(matches!(parse_frame(&f), Ok(Frame::RouterSolicitation(_))));
+        // HSRP still comes out as HSRP.
+        let mut buf = [0u8; 200];
+        let mut hello = HELLO;
+        hello[0] = 1;
+        let n = hsrp_frame(HOST, "fe80::1".parse().unwrap(), &hello, &mut buf).unwrap();
+        assert!(matches!(parse_frame(&buf[..n]), Ok(Frame::Hsrp(_))));
+    }
+
+    #[test]
+    fn invalid_router_solicitations_are_rejected_per_rfc_4861() {
+        let good = rs_frame("fe80::42");
+        let bad = |name: &str, f: &[u8], want: FrameError| {
+            assert_eq!(parse_frame(f), Err(want), "{name}");
+        };
+        let mut hop = good.clone();
+        hop[14 + 7] = 254;
+        bad(
+            "hop limit 254",
+            &hop,
+            FrameError::BadSolicitation("hop limit is not 255"),
+        );
+        let mut sum = good.clone();
+        sum[57] ^= 0xff;
+        bad(
+            "checksum",
+            &sum,
+            FrameError::BadSolicitation("bad ICMPv6 checksum"),
+        );
+        let mut code = good.clone();
+        code[55] = 1;
+        fix_checksum(&mut code);
+        assert!(
+            matches!(
+                parse_frame(&code),
+                Err(FrameError::MalformedSolicitation(_))
+            ),
+            "code 1"
+        );
+        // From :: with an SLLA: take the good frame's ICMPv6 message, change the source.
+        let mut unspec = good.clone();
+        unspec[22..38].fill(0);
+        fix_checksum(&mut unspec);
+        bad(
+            "SLLA from ::",
+            &unspec,
+            FrameError::BadSolicitation("source link-layer address option from ::"),
+        );
+        let mut mcast = good.clone();
+        mcast[22] = 0xff;
+        fix_checksum(&mut mcast);
+        bad(
+            "multicast source",
+            &mcast,
+            FrameError::BadSolicitation("multicast source address"),
+        );
+        // A zero-length option.
+        let mut zero = good.clone();
+        zero[14 + 40 + 9] = 0;
+        fix_checksum(&mut zero);
+        assert!(matches!(
+            parse_frame(&zero),
+            Err(FrameError::MalformedSolicitation(_))
+        ));
+        // Another ICMPv6 message (echo request) is not a solicitation.
+        let mut echo = good.clone();
+        echo[54] = 128;
+        fix_checksum(&mut echo);
+        bad("echo", &echo, FrameError::NotSolicitation(128));
+        // ICMPv6 shorter than 8 bytes: payload length 4.
+        let mut short = good.clone();
+        short[18..20].copy_from_slice(&4u16.to_be_bytes());
+        assert!(matches!(
+            parse_frame(&short),
+            Err(FrameError::MalformedSolicitation(
+                crate::wire::Error::Truncated { .. }
+            ))
+        ));
+        // A payload length beyond the frame.
+        let mut long = good.clone();
+        long[18..20].copy_from_slice(&200u16.to_be_bytes());
+        bad("payload length", &long, FrameError::BadLength(200));
+        // Every cut and every byte value: errors or values, never a panic.
+        for cut in 0..good.len() {
+            assert!(parse_frame(&good[..cut]).is_err(), "cut at {cut}");
+        }
+        for i in 0..good.len() {
+            for v in [0u8, 1, 0x3a, 0x85, 0xff] {
+                let mut f = good.clone();
+                f[i] = v;
+                let _ = parse_frame(&f);
+            }
+        }
     }
 }

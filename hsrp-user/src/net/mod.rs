@@ -2,8 +2,9 @@
 //! async (tokio) wrapper around one kernel facility, with no protocol logic.
 //!
 //! - [`PacketSocket`]: an AF_PACKET raw socket on one interface that sends fully built
-//!   Ethernet frames and receives only HSRP control frames (a classic BPF filter in the
-//!   kernel), plus the interface's multicast and unicast (virtual MAC) filter entries.
+//!   Ethernet frames and receives only HSRP control frames and Router Solicitations (a
+//!   classic BPF filter in the kernel), plus the interface's multicast and unicast
+//!   (virtual MAC) filter entries.
 //! - [`Netlink`]: queries — [`InterfaceInfo`] of an interface, [`Netlink::route_exists`].
 //! - [`NetWatcher`]: a stream of [`NetEvent`]s (link, address and route changes) for tracking.
 //! - [`disable_icmp_redirects`]: the RFC 2281 §6 sysctl.

@@ -1,7 +1,7 @@
 //! [`PacketSocket`]: the daemon's wire. An AF_PACKET raw socket bound to one interface:
 //! it sends complete Ethernet frames as built by `wire` (any source MAC, e.g. the virtual
-//! MAC), and receives only HSRP control frames, filtered in the kernel
-//! (see `packet_filter`). It also owns the interface's filter entries that HSRP needs:
+//! MAC), and receives only HSRP control frames and Router Solicitations, filtered in the
+//! kernel (see `packet_filter`). It also owns the interface's filter entries that HSRP needs:
 //! the HSRP multicast MACs, and — explicitly, through [`PacketSocket::add_unicast_mac`] —
 //! the virtual MACs, so a real NIC accepts frames sent to them. All of these are socket
 //! memberships: the kernel removes them when the socket closes, so a daemon that dies leaves
@@ -19,11 +19,14 @@ use super::packet_filter::HSRP_FILTER;
 use super::{NetError, Result};
 use crate::proto::MacAddr;
 
-/// The multicast MACs HSRP listens on: 224.0.0.2 (v1), 224.0.0.102 (v2), ff02::66 (v2 IPv6).
-pub const HSRP_MULTICAST_MACS: [MacAddr; 3] = [
+/// The multicast MACs HSRP listens on: 224.0.0.2 (v1), 224.0.0.102 (v2), ff02::66 (v2 IPv6),
+/// and ff02::2 (all-routers), where hosts send the Router Solicitations that the Active of
+/// an IPv6 group answers (the kernel joins it only while IPv6 forwarding is on).
+pub const HSRP_MULTICAST_MACS: [MacAddr; 4] = [
     MacAddr([0x01, 0x00, 0x5e, 0x00, 0x00, 0x02]),
     MacAddr([0x01, 0x00, 0x5e, 0x00, 0x00, 0x66]),
     MacAddr([0x33, 0x33, 0x00, 0x00, 0x00, 0x66]),
+    MacAddr([0x33, 0x33, 0x00, 0x00, 0x00, 0x02]),
 ];
 
 /// An AF_PACKET raw socket on one interface; see the module documentation.

@@ -1,11 +1,15 @@
 //! The classic BPF socket filter (SO_ATTACH_FILTER) of [`super::PacketSocket`]: it keeps
 //! only HSRP control frames — UDP to port 1985 over IPv4, UDP to port 2029 over IPv6 — and
+//! ICMPv6 Router Solicitations (type 133, which the Active of an IPv6 group answers), and
 //! drops frames the host is sending (PACKET_OUTGOING), so the daemon never wakes for other
 //! traffic. Offsets are from the start of the Ethernet header (SOCK_RAW).
 //!
 //! Limits, on purpose: no VLAN tag in the frame (the kernel moves it to metadata anyway), no
-//! IPv6 extension headers (HSRP for IPv6 sends none), non-first IPv4 fragments dropped.
-//! Everything else (addresses, TTL, checksums, the HSRP payload) is the daemon's to check.
+//! IPv6 extension headers (HSRP for IPv6 sends none; neither do the hosts' RSs as Linux,
+//! Windows, macOS and the BSDs send them — an RS behind an extension header, e.g. a
+//! Hop-by-Hop option, is dropped here and the host waits for the periodic RA), non-first
+//! IPv4 fragments dropped. Everything else (addresses, TTL / hop limit, ICMPv6 code,
+//! checksums, the payload) is the daemon's to check.
 
 use libc::sock_filter;
 
@@ -34,10 +38,12 @@ const ACCEPT_LEN: u32 = 0x0004_0000;
 const ETHERTYPE_IPV4: u32 = 0x0800;
 const ETHERTYPE_IPV6: u32 = 0x86dd;
 const IPPROTO_UDP: u32 = 17;
+const IPPROTO_ICMPV6: u32 = 58;
+const ICMPV6_ROUTER_SOLICITATION: u32 = 133;
 
 // Instruction indices of the two exits, for the relative jumps below.
-const ACCEPT: usize = 16;
-const DROP: usize = 17;
+const ACCEPT: usize = 19;
+const DROP: usize = 20;
 
 const fn stmt(code: u16, k: u32) -> sock_filter {
     sock_filter {
@@ -60,7 +66,7 @@ const fn jump(at: usize, code: u16, k: u32, t: usize, f: usize) -> sock_filter {
 }
 
 /// The filter program; see the module documentation for what it accepts.
-pub(crate) const HSRP_FILTER: [sock_filter; 18] = [
+pub(crate) const HSRP_FILTER: [sock_filter; 21] = [
     /* 0 */ stmt(LD | W | ABS, AD_PKTTYPE),
     /* 1 */ jump(1, JMP | JEQ | K, libc::PACKET_OUTGOING as u32, DROP, 2),
     /* 2 */ stmt(LD | H | ABS, 12), // EtherType
@@ -78,11 +84,16 @@ pub(crate) const HSRP_FILTER: [sock_filter; 18] = [
     /* 11 */
     jump(11, JMP | JEQ | K, ETHERTYPE_IPV6, 12, DROP),
     /* 12 */ stmt(LD | B | ABS, 14 + 6),
-    /* 13 */ jump(13, JMP | JEQ | K, IPPROTO_UDP, 14, DROP),
+    /* 13 */ jump(13, JMP | JEQ | K, IPPROTO_UDP, 14, 16),
     /* 14 */ stmt(LD | H | ABS, 14 + 40 + 2),
     /* 15 */ jump(15, JMP | JEQ | K, HSRP_PORT_V6 as u32, ACCEPT, DROP),
-    /* 16 */ stmt(RET | K, ACCEPT_LEN),
-    /* 17 */ stmt(RET | K, 0),
+    // Or next header ICMPv6 with type Router Solicitation right after the fixed header.
+    /* 16 */
+    jump(16, JMP | JEQ | K, IPPROTO_ICMPV6, 17, DROP),
+    /* 17 */ stmt(LD | B | ABS, 14 + 40),
+    /* 18 */ jump(18, JMP | JEQ | K, ICMPV6_ROUTER_SOLICITATION, ACCEPT, DROP),
+    /* 19 */ stmt(RET | K, ACCEPT_LEN),
+    /* 20 */ stmt(RET | K, 0),
 ];
 
 #[cfg(test)]
@@ -152,6 +163,16 @@ mod tests {
         f
     }
 
+    fn ipv6_icmp(next_header: u8, icmp_type: u8) -> Vec<u8> {
+        let mut f = vec![0u8; 14 + 40 + 8];
+        f[12..14].copy_from_slice(&0x86ddu16.to_be_bytes());
+        f[14] = 0x60;
+        f[14 + 6] = next_header;
+        f[14 + 7] = 255;
+        f[54] = icmp_type;
+        f
+    }
+
     fn ipv6_udp(next_header: u8, dst_port: u16) -> Vec<u8> {
         let mut f = vec![0u8; 14 + 40 + 8];
         f[12..14].copy_from_slice(&0x86ddu16.to_be_bytes());
@@ -188,8 +209,32 @@ mod tests {
     }
 
     #[test]
+    fn accepts_router_solicitations() {
+        assert_eq!(
+            run(&HSRP_FILTER, &ipv6_icmp(58, 133), MULTICAST),
+            ACCEPT_LEN
+        );
+        assert_eq!(run(&HSRP_FILTER, &ipv6_icmp(58, 133), HOST), ACCEPT_LEN);
+        // The documented limit: behind an extension header (here Hop-by-Hop) it is dropped.
+        let mut hbh = ipv6_icmp(0, 133);
+        hbh[54] = 58;
+        assert_eq!(run(&HSRP_FILTER, &hbh, MULTICAST), 0);
+    }
+
+    #[test]
     fn drops_everything_else() {
-        let cases: [(&str, Vec<u8>, u8); 9] = [
+        let cases: [(&str, Vec<u8>, u8); 16] = [
+            ("own RS", ipv6_icmp(58, 133), OUTGOING),
+            ("router advertisement", ipv6_icmp(58, 134), MULTICAST),
+            ("neighbour solicitation", ipv6_icmp(58, 135), MULTICAST),
+            ("neighbour advertisement", ipv6_icmp(58, 136), MULTICAST),
+            ("echo request", ipv6_icmp(58, 128), MULTICAST),
+            ("MLD report", ipv6_icmp(58, 143), MULTICAST),
+            (
+                "truncated RS",
+                ipv6_icmp(58, 133)[..14 + 40].to_vec(),
+                MULTICAST,
+            ),
             ("own frame", ipv4_udp(1985, 5, 0), OUTGOING),
             ("udp 1986", ipv4_udp(1986, 5, 0), MULTICAST),
             ("v4 on 2029", ipv4_udp(2029, 5, 0), MULTICAST),

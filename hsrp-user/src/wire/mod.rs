@@ -8,6 +8,7 @@
 //! - `addr`: virtual MACs and the IPv6 virtual link-local.
 //! - `frame`: the complete Ethernet frames hsrpd sends (HSRP, gratuitous ARP, unsolicited NA).
 //! - `ra`: the ICMPv6 Router Advertisement an IPv6 group's Active sends.
+//! - `rs`: the ICMPv6 Router Solicitation it answers.
 //!
 //! The receive path (`decode_payload`) never allocates and never panics: every malformed input
 //! is an `Error` naming what was wrong and where.
@@ -17,6 +18,7 @@ pub mod auth;
 pub mod frame;
 pub mod payload;
 pub mod ra;
+pub mod rs;
 pub mod v1;
 pub mod v2;
 
@@ -28,6 +30,7 @@ pub use addr::{virtual_link_local, vmac};
 pub use frame::{gratuitous_arp, hsrp_frame, unsolicited_na};
 pub use payload::{Repr, V2Body};
 pub use ra::{router_advertisement, PrefixInfo, RaRepr};
+pub use rs::{router_solicitation, RsPacket, RsRepr};
 pub use v1::{AdvState, AdvertiseRepr};
 
 /// UDP port of HSRPv1 and HSRPv2 over IPv4.
