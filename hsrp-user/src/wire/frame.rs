@@ -216,6 +216,38 @@ pub fn gratuitous_arp(
     Ok(ETH_MIN_FRAME)
 }
 
+/// An ICMPv6 message in a complete frame: Ethernet from `src_mac` to the multicast MAC of
+/// `dst_ip`, IPv6 from `src_ip` (hop limit 255, as neighbour discovery requires), then the
+/// `icmp_len` bytes `emit` writes, whose checksum field (bytes 2..4) is computed here over
+/// the pseudo-header. Returns the frame length. Every ICMPv6 frame hsrpd builds (NA, RA,
+/// and the RS of the tests) goes to a multicast address.
+pub(super) fn icmpv6_multicast_frame(
+    src_mac: MacAddr,
+    src_ip: Ipv6Addr,
+    dst_ip: Ipv6Addr,
+    icmp_len: usize,
+    buf: &mut [u8],
+    emit: impl FnOnce(&mut [u8]) -> Result<(), Error>,
+) -> Result<usize, Error> {
+    let total = ETH_HEADER_LEN + IPV6_HEADER_LEN + icmp_len;
+    check_room(buf, total)?;
+    let buf = &mut buf[..total];
+    write_ethernet(buf, ipv6_multicast_mac(dst_ip), src_mac, ETHERTYPE_IPV6);
+    write_ipv6(
+        &mut buf[ETH_HEADER_LEN..],
+        src_ip,
+        dst_ip,
+        IPPROTO_ICMPV6,
+        icmp_len,
+    );
+    let icmp = &mut buf[ETH_HEADER_LEN + IPV6_HEADER_LEN..];
+    emit(icmp)?;
+    icmp[2..4].fill(0);
+    let c = pseudo_checksum(IpAddr::V6(src_ip), IpAddr::V6(dst_ip), IPPROTO_ICMPV6, icmp);
+    icmp[2..4].copy_from_slice(&c.to_be_bytes());
+    Ok(total)
+}
+
 /// Unsolicited Neighbor Advertisement from the vMAC to all-nodes: R=1, S=0, O=1, the given
 /// target (the virtual link-local or a virtual global address), Target Link-Layer Address
 /// option = vMAC. `src_ip` is the IPv6 source (the virtual link-local when Active).
@@ -226,35 +258,17 @@ pub fn unsolicited_na(
     buf: &mut [u8],
 ) -> Result<usize, Error> {
     const ICMP_LEN: usize = 24 + 8; // NA + TLLA option
-    let total = ETH_HEADER_LEN + IPV6_HEADER_LEN + ICMP_LEN;
-    check_room(buf, total)?;
-    let buf = &mut buf[..total];
-    write_ethernet(buf, ipv6_multicast_mac(ALL_NODES), vmac, ETHERTYPE_IPV6);
-    write_ipv6(
-        &mut buf[ETH_HEADER_LEN..],
-        src_ip,
-        ALL_NODES,
-        IPPROTO_ICMPV6,
-        ICMP_LEN,
-    );
-    let icmp = &mut buf[ETH_HEADER_LEN + IPV6_HEADER_LEN..];
-    icmp[0] = 136; // Neighbor Advertisement
-    icmp[1] = 0;
-    icmp[2..4].fill(0);
-    icmp[4] = 0b1010_0000; // R=1 S=0 O=1
-    icmp[5..8].fill(0);
-    icmp[8..24].copy_from_slice(&target.octets());
-    icmp[24] = 2; // Target Link-Layer Address
-    icmp[25] = 1; // in units of 8 bytes
-    icmp[26..32].copy_from_slice(&vmac.0);
-    let c = pseudo_checksum(
-        IpAddr::V6(src_ip),
-        IpAddr::V6(ALL_NODES),
-        IPPROTO_ICMPV6,
-        icmp,
-    );
-    icmp[2..4].copy_from_slice(&c.to_be_bytes());
-    Ok(total)
+    icmpv6_multicast_frame(vmac, src_ip, ALL_NODES, ICMP_LEN, buf, |icmp| {
+        icmp[0] = 136; // Neighbor Advertisement
+        icmp[1] = 0;
+        icmp[4] = 0b1010_0000; // R=1 S=0 O=1
+        icmp[5..8].fill(0);
+        icmp[8..24].copy_from_slice(&target.octets());
+        icmp[24] = 2; // Target Link-Layer Address
+        icmp[25] = 1; // in units of 8 bytes
+        icmp[26..32].copy_from_slice(&vmac.0);
+        Ok(())
+    })
 }
 
 #[cfg(test)]

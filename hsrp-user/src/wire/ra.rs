@@ -10,12 +10,9 @@
 //! one Prefix Information per prefix. Options the parser does not know are skipped, as
 //! RFC 4861 §4.6 requires; a zero option length is an error (it would loop forever).
 
-use std::net::{IpAddr, Ipv6Addr};
+use std::net::Ipv6Addr;
 
-use super::frame::{
-    ipv6_multicast_mac, pseudo_checksum, write_ethernet, write_ipv6, ETHERTYPE_IPV6,
-    ETH_HEADER_LEN, IPV6_HEADER_LEN,
-};
+use super::frame::icmpv6_multicast_frame;
 use super::{check_len, check_room, Error, Field};
 use crate::proto::MacAddr;
 
@@ -37,7 +34,6 @@ pub const DEFAULT_PREFERRED_LIFETIME_S: u32 = 604_800;
 /// The hop limit hosts are told to use (Linux's and IOS's default).
 pub const DEFAULT_CUR_HOP_LIMIT: u8 = 64;
 
-const IPPROTO_ICMPV6: u8 = 58;
 const OPT_SLLA: u8 = 1;
 const OPT_PREFIX: u8 = 3;
 const OPT_MTU: u8 = 5;
@@ -326,37 +322,23 @@ pub fn router_advertisement(
     ra: &RaRepr,
     buf: &mut [u8],
 ) -> Result<usize, Error> {
-    let icmp_len = ra.buffer_len();
-    let total = ETH_HEADER_LEN + IPV6_HEADER_LEN + icmp_len;
-    check_room(buf, total)?;
-    let buf = &mut buf[..total];
-    let dst_mac = if dst_ip.is_multicast() {
-        ipv6_multicast_mac(dst_ip)
-    } else {
+    if !dst_ip.is_multicast() {
         return Err(Error::Unencodable {
             what: "router advertisement",
             why: "hsrpd sends RAs to a multicast address only",
         });
-    };
-    write_ethernet(buf, dst_mac, src_mac, ETHERTYPE_IPV6);
-    write_ipv6(
-        &mut buf[ETH_HEADER_LEN..],
-        src_ip,
-        dst_ip,
-        IPPROTO_ICMPV6,
-        icmp_len,
-    );
-    let icmp = &mut buf[ETH_HEADER_LEN + IPV6_HEADER_LEN..];
-    ra.emit(icmp)?;
-    let c = pseudo_checksum(IpAddr::V6(src_ip), IpAddr::V6(dst_ip), IPPROTO_ICMPV6, icmp);
-    icmp[field::CHECKSUM].copy_from_slice(&c.to_be_bytes());
-    Ok(total)
+    }
+    icmpv6_multicast_frame(src_mac, src_ip, dst_ip, ra.buffer_len(), buf, |icmp| {
+        ra.emit(icmp).map(drop)
+    })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::wire::frame::pseudo_checksum;
     use crate::wire::frame::ALL_NODES;
+    use std::net::IpAddr;
 
     const VMAC: MacAddr = MacAddr([0x00, 0x05, 0x73, 0xa0, 0x00, 0x01]);
 

@@ -15,10 +15,7 @@
 
 use std::net::{IpAddr, Ipv6Addr};
 
-use super::frame::{
-    ipv6_multicast_mac, pseudo_checksum, write_ethernet, write_ipv6, ETHERTYPE_IPV6,
-    ETH_HEADER_LEN, IPV6_HEADER_LEN,
-};
+use super::frame::{icmpv6_multicast_frame, pseudo_checksum};
 use super::ra::SLLA_OPTION_LEN;
 use super::{check_len, check_room, Error, Field};
 use crate::proto::MacAddr;
@@ -169,33 +166,9 @@ pub fn router_solicitation(
     rs: &RsRepr,
     buf: &mut [u8],
 ) -> Result<usize, Error> {
-    let icmp_len = rs.buffer_len();
-    let total = ETH_HEADER_LEN + IPV6_HEADER_LEN + icmp_len;
-    check_room(buf, total)?;
-    let buf = &mut buf[..total];
-    write_ethernet(
-        buf,
-        ipv6_multicast_mac(ALL_ROUTERS),
-        src_mac,
-        ETHERTYPE_IPV6,
-    );
-    write_ipv6(
-        &mut buf[ETH_HEADER_LEN..],
-        src_ip,
-        ALL_ROUTERS,
-        IPPROTO_ICMPV6,
-        icmp_len,
-    );
-    let icmp = &mut buf[ETH_HEADER_LEN + IPV6_HEADER_LEN..];
-    rs.emit(icmp)?;
-    let c = pseudo_checksum(
-        IpAddr::V6(src_ip),
-        IpAddr::V6(ALL_ROUTERS),
-        IPPROTO_ICMPV6,
-        icmp,
-    );
-    icmp[field::CHECKSUM].copy_from_slice(&c.to_be_bytes());
-    Ok(total)
+    icmpv6_multicast_frame(src_mac, src_ip, ALL_ROUTERS, rs.buffer_len(), buf, |icmp| {
+        rs.emit(icmp).map(drop)
+    })
 }
 
 #[cfg(test)]
