@@ -8,7 +8,7 @@
 //! - `addr`: virtual MACs and the IPv6 virtual link-local.
 //! - `frame`: the complete Ethernet frames hsrpd sends (HSRP, gratuitous ARP, unsolicited NA).
 //! - `ra`: the ICMPv6 Router Advertisement an IPv6 group's Active sends.
-//! - `rs`: the ICMPv6 Router Solicitation it answers.
+//! - `rs`: the ICMPv6 Router Solicitation it answers; `nd`: what the two share.
 //!
 //! The receive path (`decode_payload`) never allocates and never panics: every malformed input
 //! is an `Error` naming what was wrong and where.
@@ -16,6 +16,7 @@
 pub mod addr;
 pub mod auth;
 pub mod frame;
+mod nd;
 pub mod payload;
 pub mod ra;
 pub mod rs;

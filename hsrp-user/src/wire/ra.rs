@@ -13,6 +13,7 @@
 use std::net::Ipv6Addr;
 
 use super::frame::icmpv6_multicast_frame;
+use super::nd::{check_type_and_code, for_each_option};
 use super::{check_len, check_room, Error, Field};
 use crate::proto::MacAddr;
 
@@ -176,18 +177,12 @@ impl RaRepr {
 
     /// Reads an RA; the checksum is not checked here (it needs the IPv6 addresses).
     pub fn parse<T: AsRef<[u8]>>(p: &RaPacket<T>) -> Result<RaRepr, Error> {
-        if p.msg_type() != ICMPV6_ROUTER_ADVERTISEMENT {
-            return Err(Error::BadField {
-                what: "ICMPv6 type (want 134, Router Advertisement)",
-                value: p.msg_type().into(),
-            });
-        }
-        if p.code() != 0 {
-            return Err(Error::BadField {
-                what: "Router Advertisement code",
-                value: p.code().into(),
-            });
-        }
+        check_type_and_code(
+            p.msg_type(),
+            p.code(),
+            ICMPV6_ROUTER_ADVERTISEMENT,
+            "ICMPv6 type (want 134, Router Advertisement)",
+        )?;
         let mut repr = RaRepr {
             cur_hop_limit: p.cur_hop_limit(),
             flags: p.flags(),
@@ -198,22 +193,8 @@ impl RaRepr {
             mtu: None,
             prefixes: Vec::new(),
         };
-        let opts = p.options();
-        let mut at = 0;
-        // Bounded: every iteration consumes at least 8 bytes (zero lengths are rejected).
-        while at < opts.len() {
-            let off = field::OPTIONS + at;
-            check_len("RA option header", off, &opts[at..], 2)?;
-            let (kind, units) = (opts[at], usize::from(opts[at + 1]));
-            if units == 0 {
-                return Err(Error::BadField {
-                    what: "RA option length 0 for option type",
-                    value: kind.into(),
-                });
-            }
-            let len = units * 8;
-            check_len("RA option", off, &opts[at..], len)?;
-            let o = &opts[at..at + len];
+        for_each_option(p.options(), field::OPTIONS, |kind, off, o| {
+            let len = o.len();
             match (kind, len) {
                 (OPT_SLLA, SLLA_OPTION_LEN) => {
                     let mut m = [0u8; 6];
@@ -246,8 +227,8 @@ impl RaRepr {
                 }
                 _ => {} // RFC 4861 §4.6: unknown options are skipped
             }
-            at += len;
-        }
+            Ok(())
+        })?;
         Ok(repr)
     }
 

@@ -16,6 +16,7 @@
 use std::net::{IpAddr, Ipv6Addr};
 
 use super::frame::{icmpv6_multicast_frame, pseudo_checksum};
+use super::nd::{check_type_and_code, for_each_option};
 use super::ra::SLLA_OPTION_LEN;
 use super::{check_len, check_room, Error, Field};
 use crate::proto::MacAddr;
@@ -89,42 +90,22 @@ impl RsRepr {
     /// §4.6; a zero option length is an error). The checksum is not checked here (it needs
     /// the IPv6 addresses: [`RsPacket::checksum_ok`]).
     pub fn parse<T: AsRef<[u8]>>(p: &RsPacket<T>) -> Result<RsRepr, Error> {
-        if p.msg_type() != ICMPV6_ROUTER_SOLICITATION {
-            return Err(Error::BadField {
-                what: "ICMPv6 type (want 133, Router Solicitation)",
-                value: p.msg_type().into(),
-            });
-        }
-        if p.code() != 0 {
-            return Err(Error::BadField {
-                what: "Router Solicitation code",
-                value: p.code().into(),
-            });
-        }
+        check_type_and_code(
+            p.msg_type(),
+            p.code(),
+            ICMPV6_ROUTER_SOLICITATION,
+            "ICMPv6 type (want 133, Router Solicitation)",
+        )?;
         let mut repr = RsRepr::default();
-        let opts = p.options();
-        let mut at = 0;
-        // Bounded: every iteration consumes at least 8 bytes (zero lengths are rejected).
-        while at < opts.len() {
-            let off = field::OPTIONS + at;
-            check_len("RS option header", off, &opts[at..], 2)?;
-            let (kind, units) = (opts[at], usize::from(opts[at + 1]));
-            if units == 0 {
-                return Err(Error::BadField {
-                    what: "RS option length 0 for option type",
-                    value: kind.into(),
-                });
-            }
-            let len = units * 8;
-            check_len("RS option", off, &opts[at..], len)?;
+        for_each_option(p.options(), field::OPTIONS, |kind, _, o| {
             // An SLLA of another length is another link layer's: not ours to read, skip it.
-            if kind == OPT_SLLA && len == SLLA_OPTION_LEN {
+            if kind == OPT_SLLA && o.len() == SLLA_OPTION_LEN {
                 let mut m = [0u8; 6];
-                m.copy_from_slice(&opts[at + 2..at + 8]);
+                m.copy_from_slice(&o[2..8]);
                 repr.source_mac = Some(MacAddr(m));
             }
-            at += len;
-        }
+            Ok(())
+        })?;
         Ok(repr)
     }
 
