@@ -130,16 +130,44 @@ pub struct VmacValue {
 /// needs no extra lookup to honour it.
 pub const VMAC_F_SLOW_PATH_ONLY: u16 = 1;
 
-/// Key of `HSRP_VIP`: a virtual IP address on one interface. IPv4 uses `addr[..4]`, the
-/// rest zero.
+/// An IP address on one interface: the key of `HSRP_VIP` ([`VipKey`]: a virtual address)
+/// and of `HSRP_NEXTHOP` ([`NexthopKey`]: a destination seen from an ingress interface).
+/// IPv4 uses `addr[..4]`, the rest zero. One type, so the program and userspace each build
+/// both keys with one function.
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
-pub struct VipKey {
+pub struct IfAddrKey {
     pub ifindex: u32,
     pub family: u8,
     pub _pad: [u8; 3],
     pub addr: [u8; 16],
 }
+
+impl IfAddrKey {
+    /// The key of `addr` on `ifindex`.
+    pub fn new(ifindex: u32, addr: core::net::IpAddr) -> IfAddrKey {
+        let mut a = [0u8; 16];
+        let family = match addr {
+            core::net::IpAddr::V4(v4) => {
+                a[..4].copy_from_slice(&v4.octets());
+                FAMILY_V4
+            }
+            core::net::IpAddr::V6(v6) => {
+                a = v6.octets();
+                FAMILY_V6
+            }
+        };
+        IfAddrKey {
+            ifindex,
+            family,
+            _pad: [0; 3],
+            addr: a,
+        }
+    }
+}
+
+/// Key of `HSRP_VIP`: a virtual IP address on one interface.
+pub type VipKey = IfAddrKey;
 
 /// Value of `HSRP_VIP`. It has no `active` flag of its own on purpose: the program looks
 /// up the `HSRP_VMAC` entry of {ifindex, vmac} and reads `active` there, so the flip stays one write
@@ -348,16 +376,8 @@ impl Counters {
 pub const MAX_NEXTHOPS: u32 = 65536;
 
 /// Key of `HSRP_NEXTHOP`, the next-hop cache: a destination as seen from one ingress
-/// interface. The same shape as [`VipKey`] (IPv4 in `addr[..4]`, the rest zero), so the
-/// program builds both with one helper.
-#[repr(C)]
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
-pub struct NexthopKey {
-    pub ifindex: u32,
-    pub family: u8,
-    pub _pad: [u8; 3],
-    pub addr: [u8; 16],
-}
+/// interface.
+pub type NexthopKey = IfAddrKey;
 
 /// Value of `HSRP_NEXTHOP`: what a successful `bpf_fib_lookup` from `NexthopKey::ifindex`
 /// to `NexthopKey::addr` returned, written by the program itself after the lookup. Valid
@@ -442,7 +462,6 @@ const _: () = {
     assert!(1 << RATE_SLOT_BITS == MAX_RATE_SOURCES);
     assert!(core::mem::size_of::<Config>() == 24);
     assert!(core::mem::size_of::<Counters>() == COUNTER_FIELDS * 8);
-    assert!(core::mem::size_of::<NexthopKey>() == 24);
     assert!(core::mem::size_of::<NexthopValue>() == 24);
     assert!(core::mem::offset_of!(NexthopValue, dmac) == 8);
     assert!(core::mem::offset_of!(NexthopValue, smac) == 16);
@@ -456,7 +475,7 @@ mod pod {
     // padding fields, so every bit pattern is valid and there are no padding holes.
     unsafe impl aya::Pod for VmacEntry {}
     unsafe impl aya::Pod for VmacValue {}
-    unsafe impl aya::Pod for VipKey {}
+    unsafe impl aya::Pod for IfAddrKey {}
     unsafe impl aya::Pod for VipValue {}
     unsafe impl aya::Pod for IfaceValue {}
     unsafe impl aya::Pod for RateKey {}
@@ -465,7 +484,6 @@ mod pod {
     unsafe impl aya::Pod for IfaceSlot {}
     unsafe impl aya::Pod for Config {}
     unsafe impl aya::Pod for Counters {}
-    unsafe impl aya::Pod for NexthopKey {}
     unsafe impl aya::Pod for NexthopValue {}
     unsafe impl aya::Pod for bench::GenTemplate {}
     unsafe impl aya::Pod for bench::RestoreFrame {}
@@ -524,6 +542,18 @@ mod tests {
         // The same vMAC on two interfaces has two homes.
         let (lo, hi) = mac_words([0, 0, 0x0c, 0x07, 0xac, 1]);
         assert_ne!(vmac_home_slot(2, lo, hi), vmac_home_slot(3, lo, hi));
+    }
+
+    #[test]
+    fn if_addr_keys_match_the_program_layout() {
+        use core::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+        let k = IfAddrKey::new(7, IpAddr::V4(Ipv4Addr::new(10, 0, 2, 2)));
+        assert_eq!((k.ifindex, k.family), (7, FAMILY_V4));
+        assert_eq!(k.addr[..4], [10, 0, 2, 2]);
+        assert_eq!(k.addr[4..], [0; 12]);
+        let v6: Ipv6Addr = "2001:db8::2".parse().unwrap();
+        let k = IfAddrKey::new(7, IpAddr::V6(v6));
+        assert_eq!((k.family, k.addr), (FAMILY_V6, v6.octets()));
     }
 
     #[test]

@@ -9,8 +9,8 @@ use core::mem::MaybeUninit;
 
 use super::pkt::Addr;
 use hsrp_ebpf::{
-    iface_slot_index, vmac_home_slot, vmac_probe_slot, Config, Counters, IfaceSlot, IfaceValue,
-    RateSlot, VipKey, VipValue, VmacEntry, VmacValue, MAX_IFACES, MAX_IFACE_SLOTS,
+    iface_slot_index, vmac_home_slot, vmac_probe_slot, Config, Counters, IfAddrKey, IfaceSlot,
+    IfaceValue, RateSlot, VipKey, VipValue, VmacEntry, VmacValue, MAX_IFACES, MAX_IFACE_SLOTS,
     MAX_RATE_SOURCES, MAX_TX_PORTS, MAX_VIPS, STATS_SLOTS, VMAC_PROBES, VMAC_SLOTS,
 };
 
@@ -161,14 +161,7 @@ fn vmac_walk(ifindex: u32, lo: u32, hi: u32, home: u32) -> u32 {
 #[inline(always)]
 pub fn vip(ifindex: u32, family: u8, addr: Addr) -> Option<(VipValue, VmacValue)> {
     let mut slot = KeySlot::uninit();
-    // SAFETY: VipKey is { ifindex: u32, family: u8, _pad: [u8; 3], addr: [u8; 16] }:
-    // `family as u32` is the family byte and three zero pad bytes.
-    let key: &VipKey = unsafe {
-        key(
-            &mut slot,
-            [ifindex, family as u32, addr[0], addr[1], addr[2], addr[3]],
-        )
-    };
+    let key = if_addr_key(&mut slot, ifindex, family, addr);
     // SAFETY: copied out immediately.
     let vip = unsafe { HSRP_VIP.get(key).copied() }?;
     let group = vmac(ifindex, vip.vmac)?;
@@ -226,16 +219,17 @@ pub fn nh_gen() -> u32 {
     HSRP_NH_GEN.get(0).copied().unwrap_or(0)
 }
 
-/// Builds the `HSRP_NEXTHOP` key of (`ifindex`, `family`, `addr`) in `slot`.
+/// Builds the key of (`ifindex`, `family`, `addr`) in `slot`: a `HSRP_VIP` or
+/// `HSRP_NEXTHOP` key.
 #[inline(always)]
-pub fn nexthop_key(
-    slot: &mut KeySlot<hsrp_ebpf::NexthopKey>,
+pub fn if_addr_key(
+    slot: &mut KeySlot<IfAddrKey>,
     ifindex: u32,
     family: u8,
     addr: Addr,
-) -> &hsrp_ebpf::NexthopKey {
-    // SAFETY: NexthopKey has VipKey's shape { ifindex: u32, family: u8, _pad: [u8; 3],
-    // addr: [u8; 16] }: `family as u32` is the family byte and three zero pad bytes.
+) -> &IfAddrKey {
+    // SAFETY: IfAddrKey is { ifindex: u32, family: u8, _pad: [u8; 3], addr: [u8; 16] }:
+    // `family as u32` is the family byte and three zero pad bytes.
     unsafe {
         key(
             slot,
@@ -243,5 +237,3 @@ pub fn nexthop_key(
         )
     }
 }
-
-const _: () = assert!(core::mem::size_of::<hsrp_ebpf::NexthopKey>() == 24);

@@ -33,7 +33,7 @@ pub struct Hop {
 #[inline(always)]
 pub fn hit(ifindex: u32, family: u8, dst: Addr, tot_len: u16, gen: u32) -> Option<Hop> {
     let mut slot = KeySlot::uninit();
-    let key = maps::nexthop_key(&mut slot, ifindex, family, dst);
+    let key = maps::if_addr_key(&mut slot, ifindex, family, dst);
     let p = HSRP_NEXTHOP.get_ptr(key)? as *const u32;
     // SAFETY: p points at a live NexthopValue (24 bytes, 8-aligned in the hash slot),
     // kept alive by RCU for this run; read as six aligned u32 words (see the layout
@@ -63,7 +63,7 @@ pub fn hit(ifindex: u32, family: u8, dst: Addr, tot_len: u16, gen: u32) -> Optio
 pub fn fill(ifindex: u32, family: u8, dst: Addr, tot_len: u16, gen: u32, oif: u32, buf: &FibBuf) {
     let m = fib::mac_words(buf);
     let mut slot = KeySlot::uninit();
-    let key = maps::nexthop_key(&mut slot, ifindex, family, dst);
+    let key = maps::if_addr_key(&mut slot, ifindex, family, dst);
     let mut max_len = tot_len;
     if let Some(p) = HSRP_NEXTHOP.get_ptr(key) {
         let p = p as *const u32;

@@ -25,8 +25,7 @@ use anyhow::{bail, Context, Result};
 use aya::maps::{Array, DevMapHash, HashMap, Map, MapData, PerCpuArray, PerCpuValues};
 use hsrp_ebpf::{
     iface_slot_index, map_names, Config, Counters, IfaceSlot, IfaceValue, RateSlot, VipKey,
-    VipValue, VmacValue, FAMILY_V4, FAMILY_V6, MAX_IFACE_SLOTS, MAX_RATE_SOURCES, STATS_SLOTS,
-    STATS_SLOT_TOTAL,
+    VipValue, VmacValue, MAX_IFACE_SLOTS, MAX_RATE_SOURCES, STATS_SLOTS, STATS_SLOT_TOTAL,
 };
 
 use super::vmac_table::VmacTable;
@@ -132,13 +131,13 @@ impl DataplaneMaps {
     /// Adds one virtual address to an installed group.
     pub fn add_vip(&mut self, ifindex: u32, vmac: [u8; 6], group: u16, addr: IpAddr) -> Result<()> {
         self.vip
-            .insert(vip_key(ifindex, addr), VipValue { vmac, group }, 0)
+            .insert(VipKey::new(ifindex, addr), VipValue { vmac, group }, 0)
             .with_context(|| format!("adding VIP {addr} of group {group} on ifindex {ifindex}"))
     }
 
     pub fn remove_vip(&mut self, ifindex: u32, addr: IpAddr) -> Result<()> {
         self.vip
-            .remove(&vip_key(ifindex, addr))
+            .remove(&VipKey::new(ifindex, addr))
             .with_context(|| format!("removing VIP {addr} on ifindex {ifindex}"))
     }
 
@@ -384,27 +383,6 @@ impl DataplaneMaps {
         };
         self.zero_slot(slot as u32)?;
         Ok(slot)
-    }
-}
-
-/// The `HSRP_VIP` key of an address (IPv4 in the first 4 bytes, the rest zero).
-pub fn vip_key(ifindex: u32, addr: IpAddr) -> VipKey {
-    let mut a = [0u8; 16];
-    let family = match addr {
-        IpAddr::V4(v4) => {
-            a[..4].copy_from_slice(&v4.octets());
-            FAMILY_V4
-        }
-        IpAddr::V6(v6) => {
-            a = v6.octets();
-            FAMILY_V6
-        }
-    };
-    VipKey {
-        ifindex,
-        family,
-        _pad: [0; 3],
-        addr: a,
     }
 }
 

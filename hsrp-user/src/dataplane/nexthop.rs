@@ -12,7 +12,7 @@ use std::net::IpAddr;
 
 use anyhow::{Context, Result};
 use aya::maps::{Array, HashMap, Map, MapData};
-use hsrp_ebpf::{map_names, NexthopKey, NexthopValue, FAMILY_V4, FAMILY_V6, NH_GEN_OFF};
+use hsrp_ebpf::{map_names, NexthopKey, NexthopValue, NH_GEN_OFF};
 
 use super::{typed, MapSet};
 
@@ -114,13 +114,13 @@ impl NexthopMaps {
 
     /// The cached hop of `dst` seen from `ifindex`, whatever its generation.
     pub fn entry(&self, ifindex: u32, dst: IpAddr) -> Option<NexthopValue> {
-        self.cache.get(&nexthop_key(ifindex, dst), 0).ok()
+        self.cache.get(&NexthopKey::new(ifindex, dst), 0).ok()
     }
 
     /// Writes an entry as the program would (tests and benchmarks).
     pub fn insert(&mut self, ifindex: u32, dst: IpAddr, value: NexthopValue) -> Result<()> {
         self.cache
-            .insert(nexthop_key(ifindex, dst), value, 0)
+            .insert(NexthopKey::new(ifindex, dst), value, 0)
             .with_context(|| format!("writing the next-hop entry of {dst} from ifindex {ifindex}"))
     }
 
@@ -137,43 +137,5 @@ impl NexthopMaps {
         self.gen
             .set(0, gen, 0)
             .with_context(|| format!("writing {gen} to HSRP_NH_GEN"))
-    }
-}
-
-/// The `HSRP_NEXTHOP` key of `dst` from `ifindex` (IPv4 in the first 4 bytes).
-pub fn nexthop_key(ifindex: u32, dst: IpAddr) -> NexthopKey {
-    let mut addr = [0u8; 16];
-    let family = match dst {
-        IpAddr::V4(v4) => {
-            addr[..4].copy_from_slice(&v4.octets());
-            FAMILY_V4
-        }
-        IpAddr::V6(v6) => {
-            addr = v6.octets();
-            FAMILY_V6
-        }
-    };
-    NexthopKey {
-        ifindex,
-        family,
-        _pad: [0; 3],
-        addr,
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use std::net::{Ipv4Addr, Ipv6Addr};
-
-    #[test]
-    fn keys_match_the_program_layout() {
-        let k = nexthop_key(7, IpAddr::V4(Ipv4Addr::new(10, 0, 2, 2)));
-        assert_eq!(k.family, FAMILY_V4);
-        assert_eq!(k.addr[..4], [10, 0, 2, 2]);
-        assert_eq!(k.addr[4..], [0; 12]);
-        let v6: Ipv6Addr = "2001:db8::2".parse().unwrap();
-        let k = nexthop_key(7, IpAddr::V6(v6));
-        assert_eq!((k.family, k.addr), (FAMILY_V6, v6.octets()));
     }
 }
