@@ -259,14 +259,12 @@ mod tests {
     /// Rewrites the ICMPv6 checksum after a test changed the message.
     fn fix_checksum(f: &mut [u8]) {
         f[56..58].fill(0);
-        let mut acc: u32 = 58 + (f.len() - 54) as u32;
-        for c in f[22..].chunks(2) {
-            acc += u32::from(u16::from_be_bytes([c[0], *c.get(1).unwrap_or(&0)]));
-        }
-        while acc > 0xffff {
-            acc = (acc & 0xffff) + (acc >> 16);
-        }
-        f[56..58].copy_from_slice(&(!(acc as u16)).to_be_bytes());
+        let addr = |at: usize| {
+            let a: [u8; 16] = f[at..at + 16].try_into().unwrap();
+            IpAddr::V6(Ipv6Addr::from(a))
+        };
+        let c = crate::wire::frame::pseudo_checksum(addr(22), addr(38), 58, &f[54..]);
+        f[56..58].copy_from_slice(&c.to_be_bytes());
     }
 
     #[test]

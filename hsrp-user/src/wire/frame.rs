@@ -70,7 +70,7 @@ fn fold(mut acc: u32) -> u16 {
 
 /// The checksum over a pseudo-header (addresses, protocol, length) and an upper-layer
 /// packet whose checksum field is zero.
-pub(super) fn pseudo_checksum(src: IpAddr, dst: IpAddr, proto: u8, upper: &[u8]) -> u16 {
+pub(crate) fn pseudo_checksum(src: IpAddr, dst: IpAddr, proto: u8, upper: &[u8]) -> u16 {
     let mut acc = match (src, dst) {
         (IpAddr::V4(s), IpAddr::V4(d)) => sum16(sum16(0, &s.octets()), &d.octets()),
         (IpAddr::V6(s), IpAddr::V6(d)) => sum16(sum16(0, &s.octets()), &d.octets()),
