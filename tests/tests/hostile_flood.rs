@@ -17,10 +17,15 @@ use hsrp_user::proto::{Auth, GroupMessage, Opcode, State, Version};
 
 const TIMERS: Timers = Timers::ms(100, 300);
 const FLOOD: Duration = Duration::from_secs(10);
-const MIN_PPS: f64 = 100_000.0;
 /// What hsrpd configures (daemon/startup.rs): per source, sustained and burst.
 const BUDGET_PPS: f64 = 2000.0;
 const BUDGET_BURST: f64 = 500.0;
+/// Below this flood rate the test proves little: the rate limiter would drop only a small
+/// share of the flood. The generator's speed is the machine's (100k-160k frames/s on an
+/// idle 2-core machine, 86k with one core busy), not hsrpd's, so the test asserts what
+/// hsrpd guarantees at whatever rate it reached, and a rate under this floor is reported as
+/// a failure of the set-up, not of hsrpd.
+const MEANINGFUL_PPS: f64 = 10.0 * BUDGET_PPS;
 /// hsrpd's share of one core during the flood must stay under this.
 const MAX_CPU: f64 = 0.25;
 
@@ -134,6 +139,14 @@ fn flood_of_junk_and_foreign_hellos_changes_nothing() {
     let flood = rogue.flood(&frames, FLOOD).expect("flood");
     let wall = started.elapsed().as_secs_f64();
     let cpu = [0, 1].map(|k| (cpu_seconds(pids[k]) - cpu0[k]) / wall);
+    assert!(
+        flood.pps() >= MEANINGFUL_PPS,
+        "test set-up: the flood generator reached only {:.0} frames/s, under the {:.0}/s \
+         (10x the per-source budget) that makes the rate limiter do real work; this machine \
+         cannot run the test meaningfully (nothing was learned about hsrpd)",
+        flood.pps(),
+        MEANINGFUL_PPS
+    );
     std::thread::sleep(Duration::from_millis(500));
     let ctr1 = [control_counters(&lab, 1), control_counters(&lab, 2)];
     let after = [group(&lab, 1), group(&lab, 2)];
@@ -212,11 +225,6 @@ fn flood_of_junk_and_foreign_hellos_changes_nothing() {
             cpu[k] * 100.0
         );
     }
-    assert!(
-        flood.pps() >= MIN_PPS,
-        "flood only {:.0} frames/s",
-        flood.pps()
-    );
     assert_eq!(after[0].state, State::Active);
     assert_eq!(after[1].state, State::Standby);
 }

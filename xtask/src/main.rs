@@ -17,6 +17,7 @@ mod fuzz;
 mod lab;
 mod setup;
 mod test;
+mod test_times;
 mod util;
 
 use std::process::{Command, ExitCode};
