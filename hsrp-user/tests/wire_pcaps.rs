@@ -86,7 +86,7 @@ fn every_packet_decodes_and_reemits() {
                 );
                 with_garbage += 1;
             }
-            // Version follows the destination (PROTOCOL.md §1).
+            // Version follows the destination (docs/protocol.md §1).
             let v = if p.dst_ip.to_string() == "224.0.0.2" {
                 Version::V1
             } else {
