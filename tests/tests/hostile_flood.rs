@@ -1,4 +1,4 @@
-//! Issue 9 part 3: a control-plane flood from a rogue host — HSRP-looking junk and valid
+//! A control-plane flood from a rogue host — HSRP-looking junk and valid
 //! Hellos for groups the routers do not run — at 100 000+ frames/s into the LAN during a
 //! steady state with 100/300 ms timers. Asserted: no state change on either router; in each
 //! router's XDP program the junk that fails the cheap checks is counted as malformed, the
