@@ -52,7 +52,7 @@ fn garbage_ranges(repr: &Repr) -> Vec<(usize, usize)> {
 
 #[test]
 fn every_packet_decodes_and_reemits() {
-    // HSRP packet counts per file, as tshark counts them (`-Y "hsrp or hsrp2"`).
+    // HSRP packet counts per file, as tshark counts them (`-Y hsrp`, both versions).
     let expected = [
         ("john_HSRP-auth-md5-openwall.pcap", 192),
         ("ndpi_hsrp0.pcap", 4),
