@@ -72,7 +72,7 @@ fn ipv6_lab(dual_stack: bool) -> Result<Lab> {
     // The routers resolve the server first, as the IPv4 failover lab does: on veth, a
     // frame XDP hands to the kernel after rewriting the vMAC to the interface MAC stays
     // PACKET_OTHERHOST and is dropped, so the slow path (unresolved neighbour) loses
-    // packets there (see the report of issue 8).
+    // packets there (docs/architecture.md, "Slow path on veth").
     for r in &lab.routers {
         r.ns.exec(&format!(
             "python3 -c \"import socket; socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)\

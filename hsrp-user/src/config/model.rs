@@ -8,7 +8,7 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use crate::proto::{Auth, MacAddr, Version};
 
-/// Cisco defaults (PROTOCOL.md §6).
+/// Cisco defaults (docs/protocol.md §6).
 pub const DEFAULT_PRIORITY: u8 = 100;
 pub const DEFAULT_HELLO_MS: u32 = 3_000;
 pub const DEFAULT_HOLD_MS: u32 = 10_000;
@@ -178,7 +178,7 @@ impl GroupSpec {
     }
 
     /// The virtual MAC this group answers for: the configured one, else derived from the
-    /// version, family and group number (PROTOCOL.md §1).
+    /// version, family and group number (docs/protocol.md §1).
     pub fn virtual_mac(&self, version: Version) -> MacAddr {
         if let Some(mac) = self.mac {
             return mac;
@@ -192,7 +192,7 @@ impl GroupSpec {
     }
 
     /// The virtual link-local address of an IPv6 group: explicit, or derived from the
-    /// virtual MAC with ff:fe inserted and the U/L bit NOT flipped (PROTOCOL.md §6).
+    /// virtual MAC with ff:fe inserted and the U/L bit NOT flipped (docs/protocol.md §6).
     pub fn virtual_link_local(&self) -> Option<Ipv6Addr> {
         match self.ipv6_link_local? {
             Ipv6LinkLocal::Explicit(a) => Some(a),

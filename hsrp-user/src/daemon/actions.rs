@@ -198,7 +198,7 @@ impl Daemon {
     }
 
     /// Sends each interface's group counts when they changed, and every 30 s while any
-    /// group runs (PROTOCOL.md §4): v1 Advertise, v2 Interface State TLV.
+    /// group runs (docs/protocol.md §4): v1 Advertise, v2 Interface State TLV.
     pub(super) async fn advertise(&mut self) {
         let now = self.now();
         for i in 0..self.ifaces.len() {

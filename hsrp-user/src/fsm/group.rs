@@ -1,5 +1,5 @@
 //! One HSRP group's state machine (RFC 2281 §5 with Cisco's observed deviations, see
-//! PROTOCOL.md §5-6). Pure: driven by `handle(now, event)`, it returns the actions the
+//! docs/protocol.md §5-6). Pure: driven by `handle(now, event)`, it returns the actions the
 //! driver must carry out, and `next_deadline()` tells when to wake it with `Event::Timer`.
 
 use std::collections::BTreeSet;
@@ -13,7 +13,7 @@ use super::status::{RouterInfo, Status};
 use super::time::Time;
 use crate::proto::{GroupMessage, MacAddr, Opcode, State, Version};
 
-/// Cisco repeats the gratuitous ARP of a new Active once, about 3 s later (PROTOCOL.md §6).
+/// Cisco repeats the gratuitous ARP of a new Active once, about 3 s later (docs/protocol.md §6).
 pub const GRATUITOUS_REPEAT: Duration = Duration::from_secs(3);
 
 /// Bound on the timer-expiry loop in one `handle` call (each pass consumes a timer or
