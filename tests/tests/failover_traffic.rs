@@ -14,7 +14,7 @@ use hsrp_tests::lab_traffic::{
 use hsrp_tests::probe::Report;
 use hsrp_tests::require_root;
 
-/// Hello 50 ms, hold 150 ms: the fast timers of issue 7.
+/// Hello 50 ms, hold 150 ms: the fast timers of the failover figures.
 const TIMERS: Timers = Timers::ms(50, 150);
 /// The fastest timers of the benchmark.
 const FASTEST: Timers = Timers::ms(15, 50);
