@@ -65,6 +65,26 @@ enum Command {
         #[arg(long)]
         iface: String,
     },
+    /// Convert a Cisco IOS `show running-config` into an hsrpd configuration; the lines
+    /// left behind, and why, go to standard error (or --report).
+    Import {
+        /// The running-config (`-`: standard input).
+        input: PathBuf,
+        /// IOS interface = Linux interface, repeatable: `--map Gi0/1=eth1`,
+        /// `--map Vlan*=vlan*` (every VLAN interface). Subinterfaces of a mapped interface
+        /// become PARENT.VLAN.
+        #[arg(long = "map", value_name = "IOS=LINUX")]
+        maps: Vec<String>,
+        /// A file of map entries, one `IOS LINUX` (or `IOS=LINUX`) a line.
+        #[arg(long, value_name = "FILE")]
+        map_file: Option<PathBuf>,
+        /// Write the configuration here (mode 0600: it may hold keys) instead of stdout.
+        #[arg(short, long)]
+        output: Option<PathBuf>,
+        /// Write the report here instead of stderr.
+        #[arg(long)]
+        report: Option<PathBuf>,
+    },
     /// Internal: spawned by `run`; sends its Active groups' Resign if it dies.
     #[command(hide = true)]
     Sentinel,
@@ -89,6 +109,19 @@ fn main() -> ExitCode {
             },
         ),
         Command::Sentinel => hsrp_user::daemon::sentinel::main(),
+        Command::Import {
+            input,
+            maps,
+            map_file,
+            output,
+            report,
+        } => hsrp_user::import::cli::main(&hsrp_user::import::cli::Options {
+            input,
+            maps,
+            map_file,
+            output,
+            report,
+        }),
         Command::Check { config } => hsrp_user::config::check(&config),
         Command::Status {
             detail,

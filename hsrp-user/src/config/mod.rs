@@ -11,7 +11,7 @@ mod model;
 mod parse;
 mod resolve;
 mod system;
-mod values;
+pub(crate) mod values;
 
 use std::path::Path;
 use std::process::ExitCode;
