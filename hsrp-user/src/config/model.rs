@@ -32,6 +32,8 @@ pub struct Config {
     pub tracks: BTreeMap<u32, TrackSpec>,
     /// `key chain NAME` blocks, by name.
     pub key_chains: BTreeMap<String, KeyChain>,
+    /// hsrpd's own `hsrpd ...` lines (notify program).
+    pub operator: super::operator::OperatorSettings,
 }
 
 impl Config {

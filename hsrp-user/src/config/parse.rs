@@ -91,6 +91,8 @@ pub(crate) struct Drafts {
     /// Track objects whose definition was invalid (references to them are not reported).
     pub broken_tracks: BTreeSet<u32>,
     pub key_chains: BTreeMap<String, KeyChain>,
+    /// `hsrpd ...` lines (hsrpd's own settings).
+    pub operator: super::operator::OperatorDraft,
 }
 
 /// Which block indented lines belong to.
@@ -231,6 +233,10 @@ fn top_line(drafts: &mut Drafts, line: usize, toks: &[&str]) -> (Block, Result<(
                 Err(e) => (Block::Broken, Err(e)),
             }
         }
+        "hsrpd" => (
+            Block::None,
+            super::operator::hsrpd_line(&mut drafts.operator, line, toks),
+        ),
         "standby" | "ip" | "description" => (
             Block::None,
             Err(format!(

@@ -28,6 +28,7 @@ pub(crate) fn resolve(drafts: Drafts, source: &str, text: &str, diags: &mut Diag
         text: text.to_string(),
         interfaces,
         tracks: drafts.tracks,
+        operator: drafts.operator.finish(),
         key_chains: drafts.key_chains,
     }
 }
