@@ -47,6 +47,27 @@ enum Command {
         #[arg(long, env = "HSRPD_SOCKET", default_value = hsrp_user::control::DEFAULT_SOCKET)]
         socket: PathBuf,
     },
+    /// Stream the daemon's state changes, track changes and operator commands as JSON
+    /// lines (one object per line) until it stops.
+    Events {
+        #[arg(long, env = "HSRPD_SOCKET", default_value = hsrp_user::control::DEFAULT_SOCKET)]
+        socket: PathBuf,
+    },
+    /// Operator commands to the running daemon (root): maintenance, temporary priority,
+    /// forced track objects. Prints what was done; exit 1 with the reason when refused.
+    Control {
+        #[command(subcommand)]
+        command: hsrp_user::control::ops::ControlCommand,
+        /// Control socket of the daemon (also accepted after the command's arguments).
+        #[arg(long, global = true, env = "HSRPD_SOCKET", default_value = hsrp_user::control::DEFAULT_SOCKET)]
+        socket: PathBuf,
+    },
+    /// Reload the running daemon's configuration file (root) and report the result: exit
+    /// 1 with every error when the file is refused (the running configuration stays).
+    Reload {
+        #[arg(long, env = "HSRPD_SOCKET", default_value = hsrp_user::control::DEFAULT_SOCKET)]
+        socket: PathBuf,
+    },
     /// Print every HSRP message in a pcap/pcapng capture.
     Decode {
         /// The capture file.
@@ -109,6 +130,11 @@ fn main() -> ExitCode {
             },
         ),
         Command::Sentinel => hsrp_user::daemon::sentinel::main(),
+        Command::Events { socket } => hsrp_user::control::events::client(&socket),
+        Command::Control { command, socket } => {
+            hsrp_user::control::ops::client(&socket, &command.words())
+        }
+        Command::Reload { socket } => hsrp_user::control::ops::client(&socket, &["reload".into()]),
         Command::Import {
             input,
             maps,

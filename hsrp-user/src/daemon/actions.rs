@@ -120,6 +120,7 @@ impl Daemon {
                         "{} grp {}: {from} -> {to}: {reason}",
                         g.key.iface, g.key.group
                     );
+                    self.state_changed(gi, from, to, &reason);
                 }
                 Action::VipLearned { vip } => {
                     let g = &self.groups[gi];
