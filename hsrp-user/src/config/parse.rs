@@ -45,6 +45,8 @@ pub(crate) struct GroupDraft {
     pub mac: At<MacAddr>,
     pub follow: At<String>,
     pub ra_lifetime: At<u16>,
+    /// `standby G accept`: line number.
+    pub accept: Option<usize>,
 }
 
 impl GroupDraft {
@@ -68,6 +70,7 @@ impl GroupDraft {
             mac: None,
             follow: None,
             ra_lifetime: None,
+            accept: None,
         }
     }
 }
@@ -600,6 +603,11 @@ fn group_command(g: &mut GroupDraft, line: usize, rest: &[&str]) -> Result<(), S
             let m = values::mac(arg(1, "standby G mac-address HHHH.HHHH.HHHH")?)?;
             end(rest, 2)?;
             set(&mut g.mac, m, line, "mac-address")
+        }
+        "accept" => {
+            end(rest, 1)?;
+            g.accept.get_or_insert(line);
+            Ok(())
         }
         "follow" => {
             let n = arg(1, "standby G follow NAME")?;

@@ -26,6 +26,7 @@
 //!   daemon dies without a clean stop (SIGKILL, panic, abort), so the Standby takes over at
 //!   once rather than after the hold time; `last_words`: keeping those frames current.
 
+mod accept;
 mod actions;
 pub mod groups;
 mod handover;
@@ -121,6 +122,7 @@ pub fn run_with(config: &Path, socket: &Path, options: RunOptions) -> Result<Exi
         let listener = control::bind(socket)?;
         let mut daemon = Daemon::start(config, cfg, frame_tx, options).await?;
         daemon.sentinel = sentinel;
+        daemon.accept_start();
         let ops = control::ops::Ops {
             events: Some(daemon.operator.bus.clone()),
             commands: Some(cmd_tx),
@@ -597,6 +599,7 @@ impl Daemon {
         if let Err(e) = self.maps.reset() {
             warn!("clearing the data plane maps: {e:#}");
         }
+        self.accept_remove_all();
         for iface in &self.ifaces {
             iface.rx_task.abort();
         }

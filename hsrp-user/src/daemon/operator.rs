@@ -8,7 +8,7 @@
 //! until the new Active's hello is heard plus a short grace, or the hold time; the loop
 //! never waits for it: it is a deadline like the groups' timers.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
 use std::net::IpAddr;
 use std::time::Duration;
@@ -38,6 +38,8 @@ pub(super) struct Operator {
     forced: BTreeMap<u32, bool>,
     /// Groups resigned for maintenance that still forward until their successor is heard.
     handovers: Vec<Handover>,
+    /// Local routes of `accept` groups now in the kernel (ifindex, VIP), see `accept`.
+    pub accept_routes: BTreeSet<(u32, std::net::Ipv4Addr)>,
 }
 
 struct Handover {
@@ -57,6 +59,7 @@ impl Operator {
             seq: 0,
             forced: BTreeMap::new(),
             handovers: Vec::new(),
+            accept_routes: BTreeSet::new(),
         }
     }
 
@@ -198,6 +201,9 @@ impl Daemon {
             }
             if let Err(e) = self.maps.set_active(h.ifindex, h.vmac.0, false) {
                 warn!("{} grp {}: {e:#}", h.key.iface, h.key.group);
+            }
+            if let Some(gi) = self.groups.iter().position(|g| g.key == h.key) {
+                self.accept_sync(gi);
             }
             match h.heard {
                 Some(from) => info!(
@@ -403,6 +409,9 @@ impl Daemon {
     pub(super) async fn operator_after_reload(&mut self) {
         let settings = self.config.operator.clone();
         self.operator.reconfigure(&settings);
+        for gi in 0..self.groups.len() {
+            self.accept_sync(gi);
+        }
         let forced: Vec<(u32, bool)> = self.operator.forced.iter().map(|(o, u)| (*o, *u)).collect();
         for (object, up) in forced {
             if !self.config.tracks.contains_key(&object) {
