@@ -301,6 +301,7 @@ impl Daemon {
                     .iter()
                     .map(|&gi| self.groups[gi].key.iface.as_str())
                     .collect();
+                ifaces.sort_unstable();
                 ifaces.dedup();
                 match (found.is_empty(), ifaces.len()) {
                     (true, _) => Err(format!("no group {t} is configured")),
