@@ -32,6 +32,8 @@ pub struct Config {
     pub tracks: BTreeMap<u32, TrackSpec>,
     /// `key chain NAME` blocks, by name.
     pub key_chains: BTreeMap<String, KeyChain>,
+    /// hsrpd's own `hsrpd ...` lines (notify program).
+    pub operator: super::operator::OperatorSettings,
 }
 
 impl Config {
@@ -135,6 +137,9 @@ pub struct GroupSpec {
     /// `standby G ipv6 ra-lifetime S` (hsrpd-specific): router lifetime of this IPv6
     /// group's Router Advertisements; `None` = [`DEFAULT_RA_LIFETIME_S`].
     pub ra_lifetime_s: Option<u16>,
+    /// `standby G accept` (hsrpd-specific): while Active, traffic to the virtual IPv4
+    /// addresses is delivered to local sockets too (a local route, see docs/operations.md).
+    pub accept: bool,
 }
 
 impl GroupSpec {
@@ -159,6 +164,7 @@ impl GroupSpec {
             follow: None,
             vip_lines: Vec::new(),
             ra_lifetime_s: None,
+            accept: false,
         }
     }
 

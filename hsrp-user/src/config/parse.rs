@@ -45,6 +45,8 @@ pub(crate) struct GroupDraft {
     pub mac: At<MacAddr>,
     pub follow: At<String>,
     pub ra_lifetime: At<u16>,
+    /// `standby G accept`: line number.
+    pub accept: Option<usize>,
 }
 
 impl GroupDraft {
@@ -68,6 +70,7 @@ impl GroupDraft {
             mac: None,
             follow: None,
             ra_lifetime: None,
+            accept: None,
         }
     }
 }
@@ -91,6 +94,8 @@ pub(crate) struct Drafts {
     /// Track objects whose definition was invalid (references to them are not reported).
     pub broken_tracks: BTreeSet<u32>,
     pub key_chains: BTreeMap<String, KeyChain>,
+    /// `hsrpd ...` lines (hsrpd's own settings).
+    pub operator: super::operator::OperatorDraft,
 }
 
 /// Which block indented lines belong to.
@@ -231,6 +236,10 @@ fn top_line(drafts: &mut Drafts, line: usize, toks: &[&str]) -> (Block, Result<(
                 Err(e) => (Block::Broken, Err(e)),
             }
         }
+        "hsrpd" => (
+            Block::None,
+            super::operator::hsrpd_line(&mut drafts.operator, line, toks),
+        ),
         "standby" | "ip" | "description" => (
             Block::None,
             Err(format!(
@@ -594,6 +603,11 @@ fn group_command(g: &mut GroupDraft, line: usize, rest: &[&str]) -> Result<(), S
             let m = values::mac(arg(1, "standby G mac-address HHHH.HHHH.HHHH")?)?;
             end(rest, 2)?;
             set(&mut g.mac, m, line, "mac-address")
+        }
+        "accept" => {
+            end(rest, 1)?;
+            g.accept.get_or_insert(line);
+            Ok(())
         }
         "follow" => {
             let n = arg(1, "standby G follow NAME")?;

@@ -108,6 +108,7 @@ impl Daemon {
         let mut daemon = Daemon {
             config_path: config_path.to_path_buf(),
             tracker: Tracker::new(&config.tracks),
+            operator: super::operator::Operator::new(&config.operator),
             config,
             start: Instant::now(),
             dataplane: Some(dataplane),

@@ -49,6 +49,13 @@ pub enum Event {
     /// Graceful stop: an Active group sends Resign so the Standby takes over at once. The
     /// group then stays in Initial for good.
     Shutdown,
+    /// Operator maintenance (`hsrpd control resign` / `release`): while on, the group
+    /// resigns (an Active sends Resign) and stays in Initial, so it never becomes Active
+    /// or Standby; off brings it up again like an interface coming up.
+    Maintenance(bool),
+    /// A temporary priority set by the operator (`hsrpd control priority`), used instead
+    /// of the configured one (track decrements still apply); `None` restores it.
+    PriorityOverride(Option<u8>),
 }
 
 /// What the driver must do, in order.
@@ -122,6 +129,10 @@ pub struct Group {
     // What allows the group to run.
     interface_up: bool,
     shut_down: bool,
+    /// `Event::Maintenance(true)` received and not yet released.
+    maintenance: bool,
+    /// `Event::PriorityOverride`: replaces the configured priority while set.
+    priority_override: Option<u8>,
     down_tracks: BTreeSet<u32>,
     /// How many times the group has come up (the first one is "after a reload").
     bring_ups: u32,
@@ -181,6 +192,8 @@ impl Group {
             now: Time::ZERO,
             interface_up: false,
             shut_down: false,
+            maintenance: false,
+            priority_override: None,
             down_tracks: BTreeSet::new(),
             bring_ups: 0,
             preempt_not_before: Time::ZERO,
@@ -233,7 +246,18 @@ impl Group {
                 TrackAction::Shutdown => 0,
             })
             .sum();
-        u32::from(self.cfg.priority).saturating_sub(dec) as u8
+        let base = self.priority_override.unwrap_or(self.cfg.priority);
+        u32::from(base).saturating_sub(dec) as u8
+    }
+
+    /// Held out of the election by the operator (`Event::Maintenance`).
+    pub fn in_maintenance(&self) -> bool {
+        self.maintenance
+    }
+
+    /// The operator's temporary priority, if one is set (`Event::PriorityOverride`).
+    pub fn priority_override(&self) -> Option<u8> {
+        self.priority_override
     }
 
     /// The VIP in use: configured, else learned.
@@ -356,6 +380,21 @@ impl Group {
                 self.shut_down = true;
                 self.go_initial(now, "shutdown".into(), true, &mut out);
             }
+            Event::Maintenance(true) => {
+                self.maintenance = true;
+                self.go_initial(now, "maintenance (operator resign)".into(), true, &mut out);
+            }
+            Event::Maintenance(false) => {
+                self.maintenance = false;
+                self.maybe_bring_up(now, "released from maintenance", &mut out);
+            }
+            Event::PriorityOverride(p) => {
+                let before = self.priority();
+                self.priority_override = p;
+                if self.priority() != before {
+                    self.priority_changed(now, &mut out);
+                }
+            }
         }
         self.expire_timers(now, &mut out);
         out
@@ -375,7 +414,7 @@ impl Group {
     // ---- enable / disable ------------------------------------------------------------
 
     fn can_run(&self) -> bool {
-        self.interface_up && !self.shut_down && !self.track_shutdown_active()
+        self.interface_up && !self.shut_down && !self.maintenance && !self.track_shutdown_active()
     }
 
     fn track_shutdown_active(&self) -> bool {
