@@ -7,7 +7,8 @@ use std::time::Duration;
 use proptest::prelude::*;
 
 use hsrp_user::fsm::{
-    Action, Event, Group, GroupConfig, Preempt, Time, Timers, Track, TrackAction,
+    Action, Event, Group, GroupConfig, PeerRole, Preempt, RouterInfo, Time, Timers, Track,
+    TrackAction,
 };
 use hsrp_user::proto::{GroupMessage, MacAddr, Opcode, State, Version};
 
@@ -123,6 +124,8 @@ proptest! {
         let mut now = Time::ZERO;
         let mut state = g.state();
         let mut dp_active = false;
+        // The other Active and Standby routers as the PeerChanged actions tell them.
+        let mut peers: [Option<IpAddr>; 2] = [None, None];
         for (dt, ev) in steps {
             // Half the time wake exactly at the deadline, as a driver would.
             now = match (dt % 2, g.next_deadline()) {
@@ -147,6 +150,12 @@ proptest! {
                         prop_assert_eq!(msg.group, 1);
                         prop_assert!(!*from_vmac || state == State::Active);
                     }
+                    Action::PeerChanged { role, from, to } => {
+                        let slot = &mut peers[*role as usize];
+                        prop_assert_eq!(*from, *slot);
+                        prop_assert_ne!(from, to);
+                        *slot = *to;
+                    }
                     _ => {}
                 }
             }
@@ -159,6 +168,11 @@ proptest! {
             }
             let st = g.status(now);
             prop_assert_eq!(st.state, g.state());
+            let peer = |r: Option<RouterInfo>| match r {
+                Some(RouterInfo::Peer { ip, .. }) => Some(ip),
+                _ => None,
+            };
+            prop_assert_eq!(peers, [peer(st.active), peer(st.standby)]);
         }
     }
 }
@@ -365,4 +379,86 @@ fn ipv6_group_elects_by_link_local_and_uses_the_v6_vmac() {
         },
     );
     assert_eq!(g.state(), State::Listen);
+}
+
+/// The peer changes a group reports, in order: (role, from, to).
+fn peer_changes(actions: &[Action]) -> Vec<(PeerRole, Option<IpAddr>, Option<IpAddr>)> {
+    actions
+        .iter()
+        .filter_map(|a| match a {
+            Action::PeerChanged { role, from, to } => Some((*role, *from, *to)),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn new_and_lost_active_and_standby_routers_are_reported_once() {
+    let mut cfg = base_cfg();
+    cfg.preempt = None;
+    cfg.priority = 50;
+    let (mut g, _) = running(cfg);
+    let active = msg(Opcode::Hello, State::Active, 200, 3000, 10000, 1, true);
+    let standby = msg(Opcode::Hello, State::Standby, 150, 3000, 10000, 1, true);
+    let heard = |g: &mut Group, s: u64, from: u8, m: &GroupMessage| {
+        g.handle(
+            Time::from_secs(s),
+            Event::Received {
+                from: ip(from),
+                msg: m.clone(),
+            },
+        )
+    };
+    // A new Active, then a new Standby: one change each.
+    let a = heard(&mut g, 1, 1, &active);
+    assert_eq!(
+        peer_changes(&a),
+        vec![(PeerRole::Active, None, Some(ip(1)))]
+    );
+    let a = heard(&mut g, 1, 2, &standby);
+    assert_eq!(
+        peer_changes(&a),
+        vec![(PeerRole::Standby, None, Some(ip(2)))]
+    );
+    // The same routers again, even with another priority: no change.
+    assert!(peer_changes(&heard(&mut g, 2, 1, &active)).is_empty());
+    let mut standby_lower = standby.clone();
+    standby_lower.priority = 120;
+    assert!(peer_changes(&heard(&mut g, 2, 2, &standby_lower)).is_empty());
+    assert_eq!(g.state(), State::Listen);
+    // The Active resigns: the Active role is vacated (the Standby takes it over when its
+    // own Active hello is heard).
+    let resign = msg(Opcode::Resign, State::Active, 200, 3000, 10000, 1, true);
+    let a = heard(&mut g, 3, 1, &resign);
+    assert_eq!(
+        peer_changes(&a),
+        vec![(PeerRole::Active, Some(ip(1)), None)]
+    );
+    let a = heard(
+        &mut g,
+        3,
+        2,
+        &msg(Opcode::Hello, State::Active, 150, 3000, 10000, 1, true),
+    );
+    assert_eq!(
+        peer_changes(&a),
+        vec![
+            (PeerRole::Active, None, Some(ip(2))),
+            (PeerRole::Standby, Some(ip(2)), None)
+        ]
+    );
+    // Nothing more is heard: the Active is lost when its hold time (10 s) runs out, and this
+    // router, alone, ends up Active itself; each step is reported once.
+    let mut changes = Vec::new();
+    let mut now = Time::from_secs(3);
+    for _ in 0..20 {
+        let Some(d) = g.next_deadline() else { break };
+        now = d;
+        changes.extend(peer_changes(&g.handle(now, Event::Timer)));
+        if g.state() == State::Active {
+            break;
+        }
+    }
+    assert_eq!(g.state(), State::Active, "at {now}");
+    assert_eq!(changes, vec![(PeerRole::Active, Some(ip(2)), None)]);
 }

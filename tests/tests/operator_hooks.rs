@@ -266,7 +266,10 @@ fn a_hung_notify_program_is_killed_at_its_timeout_and_hellos_go_on() {
     // The queue goes on after the kill: a later change runs the program.
     let (code, stdout, stderr) = control(&lab, 1, &["resign", "1"]);
     assert_eq!(code, 0, "{stderr}");
-    assert!(stdout.contains("Active -> Init (maintenance)"), "{stdout}");
+    assert!(
+        stdout.contains("Active -> Init (maintenance until `release` or a restart)"),
+        "{stdout}"
+    );
     wait_for(Duration::from_secs(3), || {
         std::fs::read_to_string(&out)
             .unwrap_or_default()
@@ -278,4 +281,71 @@ fn a_hung_notify_program_is_killed_at_its_timeout_and_hellos_go_on() {
         !text.lines().any(|l| l.ends_with(" Active")),
         "the hung run was cut short: {text}"
     );
+}
+
+/// The `peer` events of a stream: (role, from, to), `-` for none.
+fn peers(ev: &Events) -> Vec<(String, String, String)> {
+    let s = |v: &serde_json::Value| v.as_str().unwrap_or("-").to_string();
+    ev.lines()
+        .iter()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .filter(|v| v["event"] == "peer")
+        .map(|v| {
+            assert_eq!(
+                (&v["interface"], &v["group"], &v["family"]),
+                (&"lan0".into(), &1.into(), &"ipv4".into()),
+                "{v}"
+            );
+            (s(&v["role"]), s(&v["from"]), s(&v["to"]))
+        })
+        .collect()
+}
+
+#[test]
+fn events_stream_the_active_and_standby_routers_heard_and_lost() {
+    let mut lab = Lab::new(LabOptions::default()).expect("building the lab");
+    lab.start_hsrpd(1, &router_config(2, &[(1, VIP, 150, true)], TIMERS))
+        .unwrap();
+    lab.start_hsrpd(2, &router_config(2, &[(1, VIP, 100, true)], TIMERS))
+        .unwrap();
+    let roles = |a: State, b: State| {
+        wait_for(Duration::from_secs(5), || {
+            group_state(&lab, 1) == Some(a) && group_state(&lab, 2) == Some(b)
+        })
+        .unwrap_or_else(|| panic!("want r1 {a}, r2 {b}:\n{}\n{}", lab.log(1), lab.log(2)))
+    };
+    roles(State::Active, State::Standby);
+    let (r1, r2) = (
+        lab.router(1).lan_ip.to_string(),
+        lab.router(2).lan_ip.to_string(),
+    );
+    let on_r1 = Events::start(&lab, 1);
+    let on_r2 = Events::start(&lab, 2);
+
+    // r2 resigns for maintenance: r1 loses its Standby (a hold time later, 150 ms, as
+    // nothing tells it), r2 stops listening to r1 at once.
+    assert_eq!(control(&lab, 2, &["resign", "1"]).0, 0);
+    roles(State::Active, State::Initial);
+    let lost = (String::from("standby"), r2.clone(), String::from("-"));
+    wait_for(Duration::from_secs(5), || peers(&on_r1) == [lost.clone()])
+        .unwrap_or_else(|| panic!("r1 loses its Standby: {:?}", on_r1.lines()));
+    // r2 back: r1 hears a new Standby, r2 hears the Active again.
+    assert_eq!(control(&lab, 2, &["release", "1"]).0, 0);
+    roles(State::Active, State::Standby);
+    let heard = (String::from("standby"), String::from("-"), r2.clone());
+    wait_for(Duration::from_secs(5), || {
+        peers(&on_r1) == [lost.clone(), heard.clone()]
+    })
+    .unwrap_or_else(|| panic!("r1 hears its Standby: {:?}", on_r1.lines()));
+    let r2_saw = vec![
+        ("active".to_string(), r1.clone(), "-".to_string()),
+        ("active".to_string(), "-".to_string(), r1.clone()),
+    ];
+    wait_for(Duration::from_secs(5), || peers(&on_r2) == r2_saw)
+        .unwrap_or_else(|| panic!("r2 loses and hears the Active: {:?}", on_r2.lines()));
+    // Settled: nothing more is reported on either side (hellos of the same routers are
+    // not changes).
+    std::thread::sleep(Duration::from_millis(500));
+    assert_eq!(peers(&on_r1), [lost, heard]);
+    assert_eq!(peers(&on_r2), r2_saw);
 }

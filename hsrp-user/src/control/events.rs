@@ -35,6 +35,19 @@ pub enum Event {
         reason: String,
         vips: Vec<String>,
     },
+    /// The other router heard as Active or Standby (`role`) of a group changed: `to` is
+    /// the new one, `null` when none is heard any more (lost, resigned, or this router took
+    /// the role, which a `state` event then says); `from` the one before. Addresses are the
+    /// routers' interface addresses (IPv6: link-local).
+    Peer {
+        time_ms: u64,
+        interface: String,
+        group: u16,
+        family: &'static str,
+        role: &'static str,
+        from: Option<String>,
+        to: Option<String>,
+    },
     /// A track object went up or down (or was forced by `hsrpd control track`).
     Track { time_ms: u64, object: u32, up: bool },
     /// An operator command over the control socket, and what it did.
@@ -158,6 +171,19 @@ mod tests {
         assert_eq!(
             serde_json::to_string(&t).unwrap(),
             r#"{"event":"track","time_ms":2,"object":3,"up":false}"#
+        );
+        let p = Event::Peer {
+            time_ms: 3,
+            interface: "eth0".into(),
+            group: 1,
+            family: "ipv6",
+            role: "standby",
+            from: Some("fe80::2".into()),
+            to: None,
+        };
+        assert_eq!(
+            serde_json::to_string(&p).unwrap(),
+            r#"{"event":"peer","time_ms":3,"interface":"eth0","group":1,"family":"ipv6","role":"standby","from":"fe80::2","to":null}"#
         );
     }
 

@@ -145,6 +145,7 @@ impl Daemon {
                     let g = &self.groups[gi];
                     error!("{} grp {}: {error}", g.key.iface, g.key.group);
                 }
+                Action::PeerChanged { role, from, to } => self.peer_changed(gi, role, from, to),
             }
         }
         // IPv6 groups entering Active: the first RA follows the flip and the NAs.

@@ -22,7 +22,7 @@ use super::Daemon;
 use crate::config::operator::OperatorSettings;
 use crate::control::events::{now_ms, Event as Published, EventBus};
 use crate::control::ops::{Command, CommandRequest, Target, TrackForce};
-use crate::fsm::{Event, RouterInfo, Time};
+use crate::fsm::{Event, PeerRole, RouterInfo, Time};
 use crate::proto::{GroupMessage, MacAddr, Opcode, State, Version};
 
 /// Slack on top of the hold time before a handing-over group stops forwarding anyway.
@@ -101,6 +101,36 @@ fn state_name(s: State) -> String {
 }
 
 impl Daemon {
+    /// The Active or Standby router heard for a group changed: the events stream and the
+    /// log hear of it (the notify program is for this router's own state changes).
+    pub(super) fn peer_changed(
+        &mut self,
+        gi: usize,
+        role: PeerRole,
+        from: Option<IpAddr>,
+        to: Option<IpAddr>,
+    ) {
+        let g = &self.groups[gi];
+        let who = |a: Option<IpAddr>| a.map_or("none".to_string(), |a| a.to_string());
+        info!(
+            "{} grp {}: {} router {} -> {}",
+            g.key.iface,
+            g.key.group,
+            role.name(),
+            who(from),
+            who(to)
+        );
+        self.operator.bus.publish(&Published::Peer {
+            time_ms: now_ms(),
+            interface: g.key.iface.clone(),
+            group: g.key.group,
+            family: if g.key.ipv6 { "ipv6" } else { "ipv4" },
+            role: role.name(),
+            from: from.map(|a| a.to_string()),
+            to: to.map(|a| a.to_string()),
+        });
+    }
+
     /// A group changed state: the notify program and the events stream hear of it.
     pub(super) fn state_changed(&mut self, gi: usize, from: State, to: State, reason: &str) {
         let seq = self.operator.seq;
@@ -272,7 +302,8 @@ impl Daemon {
                         label(&g.key),
                         g.fsm.priority(),
                         match p {
-                            Some(p) => format!("set to {p} until `priority ... default`"),
+                            Some(p) =>
+                                format!("set to {p} until `priority ... default` or a restart"),
                             None => "configured value restored".into(),
                         },
                         g.spec.priority
@@ -344,14 +375,16 @@ impl Daemon {
                 heard: None,
             });
         }
+        // A restart ends maintenance (docs/operations.md says why): the operator is told.
+        const UNTIL: &str = "maintenance until `release` or a restart";
         match (was, standby) {
             (State::Active, Some(s)) => {
-                format!("{name}: Active -> Init (maintenance), handing over to {s}")
+                format!("{name}: Active -> Init ({UNTIL}), handing over to {s}")
             }
             (State::Active, None) => {
-                format!("{name}: Active -> Init (maintenance); no Standby was known")
+                format!("{name}: Active -> Init ({UNTIL}); no Standby was known")
             }
-            (s, _) => format!("{name}: {s} -> Init (maintenance)"),
+            (s, _) => format!("{name}: {s} -> Init ({UNTIL})"),
         }
     }
 

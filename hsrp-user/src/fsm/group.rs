@@ -83,6 +83,31 @@ pub enum Action {
     VipLearned { vip: IpAddr },
     /// `Event::ConfigChange` carried an invalid configuration; the old one stays.
     ConfigRejected { error: ConfigError },
+    /// The other router heard in `role` changed: `to` is its address, `None` when no other
+    /// router holds the role any more (it was lost, resigned, or this router took the role);
+    /// `from` is the one before. A priority change of the same router is not a change.
+    /// Emitted after the other actions of the same event.
+    PeerChanged {
+        role: PeerRole,
+        from: Option<IpAddr>,
+        to: Option<IpAddr>,
+    },
+}
+
+/// The two roles of other routers a group keeps track of.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PeerRole {
+    Active,
+    Standby,
+}
+
+impl PeerRole {
+    pub fn name(self) -> &'static str {
+        match self {
+            PeerRole::Active => "active",
+            PeerRole::Standby => "standby",
+        }
+    }
 }
 
 impl fmt::Display for Action {
@@ -103,6 +128,10 @@ impl fmt::Display for Action {
             }
             Action::VipLearned { vip } => write!(f, "learned virtual IP {vip}"),
             Action::ConfigRejected { error } => write!(f, "configuration refused: {error}"),
+            Action::PeerChanged { role, from, to } => {
+                let who = |a: &Option<IpAddr>| a.map_or("none".to_string(), |a| a.to_string());
+                write!(f, "{} router {} -> {}", role.name(), who(from), who(to))
+            }
         }
     }
 }
@@ -353,6 +382,7 @@ impl Group {
     pub fn handle(&mut self, now: Time, event: Event) -> Vec<Action> {
         let now = now.max(self.now);
         self.now = now;
+        let peers = self.peers();
         let mut out = Vec::new();
         self.expire_timers(now, &mut out);
         match event {
@@ -397,6 +427,7 @@ impl Group {
             }
         }
         self.expire_timers(now, &mut out);
+        self.push_peer_changes(peers, &mut out);
         out
     }
 
@@ -404,11 +435,41 @@ impl Group {
     pub fn reconfigure(&mut self, now: Time, cfg: GroupConfig) -> Result<Vec<Action>, ConfigError> {
         let now = now.max(self.now);
         self.now = now;
+        let peers = self.peers();
         let mut out = Vec::new();
         self.expire_timers(now, &mut out);
         self.apply_config(now, cfg, &mut out)?;
         self.expire_timers(now, &mut out);
+        self.push_peer_changes(peers, &mut out);
         Ok(out)
+    }
+
+    /// The other routers heard as Active and Standby, as `status` shows them: none in a
+    /// role this router holds itself.
+    fn peers(&self) -> [Option<IpAddr>; 2] {
+        let other = |role: State, p: Option<Peer>| {
+            if self.state == role {
+                None
+            } else {
+                p.map(|p| p.ip)
+            }
+        };
+        [
+            other(State::Active, self.active),
+            other(State::Standby, self.standby),
+        ]
+    }
+
+    fn push_peer_changes(&self, before: [Option<IpAddr>; 2], out: &mut Vec<Action>) {
+        let after = self.peers();
+        for (role, (from, to)) in [PeerRole::Active, PeerRole::Standby]
+            .into_iter()
+            .zip(before.into_iter().zip(after))
+        {
+            if from != to {
+                out.push(Action::PeerChanged { role, from, to });
+            }
+        }
     }
 
     // ---- enable / disable ------------------------------------------------------------

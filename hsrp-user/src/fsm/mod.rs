@@ -18,7 +18,7 @@ pub mod status;
 pub mod time;
 
 pub use config::{ConfigError, GroupConfig, Preempt, Timers, Track, TrackAction};
-pub use group::{Action, Event, Group, GRATUITOUS_REPEAT};
+pub use group::{Action, Event, Group, PeerRole, GRATUITOUS_REPEAT};
 pub use interface::{Advertiser, InterfaceCounts, InterfaceRole};
 pub use jitter::{JitterSource, NoJitter};
 pub use status::{RouterInfo, Status};

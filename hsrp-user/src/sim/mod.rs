@@ -363,7 +363,9 @@ impl Sim {
                 Action::ConfigRejected { error } => self
                     .errors
                     .push(format!("{}: {error}", self.routers[r].name)),
-                Action::SetActive { .. } | Action::VipLearned { .. } => {}
+                Action::SetActive { .. }
+                | Action::VipLearned { .. }
+                | Action::PeerChanged { .. } => {}
             }
         }
         self.update_multi_active();
