@@ -95,7 +95,7 @@ fn maintenance_of_the_active_loses_no_packet_and_release_takes_it_back() {
     assert_eq!(
         said.trim(),
         format!(
-            "lan0 grp 1: Active -> Init (maintenance), handing over to {}",
+            "lan0 grp 1: Active -> Init (maintenance until `release` or a restart), handing over to {}",
             lab.router(2).lan_ip
         )
     );
@@ -120,6 +120,22 @@ fn maintenance_of_the_active_loses_no_packet_and_release_takes_it_back() {
     assert_eq!(
         (code, out.trim()),
         (0, "lan0 grp 1: already in maintenance")
+    );
+    // `hsrpd status` says so, in JSON, the brief table and the detail.
+    let st = lab.status(1).unwrap();
+    assert!(st.groups[0].maintenance, "{:?}", st.groups[0]);
+    assert_eq!(st.groups[0].temporary_priority, None);
+    let (code, out, _) = hsrpd(&lab, 1, &["status"]);
+    assert_eq!(code, 0);
+    assert!(
+        out.lines()
+            .any(|l| l.starts_with("lan0") && l.ends_with("  (maintenance)")),
+        "{out}"
+    );
+    let (_, out, _) = hsrpd(&lab, 1, &["status", "--detail"]);
+    assert!(
+        out.contains("  State is Init\n  Maintenance (resigned by operator)"),
+        "{out}"
     );
 
     // Release: r1 comes back and preempts (a Coup, announced before it): nothing lost.
@@ -175,11 +191,25 @@ fn priority_track_reload_and_root_only() {
     assert_eq!(code, 0, "{err}");
     assert_eq!(
         out.trim(),
-        "lan0 grp 1: priority 90 (set to 90 until `priority ... default`; configured 150)"
+        "lan0 grp 1: priority 90 (set to 90 until `priority ... default` or a restart; configured 150)"
     );
     expect((State::Standby, 90), State::Active, "priority 90");
+    let st = lab.status(1).unwrap();
+    assert_eq!(
+        (st.groups[0].temporary_priority, st.groups[0].maintenance),
+        (Some(90), false)
+    );
+    let (_, out, _) = hsrpd(&lab, 1, &["status", "--detail"]);
+    assert!(
+        out.contains("  Priority 90 (temporary; configured 150)\n"),
+        "{out}"
+    );
+    let (_, out, _) = hsrpd(&lab, 1, &["status", "--json"]);
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["groups"][0]["temporary_priority"], 90, "{out}");
     assert_eq!(control(&lab, 1, &["priority", "lan0", "1", "default"]).0, 0);
     expect((State::Active, 150), State::Standby, "priority default");
+    assert_eq!(lab.status(1).unwrap().groups[0].temporary_priority, None);
 
     // Forced track: down counts like a real down (150 - 60); the real link flapping
     // changes nothing while forced; auto goes back to the real state (up).

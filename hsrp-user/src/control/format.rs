@@ -20,7 +20,7 @@ pub fn brief(snap: &Snapshot) -> String {
             .unwrap_or_else(|| "unknown".into());
         let _ = writeln!(
             out,
-            "{:<11} {:<4} {:<3} {} {:<7} {:<15} {:<15} {}",
+            "{:<11} {:<4} {:<3} {} {:<7} {:<15} {:<15} {}{}",
             g.interface,
             g.group,
             g.priority,
@@ -28,10 +28,50 @@ pub fn brief(snap: &Snapshot) -> String {
             g.state.name(),
             peer_brief(g.active.as_ref()),
             peer_brief(g.standby.as_ref()),
-            vip
+            vip,
+            operator_notes(g)
         );
     }
     out
+}
+
+/// What the operator changed at run time, after a brief line: `  (maintenance;
+/// temporary priority, configured 110)`; empty when nothing.
+fn operator_notes(g: &GroupStatus) -> String {
+    let mut notes = Vec::new();
+    if g.maintenance {
+        notes.push("maintenance".to_string());
+    }
+    if g.temporary_priority.is_some() {
+        notes.push(format!(
+            "temporary priority, configured {}",
+            g.configured_priority
+        ));
+    }
+    if notes.is_empty() {
+        String::new()
+    } else {
+        format!("  ({})", notes.join("; "))
+    }
+}
+
+/// The priority line of `show standby`, saying when the priority is a temporary one.
+fn priority_line(g: &GroupStatus) -> String {
+    match g.temporary_priority {
+        None => format!(
+            "  Priority {} (configured {})",
+            g.priority, g.configured_priority
+        ),
+        // Track decrements apply to the temporary priority too.
+        Some(t) if t == g.priority => format!(
+            "  Priority {} (temporary; configured {})",
+            g.priority, g.configured_priority
+        ),
+        Some(t) => format!(
+            "  Priority {} (temporary {t}; configured {})",
+            g.priority, g.configured_priority
+        ),
+    }
 }
 
 fn peer_brief(p: Option<&PeerStatus>) -> String {
@@ -66,6 +106,11 @@ fn group_detail(out: &mut String, g: &GroupStatus) {
         g.interface, g.group, g.version
     );
     let _ = writeln!(out, "  State is {}", g.state.name());
+    if g.maintenance {
+        out.push_str(
+            "  Maintenance (resigned by operator): `hsrpd control release` or a restart ends it\n",
+        );
+    }
     let _ = writeln!(
         out,
         "    {} state change{}, last state change {}",
@@ -116,11 +161,7 @@ fn group_detail(out: &mut String, g: &GroupStatus) {
         "  Standby router is {}",
         peer_detail(g.standby.as_ref())
     );
-    let _ = writeln!(
-        out,
-        "  Priority {} (configured {})",
-        g.priority, g.configured_priority
-    );
+    let _ = writeln!(out, "{}", priority_line(g));
     if let Some(name) = &g.name {
         let _ = writeln!(out, "  Group name is \"{name}\"");
     }
@@ -216,7 +257,84 @@ mod tests {
                 arp_answered: 2,
                 ..Default::default()
             }),
+            maintenance: false,
+            temporary_priority: None,
         }
+    }
+
+    #[test]
+    fn maintenance_and_a_temporary_priority_are_shown() {
+        let mut g = group();
+        g.state = State::Initial;
+        g.active = None;
+        g.standby = None;
+        g.maintenance = true;
+        g.configured_priority = 110;
+        g.priority = 90;
+        g.temporary_priority = Some(90);
+        let mut tracked = g.clone();
+        tracked.group = 2;
+        tracked.maintenance = false;
+        tracked.priority = 80; // a track decrement of 10 on top
+        let snap = Snapshot {
+            groups: vec![g, tracked],
+            ..Default::default()
+        };
+        let text = brief(&snap);
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(
+            lines[3],
+            "eth0        1    90  P Init    unknown         unknown         192.168.1.254  \
+             (maintenance; temporary priority, configured 110)"
+        );
+        assert_eq!(
+            lines[4],
+            "eth0        2    80  P Init    unknown         unknown         192.168.1.254  \
+             (temporary priority, configured 110)"
+        );
+        let text = detail(&snap);
+        let maint =
+            "  Maintenance (resigned by operator): `hsrpd control release` or a restart ends it";
+        assert_eq!(text.matches(maint).count(), 1, "{text}");
+        let lines: Vec<&str> = text.lines().collect();
+        let at = lines.iter().position(|l| *l == maint).unwrap();
+        assert_eq!(lines[at - 1], "  State is Init");
+        assert!(
+            text.contains("  Priority 90 (temporary; configured 110)\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("  Priority 80 (temporary 90; configured 110)\n"),
+            "{text}"
+        );
+        // Nothing of it when the operator changed nothing.
+        let plain = Snapshot {
+            groups: vec![group()],
+            ..Default::default()
+        };
+        assert!(!brief(&plain).contains('('), "{}", brief(&plain));
+        assert!(!detail(&plain).contains("aintenance"));
+        assert!(!detail(&plain).contains("temporary"));
+    }
+
+    #[test]
+    fn operator_fields_are_added_to_the_json_and_optional_when_read() {
+        let mut g = group();
+        g.maintenance = true;
+        g.temporary_priority = Some(90);
+        let v = serde_json::to_value(&g).unwrap();
+        assert_eq!(v["maintenance"], true);
+        assert_eq!(v["temporary_priority"], 90);
+        // The fields that were there keep their names and meaning.
+        assert_eq!(v["priority"], 150);
+        assert_eq!(v["configured_priority"], 150);
+        // A status from a daemon without these fields still reads.
+        let mut old = v.as_object().unwrap().clone();
+        old.remove("maintenance");
+        old.remove("temporary_priority");
+        let back: GroupStatus = serde_json::from_value(old.into()).unwrap();
+        assert!(!back.maintenance);
+        assert_eq!(back.temporary_priority, None);
     }
 
     #[test]

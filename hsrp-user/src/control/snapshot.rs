@@ -79,6 +79,15 @@ pub struct GroupStatus {
     /// What the XDP program did with this group's frames (None: could not be read).
     #[serde(default)]
     pub dataplane: Option<DataplaneCounters>,
+    /// Resigned by the operator (`hsrpd control resign`): the group stays in Init until
+    /// `hsrpd control release` or a restart.
+    #[serde(default)]
+    pub maintenance: bool,
+    /// A temporary priority set by the operator (`hsrpd control priority`), used instead of
+    /// `configured_priority` (track decrements still apply) until `priority G default` or a
+    /// restart.
+    #[serde(default)]
+    pub temporary_priority: Option<u8>,
 }
 
 /// A group's data-plane counters, summed over CPUs since the group was installed.

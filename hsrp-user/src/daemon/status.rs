@@ -100,6 +100,8 @@ impl Daemon {
                         .ok()
                         .flatten()
                         .map(|c| dataplane_counters(&c)),
+                    maintenance: g.fsm.in_maintenance(),
+                    temporary_priority: g.fsm.priority_override(),
                 }
             })
             .collect();
