@@ -3,12 +3,12 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, Parser, Subcommand};
 
 #[derive(Parser)]
 #[command(
     name = "hsrpd",
-    version,
+    version = hsrp_user::VERSION,
     about = "Cisco-compatible HSRP gateway for Linux, data plane in XDP"
 )]
 struct Cli {
@@ -68,6 +68,9 @@ enum Command {
     /// Internal: spawned by `run`; sends its Active groups' Resign if it dies.
     #[command(hide = true)]
     Sentinel,
+    /// Internal: writes the man pages and shell completions into DIR (`cargo xtask dist`).
+    #[command(hide = true)]
+    GenerateDocs { dir: PathBuf },
 }
 
 fn main() -> ExitCode {
@@ -89,6 +92,9 @@ fn main() -> ExitCode {
             },
         ),
         Command::Sentinel => hsrp_user::daemon::sentinel::main(),
+        Command::GenerateDocs { dir } => {
+            hsrp_user::manual::generate(Cli::command(), &dir).map(|()| ExitCode::SUCCESS)
+        }
         Command::Check { config } => hsrp_user::config::check(&config),
         Command::Status {
             detail,

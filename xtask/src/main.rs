@@ -3,6 +3,7 @@
 //! - `build`: bootstrap the eBPF toolchain if needed, build the XDP object and `hsrpd`.
 //! - `run -- ARGS`: build, then run `hsrpd ARGS`.
 //! - `test`: every test (setup, build, unit/host tests, privileged tests) with a summary.
+//! - `dist`: release build, man pages, completions and the Debian package (target/dist).
 //! - `setup`: install the Debian packages the tests use.
 //! - `bench dataplane`: the XDP data-plane benchmark.
 //! - `lab [--keep]`: the demo; `bench failover`: failover outage vs keepalived.
@@ -12,9 +13,11 @@ mod bench_failover;
 mod bench_scale;
 mod bootstrap;
 mod build;
+mod dist;
 mod elf;
 mod fuzz;
 mod lab;
+mod mdroff;
 mod setup;
 mod test;
 mod util;
@@ -47,6 +50,9 @@ enum Cmd {
         #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
         args: Vec<String>,
     },
+    /// Release build, man pages, shell completions and the Debian package in target/dist/
+    /// (prints the package's path).
+    Dist,
     /// Install the Debian packages the tests need (only the missing ones).
     Setup,
     /// Run the libFuzzer targets (all, or the named ones) for `--seconds` each.
@@ -94,6 +100,7 @@ fn main() -> ExitCode {
         Cmd::Build => build::build(),
         Cmd::Run { args } => return run_hsrpd(&args),
         Cmd::Test { args } => test::test(&args),
+        Cmd::Dist => dist::dist().map(|_| ()),
         Cmd::Setup => setup::setup(),
         Cmd::Fuzz { seconds, targets } => fuzz::fuzz(
             &targets.iter().map(String::as_str).collect::<Vec<_>>(),

@@ -38,9 +38,10 @@ pub fn setup() -> Result<()> {
     }
     if !is_root() {
         bail!(
-            "setup: missing packages {}; installing them needs root (run `sudo -E cargo xtask \
-             setup`, or `apt-get install {}`)",
+            "setup: missing packages {}; installing them needs root (run `{}`, or \
+             `apt-get install {}`)",
             missing.join(", "),
+            crate::util::sudo_hint("setup"),
             missing.join(" ")
         );
     }

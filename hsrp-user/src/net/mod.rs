@@ -8,12 +8,14 @@
 //! - [`Netlink`]: queries — [`InterfaceInfo`] of an interface, [`Netlink::route_exists`].
 //! - [`NetWatcher`]: a stream of [`NetEvent`]s (link, address and route changes) for tracking.
 //! - [`disable_icmp_redirects`]: the RFC 2281 §6 sysctl.
+//! - [`Notifier`]: the service manager's notification socket (`NOTIFY_SOCKET`).
 //!
 //! Network namespaces: every socket here belongs to the namespace of the thread that
 //! created it, so a caller (or a test) that `setns`es a thread gets sockets in that namespace.
 
 mod error;
 mod links;
+mod notify;
 mod packet;
 mod packet_filter;
 mod prefix;
@@ -23,6 +25,7 @@ mod watch;
 
 pub use error::NetError;
 pub use links::{IfAddr, InterfaceInfo, Netlink};
+pub use notify::{watchdog_timeout, Notifier};
 pub use packet::{PacketSocket, HSRP_MULTICAST_MACS};
 pub use prefix::IpPrefix;
 pub use sysctl::{disable_icmp_redirects, icmp_redirects_enabled};
