@@ -1,5 +1,5 @@
 //! `hsrpd check -c FILE` through the built binary: exit 0 on the issue-6 examples in a
-//! namespace whose eth0/eth1 match them, exit 1 with the exact error lines on stderr
+//! namespace whose eth0/eth1 match them, exit 78 (EX_CONFIG) with the exact error lines on stderr
 //! otherwise, and nothing in the namespace changed by checking.
 
 use std::path::PathBuf;
@@ -103,7 +103,7 @@ fn the_three_examples_pass_check_and_checking_changes_nothing() {
 }
 
 #[test]
-fn system_errors_exit_1_with_every_error_line() {
+fn system_errors_exit_78_with_every_error_line() {
     let ns = lab();
     let conf = TempConf::new(
         "track 1 interface wan0 line-protocol\n\
@@ -111,7 +111,7 @@ fn system_errors_exit_1_with_every_error_line() {
          interface nosuch0\n standby 2 ip 10.0.0.1\n",
     );
     let out = check_in(&ns, conf.path());
-    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(out.status.code(), Some(78));
     let p = conf.path();
     assert_eq!(
         stderr_lines(&out),
@@ -130,7 +130,7 @@ fn kernel_owned_vip_is_refused() {
     let ns = lab();
     ns.exec("ip addr add 192.168.1.254/24 dev eth0").unwrap();
     let out = check_in(&ns, &example("basic.conf"));
-    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(out.status.code(), Some(78));
     let p = example("basic.conf");
     assert_eq!(
         stderr_lines(&out)[0],
@@ -141,7 +141,7 @@ fn kernel_owned_vip_is_refused() {
 // The two tests below need no privileges: parse errors stop before the system is read.
 
 #[test]
-fn syntax_errors_exit_1_with_every_error_line() {
+fn syntax_errors_exit_78_with_every_error_line() {
     let conf = TempConf::new(
         "interface eth0\n standby 1 ip 10.0.0.1\n standby 1 priority 300\n standby 1 timers 3 3\n",
     );
@@ -149,7 +149,7 @@ fn syntax_errors_exit_1_with_every_error_line() {
         .args(["check", "-c", conf.path()])
         .output()
         .unwrap();
-    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(out.status.code(), Some(78));
     let p = conf.path();
     assert_eq!(
         stderr_lines(&out),
@@ -167,7 +167,7 @@ fn missing_file_is_an_error_naming_the_file() {
         .args(["check", "-c", "/nonexistent/hsrpd.conf"])
         .output()
         .unwrap();
-    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(out.status.code(), Some(78));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(
         err.contains("cannot read /nonexistent/hsrpd.conf: No such file or directory"),

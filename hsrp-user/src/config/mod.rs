@@ -57,7 +57,8 @@ pub fn load(path: &Path) -> Result<Config, LoadError> {
 }
 
 /// Entry point of `hsrpd check`: exit 0 and a summary on stdout when the file is valid;
-/// exit 1 with one `FILE:LINE: TEXT: reason` line per problem on stderr otherwise.
+/// exit 78 (EX_CONFIG) with one `FILE:LINE: TEXT: reason` line per problem on stderr when
+/// it is not, or cannot be read.
 pub fn check(path: &Path) -> anyhow::Result<ExitCode> {
     match load(path) {
         Ok(config) => {
@@ -77,7 +78,11 @@ pub fn check(path: &Path) -> anyhow::Result<ExitCode> {
                 eprintln!("{line}");
             }
             eprintln!("hsrpd: {} error(s) in {}", e.diagnostics.len(), e.source);
-            Ok(ExitCode::FAILURE)
+            Ok(ExitCode::from(crate::manual::exit::CONFIG))
+        }
+        Err(e @ LoadError::Read { .. }) => {
+            eprintln!("hsrpd: error: check: {e}");
+            Ok(ExitCode::from(crate::manual::exit::CONFIG))
         }
         Err(e) => Err(e).context("check"),
     }
