@@ -12,6 +12,9 @@ use clap::{CommandFactory, Parser, Subcommand};
     about = "Cisco-compatible HSRP gateway for Linux, data plane in XDP"
 )]
 struct Cli {
+    /// Log level (default info; RUST_LOG when not given, with per-module filters).
+    #[arg(long, global = true, value_name = "LEVEL", value_parser = hsrp_user::logging::LEVELS)]
+    log_level: Option<String>,
     #[command(subcommand)]
     command: Command,
 }
@@ -51,9 +54,12 @@ enum Command {
     Decode {
         /// The capture file.
         file: PathBuf,
-        /// MD5 key to verify digests with.
-        #[arg(long)]
+        /// MD5 key to verify digests with (visible in `ps`: prefer --key-file).
+        #[arg(long, conflicts_with = "key_file")]
         key: Option<String>,
+        /// File holding the MD5 key (one line; a trailing newline is not part of it).
+        #[arg(long, value_name = "FILE")]
+        key_file: Option<PathBuf>,
     },
     /// Attach the XDP data plane alone to an interface and pin its maps (for inspection).
     Load {
@@ -75,9 +81,17 @@ enum Command {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    hsrp_user::logging::init();
+    hsrp_user::logging::init(cli.log_level.as_deref());
     let result = match cli.command {
-        Command::Decode { file, key } => hsrp_user::decode::main(&file, key.as_deref()),
+        Command::Decode {
+            file,
+            key,
+            key_file,
+        } => match key_file.map(|f| hsrp_user::decode::read_key_file(&f)) {
+            Some(Err(e)) => Err(e),
+            Some(Ok(k)) => hsrp_user::decode::main(&file, Some(&k)),
+            None => hsrp_user::decode::main(&file, key.as_deref()),
+        },
         Command::Load { iface } => hsrp_user::dataplane::cli::load(&iface),
         Command::Unload { iface } => hsrp_user::dataplane::cli::unload(&iface),
         Command::Run {
@@ -105,7 +119,7 @@ fn main() -> ExitCode {
     match result {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("hsrpd: error: {e:#}");
+            eprintln!("{}hsrpd: error: {e:#}", hsrp_user::logging::error_prefix());
             ExitCode::FAILURE
         }
     }

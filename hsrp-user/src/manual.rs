@@ -100,7 +100,12 @@ Reload the configuration; a file that fails the checks keeps the running configu
 .TP
 \fBRUST_LOG\fR
 Log filter (\fBerror\fR, \fBwarn\fR, \fBinfo\fR, \fBdebug\fR, or per module), default
-\fBinfo\fR.
+\fBinfo\fR; \fB\-\-log\-level\fR overrides it.
+.TP
+\fBJOURNAL_STREAM\fR
+Set by systemd when standard error is the journal: log lines then carry sd\-daemon
+priority prefixes (error 3, warning 4, group state changes 5, info 6, debug 7) and no
+timestamp.
 .TP
 \fBHSRPD_SOCKET\fR
 The control socket (default \fI/run/hsrpd/hsrpd.sock\fR).

@@ -191,7 +191,9 @@ mod tests {
                     interface eth0\n standby 1 ip 10.0.0.1\n \
                     standby 1 authentication md5 key-string WAYTOOLONGKEY-0123456789012345678901234567890123456789012345678901234567890\n \
                     standby 2 authentication text SECRET123\n";
-        let err = crate::config::parse(text, "t.conf").unwrap_err().to_string();
+        let err = crate::config::parse(text, "t.conf")
+            .unwrap_err()
+            .to_string();
         for secret in ["TOPSECRETKEY", "WAYTOOLONGKEY", "SECRET123"] {
             assert!(!err.contains(secret), "{secret} leaked: {err}");
         }

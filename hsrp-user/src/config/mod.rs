@@ -74,14 +74,15 @@ pub fn check(path: &Path) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Err(LoadError::Invalid(e)) => {
+            let p = crate::logging::error_prefix();
             for line in e.lines() {
-                eprintln!("{line}");
+                eprintln!("{p}{line}");
             }
-            eprintln!("hsrpd: {} error(s) in {}", e.diagnostics.len(), e.source);
+            eprintln!("{p}hsrpd: {} error(s) in {}", e.diagnostics.len(), e.source);
             Ok(ExitCode::from(crate::manual::exit::CONFIG))
         }
         Err(e @ LoadError::Read { .. }) => {
-            eprintln!("hsrpd: error: check: {e}");
+            eprintln!("{}hsrpd: error: check: {e}", crate::logging::error_prefix());
             Ok(ExitCode::from(crate::manual::exit::CONFIG))
         }
         Err(e) => Err(e).context("check"),

@@ -99,7 +99,10 @@ pub fn run_with(config: &Path, socket: &Path, options: RunOptions) -> Result<Exi
         Ok(cfg) => cfg,
         // EX_CONFIG: the unit's RestartPreventExitStatus= stops restarts that cannot help.
         Err(e @ (LoadError::Read { .. } | LoadError::Invalid(_))) => {
-            eprintln!("hsrpd: error: {e}");
+            // One line per problem, each a journal record of its own.
+            for line in e.to_string().lines() {
+                eprintln!("{}hsrpd: error: {line}", crate::logging::error_prefix());
+            }
             return Ok(ExitCode::from(crate::manual::exit::CONFIG));
         }
         Err(e) => return Err(anyhow::anyhow!("{e}")),
