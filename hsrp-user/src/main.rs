@@ -32,6 +32,9 @@ enum Command {
         /// Leave the XDP next-hop cache off: every forwarded frame takes the fib lookup.
         #[arg(long, env = "HSRPD_NO_NEXTHOP_CACHE")]
         no_nexthop_cache: bool,
+        /// Group whose members may use the status socket (mode 0660; default: root's).
+        #[arg(long, env = "HSRPD_SOCKET_GROUP", value_name = "GROUP")]
+        socket_group: Option<String>,
     },
     /// Validate a configuration file without touching the system.
     Check {
@@ -98,13 +101,20 @@ fn main() -> ExitCode {
             config,
             socket,
             no_nexthop_cache,
-        } => hsrp_user::daemon::run_with(
-            &config,
-            &socket,
-            hsrp_user::daemon::RunOptions {
-                nexthop_cache: !no_nexthop_cache,
-            },
-        ),
+            socket_group,
+        } => socket_group
+            .map(|g| hsrp_user::control::group_id(&g))
+            .transpose()
+            .and_then(|socket_gid| {
+                hsrp_user::daemon::run_with(
+                    &config,
+                    &socket,
+                    hsrp_user::daemon::RunOptions {
+                        nexthop_cache: !no_nexthop_cache,
+                        socket_gid,
+                    },
+                )
+            }),
         Command::Sentinel => hsrp_user::daemon::sentinel::main(),
         Command::GenerateDocs { dir } => {
             hsrp_user::manual::generate(Cli::command(), &dir).map(|()| ExitCode::SUCCESS)

@@ -133,6 +133,13 @@ fn thread_caps(pid: i32) -> Vec<(String, u64)> {
 #[test]
 fn after_start_the_daemon_keeps_exactly_net_admin_net_raw_bpf_and_still_works() {
     let (mut lab, _cap) = hsrp_tests::lab::elected_pair(TIMERS).expect("an elected pair");
+    // The control socket: root and its group only.
+    let mode = std::os::unix::fs::PermissionsExt::mode(
+        &fs::metadata(lab.socket(1)).unwrap().permissions(),
+    );
+    assert_eq!(mode & 0o777, 0o660);
+    let snap = lab.status(1).unwrap();
+    assert_eq!(snap.schema_version, 1);
     let runtime = hsrp_user::privileges::mask(hsrp_user::privileges::RUNTIME);
     assert_eq!(runtime, 0x0000_0080_0000_3000);
     for i in [1, 2] {

@@ -8,9 +8,16 @@ use serde::{Deserialize, Serialize};
 
 use crate::proto::State;
 
+/// The version of the JSON document (`hsrpd status --json`, docs/status.md): raised when a
+/// field changes meaning or disappears; new fields do not raise it.
+pub const SCHEMA_VERSION: u32 = 1;
+
 /// The whole daemon, as one status request sees it.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct Snapshot {
+    /// [`SCHEMA_VERSION`] of the daemon that answered.
+    #[serde(default)]
+    pub schema_version: u32,
     pub pid: u32,
     /// The configuration file the running config came from.
     pub config: String,

@@ -83,12 +83,15 @@ pub struct RunOptions {
     /// Keep the XDP next-hop cache (`nexthop_cache`); off: every forwarded frame takes
     /// the fib lookup.
     pub nexthop_cache: bool,
+    /// Group of the control socket (mode 0660), when not the daemon's own.
+    pub socket_gid: Option<u32>,
 }
 
 impl Default for RunOptions {
     fn default() -> Self {
         RunOptions {
             nexthop_cache: true,
+            socket_gid: None,
         }
     }
 }
@@ -126,6 +129,7 @@ pub fn run_with(config: &Path, socket: &Path, options: RunOptions) -> Result<Exi
         let mut signals = Signals::new()?;
         let mut frame_rx = frame_rx;
         let listener = control::bind(socket)?;
+        control::set_access(socket, options.socket_gid)?;
         let mut daemon = Daemon::start(config, cfg, frame_tx, options).await?;
         daemon.sentinel = sentinel;
         // Everything that needs the start-up privileges is done (see `privileges`).

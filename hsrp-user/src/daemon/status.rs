@@ -104,6 +104,7 @@ impl Daemon {
             })
             .collect();
         Snapshot {
+            schema_version: crate::control::snapshot::SCHEMA_VERSION,
             pid: std::process::id(),
             config: self.config.source.clone(),
             uptime_s: self.start.elapsed().as_secs_f64(),
