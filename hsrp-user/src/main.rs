@@ -46,9 +46,12 @@ enum Command {
         /// Per-group detail (like `show standby`).
         #[arg(long)]
         detail: bool,
-        /// Machine-readable output.
+        /// Machine-readable output (same as --format json).
         #[arg(long)]
         json: bool,
+        /// Output format.
+        #[arg(long, value_enum, conflicts_with_all = ["detail", "json"])]
+        format: Option<hsrp_user::control::Format>,
         /// Status socket of the daemon to ask.
         #[arg(long, env = "HSRPD_SOCKET", default_value = hsrp_user::control::DEFAULT_SOCKET)]
         socket: PathBuf,
@@ -123,8 +126,12 @@ fn main() -> ExitCode {
         Command::Status {
             detail,
             json,
+            format,
             socket,
-        } => hsrp_user::control::status(detail, json, Some(socket)),
+        } => match format {
+            Some(format) => hsrp_user::control::status_as(format, Some(socket)),
+            None => hsrp_user::control::status(detail, json, Some(socket)),
+        },
     };
     match result {
         Ok(code) => code,

@@ -1,5 +1,6 @@
 //! The status interfaces scripts read, pinned by golden files: `hsrpd status --json` (with
-//! `schema_version`) and the text of `hsrpd status` and `--detail`, for a fixed snapshot.
+//! `schema_version`), the text of `hsrpd status` and `--detail`, and `--format prometheus`
+//! (also parsed by the Prometheus project's own Python parser), for a fixed snapshot.
 //! A change to any of them shows up here as a diff; regenerate on purpose with
 //! `HSRP_UPDATE_GOLDEN=1 cargo test -p hsrp-user --test status_golden`, and raise
 //! `SCHEMA_VERSION` when a JSON field changes meaning or disappears (docs/status.md).
@@ -8,7 +9,10 @@ use std::path::PathBuf;
 
 use hsrp_user::control::format::{brief, detail};
 use hsrp_user::control::snapshot::SCHEMA_VERSION;
-use hsrp_user::control::{DataplaneCounters, GroupStatus, InterfaceStatus, PeerStatus, Snapshot};
+use hsrp_user::control::{
+    ControlCounters, DataplaneCounters, GroupStatus, InterfaceStatus, PeerStatus, Snapshot,
+    TimerLateness,
+};
 use hsrp_user::proto::State;
 
 fn group(group: u16, state: State) -> GroupStatus {
@@ -74,9 +78,20 @@ fn snapshot() -> Snapshot {
             ifindex: 2,
             xdp_mode: "native".into(),
             up: true,
+            control: Some(ControlCounters {
+                passed: 14400,
+                malformed: 3,
+                rate_limited: 7,
+            }),
         }],
         groups: vec![group(1, State::Active), init],
         nexthop_cache: "on".into(),
+        timer_lateness: Some(TimerLateness {
+            wakeups: 28800,
+            p50_ms: 0.05,
+            p99_ms: 0.25,
+            max_ms: 1.5,
+        }),
     }
 }
 
@@ -114,4 +129,60 @@ fn status_text_matches_its_golden_files() {
     golden("status-brief.txt", &brief(&snap));
     golden("status-detail.txt", &detail(&snap));
     assert!(brief(&snap).contains(" Init "), "{}", brief(&snap));
+}
+
+#[test]
+fn prometheus_text_matches_its_golden_file_and_parses() {
+    let text = hsrp_user::control::prometheus::render(&snapshot());
+    golden("status.prom", &text);
+    // The reference parser (Debian: python3-prometheus-client, installed by
+    // `cargo xtask setup`) reads every family back; print type, name, labels, value.
+    let script = r#"
+import sys
+from prometheus_client.parser import text_string_to_metric_families
+for f in text_string_to_metric_families(sys.stdin.read()):
+    for s in f.samples:
+        labels = ",".join(k + "=" + v for k, v in sorted(s.labels.items()))
+        print(f.type, s.name, labels, repr(float(s.value)))
+"#;
+    // The system interpreter: the parser comes from the Debian package, which a python3
+    // earlier on PATH (pyenv, a venv) would not see.
+    let mut child = std::process::Command::new("/usr/bin/python3")
+        .args(["-c", script])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("/usr/bin/python3 (apt-get install python3 python3-prometheus-client)");
+    use std::io::Write;
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(text.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "the Prometheus parser refused the text (is python3-prometheus-client installed?): {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let parsed = String::from_utf8(out.stdout).unwrap();
+    let lines: Vec<&str> = parsed.lines().collect();
+    let has = |want: &str| assert!(lines.contains(&want), "{want:?} not in:\n{parsed}");
+    has("gauge hsrpd_group_state group=1,interface=eth0,state=Active,version=2 1.0");
+    has("gauge hsrpd_group_state group=2,interface=eth0,state=Init,version=2 1.0");
+    has("gauge hsrpd_group_state group=1,interface=eth0,state=Standby,version=2 0.0");
+    has("gauge hsrpd_group_priority group=1,interface=eth0,version=2 150.0");
+    has("counter hsrpd_group_state_changes_total group=1,interface=eth0,version=2 2.0");
+    has("counter hsrpd_group_auth_failures_total group=1,interface=eth0,version=2 1.0");
+    has("counter hsrpd_group_forwarded_frames_total group=1,interface=eth0,version=2 1000.0");
+    has("counter hsrpd_group_arp_requests_total group=1,interface=eth0,result=dropped,version=2 1.0");
+    has("counter hsrpd_control_frames_total interface=eth0,verdict=rate_limited 7.0");
+    has("gauge hsrpd_timer_lateness_seconds quantile=0.99 0.00025");
+    // Every sample of the text was read: one parsed line per sample line.
+    let samples = text.lines().filter(|l| !l.starts_with('#')).count();
+    assert_eq!(lines.len(), samples, "{parsed}");
+    // Group 2 has no data-plane counters: no series rather than zeros.
+    assert!(!parsed.contains("hsrpd_group_forwarded_frames_total group=2"));
 }

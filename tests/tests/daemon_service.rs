@@ -174,6 +174,30 @@ fn after_start_the_daemon_keeps_exactly_net_admin_net_raw_bpf_and_still_works() 
         lab.log(1)
     );
 
+    // The metrics of a live daemon: r1 Active in group 1, hellos passed by the XDP filter.
+    let out = std::process::Command::new(&lab.hsrpd)
+        .args(["status", "--format", "prometheus", "--socket"])
+        .arg(lab.socket(1))
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let prom = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        prom.contains(
+            "hsrpd_group_state{interface=\"lan0\",group=\"1\",version=\"2\",state=\"Active\"} 1\n"
+        ),
+        "{prom}"
+    );
+    let passed: u64 = prom
+        .lines()
+        .find_map(|l| {
+            l.strip_prefix("hsrpd_control_frames_total{interface=\"lan0\",verdict=\"passed\"} ")
+        })
+        .expect("the control filter counters")
+        .parse()
+        .unwrap();
+    assert!(passed > 0, "{prom}");
+
     // Graceful stop of the Active: Resign, hand-over, maps cleared, XDP detached, exit 0,
     // all with the reduced set; r2 takes over.
     let status = lab

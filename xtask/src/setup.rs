@@ -16,6 +16,10 @@ pub const PACKAGES: &[(&str, &str)] = &[
     ("tcpdump", "captures in tests"),
     ("iperf3", "traffic in the lab and benchmarks"),
     ("python3-scapy", "crafted frames in tests"),
+    (
+        "python3-prometheus-client",
+        "the reference parser of `hsrpd status --format prometheus`",
+    ),
     ("nftables", "firewall scenarios in tests"),
     ("ethtool", "turning veth offloads off for sane checksums"),
     ("keepalived", "the reference FHRP in the failover benchmark"),

@@ -5,6 +5,7 @@
 //! document until the daemon closes the connection. Plain enough for `socat` too.
 
 pub mod format;
+pub mod prometheus;
 pub mod snapshot;
 
 use std::io::{BufRead, BufReader, Read, Write};
@@ -17,7 +18,10 @@ use anyhow::{bail, Context, Result};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt};
 use tokio::sync::{mpsc, oneshot};
 
-pub use snapshot::{DataplaneCounters, GroupStatus, InterfaceStatus, PeerStatus, Snapshot};
+pub use snapshot::{
+    ControlCounters, DataplaneCounters, GroupStatus, InterfaceStatus, PeerStatus, Snapshot,
+    TimerLateness,
+};
 
 /// Where the daemon listens unless told otherwise.
 pub const DEFAULT_SOCKET: &str = "/run/hsrpd/hsrpd.sock";
@@ -157,14 +161,38 @@ pub fn query(socket: &Path) -> Result<Snapshot> {
     serde_json::from_str(&body).with_context(|| format!("bad answer from hsrpd: {body:?}"))
 }
 
+/// What `hsrpd status` prints.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    /// The `show standby brief` table.
+    Brief,
+    /// Per group, like `show standby`.
+    Detail,
+    /// The snapshot as JSON (docs/status.md).
+    Json,
+    /// Prometheus text exposition (node_exporter textfile collector).
+    Prometheus,
+}
+
 /// Entry point of `hsrpd status`.
 pub fn status(detail: bool, json: bool, socket: Option<PathBuf>) -> Result<ExitCode> {
+    let format = match (json, detail) {
+        (true, _) => Format::Json,
+        (false, true) => Format::Detail,
+        (false, false) => Format::Brief,
+    };
+    status_as(format, socket)
+}
+
+/// `hsrpd status` in the given format.
+pub fn status_as(format: Format, socket: Option<PathBuf>) -> Result<ExitCode> {
     let socket = socket.unwrap_or_else(|| PathBuf::from(DEFAULT_SOCKET));
     let snap = query(&socket)?;
-    let text = match (json, detail) {
-        (true, _) => serde_json::to_string_pretty(&snap)? + "\n",
-        (false, true) => format::detail(&snap),
-        (false, false) => format::brief(&snap),
+    let text = match format {
+        Format::Json => serde_json::to_string_pretty(&snap)? + "\n",
+        Format::Detail => format::detail(&snap),
+        Format::Brief => format::brief(&snap),
+        Format::Prometheus => prometheus::render(&snap),
     };
     print!("{text}");
     Ok(ExitCode::SUCCESS)
