@@ -36,10 +36,14 @@ enum Command {
         #[arg(long, env = "HSRPD_SOCKET_GROUP", value_name = "GROUP")]
         socket_group: Option<String>,
     },
-    /// Validate a configuration file without touching the system.
+    /// Validate a configuration file without touching the system (read-only checks of the
+    /// interfaces, warnings about forwarding and rp_filter).
     Check {
         #[arg(short, long, default_value = "/etc/hsrpd/hsrpd.conf")]
         config: PathBuf,
+        /// The file alone: syntax and whole-file rules, nothing read from the system.
+        #[arg(long)]
+        offline: bool,
     },
     /// Show the groups of the running daemon (like `show standby brief`).
     Status {
@@ -122,7 +126,7 @@ fn main() -> ExitCode {
         Command::GenerateDocs { dir } => {
             hsrp_user::manual::generate(Cli::command(), &dir).map(|()| ExitCode::SUCCESS)
         }
-        Command::Check { config } => hsrp_user::config::check(&config),
+        Command::Check { config, offline } => hsrp_user::config::check_with(&config, offline),
         Command::Status {
             detail,
             json,

@@ -28,7 +28,9 @@ pub use links::{IfAddr, InterfaceInfo, Netlink};
 pub use notify::{watchdog_timeout, Notifier};
 pub use packet::{PacketSocket, HSRP_MULTICAST_MACS};
 pub use prefix::IpPrefix;
-pub use sysctl::{disable_icmp_redirects, icmp_redirects_enabled};
+pub use sysctl::{
+    disable_icmp_redirects, icmp_redirects_enabled, ipv4_forwarding, ipv6_forwarding, rp_filter,
+};
 pub use watch::{NetEvent, NetWatcher};
 
 /// `Result` with [`NetError`].
