@@ -108,7 +108,10 @@ priority prefixes (error 3, warning 4, group state changes 5, info 6, debug 7) a
 timestamp.
 .TP
 \fBHSRPD_SOCKET\fR
-The control socket (default \fI/run/hsrpd/hsrpd.sock\fR).
+The control socket (default \fI/run/hsrpd/hsrpd.sock\fR, mode 0660).
+.TP
+\fBHSRPD_SOCKET_GROUP\fR
+The group of the control socket (\fB\-\-socket\-group\fR).
 .TP
 \fBNOTIFY_SOCKET\fR, \fBWATCHDOG_USEC\fR
 Set by systemd: readiness and watchdog notifications (\fBType=notify\fR).
