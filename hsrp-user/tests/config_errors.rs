@@ -192,17 +192,17 @@ const BROKEN: &[(&str, &str, &[&str])] = &[
     (
         "key-string before key",
         "key chain K\n key-string abc\ninterface eth0\n standby 1 ip 10.0.0.1\n",
-        &["b.conf:2: key-string abc: `key-string` must follow a `key N` line"],
+        &["b.conf:2: key-string <redacted>: `key-string` must follow a `key N` line"],
     ),
     (
         "encrypted key-string",
         "interface eth0\n standby 1 ip 10.0.0.1\n standby 1 authentication md5 key-string 7 0822455D0A16\n",
-        &["b.conf:3: standby 1 authentication md5 key-string 7 0822455D0A16: encrypted (type 7) key-strings are not supported; give the key in clear text"],
+        &["b.conf:3: standby 1 authentication md5 key-string 7 <redacted>: encrypted (type 7) key-strings are not supported; give the key in clear text"],
     ),
     (
         "text authentication too long",
         "interface eth0\n standby 1 ip 10.0.0.1\n standby 1 authentication text verylongpassword\n",
-        &["b.conf:3: standby 1 authentication text verylongpassword: text authentication string must be 1-8 characters (got 16)"],
+        &["b.conf:3: standby 1 authentication text <redacted>: text authentication string must be 1-8 characters (got 16)"],
     ),
     (
         "md5 without key",

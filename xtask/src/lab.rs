@@ -25,7 +25,8 @@ pub fn lab_binary() -> PathBuf {
 pub fn lab(keep: bool) -> Result<()> {
     ensure!(
         is_root(),
-        "the lab needs root (network namespaces, XDP): run `sudo -E cargo xtask lab`"
+        "the lab needs root (network namespaces, XDP): run `{}`",
+        crate::util::sudo_hint("lab")
     );
     // A fresh machine: the Debian tools the demo drives (bpftool for the map dump, ...).
     crate::setup::setup()?;

@@ -3,6 +3,8 @@
 //! - `build`: bootstrap the eBPF toolchain if needed, build the XDP object and `hsrpd`.
 //! - `run -- ARGS`: build, then run `hsrpd ARGS`.
 //! - `test`: every test (setup, build, unit/host tests, privileged tests) with a summary.
+//! - `load` / `unload --iface IF`: the data plane alone (`hsrpd load` / `unload`).
+//! - `dist`: release build, man pages, completions and the Debian package (target/dist).
 //! - `setup`: install the Debian packages the tests use.
 //! - `bench dataplane`: the XDP data-plane benchmark.
 //! - `lab [--keep]`: the demo; `bench failover`: failover outage vs keepalived.
@@ -12,9 +14,11 @@ mod bench_failover;
 mod bench_scale;
 mod bootstrap;
 mod build;
+mod dist;
 mod elf;
 mod fuzz;
 mod lab;
+mod mdroff;
 mod setup;
 mod test;
 mod test_times;
@@ -47,6 +51,20 @@ enum Cmd {
         /// Passed to the test binaries (e.g. a test name filter).
         #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
         args: Vec<String>,
+    },
+    /// Release build, man pages, shell completions and the Debian package in target/dist/
+    /// (prints the package's path).
+    Dist,
+    /// Build if needed, then attach the XDP data plane alone to IF and pin its maps
+    /// (`hsrpd load`, root); prints the bpftool commands that read the maps.
+    Load {
+        #[arg(long)]
+        iface: String,
+    },
+    /// Detach the data plane of `cargo xtask load` from IF (`hsrpd unload`, root).
+    Unload {
+        #[arg(long)]
+        iface: String,
     },
     /// Install the Debian packages the tests need (only the missing ones).
     Setup,
@@ -100,6 +118,9 @@ fn main() -> ExitCode {
         Cmd::Build => build::build(),
         Cmd::Run { args } => return run_hsrpd(&args),
         Cmd::Test { args } => test::test(&args),
+        Cmd::Dist => dist::dist().map(|_| ()),
+        Cmd::Load { iface } => return load_unload("load", &iface),
+        Cmd::Unload { iface } => return load_unload("unload", &iface),
         Cmd::Setup => setup::setup(),
         Cmd::Fuzz { seconds, targets } => fuzz::fuzz(
             &targets.iter().map(String::as_str).collect::<Vec<_>>(),
@@ -126,6 +147,27 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// `cargo xtask load|unload --iface IF`: refuses early without root (naming the command that
+/// works under sudo), then `hsrpd load|unload --iface IF` after a build.
+fn load_unload(verb: &str, iface: &str) -> ExitCode {
+    if !util::is_root() {
+        eprintln!(
+            "xtask: error: attaching XDP needs root: `{}`",
+            util::sudo_hint(&format!("{verb} --iface {iface}"))
+        );
+        return ExitCode::FAILURE;
+    }
+    let args = [verb.to_string(), "--iface".to_string(), iface.to_string()];
+    let code = run_hsrpd(&args);
+    if verb == "load" && code == ExitCode::SUCCESS {
+        util::say(format!(
+            "the data plane stays attached to {iface}; read the maps with the bpftool \
+             commands above, detach with `cargo xtask unload --iface {iface}`"
+        ));
+    }
+    code
 }
 
 /// Builds, then runs hsrpd with the given arguments, passing its exit status through.

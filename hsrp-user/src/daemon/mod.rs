@@ -16,6 +16,7 @@
 //! - `schedule`: deadline order and group lookup, so a wake-up costs O(log groups);
 //!   `lateness`: how late timers are served.
 //! - `groups`: configuration → state machine; `xdp_probe`: is an interface taken.
+//! - `service`: systemd readiness, watchdog and stop notifications.
 //! - `ra`: Router Advertisements of the IPv6 groups this router is Active for, periodic
 //!   and in answer to Router Solicitations.
 //! - `operator`: what the operator sees and does while it runs: state changes to the
@@ -40,6 +41,7 @@ mod reload;
 pub mod rx;
 mod schedule;
 pub mod sentinel;
+mod service;
 mod startup;
 mod status;
 mod xdp_probe;
@@ -56,7 +58,7 @@ use tokio::signal::unix::{signal, SignalKind};
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
-use crate::config::{Config, GroupSpec, InterfaceConfig};
+use crate::config::{Config, GroupSpec, InterfaceConfig, LoadError};
 use crate::control;
 use crate::dataplane::maps::DataplaneMaps;
 use crate::dataplane::{AttachMode, Dataplane};
@@ -87,19 +89,33 @@ pub struct RunOptions {
     /// Keep the XDP next-hop cache (`nexthop_cache`); off: every forwarded frame takes
     /// the fib lookup.
     pub nexthop_cache: bool,
+    /// Group of the control socket (mode 0660), when not the daemon's own.
+    pub socket_gid: Option<u32>,
 }
 
 impl Default for RunOptions {
     fn default() -> Self {
         RunOptions {
             nexthop_cache: true,
+            socket_gid: None,
         }
     }
 }
 
 /// [`run`] with explicit [`RunOptions`].
 pub fn run_with(config: &Path, socket: &Path, options: RunOptions) -> Result<ExitCode> {
-    let cfg = crate::config::load(config).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let cfg = match crate::config::load(config) {
+        Ok(cfg) => cfg,
+        // EX_CONFIG: the unit's RestartPreventExitStatus= stops restarts that cannot help.
+        Err(e @ (LoadError::Read { .. } | LoadError::Invalid(_))) => {
+            // One line per problem, each a journal record of its own.
+            for line in e.to_string().lines() {
+                eprintln!("{}hsrpd: error: {line}", crate::logging::error_prefix());
+            }
+            return Ok(ExitCode::from(crate::manual::exit::CONFIG));
+        }
+        Err(e) => return Err(anyhow::anyhow!("{e}")),
+    };
     // First, while no data-plane or socket descriptor exists and no thread runs.
     let sentinel = match sentinel::Sentinel::spawn() {
         Ok(s) => Some(s),
@@ -120,17 +136,26 @@ pub fn run_with(config: &Path, socket: &Path, options: RunOptions) -> Result<Exi
         let mut signals = Signals::new()?;
         let mut frame_rx = frame_rx;
         let listener = control::bind(socket)?;
+        control::set_access(socket, options.socket_gid)?;
         let mut daemon = Daemon::start(config, cfg, frame_tx, options).await?;
         daemon.sentinel = sentinel;
         daemon.accept_start();
+        // Everything that needs the start-up privileges is done (see `privileges`).
+        match crate::privileges::drop_to(crate::privileges::RUNTIME) {
+            Ok(()) => debug!("capabilities reduced to CAP_NET_ADMIN, CAP_NET_RAW, CAP_BPF"),
+            Err(e) => warn!("cannot drop capabilities: {e}; running with all of them"),
+        }
         let ops = control::ops::Ops {
             events: Some(daemon.operator.bus.clone()),
             commands: Some(cmd_tx),
         };
         let server = tokio::spawn(control::serve_with(listener, ctl_tx, ops));
+        let manager = service::ServiceManager::from_env();
+        manager.ready(&format!("running {} group(s)", daemon.groups.len()));
         let result = daemon
-            .serve(&mut signals, &mut frame_rx, ctl_rx, cmd_rx)
+            .serve(&mut signals, &mut frame_rx, ctl_rx, cmd_rx, &manager)
             .await;
+        manager.stopping();
         server.abort();
         daemon.stop(&mut frame_rx, &mut signals).await;
         let _ = std::fs::remove_file(socket);
@@ -299,7 +324,12 @@ impl Daemon {
         frames: &mut mpsc::Receiver<(usize, Vec<u8>)>,
         mut requests: mpsc::Receiver<control::Request>,
         mut commands: mpsc::Receiver<control::ops::CommandRequest>,
+        manager: &service::ServiceManager,
     ) -> Result<()> {
+        // Without a watchdog the branch is disabled; the period only has to be valid.
+        let period = manager.watchdog_period();
+        let mut watchdog = tokio::time::interval(period.unwrap_or(Duration::from_secs(3600)));
+        watchdog.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         info!(
             "running: {} interface(s), {} group(s), status on the control socket",
             self.ifaces.len(),
@@ -320,6 +350,9 @@ impl Daemon {
                     info!("SIGINT: stopping");
                     return Ok(());
                 }
+                // Before frames: a flood keeps the frame branch ready, and a loop that
+                // still turns is alive; only a loop stuck in one wake-up misses a ping.
+                _ = watchdog.tick(), if period.is_some() => manager.watchdog(),
                 _ = signals.hup.recv() => {
                     self.reload().await;
                     // Groups may be gone, re-keyed or re-signed.

@@ -512,6 +512,11 @@ impl LogPump {
         let thread = std::thread::Builder::new()
             .name("xdp-log".into())
             .spawn(move || {
+                // Reading a ring buffer needs no privilege; capabilities are per
+                // thread, so this one gives up all of its own.
+                if let Err(e) = crate::privileges::drop_all() {
+                    log::debug!("xdp-log thread: cannot drop capabilities: {e}");
+                }
                 let fd = logger.as_fd().as_raw_fd();
                 while !flag.load(Ordering::Relaxed) {
                     let mut pfd = libc::pollfd {
