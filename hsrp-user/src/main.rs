@@ -29,6 +29,12 @@ enum Command {
         /// Leave the XDP next-hop cache off: every forwarded frame takes the fib lookup.
         #[arg(long, env = "HSRPD_NO_NEXTHOP_CACHE")]
         no_nexthop_cache: bool,
+        /// Real-time mode: the timer thread runs SCHED_FIFO at PRIO (1-99, default 20)
+        /// with memory locked; overrides `hsrpd realtime priority N` in the configuration.
+        /// See docs/configuration.md for the risks and bounds.
+        #[arg(long, value_name = "PRIO", num_args = 0..=1, require_equals = true,
+              value_parser = clap::value_parser!(u8).range(1..=99))]
+        realtime: Option<Option<u8>>,
     },
     /// Validate a configuration file without touching the system.
     Check {
@@ -81,11 +87,14 @@ fn main() -> ExitCode {
             config,
             socket,
             no_nexthop_cache,
+            realtime,
         } => hsrp_user::daemon::run_with(
             &config,
             &socket,
             hsrp_user::daemon::RunOptions {
                 nexthop_cache: !no_nexthop_cache,
+                realtime: realtime
+                    .map(|p| p.unwrap_or(hsrp_user::daemon::realtime::DEFAULT_PRIORITY)),
             },
         ),
         Command::Sentinel => hsrp_user::daemon::sentinel::main(),

@@ -131,6 +131,8 @@ pub struct Lab {
     /// The hsrpd the lab starts: [`hsrpd_bin`] (debug) unless a benchmark sets a release
     /// build.
     pub hsrpd: PathBuf,
+    /// Extra arguments of `hsrpd run` for every daemon the lab starts (e.g. `--realtime`).
+    pub hsrpd_args: Vec<String>,
 }
 
 impl Lab {
@@ -156,6 +158,7 @@ impl Lab {
             lan,
             dir,
             hsrpd: hsrpd_bin(),
+            hsrpd_args: Vec::new(),
         };
         if opts.server {
             let server = Netns::new("srv")?;
@@ -296,6 +299,7 @@ impl Lab {
             .arg(&cfg_path)
             .arg("--socket")
             .arg(&socket)
+            .args(&self.hsrpd_args)
             .env(
                 "RUST_LOG",
                 std::env::var("RUST_LOG").unwrap_or_else(|_| "info".into()),

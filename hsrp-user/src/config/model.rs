@@ -32,6 +32,9 @@ pub struct Config {
     pub tracks: BTreeMap<u32, TrackSpec>,
     /// `key chain NAME` blocks, by name.
     pub key_chains: BTreeMap<String, KeyChain>,
+    /// `hsrpd realtime priority N`: the timer thread runs SCHED_FIFO at N with memory
+    /// locked (None: normal scheduling).
+    pub realtime: Option<u8>,
 }
 
 impl Config {

@@ -29,6 +29,7 @@ pub(crate) fn resolve(drafts: Drafts, source: &str, text: &str, diags: &mut Diag
         interfaces,
         tracks: drafts.tracks,
         key_chains: drafts.key_chains,
+        realtime: drafts.realtime.map(|(p, _)| p),
     }
 }
 

@@ -18,18 +18,23 @@
 //! - `groups`: configuration → state machine; `xdp_probe`: is an interface taken.
 //! - `ra`: Router Advertisements of the IPv6 groups this router is Active for, periodic
 //!   and in answer to Router Solicitations.
+//! - `aux`: the loop's runtime and the `hsrpd-aux` runtime of the slow work (status socket,
+//!   next-hop cache, configuration loading) that must not delay a hello; `realtime`: the
+//!   opt-in SCHED_FIFO + mlockall mode of the timer thread.
 //! - `sentinel`: a small process spawned first, before any data-plane or socket fd exists,
 //!   that holds the ready-built Resign frames of the Active groups and sends them if the
 //!   daemon dies without a clean stop (SIGKILL, panic, abort), so the Standby takes over at
 //!   once rather than after the hold time; `last_words`: keeping those frames current.
 
 mod actions;
+mod aux;
 pub mod groups;
 mod handover;
 mod last_words;
 mod lateness;
 pub mod nexthop_cache;
 pub mod ra;
+pub mod realtime;
 mod reload;
 pub mod rx;
 mod schedule;
@@ -81,12 +86,15 @@ pub struct RunOptions {
     /// Keep the XDP next-hop cache (`nexthop_cache`); off: every forwarded frame takes
     /// the fib lookup.
     pub nexthop_cache: bool,
+    /// `--realtime[=N]`: real-time mode at priority N whatever the configuration says.
+    pub realtime: Option<u8>,
 }
 
 impl Default for RunOptions {
     fn default() -> Self {
         RunOptions {
             nexthop_cache: true,
+            realtime: None,
         }
     }
 }
@@ -102,22 +110,31 @@ pub fn run_with(config: &Path, socket: &Path, options: RunOptions) -> Result<Exi
             None
         }
     };
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .context("starting the tokio runtime")?;
+    realtime::bound_memory();
+    let aux = aux::aux_runtime()?;
+    let runtime = aux::timer_runtime()?;
     runtime.block_on(async {
         let (ctl_tx, ctl_rx) = mpsc::channel(16);
         let (frame_tx, frame_rx) = mpsc::channel(FRAME_QUEUE);
         // Signals first: a SIGTERM during start-up must still stop us cleanly.
         let mut signals = Signals::new()?;
         let mut frame_rx = frame_rx;
-        let listener = control::bind(socket)?;
-        let mut daemon = Daemon::start(config, cfg, frame_tx, options).await?;
+        let listener = {
+            // Registered with the aux runtime, which serves it.
+            let _aux = aux.handle().enter();
+            control::bind(socket)?
+        };
+        let mut daemon = Daemon::start(config, cfg, frame_tx, options, aux.handle()).await?;
         daemon.sentinel = sentinel;
-        let server = tokio::spawn(control::serve(listener, ctl_tx));
-        let result = daemon.serve(&mut signals, &mut frame_rx, ctl_rx).await;
+        let server = aux.spawn(control::serve(listener, ctl_tx));
+        let demotions = aux.spawn(realtime::watch_demotion());
+        let wanted = daemon.realtime.wanted(daemon.config.realtime);
+        let result = match daemon.realtime.set(wanted) {
+            Ok(()) => daemon.serve(&mut signals, &mut frame_rx, ctl_rx).await,
+            Err(e) => Err(e),
+        };
         server.abort();
+        demotions.abort();
         daemon.stop(&mut frame_rx, &mut signals).await;
         let _ = std::fs::remove_file(socket);
         result.map(|()| ExitCode::SUCCESS)
@@ -212,6 +229,12 @@ struct Daemon {
     last_words: Vec<Option<crate::proto::GroupMessage>>,
     /// Some group's last words may have changed: rewrite them at the end of the iteration.
     last_words_dirty: bool,
+    /// The slow-work runtime (`aux`).
+    aux: tokio::runtime::Handle,
+    /// Real-time mode of the timer thread, as applied.
+    realtime: realtime::Realtime,
+    /// Configurations read on SIGHUP by the aux runtime, waiting to be applied.
+    loaded: reload::Loaded,
 }
 
 /// What a received frame is to the groups (`Daemon::classify`).
@@ -302,8 +325,9 @@ impl Daemon {
                     info!("SIGINT: stopping");
                     return Ok(());
                 }
-                _ = signals.hup.recv() => {
-                    self.reload().await;
+                _ = signals.hup.recv() => self.begin_reload(),
+                Some(loaded) = self.loaded.rx.recv() => {
+                    self.reload(loaded).await;
                     // Groups may be gone, re-keyed or re-signed.
                     self.last_words_dirty = true;
                 }

@@ -10,17 +10,46 @@ use std::collections::{BTreeSet, HashMap};
 
 use anyhow::{bail, Result};
 use log::{error, info};
+use tokio::sync::mpsc;
 
 use super::groups::{self, GroupKey};
 use super::Daemon;
 use crate::config::{self, Config};
 use crate::fsm::{Event, GroupConfig};
 
+/// A configuration read on the aux runtime: the file's load result.
+type LoadResult = Result<Config, config::LoadError>;
+
+/// The channel loaded configurations come back to the loop on.
+pub(super) struct Loaded {
+    tx: mpsc::UnboundedSender<LoadResult>,
+    pub(super) rx: mpsc::UnboundedReceiver<LoadResult>,
+}
+
+impl Default for Loaded {
+    fn default() -> Self {
+        let (tx, rx) = mpsc::unbounded_channel();
+        Loaded { tx, rx }
+    }
+}
+
 impl Daemon {
-    pub(super) async fn reload(&mut self) {
+    /// SIGHUP: reads and checks the file on the aux runtime (file system, parsing, the
+    /// system's interfaces), so the loop goes on serving timers meanwhile; the result
+    /// comes back to [`Daemon::reload`]. Two SIGHUPs in a row are applied in order.
+    pub(super) fn begin_reload(&self) {
+        info!("SIGHUP: reloading {}", self.config_path.display());
+        let path = self.config_path.clone();
+        let tx = self.loaded.tx.clone();
+        self.aux.spawn(async move {
+            let _ = tx.send(config::load(&path));
+        });
+    }
+
+    /// Applies a configuration read by [`Daemon::begin_reload`], or logs why not.
+    pub(super) async fn reload(&mut self, loaded: LoadResult) {
         let path = self.config_path.display().to_string();
-        info!("SIGHUP: reloading {path}");
-        let new = match config::load(&self.config_path) {
+        let new = match loaded {
             Ok(c) => c,
             Err(e) => {
                 for line in e.to_string().lines() {
@@ -39,6 +68,12 @@ impl Daemon {
                 return;
             }
         };
+        // Before anything else changes, so a refused real-time setting refuses it all.
+        let wanted = self.realtime.wanted(new.realtime);
+        if let Err(e) = self.realtime.set(wanted) {
+            error!("reload of {path} refused: {e:#}; the running configuration stays in effect");
+            return;
+        }
         self.apply(new, plan).await;
         self.reindex();
         info!("reloaded {path}: {} group(s)", self.groups.len());
