@@ -370,6 +370,18 @@ impl Lab {
 
     /// tcpdump on `iface` in `ns`, into `<lab dir>/<tag>.pcap`.
     pub fn capture_in(&self, ns: &Netns, iface: &str, tag: &str) -> Result<Capture> {
+        self.capture_filtered(ns, iface, tag, &[])
+    }
+
+    /// [`Lab::capture_in`] with a tcpdump filter expression (as separate words), e.g.
+    /// only the control plane while a traffic flood crosses the same interface.
+    pub fn capture_filtered(
+        &self,
+        ns: &Netns,
+        iface: &str,
+        tag: &str,
+        filter: &[&str],
+    ) -> Result<Capture> {
         crate::require_tool("tcpdump");
         let file = self.dir.join(format!("{tag}.pcap"));
         let err = self.dir.join(format!("{tag}.tcpdump.log"));
@@ -377,6 +389,7 @@ impl Lab {
             .command("tcpdump")
             .args(["-i", iface, "-U", "--immediate-mode", "-s", "256", "-w"])
             .arg(&file)
+            .args(filter)
             .stdout(Stdio::null())
             .stderr(fs::File::create(&err)?)
             .spawn()

@@ -6,9 +6,12 @@
 //! - `setup`: install the Debian packages the tests use.
 //! - `bench dataplane`: the XDP data-plane benchmark.
 //! - `lab [--keep]`: the demo; `bench failover`: failover outage vs keepalived.
+//! - `bench load`: hellos on time with the CPUs busy, hsrpd (default, real-time) vs
+//!   keepalived.
 
 mod bench_dataplane;
 mod bench_failover;
+mod bench_load;
 mod bench_scale;
 mod bootstrap;
 mod build;
@@ -87,6 +90,12 @@ enum Bench {
         #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
         args: Vec<String>,
     },
+    /// Hellos on time under load (CPU hog, forwarding flood), hsrpd default/real-time vs
+    /// keepalived: --seconds S | --minutes M, --timers 50/150,15/50, --loads, --impls
+    Load {
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<String>,
+    },
     /// Control-plane flood: the generator's rate, XDP counts, hsrpd CPU vs idle: --seconds S
     Flood {
         #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
@@ -115,6 +124,9 @@ fn main() -> ExitCode {
         Cmd::Bench {
             which: Bench::Scale { args },
         } => bench_scale::run_bench(&args),
+        Cmd::Bench {
+            which: Bench::Load { args },
+        } => bench_load::run_bench(&args),
         Cmd::Bench {
             which: Bench::Flood { args },
         } => lab::flood(&args),

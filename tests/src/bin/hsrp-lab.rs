@@ -13,6 +13,8 @@
 //! hsrp-lab scale --groups 1000 --hello-ms 100 --hold-ms 300 --window-s 10 [--hsrpd PATH]
 //!                [--napi threaded|softirq]
 //!     the control-plane scale row: one JSON object on stdout (see `hsrp_tests::lab_scale`)
+//! hsrp-lab load [--seconds S | --minutes M] [--timers ..] [--loads ..] [--impls ..]
+//!     hellos on time under load: the table of `hsrp_tests::lab_load`
 //! ```
 
 use std::process::{Command, ExitCode};
@@ -37,10 +39,12 @@ fn main() -> ExitCode {
         Some("bench") => bench(&args[1..]),
         Some("scale") => scale(&args[1..]),
         Some("flood") => flood(&args[1..]),
+        Some("load") => hsrp_tests::lab_load::main(&args[1..]),
         _ => Err(anyhow::anyhow!(
             "usage: hsrp-lab demo [--keep] | hsrp-lab bench --impl I --timers H/D --scenario S \
              --runs N | hsrp-lab scale --groups N --hello-ms H --hold-ms D --window-s S \
-             [--hsrpd PATH] [--napi threaded|softirq] | hsrp-lab flood [--seconds S]"
+             [--hsrpd PATH] [--napi threaded|softirq] | hsrp-lab flood [--seconds S] | {}",
+            hsrp_tests::lab_load::USAGE
         )),
     };
     match result {
