@@ -9,6 +9,7 @@ pub mod lab_scale;
 pub mod lab_traffic;
 pub mod probe;
 pub mod rogue;
+pub mod soak;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};

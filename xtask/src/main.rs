@@ -6,6 +6,7 @@
 //! - `setup`: install the Debian packages the tests use.
 //! - `bench dataplane`: the XDP data-plane benchmark.
 //! - `lab [--keep]`: the demo; `bench failover`: failover outage vs keepalived.
+//! - `soak --minutes N [--seed S]`: the chaos soak (random faults, invariants).
 //! - `bench load`: hellos on time with the CPUs busy, hsrpd (default, real-time) vs
 //!   keepalived.
 
@@ -66,6 +67,15 @@ enum Cmd {
         #[arg(long)]
         keep: bool,
     },
+    /// The chaos soak (root): two hsrpd routers with traffic, random faults from a seeded
+    /// RNG (the seed is printed), invariants checked; exit 1 if one broke.
+    Soak {
+        #[arg(long, default_value_t = 10)]
+        minutes: u64,
+        /// Replay the faults of an earlier run.
+        #[arg(long)]
+        seed: Option<u64>,
+    },
     /// Benchmarks.
     Bench {
         #[command(subcommand)]
@@ -118,6 +128,7 @@ fn main() -> ExitCode {
             which: Bench::Dataplane { args },
         } => build::build().and_then(|()| bench_dataplane::run(&args)),
         Cmd::Lab { keep } => lab::lab(keep),
+        Cmd::Soak { minutes, seed } => lab::soak(minutes, seed),
         Cmd::Bench {
             which: Bench::Failover { args },
         } => bench_failover::run(&args),

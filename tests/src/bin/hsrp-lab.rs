@@ -15,6 +15,8 @@
 //!     the control-plane scale row: one JSON object on stdout (see `hsrp_tests::lab_scale`)
 //! hsrp-lab load [--seconds S | --minutes M] [--timers ..] [--loads ..] [--impls ..]
 //!     hellos on time under load: the table of `hsrp_tests::lab_load`
+//! hsrp-lab soak [--minutes N | --seconds S] [--seed S]
+//!     the chaos soak of `hsrp_tests::soak`: random faults, invariants; exit 1 if one broke
 //! ```
 
 use std::process::{Command, ExitCode};
@@ -40,6 +42,7 @@ fn main() -> ExitCode {
         Some("scale") => scale(&args[1..]),
         Some("flood") => flood(&args[1..]),
         Some("load") => hsrp_tests::lab_load::main(&args[1..]),
+        Some("soak") => soak(&args[1..]),
         _ => Err(anyhow::anyhow!(
             "usage: hsrp-lab demo [--keep] | hsrp-lab bench --impl I --timers H/D --scenario S \
              --runs N | hsrp-lab scale --groups N --hello-ms H --hold-ms D --window-s S \
@@ -562,5 +565,35 @@ fn scale(args: &[String]) -> Result<()> {
             "state_changes_seen": timing.state_changes_seen,
         })
     );
+    Ok(())
+}
+
+// ---- the chaos soak -----------------------------------------------------------------------
+
+fn soak(args: &[String]) -> Result<()> {
+    let mut duration = Duration::from_secs(600);
+    let mut seed = hsrp_tests::soak::fresh_seed();
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        let v = it.next().with_context(|| format!("{a} needs a value"))?;
+        let n: u64 = v
+            .parse()
+            .with_context(|| format!("{a} {v}: not a number"))?;
+        match a.as_str() {
+            "--minutes" => duration = Duration::from_secs(n * 60),
+            "--seconds" => duration = Duration::from_secs(n),
+            "--seed" => seed = n,
+            other => bail!("unknown option {other} (--minutes N | --seconds S, --seed S)"),
+        }
+    }
+    let report = hsrp_tests::soak::run(duration, seed)?;
+    println!("{}", report.summary());
+    if !report.violations.is_empty() {
+        bail!(
+            "{} invariant(s) broken; replay with --seed {}",
+            report.violations.len(),
+            report.seed
+        );
+    }
     Ok(())
 }
