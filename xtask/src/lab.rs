@@ -66,3 +66,22 @@ pub fn soak(minutes: u64, seed: Option<u64>) -> Result<()> {
     }
     run(&mut c)
 }
+
+/// `cargo xtask bench churn`: memory and descriptor bounds under churn (`hsrp-lab churn`,
+/// see `hsrp_tests::lab_churn`), on a release hsrpd.
+pub fn churn(args: &[String]) -> Result<()> {
+    ensure!(
+        is_root(),
+        "the benchmark needs root (network namespaces, XDP): run `sudo -E cargo xtask bench churn`"
+    );
+    crate::setup::setup()?;
+    build_lab_tools()?;
+    say("building a release hsrpd (the one measured)");
+    run(cargo(None).args(["build", "--release", "-p", "hsrp-user", "--bin", "hsrpd"]))?;
+    let hsrpd = workspace_root().join("target/release/hsrpd");
+    run(Command::new(lab_binary())
+        .arg("churn")
+        .args(args)
+        .arg("--hsrpd")
+        .arg(&hsrpd))
+}

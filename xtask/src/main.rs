@@ -106,6 +106,12 @@ enum Bench {
         #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
         args: Vec<String>,
     },
+    /// Memory and descriptors of two daemons with 1000 groups after N minutes of churn vs
+    /// after 1: --minutes N (5), --groups G (1000)
+    Churn {
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<String>,
+    },
     /// Control-plane flood: the generator's rate, XDP counts, hsrpd CPU vs idle: --seconds S
     Flood {
         #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
@@ -138,6 +144,9 @@ fn main() -> ExitCode {
         Cmd::Bench {
             which: Bench::Load { args },
         } => bench_load::run_bench(&args),
+        Cmd::Bench {
+            which: Bench::Churn { args },
+        } => lab::churn(&args),
         Cmd::Bench {
             which: Bench::Flood { args },
         } => lab::flood(&args),
