@@ -20,7 +20,8 @@
 //!   and in answer to Router Solicitations.
 //! - `aux`: the loop's runtime and the `hsrpd-aux` runtime of the slow work (status socket,
 //!   next-hop cache, configuration loading) that must not delay a hello; `realtime`: the
-//!   opt-in SCHED_FIFO + mlockall mode of the timer thread.
+//!   opt-in SCHED_FIFO + mlockall mode of the timer thread, whose wake-ups then come from a
+//!   timerfd (`precise_timer`) rather than tokio's millisecond timer wheel.
 //! - `sentinel`: a small process spawned first, before any data-plane or socket fd exists,
 //!   that holds the ready-built Resign frames of the Active groups and sends them if the
 //!   daemon dies without a clean stop (SIGKILL, panic, abort), so the Standby takes over at
@@ -33,6 +34,7 @@ mod handover;
 mod last_words;
 mod lateness;
 pub mod nexthop_cache;
+mod precise_timer;
 pub mod ra;
 pub mod realtime;
 mod reload;
@@ -129,7 +131,7 @@ pub fn run_with(config: &Path, socket: &Path, options: RunOptions) -> Result<Exi
         let server = aux.spawn(control::serve(listener, ctl_tx));
         let demotions = aux.spawn(realtime::watch_demotion());
         let wanted = daemon.realtime.wanted(daemon.config.realtime);
-        let result = match daemon.realtime.set(wanted) {
+        let result = match daemon.set_realtime(wanted) {
             Ok(()) => daemon.serve(&mut signals, &mut frame_rx, ctl_rx).await,
             Err(e) => Err(e),
         };
@@ -233,6 +235,8 @@ struct Daemon {
     aux: tokio::runtime::Handle,
     /// Real-time mode of the timer thread, as applied.
     realtime: realtime::Realtime,
+    /// The loop's wake-up timer in real-time mode (None: tokio's).
+    precise: Option<precise_timer::PreciseTimer>,
     /// Configurations read on SIGHUP by the aux runtime, waiting to be applied.
     loaded: reload::Loaded,
 }
@@ -346,7 +350,9 @@ impl Daemon {
                 Some(reply) = requests.recv() => {
                     let _ = reply.send(self.snapshot());
                 }
-                _ = tokio::time::sleep_until(wake) => self.on_timers().await,
+                _ = precise_timer::sleep_until(self.precise.as_ref(), wake) => {
+                    self.on_timers().await
+                }
             }
             self.sync_last_words();
         }

@@ -210,6 +210,26 @@ fn locked_memory() -> Option<String> {
         .map(|v| format!("VmLck {}", v.trim()))
 }
 
+impl super::Daemon {
+    /// Real-time mode as `wanted` for the calling (timer) thread, and the loop's wake-up
+    /// timer to match: a timerfd in real-time mode, tokio's otherwise.
+    pub(super) fn set_realtime(&mut self, wanted: Option<u8>) -> Result<()> {
+        self.realtime.set(wanted)?;
+        self.precise = match self.realtime.applied {
+            None => None,
+            Some(_) if self.precise.is_some() => self.precise.take(),
+            Some(_) => match super::precise_timer::PreciseTimer::new() {
+                Ok(t) => Some(t),
+                Err(e) => {
+                    log::warn!("real-time mode: no timerfd ({e}): wake-ups to the millisecond");
+                    None
+                }
+            },
+        };
+        Ok(())
+    }
+}
+
 /// Logs a demotion by the SIGXCPU handler (checked once a second on the aux runtime, so
 /// a timer thread stuck in a loop is still reported).
 pub async fn watch_demotion() {

@@ -70,7 +70,7 @@ impl Daemon {
         };
         // Before anything else changes, so a refused real-time setting refuses it all.
         let wanted = self.realtime.wanted(new.realtime);
-        if let Err(e) = self.realtime.set(wanted) {
+        if let Err(e) = self.set_realtime(wanted) {
             error!("reload of {path} refused: {e:#}; the running configuration stays in effect");
             return;
         }

@@ -133,6 +133,7 @@ impl Daemon {
                 applied: None,
             },
             loaded: Default::default(),
+            precise: None,
         };
         // (interface, group) pairs; the interface configuration is borrowed, not cloned per
         // group (it holds every group: cloning it per group is quadratic in memory).
