@@ -35,6 +35,12 @@ enum Command {
         /// Group whose members may use the status socket (mode 0660; default: root's).
         #[arg(long, env = "HSRPD_SOCKET_GROUP", value_name = "GROUP")]
         socket_group: Option<String>,
+        /// Real-time mode: the timer thread runs SCHED_FIFO at PRIO (1-99, default 20)
+        /// with memory locked; overrides `hsrpd realtime priority N` in the configuration.
+        /// See docs/configuration.md for the risks and bounds.
+        #[arg(long, value_name = "PRIO", num_args = 0..=1, require_equals = true,
+              value_parser = clap::value_parser!(u8).range(1..=99))]
+        realtime: Option<Option<u8>>,
     },
     /// Validate a configuration file without touching the system (read-only checks of the
     /// interfaces, warnings about forwarding and rp_filter).
@@ -150,6 +156,7 @@ fn main() -> ExitCode {
             socket,
             no_nexthop_cache,
             socket_group,
+            realtime,
         } => socket_group
             .map(|g| hsrp_user::control::group_id(&g))
             .transpose()
@@ -160,6 +167,8 @@ fn main() -> ExitCode {
                     hsrp_user::daemon::RunOptions {
                         nexthop_cache: !no_nexthop_cache,
                         socket_gid,
+                        realtime: realtime
+                            .map(|p| p.unwrap_or(hsrp_user::daemon::realtime::DEFAULT_PRIORITY)),
                     },
                 )
             }),

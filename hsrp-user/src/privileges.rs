@@ -21,7 +21,9 @@ use std::io;
 pub const CAP_SETPCAP: u32 = 8;
 pub const CAP_NET_ADMIN: u32 = 12;
 pub const CAP_NET_RAW: u32 = 13;
+pub const CAP_IPC_LOCK: u32 = 14;
 pub const CAP_SYS_ADMIN: u32 = 21;
+pub const CAP_SYS_NICE: u32 = 23;
 pub const CAP_PERFMON: u32 = 38;
 pub const CAP_BPF: u32 = 39;
 /// The highest capability number this code knows; the bounding-set loop stops at the
@@ -30,6 +32,41 @@ const CAP_LAST_KNOWN: u32 = 63;
 
 /// What `hsrpd run` keeps after start-up.
 pub const RUNTIME: &[u32] = &[CAP_NET_ADMIN, CAP_NET_RAW, CAP_BPF];
+
+/// [`RUNTIME`], plus in real-time mode CAP_SYS_NICE (a reload may change or end the
+/// SCHED_FIFO priority) and CAP_IPC_LOCK (memory locked with MCL_FUTURE: without it every
+/// later allocation would count against RLIMIT_MEMLOCK and fail past it).
+const RUNTIME_REALTIME: &[u32] = &[
+    CAP_NET_ADMIN,
+    CAP_NET_RAW,
+    CAP_IPC_LOCK,
+    CAP_SYS_NICE,
+    CAP_BPF,
+];
+
+/// The set `hsrpd run` keeps after start-up, with or without real-time mode.
+pub fn runtime_set(realtime: bool) -> &'static [u32] {
+    if realtime {
+        RUNTIME_REALTIME
+    } else {
+        RUNTIME
+    }
+}
+
+/// `CAP_A, CAP_B` for a log line.
+pub fn names(caps: &[u32]) -> String {
+    caps.iter()
+        .map(|&c| match c {
+            CAP_NET_ADMIN => "CAP_NET_ADMIN".to_string(),
+            CAP_NET_RAW => "CAP_NET_RAW".to_string(),
+            CAP_IPC_LOCK => "CAP_IPC_LOCK".to_string(),
+            CAP_SYS_NICE => "CAP_SYS_NICE".to_string(),
+            CAP_BPF => "CAP_BPF".to_string(),
+            other => format!("capability {other}"),
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
 
 /// The capability set as a bit mask (the `CapEff:` line of /proc/PID/status).
 pub fn mask(caps: &[u32]) -> u64 {

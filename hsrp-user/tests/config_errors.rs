@@ -12,7 +12,37 @@ const BROKEN: &[(&str, &str, &[&str])] = &[
     (
         "unknown top-level command",
         "hostname r1\ninterface eth0\n standby 1 ip 10.0.0.1\n",
-        &["b.conf:1: hostname r1: unknown command `hostname` (expected interface, track or key chain)"],
+        &["b.conf:1: hostname r1: unknown command `hostname` (expected interface, track, key chain or hsrpd)"],
+    ),
+    (
+        "real-time priority out of range",
+        "hsrpd realtime priority 100\ninterface eth0\n standby 1 ip 10.0.0.1\n",
+        &["b.conf:1: hsrpd realtime priority 100: real-time priority `100` is not a number from 1 to 99"],
+    ),
+    (
+        "real-time priority zero",
+        "hsrpd realtime priority 0\ninterface eth0\n standby 1 ip 10.0.0.1\n",
+        &["b.conf:1: hsrpd realtime priority 0: real-time priority `0` is not a number from 1 to 99"],
+    ),
+    (
+        "real-time without a priority",
+        "hsrpd realtime\ninterface eth0\n standby 1 ip 10.0.0.1\n",
+        &["b.conf:1: hsrpd realtime: incomplete command: hsrpd realtime priority N (N = 1-99)"],
+    ),
+    (
+        "real-time with a trailing word",
+        "hsrpd realtime priority 20 memlock\ninterface eth0\n standby 1 ip 10.0.0.1\n",
+        &["b.conf:1: hsrpd realtime priority 20 memlock: unexpected `memlock`"],
+    ),
+    (
+        "unknown daemon setting",
+        "hsrpd turbo\ninterface eth0\n standby 1 ip 10.0.0.1\n",
+        &["b.conf:1: hsrpd turbo: unknown hsrpd command `turbo` (expected notify or realtime)"],
+    ),
+    (
+        "two different real-time priorities",
+        "hsrpd realtime priority 20\nhsrpd realtime priority 30\ninterface eth0\n standby 1 ip 10.0.0.1\n",
+        &["b.conf:2: hsrpd realtime priority 30: hsrpd realtime priority already set to a different value at line 1"],
     ),
     (
         "unknown interface command",
@@ -295,6 +325,26 @@ fn every_broken_config_gives_exactly_its_error_lines() {
 }
 
 #[test]
+fn realtime_priority_is_read_and_off_by_default() {
+    let on = config::parse(
+        "! comment\nhsrpd realtime priority 20\ninterface eth0\n standby 1 ip 10.0.0.1\n",
+        "rt.conf",
+    )
+    .unwrap();
+    assert_eq!(on.realtime, Some(20));
+    // Keywords are case-insensitive like the rest of the file; repeating the same value
+    // is harmless.
+    let again = config::parse(
+        "HSRPD Realtime Priority 99\nhsrpd realtime priority 99\ninterface eth0\n standby 1 ip 10.0.0.1\n",
+        "rt.conf",
+    )
+    .unwrap();
+    assert_eq!(again.realtime, Some(99));
+    let off = config::parse("interface eth0\n standby 1 ip 10.0.0.1\n", "rt.conf").unwrap();
+    assert_eq!(off.realtime, None);
+}
+
+#[test]
 fn all_errors_are_reported_not_only_the_first() {
     let text = "\
 interface eth0
@@ -311,7 +361,7 @@ interface eth1
         vec![
             "m.conf:3: standby 1 priority 300: priority must be 1-255",
             "m.conf:4: standby 1 timers 5 5: hold time must be greater than hello time",
-            "m.conf:5: bogus line: unknown command `bogus` (expected interface, track or key chain)",
+            "m.conf:5: bogus line: unknown command `bogus` (expected interface, track, key chain or hsrpd)",
             "m.conf:7: standby 2 ip 10.0.0.1: virtual IP 10.0.0.1 is already used by eth0 group 1 (line 2)",
         ]
     );

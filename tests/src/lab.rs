@@ -131,6 +131,8 @@ pub struct Lab {
     /// The hsrpd the lab starts: [`hsrpd_bin`] (debug) unless a benchmark sets a release
     /// build.
     pub hsrpd: PathBuf,
+    /// Extra arguments of `hsrpd run` for every daemon the lab starts (e.g. `--realtime`).
+    pub hsrpd_args: Vec<String>,
 }
 
 impl Lab {
@@ -156,6 +158,7 @@ impl Lab {
             lan,
             dir,
             hsrpd: hsrpd_bin(),
+            hsrpd_args: Vec::new(),
         };
         if opts.server {
             let server = Netns::new("srv")?;
@@ -296,6 +299,7 @@ impl Lab {
             .arg(&cfg_path)
             .arg("--socket")
             .arg(&socket)
+            .args(&self.hsrpd_args)
             .env(
                 "RUST_LOG",
                 std::env::var("RUST_LOG").unwrap_or_else(|_| "info".into()),
@@ -366,6 +370,18 @@ impl Lab {
 
     /// tcpdump on `iface` in `ns`, into `<lab dir>/<tag>.pcap`.
     pub fn capture_in(&self, ns: &Netns, iface: &str, tag: &str) -> Result<Capture> {
+        self.capture_filtered(ns, iface, tag, &[])
+    }
+
+    /// [`Lab::capture_in`] with a tcpdump filter expression (as separate words), e.g.
+    /// only the control plane while a traffic flood crosses the same interface.
+    pub fn capture_filtered(
+        &self,
+        ns: &Netns,
+        iface: &str,
+        tag: &str,
+        filter: &[&str],
+    ) -> Result<Capture> {
         crate::require_tool("tcpdump");
         let file = self.dir.join(format!("{tag}.pcap"));
         let err = self.dir.join(format!("{tag}.tcpdump.log"));
@@ -373,6 +389,7 @@ impl Lab {
             .command("tcpdump")
             .args(["-i", iface, "-U", "--immediate-mode", "-s", "256", "-w"])
             .arg(&file)
+            .args(filter)
             .stdout(Stdio::null())
             .stderr(fs::File::create(&err)?)
             .spawn()

@@ -8,9 +8,13 @@
 //! - `setup`: install the Debian packages the tests use.
 //! - `bench dataplane`: the XDP data-plane benchmark.
 //! - `lab [--keep]`: the demo; `bench failover`: failover outage vs keepalived.
+//! - `soak --minutes N [--seed S]`: the chaos soak (random faults, invariants).
+//! - `bench load`: hellos on time with the CPUs busy, hsrpd (default, real-time) vs
+//!   keepalived.
 
 mod bench_dataplane;
 mod bench_failover;
+mod bench_load;
 mod bench_scale;
 mod bootstrap;
 mod build;
@@ -81,6 +85,15 @@ enum Cmd {
         #[arg(long)]
         keep: bool,
     },
+    /// The chaos soak (root): two hsrpd routers with traffic, random faults from a seeded
+    /// RNG (the seed is printed), invariants checked; exit 1 if one broke.
+    Soak {
+        #[arg(long, default_value_t = 10)]
+        minutes: u64,
+        /// Replay the faults of an earlier run.
+        #[arg(long)]
+        seed: Option<u64>,
+    },
     /// Benchmarks.
     Bench {
         #[command(subcommand)]
@@ -102,6 +115,18 @@ enum Bench {
     },
     /// Control-plane scale: 1000 groups at 100 ms hellos, CPU, RSS, hello timing.
     Scale {
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<String>,
+    },
+    /// Hellos on time under load (CPU hog, forwarding flood), hsrpd default/real-time vs
+    /// keepalived: --seconds S | --minutes M, --timers 50/150,15/50, --loads, --impls
+    Load {
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<String>,
+    },
+    /// Memory and descriptors of two daemons with 1000 groups after N minutes of churn vs
+    /// after 1: --minutes N (5), --groups G (1000)
+    Churn {
         #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
         args: Vec<String>,
     },
@@ -130,12 +155,19 @@ fn main() -> ExitCode {
             which: Bench::Dataplane { args },
         } => build::build().and_then(|()| bench_dataplane::run(&args)),
         Cmd::Lab { keep } => lab::lab(keep),
+        Cmd::Soak { minutes, seed } => lab::soak(minutes, seed),
         Cmd::Bench {
             which: Bench::Failover { args },
         } => bench_failover::run(&args),
         Cmd::Bench {
             which: Bench::Scale { args },
         } => bench_scale::run_bench(&args),
+        Cmd::Bench {
+            which: Bench::Load { args },
+        } => bench_load::run_bench(&args),
+        Cmd::Bench {
+            which: Bench::Churn { args },
+        } => lab::churn(&args),
         Cmd::Bench {
             which: Bench::Flood { args },
         } => lab::flood(&args),

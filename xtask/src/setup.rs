@@ -23,6 +23,10 @@ pub const PACKAGES: &[(&str, &str)] = &[
     ("nftables", "firewall scenarios in tests"),
     ("ethtool", "turning veth offloads off for sane checksums"),
     ("keepalived", "the reference FHRP in the failover benchmark"),
+    (
+        "stress-ng",
+        "the CPU hog of the load benchmark and the soak",
+    ),
 ];
 
 fn installed(pkg: &str) -> bool {

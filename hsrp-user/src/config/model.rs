@@ -34,6 +34,9 @@ pub struct Config {
     pub key_chains: BTreeMap<String, KeyChain>,
     /// hsrpd's own `hsrpd ...` lines (notify program).
     pub operator: super::operator::OperatorSettings,
+    /// `hsrpd realtime priority N`: the timer thread runs SCHED_FIFO at N with memory
+    /// locked (None: normal scheduling).
+    pub realtime: Option<u8>,
 }
 
 impl Config {

@@ -96,6 +96,8 @@ pub(crate) struct Drafts {
     pub key_chains: BTreeMap<String, KeyChain>,
     /// `hsrpd ...` lines (hsrpd's own settings).
     pub operator: super::operator::OperatorDraft,
+    /// `hsrpd realtime priority N`.
+    pub realtime: At<u8>,
 }
 
 /// Which block indented lines belong to.
@@ -238,7 +240,10 @@ fn top_line(drafts: &mut Drafts, line: usize, toks: &[&str]) -> (Block, Result<(
         }
         "hsrpd" => (
             Block::None,
-            super::operator::hsrpd_line(&mut drafts.operator, line, toks),
+            match toks.get(1).map(|t| kw(t)).as_deref() {
+                Some("realtime") => daemon_line(drafts, line, toks),
+                _ => super::operator::hsrpd_line(&mut drafts.operator, line, toks),
+            },
         ),
         "standby" | "ip" | "description" => (
             Block::None,
@@ -255,11 +260,44 @@ fn top_line(drafts: &mut Drafts, line: usize, toks: &[&str]) -> (Block, Result<(
         _ => (
             Block::Broken,
             Err(format!(
-                "unknown command `{}` (expected interface, track or key chain)",
+                "unknown command `{}` (expected interface, track, key chain or hsrpd)",
                 toks[0]
             )),
         ),
     }
+}
+
+/// `hsrpd realtime priority N`: settings of the daemon itself, not of IOS.
+fn daemon_line(drafts: &mut Drafts, line: usize, toks: &[&str]) -> Result<(), String> {
+    const USAGE: &str = "incomplete command: hsrpd realtime priority N (N = 1-99)";
+    match toks.get(1).map(|t| kw(t)).as_deref() {
+        Some("realtime") => {}
+        Some(other) => {
+            return Err(format!(
+                "unknown hsrpd setting `{other}` (expected realtime)"
+            ))
+        }
+        None => return Err(USAGE.into()),
+    }
+    if toks.get(2).map(|t| kw(t)).as_deref() != Some("priority") {
+        return Err(USAGE.into());
+    }
+    let tok = toks.get(3).ok_or(USAGE)?;
+    let priority = match tok.parse::<u8>() {
+        Ok(p) if (1..=99).contains(&p) => p,
+        _ => {
+            return Err(format!(
+                "real-time priority `{tok}` is not a number from 1 to 99"
+            ))
+        }
+    };
+    end(toks, 4)?;
+    set(
+        &mut drafts.realtime,
+        priority,
+        line,
+        "hsrpd realtime priority",
+    )
 }
 
 /// `track N interface IF line-protocol` | `track N ip route P reachability` |

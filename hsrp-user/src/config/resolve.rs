@@ -30,6 +30,7 @@ pub(crate) fn resolve(drafts: Drafts, source: &str, text: &str, diags: &mut Diag
         tracks: drafts.tracks,
         operator: drafts.operator.finish(),
         key_chains: drafts.key_chains,
+        realtime: drafts.realtime.map(|(p, _)| p),
     }
 }
 

@@ -22,6 +22,10 @@
 //! - `operator`: what the operator sees and does while it runs: state changes to the
 //!   notify program (`notify`) and the events stream, control commands (maintenance,
 //!   temporary priority, forced tracks, reload).
+//! - `aux`: the loop's runtime and the `hsrpd-aux` runtime of the slow work (status socket,
+//!   next-hop cache, configuration loading) that must not delay a hello; `realtime`: the
+//!   opt-in SCHED_FIFO + mlockall mode of the timer thread, whose wake-ups then come from a
+//!   timerfd (`precise_timer`) rather than tokio's millisecond timer wheel.
 //! - `sentinel`: a small process spawned first, before any data-plane or socket fd exists,
 //!   that holds the ready-built Resign frames of the Active groups and sends them if the
 //!   daemon dies without a clean stop (SIGKILL, panic, abort), so the Standby takes over at
@@ -29,6 +33,7 @@
 
 mod accept;
 mod actions;
+mod aux;
 pub mod groups;
 mod handover;
 mod last_words;
@@ -36,7 +41,9 @@ mod lateness;
 pub mod nexthop_cache;
 mod notify;
 mod operator;
+mod precise_timer;
 pub mod ra;
+pub mod realtime;
 mod reload;
 pub mod rx;
 mod schedule;
@@ -91,6 +98,8 @@ pub struct RunOptions {
     pub nexthop_cache: bool,
     /// Group of the control socket (mode 0660), when not the daemon's own.
     pub socket_gid: Option<u32>,
+    /// `--realtime[=N]`: real-time mode at priority N whatever the configuration says.
+    pub realtime: Option<u8>,
 }
 
 impl Default for RunOptions {
@@ -98,6 +107,7 @@ impl Default for RunOptions {
         RunOptions {
             nexthop_cache: true,
             socket_gid: None,
+            realtime: None,
         }
     }
 }
@@ -124,10 +134,9 @@ pub fn run_with(config: &Path, socket: &Path, options: RunOptions) -> Result<Exi
             None
         }
     };
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .context("starting the tokio runtime")?;
+    realtime::bound_memory();
+    let aux = aux::aux_runtime()?;
+    let runtime = aux::timer_runtime()?;
     runtime.block_on(async {
         let (ctl_tx, ctl_rx) = mpsc::channel(16);
         let (cmd_tx, cmd_rx) = mpsc::channel(16);
@@ -135,28 +144,48 @@ pub fn run_with(config: &Path, socket: &Path, options: RunOptions) -> Result<Exi
         // Signals first: a SIGTERM during start-up must still stop us cleanly.
         let mut signals = Signals::new()?;
         let mut frame_rx = frame_rx;
-        let listener = control::bind(socket)?;
+        let listener = {
+            // Registered with the aux runtime, which serves it.
+            let _aux = aux.handle().enter();
+            control::bind(socket)?
+        };
         control::set_access(socket, options.socket_gid)?;
-        let mut daemon = Daemon::start(config, cfg, frame_tx, options).await?;
+        let mut daemon = Daemon::start(config, cfg, frame_tx, options, aux.handle()).await?;
         daemon.sentinel = sentinel;
         daemon.accept_start();
-        // Everything that needs the start-up privileges is done (see `privileges`).
-        match crate::privileges::drop_to(crate::privileges::RUNTIME) {
-            Ok(()) => debug!("capabilities reduced to CAP_NET_ADMIN, CAP_NET_RAW, CAP_BPF"),
+        let wanted = daemon.realtime.wanted(daemon.config.realtime);
+        let realtime = daemon.set_realtime(wanted);
+        // Everything that needs the start-up privileges is done (see `privileges`), on
+        // this thread and on the aux runtime's; real-time mode keeps what it needs to be
+        // changed by a reload (and CAP_IPC_LOCK for memory locked with MCL_FUTURE).
+        let keep = crate::privileges::runtime_set(wanted.is_some());
+        let aux_drop = aux.spawn(async move { crate::privileges::drop_to(keep) });
+        match crate::privileges::drop_to(keep) {
+            Ok(()) => debug!("capabilities reduced to {}", crate::privileges::names(keep)),
             Err(e) => warn!("cannot drop capabilities: {e}; running with all of them"),
+        }
+        if let Ok(Err(e)) = aux_drop.await {
+            warn!("cannot drop the aux thread's capabilities: {e}");
         }
         let ops = control::ops::Ops {
             events: Some(daemon.operator.bus.clone()),
             commands: Some(cmd_tx),
         };
-        let server = tokio::spawn(control::serve_with(listener, ctl_tx, ops));
+        let server = aux.spawn(control::serve_with(listener, ctl_tx, ops));
+        let demotions = aux.spawn(realtime::watch_demotion());
         let manager = service::ServiceManager::from_env();
-        manager.ready(&format!("running {} group(s)", daemon.groups.len()));
-        let result = daemon
-            .serve(&mut signals, &mut frame_rx, ctl_rx, cmd_rx, &manager)
-            .await;
+        let result = match realtime {
+            Ok(()) => {
+                manager.ready(&format!("running {} group(s)", daemon.groups.len()));
+                daemon
+                    .serve(&mut signals, &mut frame_rx, ctl_rx, cmd_rx, &manager)
+                    .await
+            }
+            Err(e) => Err(e),
+        };
         manager.stopping();
         server.abort();
+        demotions.abort();
         daemon.stop(&mut frame_rx, &mut signals).await;
         let _ = std::fs::remove_file(socket);
         result.map(|()| ExitCode::SUCCESS)
@@ -253,6 +282,14 @@ struct Daemon {
     last_words: Vec<Option<crate::proto::GroupMessage>>,
     /// Some group's last words may have changed: rewrite them at the end of the iteration.
     last_words_dirty: bool,
+    /// The slow-work runtime (`aux`).
+    aux: tokio::runtime::Handle,
+    /// Real-time mode of the timer thread, as applied.
+    realtime: realtime::Realtime,
+    /// The loop's wake-up timer in real-time mode (None: tokio's).
+    precise: Option<precise_timer::PreciseTimer>,
+    /// Configurations read on SIGHUP by the aux runtime, waiting to be applied.
+    loaded: reload::Loaded,
 }
 
 /// What a received frame is to the groups (`Daemon::classify`).
@@ -353,8 +390,9 @@ impl Daemon {
                 // Before frames: a flood keeps the frame branch ready, and a loop that
                 // still turns is alive; only a loop stuck in one wake-up misses a ping.
                 _ = watchdog.tick(), if period.is_some() => manager.watchdog(),
-                _ = signals.hup.recv() => {
-                    self.reload().await;
+                _ = signals.hup.recv() => self.begin_reload(),
+                Some(loaded) = self.loaded.rx.recv() => {
+                    self.reload(loaded).await;
                     // Groups may be gone, re-keyed or re-signed.
                     self.last_words_dirty = true;
                 }
@@ -374,7 +412,9 @@ impl Daemon {
                     let _ = reply.send(self.snapshot());
                 }
                 Some(command) = commands.recv() => self.on_command(command).await,
-                _ = tokio::time::sleep_until(wake) => self.on_timers().await,
+                _ = precise_timer::sleep_until(self.precise.as_ref(), wake) => {
+                    self.on_timers().await
+                }
             }
             self.sync_last_words();
         }

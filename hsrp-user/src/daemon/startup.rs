@@ -33,6 +33,7 @@ impl Daemon {
         config: Config,
         frame_tx: mpsc::Sender<(usize, Vec<u8>)>,
         options: super::RunOptions,
+        aux: &tokio::runtime::Handle,
     ) -> Result<Daemon> {
         let netlink = Netlink::connect().context("opening netlink")?;
         // Subscribed before anything is read, so no change between the reads and the loop
@@ -103,7 +104,7 @@ impl Daemon {
             });
         }
         add_forwarding_targets(&mut maps);
-        let nexthop = start_nexthop_cache(&mut dataplane, options.nexthop_cache).await?;
+        let nexthop = start_nexthop_cache(&mut dataplane, options.nexthop_cache, aux).await?;
 
         let mut daemon = Daemon {
             config_path: config_path.to_path_buf(),
@@ -127,6 +128,13 @@ impl Daemon {
             nexthop,
             last_words: Vec::new(),
             last_words_dirty: true,
+            aux: aux.clone(),
+            realtime: super::realtime::Realtime {
+                cli: options.realtime,
+                applied: None,
+            },
+            loaded: Default::default(),
+            precise: None,
         };
         // (interface, group) pairs; the interface configuration is borrowed, not cloned per
         // group (it holds every group: cloning it per group is quadratic in memory).
@@ -352,6 +360,7 @@ impl RateWindow {
 async fn start_nexthop_cache(
     dataplane: &mut Dataplane,
     enabled: bool,
+    aux: &tokio::runtime::Handle,
 ) -> Result<Option<NexthopKeeper>> {
     let mut maps = NexthopMaps::from_dataplane(dataplane)?;
     if !enabled {
@@ -361,8 +370,11 @@ async fn start_nexthop_cache(
         );
         return Ok(None);
     }
-    let keeper = NexthopKeeper::start(maps)
+    // On the aux runtime: its netlink dumps and map writes never delay a hello.
+    let keeper = aux
+        .spawn(NexthopKeeper::start(maps))
         .await
+        .context("the next-hop cache task")?
         .context("starting the next-hop cache")?;
     Ok(Some(keeper))
 }
