@@ -230,6 +230,20 @@ const BROKEN: &[(&str, &str, &[&str])] = &[
         &["b.conf:3: standby 1 follow MASTER: no group is named MASTER"],
     ),
     (
+        "priority, preempt or track on a following group",
+        "track 1 interface eth1 line-protocol\ninterface eth0\n standby 1 ip 10.0.0.1\n standby 1 name M\n standby 2 ip 10.0.0.2\n standby 2 follow M\n standby 2 priority 120\n standby 2 preempt\n standby 2 track 1\n",
+        &[
+            "b.conf:7: standby 2 priority 120: group 2 follows group M, which decides its state: `standby 2 priority` has no effect on a following group (configure it on M)",
+            "b.conf:8: standby 2 preempt: group 2 follows group M, which decides its state: `standby 2 preempt` has no effect on a following group (configure it on M)",
+            "b.conf:9: standby 2 track 1: group 2 follows group M, which decides its state: `standby 2 track` has no effect on a following group (configure it on M)",
+        ],
+    ),
+    (
+        "mac-refresh out of range",
+        "interface eth0\n standby mac-refresh 256\n standby 1 ip 10.0.0.1\n",
+        &["b.conf:2: standby mac-refresh 256: mac-refresh interval must be 0-255"],
+    ),
+    (
         "duplicate group name",
         "interface eth0\n standby 1 ip 10.0.0.1\n standby 1 name A\n standby 2 ip 10.0.0.2\n standby 2 name A\n",
         &["b.conf:5: standby 2 name A: group name A is already used by eth0 group 1 (line 3)"],

@@ -29,6 +29,7 @@ fn eth0(line: usize, groups: Vec<GroupSpec>) -> InterfaceConfig {
         }],
         version: Version::V2,
         use_bia: false,
+        mac_refresh_s: None,
         groups,
     }
 }
@@ -147,6 +148,7 @@ interface eth0
  ip address 192.168.2.2 255.255.255.0 secondary
  standby version 2
  standby use-bia
+ standby mac-refresh 30
  standby 300 ip 192.168.1.254
  standby 300 ip 192.168.2.254 secondary
  standby 300 priority 120
@@ -225,6 +227,7 @@ fn full_grammar_parses() {
     assert_eq!(g300.name.as_deref(), Some("LAN-V4"));
     let g301 = &eth0.groups[1];
     assert_eq!(g301.follow.as_deref(), Some("LAN-V4"));
+    assert_eq!(eth0.mac_refresh_s, Some(30));
     assert_eq!(
         g301.auth,
         Auth::Md5 {

@@ -56,6 +56,9 @@ pub struct InterfaceConfig {
     pub version: Version,
     /// `standby use-bia`: Active groups use the interface MAC instead of the virtual MAC.
     pub use_bia: bool,
+    /// `standby mac-refresh S` (0-255 s, 0 = none): the refresh hellos of Active following
+    /// groups; `None` = the IOS default of 10 s.
+    pub mac_refresh_s: Option<u8>,
     /// Groups in order of first mention.
     pub groups: Vec<GroupSpec>,
 }

@@ -80,6 +80,7 @@ pub(crate) struct InterfaceDraft {
     pub addresses: Vec<IfAddress>,
     pub version: At<Version>,
     pub use_bia: Option<usize>,
+    pub mac_refresh: At<u8>,
     pub groups: Vec<GroupDraft>,
 }
 
@@ -200,6 +201,7 @@ fn top_line(drafts: &mut Drafts, line: usize, toks: &[&str]) -> (Block, Result<(
                         addresses: Vec::new(),
                         version: None,
                         use_bia: None,
+                        mac_refresh: None,
                         groups: Vec::new(),
                     });
                     drafts.interfaces.len() - 1
@@ -442,6 +444,12 @@ fn standby_line(ifc: &mut InterfaceDraft, line: usize, toks: &[&str]) -> Result<
             }
             ifc.use_bia.get_or_insert(line);
             return Ok(());
+        }
+        "mac-refresh" => {
+            let usage = "incomplete command: standby mac-refresh 0-255";
+            let s = values::number(toks.get(2).ok_or(usage)?, 0, 255, "mac-refresh interval")?;
+            end(toks, 3)?;
+            return set(&mut ifc.mac_refresh, s as u8, line, "standby mac-refresh");
         }
         _ if values::is_decimal(first) => {
             (values::number(first, 0, 4095, "group")? as u16, &toks[2..])

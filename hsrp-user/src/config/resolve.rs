@@ -49,6 +49,7 @@ fn resolve_interface(
         addresses: ifc.addresses.clone(),
         version,
         use_bia: ifc.use_bia.is_some(),
+        mac_refresh_s: ifc.mac_refresh.map(|(s, _)| s),
         groups,
     }
 }
@@ -292,6 +293,7 @@ fn check_names(drafts: &Drafts, diags: &mut Diagnostics) {
             let Some((target, line)) = &g.follow else {
                 continue;
             };
+            check_follower_settings(g, target, diags);
             match names.get(target.as_str()) {
                 None => diags.at(*line, format!("no group is named {target}")),
                 Some((_, _, _, _)) if g.name.as_ref().map(|(n, _)| n) == Some(target) => {
@@ -305,6 +307,25 @@ fn check_names(drafts: &Drafts, diags: &mut Diagnostics) {
                 ),
                 Some(_) => {}
             }
+        }
+    }
+}
+
+/// A following group takes its state from its master: the election settings of its own
+/// would be accepted and ignored, so they are refused, each on its line.
+fn check_follower_settings(g: &GroupDraft, master: &str, diags: &mut Diagnostics) {
+    let n = g.group;
+    let lines = [
+        ("priority", g.priority.map(|(_, l)| l)),
+        ("preempt", g.preempt.map(|(_, l)| l)),
+        ("track", g.tracks.first().map(|t| t.line)),
+    ];
+    for (what, line) in lines {
+        if let Some(line) = line {
+            diags.at(
+                line,
+                format!("group {n} follows group {master}, which decides its state: `standby {n} {what}` has no effect on a following group (configure it on {master})"),
+            );
         }
     }
 }

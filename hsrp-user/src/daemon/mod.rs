@@ -24,6 +24,7 @@
 //!   once rather than after the hold time; `last_words`: keeping those frames current.
 
 mod actions;
+mod follow;
 pub mod groups;
 mod handover;
 mod last_words;
@@ -199,6 +200,8 @@ struct Daemon {
     keep_data_plane: bool,
     schedule: schedule::Schedule,
     index: schedule::GroupIndex,
+    /// Per group, the groups following it (`follow`).
+    followers: Vec<Vec<usize>>,
     /// The IPv6 groups (the only ones with Router Advertisements).
     ipv6_groups: Vec<usize>,
     /// Scratch list of due groups, reused across wake-ups.
@@ -274,6 +277,7 @@ impl Daemon {
         for iface in &mut self.ifaces {
             iface.counts_dirty = true;
         }
+        self.index_followers();
     }
 
     async fn serve(
@@ -553,8 +557,18 @@ impl Daemon {
         }
     }
 
-    /// Feeds one event to one group and carries out what it says.
+    /// Feeds one event to one group and carries out what it says; a state change drives
+    /// the groups following it in the same step.
     async fn feed(&mut self, gi: usize, event: Event) {
+        let before = self.groups[gi].fsm.state();
+        self.feed_one(gi, event).await;
+        if self.groups[gi].fsm.state() != before {
+            self.drive_followers(gi).await;
+        }
+    }
+
+    /// [`Daemon::feed`] without the followers.
+    async fn feed_one(&mut self, gi: usize, event: Event) {
         let now = self.now();
         let actions = self.groups[gi].fsm.handle(now, event);
         self.schedule.set(gi, self.groups[gi].fsm.next_deadline());

@@ -39,8 +39,11 @@ impl Daemon {
                 return;
             }
         };
+        // Group indices change below: no follower is driven until they are indexed again.
+        self.followers.clear();
         self.apply(new, plan).await;
         self.reindex();
+        self.sync_followers().await;
         info!("reloaded {path}: {} group(s)", self.groups.len());
     }
 

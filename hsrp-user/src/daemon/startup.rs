@@ -119,6 +119,7 @@ impl Daemon {
             keep_data_plane: false,
             schedule: Default::default(),
             index: Default::default(),
+            followers: Vec::new(),
             ipv6_groups: Vec::new(),
             due: Vec::new(),
             lateness: Default::default(),

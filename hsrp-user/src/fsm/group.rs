@@ -13,6 +13,8 @@ use super::status::{RouterInfo, Status};
 use super::time::Time;
 use crate::proto::{GroupMessage, MacAddr, Opcode, State, Version};
 
+mod follow;
+
 /// Cisco repeats the gratuitous ARP of a new Active once, about 3 s later (PROTOCOL.md §6).
 pub const GRATUITOUS_REPEAT: Duration = Duration::from_secs(3);
 
@@ -42,6 +44,11 @@ pub enum Event {
     Track {
         object: u32,
         up: bool,
+    },
+    /// The master group of a following group (`standby G follow NAME`) is now in `state`;
+    /// ordinary groups ignore it.
+    MasterState {
+        state: State,
     },
     /// New configuration for this group. Invalid ones are refused with
     /// `Action::ConfigRejected` and the old one stays (prefer `Group::reconfigure`).
@@ -123,6 +130,8 @@ pub struct Group {
     interface_up: bool,
     shut_down: bool,
     down_tracks: BTreeSet<u32>,
+    /// A following group: the master group's state as last reported.
+    master_state: State,
     /// How many times the group has come up (the first one is "after a reload").
     bring_ups: u32,
     /// Preemption of a lower-priority Active waits until then (preempt delay).
@@ -182,6 +191,7 @@ impl Group {
             interface_up: false,
             shut_down: false,
             down_tracks: BTreeSet::new(),
+            master_state: State::Initial,
             bring_ups: 0,
             preempt_not_before: Time::ZERO,
             learned_vip: None,
@@ -347,6 +357,7 @@ impl Group {
                 self.go_initial(now, "interface down".into(), false, &mut out);
             }
             Event::Track { object, up } => self.on_track(now, object, up, &mut out),
+            Event::MasterState { state } => self.on_master_state(now, state, &mut out),
             Event::ConfigChange(cfg) => {
                 if let Err(error) = self.apply_config(now, cfg, &mut out) {
                     out.push(Action::ConfigRejected { error });
@@ -387,6 +398,9 @@ impl Group {
 
     /// RFC event a: Initial -> Listen (VIP known) or Learn, Active and Standby timers started.
     fn maybe_bring_up(&mut self, now: Time, why: &str, out: &mut Vec<Action>) {
+        if self.follows() {
+            return self.mirror_master(now, why, out);
+        }
         if self.state != State::Initial || !self.can_run() {
             return;
         }
@@ -420,7 +434,8 @@ impl Group {
         if self.state == State::Initial {
             return;
         }
-        if resign && self.state == State::Active {
+        // A following group sends no messages of its own but its MAC refresh hellos.
+        if resign && self.state == State::Active && !self.follows() {
             let msg = self.message(Opcode::Resign, State::Active);
             out.push(Action::Send {
                 msg,
@@ -456,6 +471,9 @@ impl Group {
 
     /// Announce a new priority at once, so peers (re)elect without waiting a hello.
     fn priority_changed(&mut self, now: Time, out: &mut Vec<Action>) {
+        if self.follows() {
+            return; // no election of its own: its priority is never announced
+        }
         if matches!(self.state, State::Speak | State::Standby | State::Active) {
             self.send_hello(now, out);
         }
@@ -479,7 +497,8 @@ impl Group {
         let restart = cfg.group != self.cfg.group
             || cfg.version != self.cfg.version
             || cfg.vip != self.cfg.vip
-            || cfg.virtual_mac(self.local_ip.is_ipv6()) != self.vmac;
+            || cfg.virtual_mac(self.local_ip.is_ipv6()) != self.vmac
+            || cfg.follow.is_some() != self.cfg.follow.is_some();
         let before = self.priority();
         let was_shut = self.track_shutdown_active();
         if restart {
@@ -526,7 +545,10 @@ impl Group {
         for _ in 0..MAX_TIMER_PASSES {
             // A Standby that knows of no Active takes over (RFC 2281 leaves a Speak router
             // whose Active timer already expired stuck in Standby; IOS goes Active).
-            if self.state == State::Standby && self.active.is_none() && self.active_timer.is_none()
+            if self.state == State::Standby
+                && self.active.is_none()
+                && self.active_timer.is_none()
+                && !self.follows()
             {
                 self.become_active(now, "no Active router known".into(), out);
                 continue;
@@ -616,6 +638,7 @@ impl Group {
 
     fn on_message(&mut self, now: Time, from: IpAddr, msg: &GroupMessage, out: &mut Vec<Action>) {
         if matches!(self.state, State::Initial | State::Disabled)
+            || self.follows()
             || msg.group != self.cfg.group
             || msg.version != self.cfg.version
             || from == self.local_ip
@@ -886,6 +909,17 @@ impl Group {
             self.set_data_plane(false, out);
         }
         match to {
+            State::Active if self.follows() => {
+                self.set_data_plane(true, out);
+                self.start_mac_refresh(now);
+                if let Some(vip) = self.vip() {
+                    out.push(Action::SendGratuitous {
+                        vip,
+                        vmac: self.vmac,
+                    });
+                    self.gratuitous_timer = Some(now + GRATUITOUS_REPEAT);
+                }
+            }
             State::Active => {
                 self.set_data_plane(true, out);
                 self.send_hello(now, out);
@@ -897,6 +931,7 @@ impl Group {
                     self.gratuitous_timer = Some(now + GRATUITOUS_REPEAT);
                 }
             }
+            State::Speak | State::Standby if self.follows() => self.hello_timer = None,
             State::Speak | State::Standby => {
                 if to == State::Standby && self.standby.is_some() {
                     self.standby = None;
@@ -925,6 +960,9 @@ impl Group {
             msg,
             from_vmac: self.state == State::Active,
         });
+        if self.follows() {
+            return self.start_mac_refresh(now);
+        }
         let interval = jittered(self.timers().hello, self.jitter.next_u32());
         self.hello_timer = Some(now + interval);
     }
