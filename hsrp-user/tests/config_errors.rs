@@ -166,8 +166,8 @@ const BROKEN: &[(&str, &str, &[&str])] = &[
     ),
     (
         "unsupported track type",
-        "track 1 interface eth1 ip routing\ninterface eth0\n standby 1 ip 10.0.0.1\n standby 1 track 1\n",
-        &["b.conf:1: track 1 interface eth1 ip routing: unsupported track type `ip` (only line-protocol)"],
+        "track 1 interface eth1 ipv6 routing\ninterface eth0\n standby 1 ip 10.0.0.1\n standby 1 track 1\n",
+        &["b.conf:1: track 1 interface eth1 ipv6 routing: unsupported track type `ipv6 routing` (expected line-protocol or ip routing)"],
     ),
     (
         "track route with host bits",

@@ -84,6 +84,8 @@ fn tracking_example_parses_with_track_object_and_decrement_60() {
             kind: TrackKind::Interface {
                 name: "eth1".into(),
             },
+            delay_up_s: 0,
+            delay_down_s: 0,
         },
     )]
     .into();

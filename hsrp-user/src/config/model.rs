@@ -280,16 +280,88 @@ pub struct TrackSpec {
     pub id: u32,
     pub line: usize,
     pub kind: TrackKind,
+    /// ` delay up S down S`: how long a change must last before it counts (0 = at once).
+    pub delay_up_s: u16,
+    pub delay_down_s: u16,
 }
+
+impl TrackSpec {
+    pub fn new(id: u32, line: usize, kind: TrackKind) -> TrackSpec {
+        TrackSpec {
+            id,
+            line,
+            kind,
+            delay_up_s: 0,
+            delay_down_s: 0,
+        }
+    }
+}
+
+/// Track object numbers a configuration may use (IOS: 1-1000).
+pub const TRACK_ID_MAX: u32 = 1000;
+/// `standby G track IF [D]` (the old form) creates an implicit line-protocol object per
+/// interface, numbered from here (above every number a `track N` line can use).
+pub const IMPLICIT_TRACK_BASE: u32 = 1001;
 
 /// What a track object watches.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum TrackKind {
     /// `track N interface IF line-protocol`: up while the link is up.
     Interface { name: String },
+    /// `track N interface IF ip routing`: up while the link is up, has an IPv4 address and
+    /// IPv4 forwarding is on for it.
+    IpRouting { name: String },
     /// `track N ip route P reachability` / `track N ipv6 route P reachability`: up while
     /// the routing table has a route for exactly this prefix.
     Route { prefix: IpAddr, prefix_len: u8 },
+    /// `track N list boolean {and|or}` with ` object M [not]` lines.
+    ListBoolean {
+        and: bool,
+        /// (object, negated).
+        members: Vec<(u32, bool)>,
+    },
+    /// `track N list threshold {weight|percentage}` with ` object M [weight W]` and
+    /// ` threshold {weight|percentage} up U down D`.
+    ListThreshold {
+        percentage: bool,
+        /// (object, weight; default 10).
+        members: Vec<(u32, u32)>,
+        /// (up, down), `None` until the ` threshold` line.
+        thresholds: Option<(u32, u32)>,
+    },
+}
+
+/// IOS: the weight of a threshold list member without ` weight W`.
+pub const DEFAULT_TRACK_WEIGHT: u32 = 10;
+
+impl TrackKind {
+    /// Objects this one is computed from.
+    pub fn members(&self) -> Vec<u32> {
+        match self {
+            TrackKind::ListBoolean { members, .. } => members.iter().map(|m| m.0).collect(),
+            TrackKind::ListThreshold { members, .. } => members.iter().map(|m| m.0).collect(),
+            _ => Vec::new(),
+        }
+    }
+
+    /// The words `show track` uses for the kind.
+    pub fn describe(&self) -> String {
+        match self {
+            TrackKind::Interface { name } => format!("Interface {name} line-protocol"),
+            TrackKind::IpRouting { name } => format!("Interface {name} ip routing"),
+            TrackKind::Route { prefix, prefix_len } => {
+                let fam = if prefix.is_ipv4() { "IP" } else { "IPv6" };
+                format!("{fam} route {prefix}/{prefix_len} reachability")
+            }
+            TrackKind::ListBoolean { and, .. } => {
+                format!("List boolean {}", if *and { "and" } else { "or" })
+            }
+            TrackKind::ListThreshold { percentage, .. } => format!(
+                "List threshold {}",
+                if *percentage { "percentage" } else { "weight" }
+            ),
+        }
+    }
 }
 
 /// A `key chain NAME` block.

@@ -7,7 +7,8 @@ use std::net::{IpAddr, Ipv4Addr};
 use super::error::Diagnostics;
 use super::model::{
     GroupTrack, IfAddress, Ipv6LinkLocal, Ipv6Prefix, Key, KeyChain, Preempt, Timers, TrackAction,
-    TrackKind, TrackSpec, DEFAULT_TRACK_DECREMENT, RA_LIFETIME_RANGE_S,
+    TrackKind, TrackSpec, DEFAULT_TRACK_DECREMENT, DEFAULT_TRACK_WEIGHT, RA_LIFETIME_RANGE_S,
+    TRACK_ID_MAX,
 };
 use super::values;
 use crate::proto::{MacAddr, Version};
@@ -40,6 +41,9 @@ pub(crate) struct GroupDraft {
     pub preempt: At<Preempt>,
     pub timers: At<Timers>,
     pub tracks: Vec<GroupTrack>,
+    /// `standby G track IF [D]` (the old form): (interface, decrement, line); pass 2 gives
+    /// each interface an implicit line-protocol object.
+    pub interface_tracks: Vec<(String, u8, usize)>,
     pub auth: At<AuthDraft>,
     pub name: At<String>,
     pub mac: At<MacAddr>,
@@ -63,6 +67,7 @@ impl GroupDraft {
             preempt: None,
             timers: None,
             tracks: Vec::new(),
+            interface_tracks: Vec::new(),
             auth: None,
             name: None,
             mac: None,
@@ -98,7 +103,8 @@ pub(crate) struct Drafts {
 enum Block {
     None,
     Interface(usize),
-    Track,
+    /// The sub-lines of `track N ...`.
+    Track(u32),
     KeyChain {
         name: String,
         key: Option<u32>,
@@ -125,7 +131,14 @@ pub(crate) fn read(text: &str, diags: &mut Diagnostics) -> Drafts {
                     Err("indented line outside any block (`interface` or `key chain`)".into())
                 }
                 Block::Interface(ifx) => interface_line(&mut drafts.interfaces[*ifx], line, &toks),
-                Block::Track => Err("`track` objects take no sub-commands".into()),
+                Block::Track(id) => {
+                    let r = track_line(&mut drafts, *id, &toks);
+                    if r.is_err() {
+                        // Incomplete now: no follow-on complaints about it.
+                        drafts.broken_tracks.insert(*id);
+                    }
+                    r
+                }
                 Block::KeyChain { name, key } => {
                     let chain = drafts.key_chains.get_mut(name.as_str());
                     match chain {
@@ -209,10 +222,10 @@ fn top_line(drafts: &mut Drafts, line: usize, toks: &[&str]) -> (Block, Result<(
             };
             (Block::Interface(ifx), Ok(()))
         }
-        "track" => {
-            let result = track_object(drafts, line, toks);
-            (Block::Track, result)
-        }
+        "track" => match track_object(drafts, line, toks) {
+            Ok(id) => (Block::Track(id), Ok(())),
+            Err(e) => (Block::Broken, Err(e)),
+        },
         "key" if toks.get(1).map(|t| kw(t)) == Some("chain".into()) => {
             let result = match toks.get(2) {
                 None => Err("incomplete command: key chain NAME".into()),
@@ -255,30 +268,207 @@ fn top_line(drafts: &mut Drafts, line: usize, toks: &[&str]) -> (Block, Result<(
     }
 }
 
-/// `track N interface IF line-protocol` | `track N ip route P reachability` |
-/// `track N ipv6 route P reachability`.
-fn track_object(drafts: &mut Drafts, line: usize, toks: &[&str]) -> Result<(), String> {
+/// `track N interface IF {line-protocol | ip routing}` | `track N ip route P reachability`
+/// | `track N ipv6 route P reachability` | `track N list {boolean {and|or} | threshold
+/// {weight|percentage}}`. Returns the object number, whose sub-lines follow.
+fn track_object(drafts: &mut Drafts, line: usize, toks: &[&str]) -> Result<u32, String> {
     const USAGE: &str = "incomplete command: track N interface IF line-protocol | track N ip route PREFIX reachability";
     let id_tok = toks.get(1).ok_or(USAGE)?;
-    let id = values::number(id_tok, 1, 1000, "track object")?;
+    let id = values::number(id_tok, 1, TRACK_ID_MAX, "track object")?;
     match parse_track_kind(toks) {
-        Ok(kind) => {
-            let spec = TrackSpec { id, line, kind };
-            match drafts.tracks.get(&id) {
-                Some(old) if old.kind != spec.kind => Err(format!(
-                    "track {id} already defined differently at line {}",
-                    old.line
+        Ok(kind) => match drafts.tracks.get(&id) {
+            // A repeated header continues the object (lists gain members).
+            Some(old) if same_header(&old.kind, &kind) => Ok(id),
+            Some(old) => Err(format!(
+                "track {id} already defined differently at line {}",
+                old.line
+            )),
+            None => {
+                drafts.tracks.insert(id, TrackSpec::new(id, line, kind));
+                Ok(id)
+            }
+        },
+        Err(e) => {
+            drafts.broken_tracks.insert(id);
+            Err(e)
+        }
+    }
+}
+
+/// Two headers of the same object: equal, lists compared by their type only.
+fn same_header(a: &TrackKind, b: &TrackKind) -> bool {
+    match (a, b) {
+        (TrackKind::ListBoolean { and: x, .. }, TrackKind::ListBoolean { and: y, .. }) => x == y,
+        (
+            TrackKind::ListThreshold { percentage: x, .. },
+            TrackKind::ListThreshold { percentage: y, .. },
+        ) => x == y,
+        _ => a == b,
+    }
+}
+
+/// A line inside a `track N` block: ` delay up S down S` for any object, ` object M ...`
+/// and ` threshold ...` for lists.
+fn track_line(drafts: &mut Drafts, id: u32, toks: &[&str]) -> Result<(), String> {
+    let Some(spec) = drafts.tracks.get_mut(&id) else {
+        return Ok(()); // the header was refused already
+    };
+    let words: Vec<String> = toks.iter().map(|t| kw(t)).collect();
+    match words[0].as_str() {
+        "delay" => {
+            const USAGE: &str =
+                "incomplete command: delay {up S [down S] | down S [up S]} (0-180 s)";
+            if toks.len() < 3 {
+                return Err(USAGE.into());
+            }
+            let mut i = 1;
+            let (mut up, mut down) = (None, None);
+            while i < toks.len() {
+                let v = toks.get(i + 1).ok_or(USAGE)?;
+                let slot = match words[i].as_str() {
+                    "up" if up.is_none() => &mut up,
+                    "down" if down.is_none() => &mut down,
+                    _ => {
+                        return Err(format!(
+                            "unexpected `{}` (expected up S or down S)",
+                            toks[i]
+                        ))
+                    }
+                };
+                *slot = Some(values::number(v, 0, 180, &format!("delay {}", words[i]))? as u16);
+                i += 2;
+            }
+            spec.delay_up_s = up.unwrap_or(spec.delay_up_s);
+            spec.delay_down_s = down.unwrap_or(spec.delay_down_s);
+            Ok(())
+        }
+        "object" => {
+            let m = values::number(
+                toks.get(1).ok_or("incomplete command: object M")?,
+                1,
+                TRACK_ID_MAX,
+                "track object",
+            )?;
+            if m == id {
+                return Err(format!("track {id} cannot be a member of itself"));
+            }
+            match &mut spec.kind {
+                TrackKind::ListBoolean { members, .. } => {
+                    let not = match words.get(2).map(String::as_str) {
+                        None => false,
+                        Some("not") => {
+                            end(toks, 3)?;
+                            true
+                        }
+                        Some(_) => return Err(format!("unexpected `{}` (expected not)", toks[2])),
+                    };
+                    add_member(members, m, not)
+                }
+                TrackKind::ListThreshold {
+                    percentage,
+                    members,
+                    ..
+                } => {
+                    let weight = match words.get(2).map(String::as_str) {
+                        None => DEFAULT_TRACK_WEIGHT,
+                        Some("weight") if !*percentage => {
+                            let w = values::number(
+                                toks.get(3).ok_or("incomplete command: object M weight 1-255")?,
+                                1,
+                                255,
+                                "weight",
+                            )?;
+                            end(toks, 4)?;
+                            w
+                        }
+                        Some("weight") => {
+                            return Err("a percentage list counts objects: `weight` applies to `list threshold weight` only".into())
+                        }
+                        Some(_) => return Err(format!("unexpected `{}` (expected weight W)", toks[2])),
+                    };
+                    add_member(members, m, weight)
+                }
+                _ => Err("`object` lines belong to `track N list ...` objects".into()),
+            }
+        }
+        "threshold" => {
+            let TrackKind::ListThreshold {
+                percentage,
+                thresholds,
+                ..
+            } = &mut spec.kind
+            else {
+                return Err("`threshold` lines belong to `track N list threshold` objects".into());
+            };
+            let (unit, max) = if *percentage {
+                ("percentage", 100)
+            } else {
+                ("weight", 255)
+            };
+            let usage = format!("incomplete command: threshold {unit} up U down D");
+            if words.get(1).map(String::as_str) != Some(unit) {
+                return Err(format!(
+                    "this list is a {unit} list: expected `threshold {unit} up U down D`"
+                ));
+            }
+            let mut i = 2;
+            let (mut up, mut down) = (None, None);
+            while i < toks.len() {
+                let v = toks.get(i + 1).ok_or(usage.clone())?;
+                match words[i].as_str() {
+                    "up" if up.is_none() => up = Some(values::number(v, 1, max, "threshold up")?),
+                    "down" if down.is_none() => {
+                        down = Some(values::number(v, 0, max - 1, "threshold down")?)
+                    }
+                    _ => {
+                        return Err(format!(
+                            "unexpected `{}` (expected up U or down D)",
+                            toks[i]
+                        ))
+                    }
+                }
+                i += 2;
+            }
+            let (Some(up), Some(down)) = (up, down) else {
+                return Err(usage);
+            };
+            if down >= up {
+                return Err(format!(
+                    "threshold down ({down}) must be below threshold up ({up})"
+                ));
+            }
+            match thresholds {
+                Some(old) if *old != (up, down) => Err(format!(
+                    "threshold already set to up {} down {}",
+                    old.0, old.1
                 )),
-                Some(_) => Ok(()),
-                None => {
-                    drafts.tracks.insert(id, spec);
+                _ => {
+                    *thresholds = Some((up, down));
                     Ok(())
                 }
             }
         }
-        Err(e) => {
-            drafts.broken_tracks.insert(id);
-            Err(e)
+        _ => Err(format!(
+            "unknown track sub-command `{}` (expected object, threshold or delay)",
+            toks[0]
+        )),
+    }
+}
+
+/// Adds a list member; the same member twice with different settings is a mistake.
+fn add_member<T: PartialEq + Copy>(
+    members: &mut Vec<(u32, T)>,
+    m: u32,
+    v: T,
+) -> Result<(), String> {
+    match members.iter().find(|(o, _)| *o == m) {
+        Some((_, old)) if *old != v => Err(format!(
+            "object {m} is already in this list with other settings"
+        )),
+        Some(_) => Ok(()),
+        None => {
+            members.push((m, v));
+            Ok(())
         }
     }
 }
@@ -291,9 +481,12 @@ fn parse_track_kind(toks: &[&str]) -> Result<TrackKind, String> {
             let name = values::interface_name(name)?;
             match words.get(4).map(String::as_str) {
                 Some("line-protocol") => end(toks, 5).map(|_| TrackKind::Interface { name }),
+                Some("ip") if words.get(5).map(String::as_str) == Some("routing") => {
+                    end(toks, 6).map(|_| TrackKind::IpRouting { name })
+                }
                 Some(_) => Err(format!(
-                    "unsupported track type `{}` (only line-protocol)",
-                    toks[4]
+                    "unsupported track type `{}` (expected line-protocol or ip routing)",
+                    toks[4..].join(" ")
                 )),
                 None => Err("incomplete command: track N interface IF line-protocol".into()),
             }
@@ -330,8 +523,36 @@ fn parse_track_kind(toks: &[&str]) -> Result<TrackKind, String> {
                 None => Err(format!("incomplete command: track N {family} route PREFIX reachability")),
             }
         }
+        Some("list") => {
+            const USAGE: &str = "incomplete command: track N list {boolean {and|or} | threshold {weight|percentage}}";
+            let kind = match (words.get(3).map(String::as_str), words.get(4).map(String::as_str)) {
+                (Some("boolean"), Some(op @ ("and" | "or"))) => TrackKind::ListBoolean {
+                    and: op == "and",
+                    members: Vec::new(),
+                },
+                (Some("threshold"), Some(unit @ ("weight" | "percentage"))) => {
+                    TrackKind::ListThreshold {
+                        percentage: unit == "percentage",
+                        members: Vec::new(),
+                        thresholds: None,
+                    }
+                }
+                (Some("boolean" | "threshold"), Some(_)) => {
+                    return Err(format!("unexpected `{}`", toks[4]))
+                }
+                (Some("boolean" | "threshold"), None) => return Err(USAGE.into()),
+                (Some(_), _) => {
+                    return Err(format!(
+                        "unknown list type `{}` (expected boolean or threshold)",
+                        toks[3]
+                    ))
+                }
+                (None, _) => return Err(USAGE.into()),
+            };
+            end(toks, 5).map(|_| kind)
+        }
         Some(_) => Err(format!(
-            "unknown track type `{}` (expected interface, ip route or ipv6 route)",
+            "unknown track type `{}` (expected interface, ip route, ipv6 route or list)",
             toks[2]
         )),
         None => Err("incomplete command: track N interface IF line-protocol | track N ip route PREFIX reachability".into()),
@@ -556,6 +777,34 @@ fn group_command(g: &mut GroupDraft, line: usize, rest: &[&str]) -> Result<(), S
         "timers" => {
             let t = timers(rest, &words)?;
             set(&mut g.timers, t, line, "timers")
+        }
+        "track" if rest.get(1).is_some_and(|t| !values::is_decimal(t)) => {
+            // The old IOS form: `standby G track IF [D]` tracks the line protocol of IF.
+            let name = values::interface_name(rest[1])?;
+            let d = match (words.get(2).map(String::as_str), rest.get(3)) {
+                (None, _) => DEFAULT_TRACK_DECREMENT,
+                (Some("decrement"), Some(d)) => {
+                    end(rest, 4)?;
+                    values::number(d, 1, 255, "decrement")? as u8
+                }
+                (Some(d), _) if values::is_decimal(d) => {
+                    end(rest, 3)?;
+                    values::number(d, 1, 255, "decrement")? as u8
+                }
+                (Some(_), _) => {
+                    return Err(format!("unexpected `{}` (expected a decrement 1-255)", rest[2]))
+                }
+            };
+            match g.interface_tracks.iter().find(|(n, _, _)| *n == name) {
+                Some((_, old, at)) if *old != d => Err(format!(
+                    "track {name} already set to a different decrement at line {at}"
+                )),
+                Some(_) => Ok(()),
+                None => {
+                    g.interface_tracks.push((name, d, line));
+                    Ok(())
+                }
+            }
         }
         "track" => {
             let object = values::number(

@@ -37,6 +37,7 @@ mod schedule;
 pub mod sentinel;
 mod startup;
 mod status;
+mod tracking;
 mod xdp_probe;
 
 use std::net::IpAddr;
@@ -193,6 +194,8 @@ struct Daemon {
     netlink: Netlink,
     watcher: NetWatcher,
     tracker: Tracker,
+    /// Background checks of tracked objects (`tracking`).
+    probes: tracking::Probes,
     ifaces: Vec<Iface>,
     groups: Vec<GroupRt>,
     /// While set, `execute` leaves the data plane of a group leaving Active as it is (a
@@ -254,6 +257,7 @@ impl Daemon {
         ifaces
             .chain(self.schedule.next())
             .chain(self.ra_deadline())
+            .chain(self.tracker.next_deadline())
             .min()
     }
 
@@ -323,6 +327,7 @@ impl Daemon {
                     }
                 }
                 Some(event) = self.watcher.recv() => self.on_net_event(event).await,
+                Some(fact) = self.probes.rx.recv() => self.on_probe(fact).await,
                 Some(reply) = requests.recv() => {
                     let _ = reply.send(self.snapshot());
                 }
@@ -345,6 +350,7 @@ impl Daemon {
             }
         }
         self.due = due;
+        self.track_timers().await;
         self.ra_timers().await;
         self.advertise().await;
     }
@@ -441,7 +447,7 @@ impl Daemon {
             }
             _ => {}
         }
-        let effect = self.tracker.on_event(&event);
+        let effect = self.tracker.on_event(self.now(), &event);
         for change in effect.changes {
             self.apply_track(change).await;
         }
@@ -453,9 +459,7 @@ impl Daemon {
                     continue;
                 }
             };
-            if let Some(change) = self.tracker.set(object, up) {
-                self.apply_track(change).await;
-            }
+            self.track_fact(object, up).await;
         }
         self.advertise().await;
     }
@@ -518,41 +522,12 @@ impl Daemon {
                     false
                 }
             };
-            if let Some(change) = self.tracker.set(object, up) {
-                self.apply_track(change).await;
-            }
+            self.track_fact(object, up).await;
         }
         for (object, prefix) in self.tracker.routes() {
             match self.netlink.route_exists(prefix).await {
-                Ok(up) => {
-                    if let Some(change) = self.tracker.set(object, up) {
-                        self.apply_track(change).await;
-                    }
-                }
+                Ok(up) => self.track_fact(object, up).await,
                 Err(e) => warn!("track {object}: cannot look up route {prefix}: {e}"),
-            }
-        }
-    }
-
-    async fn apply_track(&mut self, change: crate::track::TrackChange) {
-        info!(
-            "track {} is now {}",
-            change.object,
-            if change.up { "up" } else { "down" }
-        );
-        for gi in 0..self.groups.len() {
-            if self.groups[gi]
-                .fsm
-                .config()
-                .tracks
-                .iter()
-                .any(|t| t.object == change.object)
-            {
-                let event = Event::Track {
-                    object: change.object,
-                    up: change.up,
-                };
-                self.feed(gi, event).await;
             }
         }
     }

@@ -98,6 +98,7 @@ impl Daemon {
         self.tracker = crate::track::Tracker::new(&new.tracks);
         self.config = new;
         self.refresh_tracks().await;
+        self.probes.restart(&self.tracker);
 
         // Lookups by key, built once: a reload stays linear in the number of groups.
         let specs: HashMap<GroupKey, usize> = self

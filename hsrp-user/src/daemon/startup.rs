@@ -108,6 +108,7 @@ impl Daemon {
         let mut daemon = Daemon {
             config_path: config_path.to_path_buf(),
             tracker: Tracker::new(&config.tracks),
+            probes: super::tracking::Probes::new(),
             config,
             start: Instant::now(),
             dataplane: Some(dataplane),
@@ -145,6 +146,7 @@ impl Daemon {
         }
         daemon.reindex();
         daemon.refresh_tracks().await;
+        daemon.probes.restart(&daemon.tracker);
         for gi in 0..daemon.groups.len() {
             if daemon.ifaces[daemon.groups[gi].iface].up {
                 daemon.feed(gi, Event::InterfaceUp).await;

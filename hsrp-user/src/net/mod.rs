@@ -25,7 +25,7 @@ pub use error::NetError;
 pub use links::{IfAddr, InterfaceInfo, Netlink};
 pub use packet::{PacketSocket, HSRP_MULTICAST_MACS};
 pub use prefix::IpPrefix;
-pub use sysctl::{disable_icmp_redirects, icmp_redirects_enabled};
+pub use sysctl::{disable_icmp_redirects, icmp_redirects_enabled, ipv4_forwarding};
 pub use watch::{NetEvent, NetWatcher};
 
 /// `Result` with [`NetError`].

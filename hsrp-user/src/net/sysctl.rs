@@ -47,6 +47,19 @@ pub fn icmp_redirects_enabled(iface: &str) -> Result<bool> {
     Ok(read_flag(&redirects_path("all"))? || read_flag(&own)?)
 }
 
+/// Whether IPv4 forwarding is on for `iface` (`conf/IF/forwarding`), what `track N
+/// interface IF ip routing` needs besides the link and an address.
+pub fn ipv4_forwarding(iface: &str) -> Result<bool> {
+    check_iface_name(iface)?;
+    let own = Path::new("/proc/sys/net/ipv4/conf").join(iface);
+    if !own.exists() {
+        return Err(NetError::NoSuchInterface {
+            iface: iface.to_owned(),
+        });
+    }
+    read_flag(&own.join("forwarding"))
+}
+
 fn write_value(path: &Path, value: &str) -> Result<()> {
     fs::write(path, value).map_err(|source| NetError::Sysctl {
         path: path.to_owned(),

@@ -1,0 +1,175 @@
+//! The tracking grammar: lists (boolean, threshold), delays, `interface IF ip routing`, the
+//! old `standby G track IF [D]`, and the exact errors of their mistakes.
+
+use hsrp_user::config::{self, TrackAction, TrackKind, IMPLICIT_TRACK_BASE};
+
+const GOOD: &str = "\
+track 1 interface eth1 line-protocol
+ delay up 10 down 2
+track 2 interface eth2 ip routing
+track 3 ip route 10.9.0.0/16 reachability
+track 10 list boolean and
+ object 1
+ object 2 not
+ delay down 5
+track 11 list threshold weight
+ object 1 weight 30
+ object 2
+ object 3 weight 20
+ threshold weight up 40 down 10
+track 12 list threshold percentage
+ object 1
+ object 3
+ threshold percentage down 49 up 51
+interface eth0
+ standby 1 ip 10.0.0.1
+ standby 1 track 10 decrement 30
+ standby 1 track eth3
+ standby 1 track eth4 25
+ standby 2 ip 10.0.0.2
+ standby 2 track eth3 decrement 15
+";
+
+#[test]
+fn lists_delays_and_interface_tracks_parse() {
+    let c = config::parse(GOOD, "t.conf").unwrap_or_else(|e| panic!("{e}"));
+    let t = &c.tracks;
+    assert_eq!((t[&1].delay_up_s, t[&1].delay_down_s), (10, 2));
+    assert_eq!(
+        t[&2].kind,
+        TrackKind::IpRouting {
+            name: "eth2".into()
+        }
+    );
+    assert_eq!(
+        t[&10].kind,
+        TrackKind::ListBoolean {
+            and: true,
+            members: vec![(1, false), (2, true)]
+        }
+    );
+    assert_eq!((t[&10].delay_up_s, t[&10].delay_down_s), (0, 5));
+    assert_eq!(
+        t[&11].kind,
+        TrackKind::ListThreshold {
+            percentage: false,
+            members: vec![(1, 30), (2, 10), (3, 20)],
+            thresholds: Some((40, 10))
+        }
+    );
+    assert_eq!(
+        t[&12].kind,
+        TrackKind::ListThreshold {
+            percentage: true,
+            members: vec![(1, 10), (3, 10)],
+            thresholds: Some((51, 49))
+        }
+    );
+    // `standby G track IF [D]`: one implicit line-protocol object per interface.
+    let eth3 = IMPLICIT_TRACK_BASE;
+    let eth4 = IMPLICIT_TRACK_BASE + 1;
+    assert_eq!(
+        t[&eth3].kind,
+        TrackKind::Interface {
+            name: "eth3".into()
+        }
+    );
+    assert_eq!(
+        t[&eth4].kind,
+        TrackKind::Interface {
+            name: "eth4".into()
+        }
+    );
+    let g1: Vec<(u32, TrackAction)> = c.interfaces[0].groups[0]
+        .tracks
+        .iter()
+        .map(|t| (t.object, t.action))
+        .collect();
+    assert_eq!(
+        g1,
+        vec![
+            (10, TrackAction::Decrement(30)),
+            (eth3, TrackAction::Decrement(10)),
+            (eth4, TrackAction::Decrement(25))
+        ]
+    );
+    let g2 = &c.interfaces[0].groups[1].tracks;
+    assert_eq!(
+        (g2[0].object, g2[0].action),
+        (eth3, TrackAction::Decrement(15))
+    );
+}
+
+/// (what is wrong, text, expected error lines).
+const BROKEN: &[(&str, &str, &[&str])] = &[
+    (
+        "undefined member",
+        "track 10 list boolean or\n object 7\ninterface eth0\n standby 1 ip 10.0.0.1\n",
+        &["b.conf:1: track 10 list boolean or: track 10: member object 7 is not defined"],
+    ),
+    (
+        "list member of itself through another list",
+        "track 10 list boolean or\n object 11\ntrack 11 list boolean and\n object 10\ninterface eth0\n standby 1 ip 10.0.0.1\n",
+        &[
+            "b.conf:1: track 10 list boolean or: track 10 is a member of itself through its lists",
+            "b.conf:3: track 11 list boolean and: track 11 is a member of itself through its lists",
+        ],
+    ),
+    (
+        "list without members",
+        "track 10 list boolean and\ninterface eth0\n standby 1 ip 10.0.0.1\n",
+        &["b.conf:1: track 10 list boolean and: track 10 is a list without members (add ` object M` lines)"],
+    ),
+    (
+        "threshold list without thresholds",
+        "track 1 interface eth1 line-protocol\ntrack 10 list threshold weight\n object 1\ninterface eth0\n standby 1 ip 10.0.0.1\n",
+        &["b.conf:2: track 10 list threshold weight: track 10 needs its thresholds (add ` threshold weight up U down D`)"],
+    ),
+    (
+        "down not below up",
+        "track 1 interface eth1 line-protocol\ntrack 10 list threshold weight\n object 1\n threshold weight up 10 down 10\ninterface eth0\n standby 1 ip 10.0.0.1\n",
+        &["b.conf:4: threshold weight up 10 down 10: threshold down (10) must be below threshold up (10)"],
+    ),
+    (
+        "weight in a percentage list",
+        "track 1 interface eth1 line-protocol\ntrack 10 list threshold percentage\n object 1 weight 5\n threshold percentage up 50 down 0\ninterface eth0\n standby 1 ip 10.0.0.1\n",
+        &["b.conf:3: object 1 weight 5: a percentage list counts objects: `weight` applies to `list threshold weight` only"],
+    ),
+    (
+        "object under a non-list",
+        "track 1 interface eth1 line-protocol\n object 2\ninterface eth0\n standby 1 ip 10.0.0.1\n",
+        &["b.conf:2: object 2: `object` lines belong to `track N list ...` objects"],
+    ),
+    (
+        "delay out of range",
+        "track 1 interface eth1 line-protocol\n delay up 500\ninterface eth0\n standby 1 ip 10.0.0.1\n",
+        &["b.conf:2: delay up 500: delay up must be 0-180"],
+    ),
+    (
+        "unknown sub-command",
+        "track 1 interface eth1 line-protocol\n bogus\ninterface eth0\n standby 1 ip 10.0.0.1\n",
+        &["b.conf:2: bogus: unknown track sub-command `bogus` (expected object, threshold or delay)"],
+    ),
+    (
+        "interface track with a bad decrement",
+        "interface eth0\n standby 1 ip 10.0.0.1\n standby 1 track eth1 300\n",
+        &["b.conf:3: standby 1 track eth1 300: decrement must be 1-255"],
+    ),
+];
+
+#[test]
+fn tracking_mistakes_give_exactly_their_errors() {
+    let mut failures = Vec::new();
+    for (what, text, expected) in BROKEN {
+        match config::parse(text, "b.conf") {
+            Ok(_) => failures.push(format!("{what}: parsed without error")),
+            Err(e) => {
+                let got = e.lines();
+                if got != *expected {
+                    failures.push(format!("{what}:\n  expected {expected:#?}\n  got {got:#?}"));
+                }
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
