@@ -100,6 +100,53 @@ fn lists_delays_and_interface_tracks_parse() {
     );
 }
 
+#[test]
+fn scripts_and_files_parse() {
+    let c = config::parse(
+        "track 1 script /usr/local/bin/check-uplink interval 5 rise 3 fall 2 timeout 4\n\
+         track 2 script /bin/true interval 2\n\
+         track 3 file /run/hsrpd/maintenance\n\
+         track 4 file /run/x interval 3\n\
+         interface eth0\n standby 1 ip 10.0.0.1\n standby 1 track 1\n",
+        "t.conf",
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        c.tracks[&1].kind,
+        TrackKind::Script {
+            path: "/usr/local/bin/check-uplink".into(),
+            interval_s: 5,
+            rise: 3,
+            fall: 2,
+            timeout_s: 4
+        }
+    );
+    assert_eq!(
+        c.tracks[&2].kind,
+        TrackKind::Script {
+            path: "/bin/true".into(),
+            interval_s: 2,
+            rise: 1,
+            fall: 1,
+            timeout_s: 2
+        }
+    );
+    assert_eq!(
+        c.tracks[&3].kind,
+        TrackKind::File {
+            path: "/run/hsrpd/maintenance".into(),
+            interval_s: 1
+        }
+    );
+    assert_eq!(
+        c.tracks[&4].kind,
+        TrackKind::File {
+            path: "/run/x".into(),
+            interval_s: 3
+        }
+    );
+}
+
 /// (what is wrong, text, expected error lines).
 const BROKEN: &[(&str, &str, &[&str])] = &[
     (
@@ -149,6 +196,26 @@ const BROKEN: &[(&str, &str, &[&str])] = &[
         "unknown sub-command",
         "track 1 interface eth1 line-protocol\n bogus\ninterface eth0\n standby 1 ip 10.0.0.1\n",
         &["b.conf:2: bogus: unknown track sub-command `bogus` (expected object, threshold or delay)"],
+    ),
+    (
+        "script without interval",
+        "track 1 script /bin/true\ninterface eth0\n standby 1 ip 10.0.0.1\n",
+        &["b.conf:1: track 1 script /bin/true: incomplete command: track N script PATH interval S [rise R] [fall F] [timeout T]"],
+    ),
+    (
+        "relative script path",
+        "track 1 script check.sh interval 1\ninterface eth0\n standby 1 ip 10.0.0.1\n",
+        &["b.conf:1: track 1 script check.sh interval 1: `check.sh` is not an absolute path"],
+    ),
+    (
+        "script timeout above its interval",
+        "track 1 script /bin/true interval 2 timeout 5\ninterface eth0\n standby 1 ip 10.0.0.1\n",
+        &["b.conf:1: track 1 script /bin/true interval 2 timeout 5: timeout (5 s) must not exceed the interval (2 s): one run at a time"],
+    ),
+    (
+        "file weight is refused",
+        "track 1 file /run/x weight\ninterface eth0\n standby 1 ip 10.0.0.1\n",
+        &["b.conf:1: track 1 file /run/x weight: `track N file PATH weight` is not implemented: a file object is up or down; weigh objects with a `track M list threshold weight` list"],
     ),
     (
         "interface track with a bad decrement",

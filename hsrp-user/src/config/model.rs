@@ -314,6 +314,17 @@ pub enum TrackKind {
     /// `track N ip route P reachability` / `track N ipv6 route P reachability`: up while
     /// the routing table has a route for exactly this prefix.
     Route { prefix: IpAddr, prefix_len: u8 },
+    /// `track N script PATH interval S [rise R] [fall F] [timeout T]`: up while the script
+    /// exits 0 within the timeout (rise/fall: results in a row needed to change).
+    Script {
+        path: String,
+        interval_s: u16,
+        rise: u8,
+        fall: u8,
+        timeout_s: u16,
+    },
+    /// `track N file PATH [interval S]`: the file says `up`/`1` or `down`/`0`.
+    File { path: String, interval_s: u16 },
     /// `track N list boolean {and|or}` with ` object M [not]` lines.
     ListBoolean {
         and: bool,
@@ -353,6 +364,8 @@ impl TrackKind {
                 let fam = if prefix.is_ipv4() { "IP" } else { "IPv6" };
                 format!("{fam} route {prefix}/{prefix_len} reachability")
             }
+            TrackKind::Script { path, .. } => format!("Script {path}"),
+            TrackKind::File { path, .. } => format!("File {path}"),
             TrackKind::ListBoolean { and, .. } => {
                 format!("List boolean {}", if *and { "and" } else { "or" })
             }

@@ -523,6 +523,22 @@ fn parse_track_kind(toks: &[&str]) -> Result<TrackKind, String> {
                 None => Err(format!("incomplete command: track N {family} route PREFIX reachability")),
             }
         }
+        Some("script") => script_track(toks, &words),
+        Some("file") => {
+            const USAGE: &str = "incomplete command: track N file PATH [interval 1-3600]";
+            let path = absolute_path(toks.get(3).ok_or(USAGE)?)?;
+            let interval_s = match words.get(4).map(String::as_str) {
+                None => DEFAULT_FILE_INTERVAL_S,
+                Some("interval") => {
+                    let s = values::number(toks.get(5).ok_or(USAGE)?, 1, 3600, "interval")?;
+                    end(toks, 6)?;
+                    s as u16
+                }
+                Some("weight") => return Err("`track N file PATH weight` is not implemented: a file object is up or down; weigh objects with a `track M list threshold weight` list".into()),
+                Some(_) => return Err(format!("unexpected `{}` (expected interval S)", toks[4])),
+            };
+            Ok(TrackKind::File { path, interval_s })
+        }
         Some("list") => {
             const USAGE: &str = "incomplete command: track N list {boolean {and|or} | threshold {weight|percentage}}";
             let kind = match (words.get(3).map(String::as_str), words.get(4).map(String::as_str)) {
@@ -552,11 +568,66 @@ fn parse_track_kind(toks: &[&str]) -> Result<TrackKind, String> {
             end(toks, 5).map(|_| kind)
         }
         Some(_) => Err(format!(
-            "unknown track type `{}` (expected interface, ip route, ipv6 route or list)",
+            "unknown track type `{}` (expected interface, ip route, ipv6 route, list, script or file)",
             toks[2]
         )),
         None => Err("incomplete command: track N interface IF line-protocol | track N ip route PREFIX reachability".into()),
     }
+}
+
+/// How often a tracked file is read when no interval is given.
+const DEFAULT_FILE_INTERVAL_S: u16 = 1;
+
+/// Scripts and files are named by absolute paths (the daemon's working directory is no
+/// concern of the configuration).
+fn absolute_path(p: &str) -> Result<String, String> {
+    if !p.starts_with('/') {
+        return Err(format!("`{p}` is not an absolute path"));
+    }
+    Ok(p.to_string())
+}
+
+/// `track N script PATH interval S [rise R] [fall F] [timeout T]`.
+fn script_track(toks: &[&str], words: &[String]) -> Result<TrackKind, String> {
+    const USAGE: &str =
+        "incomplete command: track N script PATH interval S [rise R] [fall F] [timeout T]";
+    let path = absolute_path(toks.get(3).ok_or(USAGE)?)?;
+    let (mut interval, mut rise, mut fall, mut timeout) = (None, None, None, None);
+    let mut i = 4;
+    while i < toks.len() {
+        let v = toks.get(i + 1).ok_or(USAGE)?;
+        match words[i].as_str() {
+            "interval" if interval.is_none() => {
+                interval = Some(values::number(v, 1, 3600, "interval")? as u16)
+            }
+            "rise" if rise.is_none() => rise = Some(values::number(v, 1, 255, "rise")? as u8),
+            "fall" if fall.is_none() => fall = Some(values::number(v, 1, 255, "fall")? as u8),
+            "timeout" if timeout.is_none() => {
+                timeout = Some(values::number(v, 1, 3600, "timeout")? as u16)
+            }
+            _ => {
+                return Err(format!(
+                    "unexpected `{}` (expected interval, rise, fall or timeout)",
+                    toks[i]
+                ))
+            }
+        }
+        i += 2;
+    }
+    let interval_s = interval.ok_or(USAGE)?;
+    let timeout_s = timeout.unwrap_or(interval_s);
+    if timeout_s > interval_s {
+        return Err(format!(
+            "timeout ({timeout_s} s) must not exceed the interval ({interval_s} s): one run at a time"
+        ));
+    }
+    Ok(TrackKind::Script {
+        path,
+        interval_s,
+        rise: rise.unwrap_or(1),
+        fall: fall.unwrap_or(1),
+        timeout_s,
+    })
 }
 
 /// A route prefix with host bits set is almost certainly a typo; say what was meant.

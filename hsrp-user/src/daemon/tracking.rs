@@ -3,19 +3,23 @@
 //! and delayed changes are applied when due.
 //!
 //! Probes are tokio tasks for the objects no netlink event reports (`ip routing` needs the
-//! forwarding sysctl, which has no event here): each sends `(generation, object, up)` to the
+//! forwarding sysctl, which has no event here; scripts run as child processes with a
+//! timeout, files are read): each sends `(generation, object, up)` to the
 //! loop after every check, so nothing in the loop ever waits for one. A reload starts a new
 //! generation; facts of the old one are dropped.
 
+use std::process::Stdio;
 use std::time::Duration;
 
-use log::{debug, info};
+use log::{debug, info, warn};
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
 use super::Daemon;
+use crate::config::TrackKind;
 use crate::fsm::Event;
 use crate::net::Netlink;
+use crate::track::probe::{file_state, RiseFall};
 use crate::track::{TrackChange, Tracker};
 
 /// How often an `ip routing` object is checked.
@@ -59,6 +63,42 @@ impl Probes {
             t.abort();
         }
         self.generation += 1;
+        for (object, kind) in tracker.kinds() {
+            let task = match kind.clone() {
+                TrackKind::Script {
+                    path,
+                    interval_s,
+                    rise,
+                    fall,
+                    timeout_s,
+                } => {
+                    let every = Duration::from_secs(interval_s.into());
+                    let limit = Duration::from_secs(timeout_s.into());
+                    let rf = RiseFall::new(rise.into(), fall.into());
+                    tokio::spawn(run_script(
+                        self.tx.clone(),
+                        self.generation,
+                        object,
+                        path,
+                        every,
+                        limit,
+                        rf,
+                    ))
+                }
+                TrackKind::File { path, interval_s } => {
+                    let every = Duration::from_secs(interval_s.into());
+                    tokio::spawn(watch_file(
+                        self.tx.clone(),
+                        self.generation,
+                        object,
+                        path,
+                        every,
+                    ))
+                }
+                _ => continue,
+            };
+            self.tasks.push(task);
+        }
         for (object, name) in tracker.ip_routing() {
             let tx = self.tx.clone();
             let generation = self.generation;
@@ -85,6 +125,90 @@ impl Probes {
     /// Whether a fact belongs to the running configuration.
     pub(super) fn current(&self, generation: u64) -> bool {
         generation == self.generation
+    }
+}
+
+/// Runs a tracked script every `every`, never more than one at a time: a run that outlasts
+/// `limit` is killed and counts as a failure. The loop only ever sees the facts.
+async fn run_script(
+    tx: mpsc::Sender<Fact>,
+    generation: u64,
+    object: u32,
+    path: String,
+    every: Duration,
+    limit: Duration,
+    mut rf: RiseFall,
+) {
+    let mut tick = tokio::time::interval(every);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        let success = match script_once(&path, limit).await {
+            Ok(ok) => ok,
+            Err(why) => {
+                warn!("track {object}: script {path}: {why}");
+                false
+            }
+        };
+        let up = rf.record(success);
+        if tx.send((generation, object, up)).await.is_err() {
+            return;
+        }
+    }
+}
+
+/// One run: Ok(exited 0), Ok(false) for another exit, Err when it could not run or was
+/// killed at the timeout.
+async fn script_once(path: &str, limit: Duration) -> Result<bool, String> {
+    let mut child = tokio::process::Command::new(path)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .map_err(|e| format!("cannot run it: {e}"))?;
+    match tokio::time::timeout(limit, child.wait()).await {
+        Ok(Ok(status)) => Ok(status.success()),
+        Ok(Err(e)) => Err(format!("waiting for it: {e}")),
+        Err(_) => {
+            let _ = child.kill().await;
+            Err(format!("killed after the {} s timeout", limit.as_secs()))
+        }
+    }
+}
+
+/// Reads a tracked file every `every` (see `track::probe::file_state`); a missing file
+/// or other contents count as down, said once per distinct reason.
+async fn watch_file(
+    tx: mpsc::Sender<Fact>,
+    generation: u64,
+    object: u32,
+    path: String,
+    every: Duration,
+) {
+    let mut tick = tokio::time::interval(every);
+    let mut last_problem: Option<String> = None;
+    loop {
+        tick.tick().await;
+        let (up, problem) = match tokio::fs::read_to_string(&path).await {
+            Ok(text) => match file_state(&text) {
+                Some(up) => (up, None),
+                None => (
+                    false,
+                    Some(format!("contents {:?} are not up/1 or down/0", text.trim())),
+                ),
+            },
+            Err(e) => (false, Some(format!("cannot read it: {e}"))),
+        };
+        if problem != last_problem {
+            if let Some(p) = &problem {
+                warn!("track {object}: file {path}: {p}; counted as down");
+            }
+            last_problem = problem;
+        }
+        if tx.send((generation, object, up)).await.is_err() {
+            return;
+        }
     }
 }
 

@@ -9,6 +9,7 @@
 //! without a kernel.
 
 pub mod eval;
+pub mod probe;
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -121,6 +122,11 @@ impl Tracker {
             .iter()
             .filter_map(|(id, k)| f(k).map(|t| (*id, t)))
             .collect()
+    }
+
+    /// Every object's kind.
+    pub fn kinds(&self) -> impl Iterator<Item = (u32, &TrackKind)> {
+        self.kinds.iter().map(|(id, k)| (*id, k))
     }
 
     /// The line-protocol objects: (object, interface name).
