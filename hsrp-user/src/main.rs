@@ -43,6 +43,9 @@ enum Command {
         /// Machine-readable output.
         #[arg(long)]
         json: bool,
+        /// The tracked objects (like `show track`); with --json, their JSON.
+        #[arg(long, conflicts_with = "detail")]
+        track: bool,
         /// Status socket of the daemon to ask.
         #[arg(long, env = "HSRPD_SOCKET", default_value = hsrp_user::control::DEFAULT_SOCKET)]
         socket: PathBuf,
@@ -91,9 +94,16 @@ fn main() -> ExitCode {
         Command::Sentinel => hsrp_user::daemon::sentinel::main(),
         Command::Check { config } => hsrp_user::config::check(&config),
         Command::Status {
+            track: true,
+            json,
+            socket,
+            ..
+        } => hsrp_user::control::track_format::status_tracks(json, Some(socket)),
+        Command::Status {
             detail,
             json,
             socket,
+            ..
         } => hsrp_user::control::status(detail, json, Some(socket)),
     };
     match result {

@@ -64,6 +64,19 @@ fn a_boolean_list_with_a_down_delay_and_an_interface_track_drive_preemption() {
     let off = Instant::now();
     r1.exec("sysctl -qw net.ipv4.conf.trk0.forwarding=0")
         .unwrap();
+    // The status shows the list's change waiting for its delay.
+    let pending = wait_for(Duration::from_secs(3), || {
+        lab.status(1).is_ok_and(|s| {
+            s.tracks
+                .iter()
+                .any(|t| t.object == 10 && t.pending.as_ref().is_some_and(|p| !p.up))
+        })
+    });
+    assert!(
+        pending.is_some(),
+        "no pending change shown: {:?}",
+        lab.status(1).map(|s| s.tracks)
+    );
     expect(&lab, (State::Standby, 90), State::Active, "ip routing down");
     let took = off.elapsed();
     println!(
@@ -78,6 +91,35 @@ fn a_boolean_list_with_a_down_delay_and_an_interface_track_drive_preemption() {
     let log1 = lab.log(1);
     assert!(log1.contains("track 2 is now down"), "{log1}");
     assert!(log1.contains("track 10 is now down"), "{log1}");
+    // `hsrpd status --track`, as an operator runs it.
+    let show = r1
+        .exec(&format!(
+            "{} status --track --socket {}",
+            lab.hsrpd.display(),
+            lab.socket(1).display()
+        ))
+        .unwrap();
+    println!("{show}");
+    assert!(
+        show.contains(
+            "Track 10\n  List boolean and\n  State is Down\n    1 change, last change 00:00:0"
+        ),
+        "{show}"
+    );
+    assert!(
+        show.contains(
+            "  Delay up 0 secs, down 2 secs\n  Tracked by:\n    HSRP lan0 1 (decrement 60)\n"
+        ),
+        "{show}"
+    );
+    assert!(
+        show.contains("Track 2\n  Interface trk0 ip routing\n  State is Down\n"),
+        "{show}"
+    );
+    assert!(
+        show.contains("Track 1001\n  Interface trk8 line-protocol (from `standby G track IF`)\n  State is Up\n"),
+        "{show}"
+    );
 
     // Forwarding back on: no up delay, r1 preempts back.
     r1.exec("sysctl -qw net.ipv4.conf.trk0.forwarding=1")

@@ -6,6 +6,7 @@
 
 pub mod format;
 pub mod snapshot;
+pub mod track_format;
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::os::unix::net::UnixStream;
@@ -18,6 +19,7 @@ use tokio::io::{AsyncBufReadExt, AsyncWriteExt};
 use tokio::sync::{mpsc, oneshot};
 
 pub use snapshot::{DataplaneCounters, GroupStatus, InterfaceStatus, PeerStatus, Snapshot};
+pub use snapshot::{TrackPending, TrackStatus, TrackedBy};
 
 /// Where the daemon listens unless told otherwise.
 pub const DEFAULT_SOCKET: &str = "/run/hsrpd/hsrpd.sock";

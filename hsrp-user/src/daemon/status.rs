@@ -113,6 +113,7 @@ impl Daemon {
                 Some(keeper) => keeper.status(),
                 None => "off: disabled (--no-nexthop-cache)".into(),
             },
+            tracks: self.track_status(),
         }
     }
 }

@@ -16,7 +16,9 @@ use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
 use super::Daemon;
-use crate::config::TrackKind;
+use crate::config::{TrackKind, IMPLICIT_TRACK_BASE};
+use crate::control::{TrackPending, TrackStatus, TrackedBy};
+use crate::fsm;
 use crate::fsm::Event;
 use crate::net::Netlink;
 use crate::track::probe::{file_state, RiseFall};
@@ -273,5 +275,63 @@ impl Daemon {
                 self.feed(gi, event).await;
             }
         }
+    }
+}
+
+impl Daemon {
+    /// The tracked objects for `hsrpd status --track`.
+    pub(super) fn track_status(&self) -> Vec<TrackStatus> {
+        let now = self.now();
+        self.tracker
+            .objects()
+            .into_iter()
+            .map(|(spec, info)| {
+                let tracked_by = self
+                    .groups
+                    .iter()
+                    .flat_map(|g| {
+                        g.fsm
+                            .config()
+                            .tracks
+                            .iter()
+                            .filter(|t| t.object == spec.id)
+                            .map(|t| TrackedBy {
+                                interface: g.key.iface.clone(),
+                                group: g.key.group,
+                                action: match t.action {
+                                    fsm::TrackAction::Decrement(d) => format!("decrement {d}"),
+                                    fsm::TrackAction::Shutdown => "shutdown".into(),
+                                },
+                            })
+                    })
+                    .collect();
+                let mut kind = spec.kind.describe();
+                if spec.id >= IMPLICIT_TRACK_BASE {
+                    kind.push_str(" (from `standby G track IF`)");
+                }
+                TrackStatus {
+                    object: spec.id,
+                    kind,
+                    state: match info.up {
+                        Some(true) => "up",
+                        Some(false) => "down",
+                        None => "unknown",
+                    }
+                    .into(),
+                    changes: info.changes,
+                    last_change_s: info
+                        .last_change
+                        .map(|t| now.saturating_since(t).as_secs_f64()),
+                    delay_up_s: spec.delay_up_s,
+                    delay_down_s: spec.delay_down_s,
+                    pending: info.pending.map(|(up, at)| TrackPending {
+                        up,
+                        in_ms: u64::try_from(at.saturating_since(now).as_millis())
+                            .unwrap_or(u64::MAX),
+                    }),
+                    tracked_by,
+                }
+            })
+            .collect()
     }
 }

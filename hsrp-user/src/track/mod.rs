@@ -41,7 +41,7 @@ pub struct Effect {
 /// The tracked objects of one configuration and their last known state.
 #[derive(Clone, Debug, Default)]
 pub struct Tracker {
-    kinds: BTreeMap<u32, TrackKind>,
+    specs: BTreeMap<u32, TrackSpec>,
     eval: Evaluator,
 }
 
@@ -87,7 +87,7 @@ impl Tracker {
             Evaluator::new(leaves).unwrap_or_default()
         });
         Tracker {
-            kinds: specs.iter().map(|(id, s)| (*id, s.kind.clone())).collect(),
+            specs: specs.clone(),
             eval,
         }
     }
@@ -109,24 +109,24 @@ impl Tracker {
             .collect()
     }
 
-    /// What `show track` prints: (object, kind, state details).
-    pub fn objects(&self) -> Vec<(u32, &TrackKind, ObjectInfo)> {
-        self.kinds
+    /// What `show track` prints: each object's configuration and state.
+    pub fn objects(&self) -> Vec<(&TrackSpec, ObjectInfo)> {
+        self.specs
             .iter()
-            .filter_map(|(id, k)| self.eval.info(*id).map(|i| (*id, k, i)))
+            .filter_map(|(id, s)| self.eval.info(*id).map(|i| (s, i)))
             .collect()
     }
 
     fn leaves_where<T>(&self, f: impl Fn(&TrackKind) -> Option<T>) -> Vec<(u32, T)> {
-        self.kinds
+        self.specs
             .iter()
-            .filter_map(|(id, k)| f(k).map(|t| (*id, t)))
+            .filter_map(|(id, s)| f(&s.kind).map(|t| (*id, t)))
             .collect()
     }
 
     /// Every object's kind.
     pub fn kinds(&self) -> impl Iterator<Item = (u32, &TrackKind)> {
-        self.kinds.iter().map(|(id, k)| (*id, k))
+        self.specs.iter().map(|(id, s)| (*id, &s.kind))
     }
 
     /// The line-protocol objects: (object, interface name).
