@@ -154,7 +154,7 @@ interface eth0
  standby 300 ip 192.168.1.254
  standby 300 ip 192.168.2.254 secondary
  standby 300 priority 120
- standby 300 preempt delay minimum 30 reload 60 sync 5
+ standby 300 preempt delay minimum 30 reload 60
  standby 300 timers 1 4
  standby 300 track 10 shutdown
  standby 300 track 11
@@ -163,7 +163,7 @@ interface eth0
  standby 300 name LAN-V4
  standby 301 ip 192.168.1.253
  standby 301 follow LAN-V4
- standby 301 authentication md5 key-string 0 s3cret timeout 30
+ standby 301 authentication md5 key-string 0 s3cret
  standby 6 ipv6 autoconfig
  standby 6 ipv6 2001:db8:1::1/64
  standby 6 track 13 decrement 5
@@ -205,7 +205,7 @@ fn full_grammar_parses() {
         Some(Preempt {
             minimum_s: 30,
             reload_s: 60,
-            sync_s: 5
+            sync_s: 0
         })
     );
     assert_eq!(

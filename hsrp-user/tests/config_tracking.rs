@@ -218,6 +218,26 @@ const BROKEN: &[(&str, &str, &[&str])] = &[
         &["b.conf:1: track 1 file /run/x weight: `track N file PATH weight` is not implemented: a file object is up or down; weigh objects with a `track M list threshold weight` list"],
     ),
     (
+        "preempt delay sync is refused",
+        "interface eth0\n standby 1 ip 10.0.0.1\n standby 1 preempt delay minimum 5 sync 10\n",
+        &["b.conf:3: standby 1 preempt delay minimum 5 sync 10: `preempt delay sync` is not implemented: hsrpd has no IP redundancy clients to wait for (remove `sync S`; `minimum` and `reload` work)"],
+    ),
+    (
+        "key-string timeout is refused",
+        "interface eth0\n standby 1 ip 10.0.0.1\n standby 1 authentication md5 key-string abc timeout 30\n",
+        &["b.conf:3: standby 1 authentication md5 key-string abc timeout 30: `key-string ... timeout S` is not implemented (no rollover window for a single key); for a key change without loss use `authentication md5 key-chain NAME`, whose keys are all accepted"],
+    ),
+    (
+        "key lifetimes are refused",
+        "key chain K\n key 1\n  key-string abc\n  send-lifetime 00:00:00 Jan 1 2026 infinite\ninterface eth0\n standby 1 ip 10.0.0.1\n standby 1 authentication md5 key-chain K\n",
+        &["b.conf:4: send-lifetime 00:00:00 Jan 1 2026 infinite: `send-lifetime` is not implemented: every key of a chain is accepted and the lowest-numbered key is sent, at all times"],
+    ),
+    (
+        "standby delay is refused",
+        "interface eth0\n standby delay minimum 5 reload 10\n standby 1 ip 10.0.0.1\n",
+        &["b.conf:2: standby delay minimum 5 reload 10: `standby delay minimum S reload S` is not implemented: groups start as soon as the interface is up (use `standby G preempt delay minimum S reload S` to hold back preemption)"],
+    ),
+    (
         "interface track with a bad decrement",
         "interface eth0\n standby 1 ip 10.0.0.1\n standby 1 track eth1 300\n",
         &["b.conf:3: standby 1 track eth1 300: decrement must be 1-255"],

@@ -737,6 +737,9 @@ fn standby_line(ifc: &mut InterfaceDraft, line: usize, toks: &[&str]) -> Result<
             ifc.use_bia.get_or_insert(line);
             return Ok(());
         }
+        "delay" => {
+            return Err("`standby delay minimum S reload S` is not implemented: groups start as soon as the interface is up (use `standby G preempt delay minimum S reload S` to hold back preemption)".into())
+        }
         "mac-refresh" => {
             let usage = "incomplete command: standby mac-refresh 0-255";
             let s = values::number(toks.get(2).ok_or(usage)?, 0, 255, "mac-refresh interval")?;
@@ -935,7 +938,12 @@ fn group_command(g: &mut GroupDraft, line: usize, rest: &[&str]) -> Result<(), S
     }
 }
 
-/// `preempt [delay {S | [minimum S] [reload S] [sync S]}]` (bare `delay S` is the old IOS
+/// IOS `preempt delay sync S` waits for IP redundancy clients (stateful NAT, IPsec) to
+/// synchronise before preempting; hsrpd has no such clients, and accepting the line
+/// without waiting would pretend otherwise.
+const PREEMPT_SYNC_REFUSED: &str = "`preempt delay sync` is not implemented: hsrpd has no IP redundancy clients to wait for (remove `sync S`; `minimum` and `reload` work)";
+
+/// `preempt [delay {S | [minimum S] [reload S]}]` (bare `delay S` is the old IOS
 /// spelling of `delay minimum S`).
 fn preempt(rest: &[&str], words: &[String]) -> Result<Preempt, String> {
     let mut p = Preempt::default();
@@ -958,7 +966,7 @@ fn preempt(rest: &[&str], words: &[String]) -> Result<Preempt, String> {
         let slot = match words[i].as_str() {
             "minimum" => &mut p.minimum_s,
             "reload" => &mut p.reload_s,
-            "sync" => &mut p.sync_s,
+            "sync" => return Err(PREEMPT_SYNC_REFUSED.into()),
             _ => {
                 return Err(format!(
                     "unexpected `{}` (expected minimum, reload or sync)",
@@ -1030,11 +1038,11 @@ fn authentication(rest: &[&str], words: &[String]) -> Result<AuthDraft, String> 
         }
         Some("md5") => match words.get(2).map(String::as_str) {
             Some("key-string") => {
-                let mut args = &rest[3..];
-                // Trailing `timeout S` (key rollover): accepted for compatibility, not used.
+                let args = &rest[3..];
+                // Trailing `timeout S`: IOS keeps accepting the previous key for S seconds
+                // after a key change. Not implemented, so refused rather than ignored.
                 if args.len() >= 3 && args[args.len() - 2].eq_ignore_ascii_case("timeout") {
-                    values::number(args[args.len() - 1], 0, 32767, "key timeout")?;
-                    args = &args[..args.len() - 2];
+                    return Err("`key-string ... timeout S` is not implemented (no rollover window for a single key); for a key change without loss use `authentication md5 key-chain NAME`, whose keys are all accepted".into());
                 }
                 // Optional encryption type: 0 = clear text, 7 = Cisco's reversible scramble.
                 let key = match args {
@@ -1139,6 +1147,10 @@ fn key_chain_line(
                 }
             }
         }
+        "send-lifetime" | "accept-lifetime" => Err(format!(
+            "`{}` is not implemented: every key of a chain is accepted and the lowest-numbered key is sent, at all times",
+            toks[0]
+        )),
         _ => Err(format!(
             "unknown key chain command `{}` (expected key N or key-string)",
             toks[0]
