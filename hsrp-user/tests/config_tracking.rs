@@ -147,6 +147,50 @@ fn scripts_and_files_parse() {
     );
 }
 
+#[test]
+fn ip_sla_parses() {
+    use hsrp_user::config::SlaSource;
+    let c = config::parse(
+        "ip sla 5\n icmp-echo 10.1.0.100 source-interface up0\n frequency 2\n timeout 800\n threshold 300\n\
+         ip sla schedule 5 life forever start-time now\n\
+         ip sla 6\n icmp-echo 10.1.0.101 source-ip 10.1.0.2\n\
+         ip sla schedule 6 life forever start-time now\n\
+         track 7 ip sla 5 reachability\ntrack 8 ip sla 6\n\
+         interface eth0\n standby 1 ip 10.0.0.1\n standby 1 track 7\n",
+        "t.conf",
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let op = &c.ip_slas[&5];
+    assert_eq!(op.target, Some("10.1.0.100".parse().unwrap()));
+    assert_eq!(op.source, SlaSource::Interface("up0".into()));
+    assert_eq!(
+        (op.frequency_s, op.timeout_ms, op.threshold_ms),
+        (2, 800, 300)
+    );
+    assert_eq!(op.scheduled, Some(6));
+    let op6 = &c.ip_slas[&6];
+    assert_eq!(op6.source, SlaSource::Address("10.1.0.2".parse().unwrap()));
+    assert_eq!(
+        (op6.frequency_s, op6.timeout_ms, op6.threshold_ms),
+        (60, 5000, 5000),
+        "IOS defaults"
+    );
+    assert_eq!(
+        c.tracks[&7].kind,
+        TrackKind::IpSla {
+            operation: 5,
+            reachability: true
+        }
+    );
+    assert_eq!(
+        c.tracks[&8].kind,
+        TrackKind::IpSla {
+            operation: 6,
+            reachability: false
+        }
+    );
+}
+
 /// (what is wrong, text, expected error lines).
 const BROKEN: &[(&str, &str, &[&str])] = &[
     (
@@ -236,6 +280,42 @@ const BROKEN: &[(&str, &str, &[&str])] = &[
         "standby delay is refused",
         "interface eth0\n standby delay minimum 5 reload 10\n standby 1 ip 10.0.0.1\n",
         &["b.conf:2: standby delay minimum 5 reload 10: `standby delay minimum S reload S` is not implemented: groups start as soon as the interface is up (use `standby G preempt delay minimum S reload S` to hold back preemption)"],
+    ),
+    (
+        "ip sla never scheduled",
+        "ip sla 5\n icmp-echo 10.1.0.100\n frequency 1\n timeout 500\n threshold 400\ninterface eth0\n standby 1 ip 10.0.0.1\n",
+        &["b.conf:1: ip sla 5: ip sla 5 is never scheduled (add `ip sla schedule 5 life forever start-time now`)"],
+    ),
+    (
+        "ip sla schedule other than forever/now",
+        "ip sla 5\n icmp-echo 10.1.0.100\nip sla schedule 5 life 3600 start-time now\ninterface eth0\n standby 1 ip 10.0.0.1\n",
+        &[
+            "b.conf:1: ip sla 5: ip sla 5 is never scheduled (add `ip sla schedule 5 life forever start-time now`)",
+            "b.conf:3: ip sla schedule 5 life 3600 start-time now: only `ip sla schedule N life forever start-time now` is implemented (other lives and start times are not)",
+        ],
+    ),
+    (
+        "other ip sla operation types",
+        "ip sla 5\n udp-jitter 10.1.0.100 5000\nip sla schedule 5 life forever start-time now\ninterface eth0\n standby 1 ip 10.0.0.1\n",
+        &[
+            "b.conf:1: ip sla 5: ip sla 5 has no operation (add ` icmp-echo A.B.C.D`; other types are not implemented)",
+            "b.conf:2: udp-jitter 10.1.0.100 5000: unknown ip sla command `udp-jitter` (expected icmp-echo, frequency, timeout or threshold; other operation types are not implemented)",
+        ],
+    ),
+    (
+        "threshold above timeout",
+        "ip sla 5\n icmp-echo 10.1.0.100\n frequency 1\n timeout 500\n threshold 600\nip sla schedule 5 life forever start-time now\ninterface eth0\n standby 1 ip 10.0.0.1\n",
+        &["b.conf:1: ip sla 5: ip sla 5: threshold 600 ms exceeds the timeout of 500 ms"],
+    ),
+    (
+        "timeout above the frequency",
+        "ip sla 5\n icmp-echo 10.1.0.100\n frequency 1\n timeout 1500\n threshold 100\nip sla schedule 5 life forever start-time now\ninterface eth0\n standby 1 ip 10.0.0.1\n",
+        &["b.conf:1: ip sla 5: ip sla 5: timeout 1500 ms exceeds the frequency of 1 s"],
+    ),
+    (
+        "track of an undefined operation",
+        "track 7 ip sla 9\ninterface eth0\n standby 1 ip 10.0.0.1\n standby 1 track 7\n",
+        &["b.conf:1: track 7 ip sla 9: track 7: ip sla 9 is not defined"],
     ),
     (
         "interface track with a bad decrement",

@@ -32,6 +32,51 @@ pub struct Config {
     pub tracks: BTreeMap<u32, TrackSpec>,
     /// `key chain NAME` blocks, by name.
     pub key_chains: BTreeMap<String, KeyChain>,
+    /// `ip sla N` operations (all scheduled: an unscheduled one is refused).
+    pub ip_slas: BTreeMap<u32, IpSla>,
+}
+
+/// An `ip sla N` block with ` icmp-echo A [source-interface IF | source-ip A]`, its
+/// ` frequency`, ` timeout` and ` threshold`, and `ip sla schedule N life forever
+/// start-time now`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct IpSla {
+    pub id: u32,
+    pub line: usize,
+    /// `None` until the ` icmp-echo` line.
+    pub target: Option<Ipv4Addr>,
+    pub source: SlaSource,
+    /// Seconds between probes (IOS default 60).
+    pub frequency_s: u32,
+    /// How long a probe waits for its reply (IOS default 5000 ms).
+    pub timeout_ms: u32,
+    /// A reply slower than this is "over threshold" (IOS default 5000 ms).
+    pub threshold_ms: u32,
+    /// Line of its `ip sla schedule`, if any.
+    pub scheduled: Option<usize>,
+}
+
+impl IpSla {
+    pub fn new(id: u32, line: usize) -> IpSla {
+        IpSla {
+            id,
+            line,
+            target: None,
+            source: SlaSource::Any,
+            frequency_s: 60,
+            timeout_ms: 5000,
+            threshold_ms: 5000,
+            scheduled: None,
+        }
+    }
+}
+
+/// Where an IP SLA probe leaves from.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum SlaSource {
+    Any,
+    Interface(String),
+    Address(Ipv4Addr),
 }
 
 impl Config {
@@ -325,6 +370,9 @@ pub enum TrackKind {
     },
     /// `track N file PATH [interval S]`: the file says `up`/`1` or `down`/`0`.
     File { path: String, interval_s: u16 },
+    /// `track N ip sla N [state | reachability]`: up while the operation's last probe was
+    /// answered within its threshold (`state`) or at all (`reachability`).
+    IpSla { operation: u32, reachability: bool },
     /// `track N list boolean {and|or}` with ` object M [not]` lines.
     ListBoolean {
         and: bool,
@@ -365,6 +413,17 @@ impl TrackKind {
                 format!("{fam} route {prefix}/{prefix_len} reachability")
             }
             TrackKind::Script { path, .. } => format!("Script {path}"),
+            TrackKind::IpSla {
+                operation,
+                reachability,
+            } => format!(
+                "IP SLA {operation} {}",
+                if *reachability {
+                    "reachability"
+                } else {
+                    "state"
+                }
+            ),
             TrackKind::File { path, .. } => format!("File {path}"),
             TrackKind::ListBoolean { and, .. } => {
                 format!("List boolean {}", if *and { "and" } else { "or" })

@@ -6,9 +6,9 @@ use std::net::{IpAddr, Ipv4Addr};
 
 use super::error::Diagnostics;
 use super::model::{
-    GroupTrack, IfAddress, Ipv6LinkLocal, Ipv6Prefix, Key, KeyChain, Preempt, Timers, TrackAction,
-    TrackKind, TrackSpec, DEFAULT_TRACK_DECREMENT, DEFAULT_TRACK_WEIGHT, RA_LIFETIME_RANGE_S,
-    TRACK_ID_MAX,
+    GroupTrack, IfAddress, IpSla, Ipv6LinkLocal, Ipv6Prefix, Key, KeyChain, Preempt, SlaSource,
+    Timers, TrackAction, TrackKind, TrackSpec, DEFAULT_TRACK_DECREMENT, DEFAULT_TRACK_WEIGHT,
+    RA_LIFETIME_RANGE_S, TRACK_ID_MAX,
 };
 use super::values;
 use crate::proto::{MacAddr, Version};
@@ -97,6 +97,7 @@ pub(crate) struct Drafts {
     /// Track objects whose definition was invalid (references to them are not reported).
     pub broken_tracks: BTreeSet<u32>,
     pub key_chains: BTreeMap<String, KeyChain>,
+    pub ip_slas: BTreeMap<u32, IpSla>,
 }
 
 /// Which block indented lines belong to.
@@ -105,6 +106,8 @@ enum Block {
     Interface(usize),
     /// The sub-lines of `track N ...`.
     Track(u32),
+    /// The sub-lines of `ip sla N`.
+    IpSla(u32),
     KeyChain {
         name: String,
         key: Option<u32>,
@@ -131,6 +134,10 @@ pub(crate) fn read(text: &str, diags: &mut Diagnostics) -> Drafts {
                     Err("indented line outside any block (`interface` or `key chain`)".into())
                 }
                 Block::Interface(ifx) => interface_line(&mut drafts.interfaces[*ifx], line, &toks),
+                Block::IpSla(id) => match drafts.ip_slas.get_mut(id) {
+                    Some(op) => ip_sla_line(op, &toks),
+                    None => Ok(()),
+                },
                 Block::Track(id) => {
                     let r = track_line(&mut drafts, *id, &toks);
                     if r.is_err() {
@@ -245,6 +252,9 @@ fn top_line(drafts: &mut Drafts, line: usize, toks: &[&str]) -> (Block, Result<(
                 }
                 Err(e) => (Block::Broken, Err(e)),
             }
+        }
+        "ip" if toks.get(1).map(|t| kw(t)).as_deref() == Some("sla") => {
+            ip_sla_top(drafts, line, toks)
         }
         "standby" | "ip" | "description" => (
             Block::None,
@@ -491,6 +501,17 @@ fn parse_track_kind(toks: &[&str]) -> Result<TrackKind, String> {
                 None => Err("incomplete command: track N interface IF line-protocol".into()),
             }
         }
+        Some("ip") if words.get(3).map(String::as_str) == Some("sla") => {
+            const USAGE: &str = "incomplete command: track N ip sla N [state | reachability]";
+            let operation = values::number(toks.get(4).ok_or(USAGE)?, 1, 2_147_483_647, "ip sla operation")?;
+            let reachability = match words.get(5).map(String::as_str) {
+                None | Some("state") => false,
+                Some("reachability") => true,
+                Some(_) => return Err(format!("unexpected `{}` (expected state or reachability)", toks[5])),
+            };
+            end(toks, 6)?;
+            Ok(TrackKind::IpSla { operation, reachability })
+        }
         Some(family @ ("ip" | "ipv6")) => {
             if words.get(3).map(String::as_str) != Some("route") {
                 return Err(format!("expected `track N {family} route PREFIX reachability`"));
@@ -572,6 +593,109 @@ fn parse_track_kind(toks: &[&str]) -> Result<TrackKind, String> {
             toks[2]
         )),
         None => Err("incomplete command: track N interface IF line-protocol | track N ip route PREFIX reachability".into()),
+    }
+}
+
+/// `ip sla N` (a block follows) or `ip sla schedule N life forever start-time now`.
+fn ip_sla_top(drafts: &mut Drafts, line: usize, toks: &[&str]) -> (Block, Result<(), String>) {
+    const USAGE: &str =
+        "incomplete command: ip sla N | ip sla schedule N life forever start-time now";
+    let words: Vec<String> = toks.iter().map(|t| kw(t)).collect();
+    if words.get(2).map(String::as_str) == Some("schedule") {
+        let result = (|| {
+            let id = values::number(
+                toks.get(3).ok_or(USAGE)?,
+                1,
+                2_147_483_647,
+                "ip sla operation",
+            )?;
+            let rest: Vec<&str> = words[4..].iter().map(String::as_str).collect();
+            if rest != ["life", "forever", "start-time", "now"] {
+                return Err("only `ip sla schedule N life forever start-time now` is implemented (other lives and start times are not)".to_string());
+            }
+            let op = drafts.ip_slas.get_mut(&id).ok_or_else(|| {
+                format!("ip sla {id} is not defined (define it above its schedule)")
+            })?;
+            op.scheduled.get_or_insert(line);
+            Ok(())
+        })();
+        return (Block::None, result);
+    }
+    let id = match toks
+        .get(2)
+        .ok_or(USAGE.to_string())
+        .and_then(|t| values::number(t, 1, 2_147_483_647, "ip sla operation"))
+    {
+        Ok(id) => id,
+        Err(e) => return (Block::Broken, Err(e)),
+    };
+    if let Err(e) = end(toks, 3) {
+        return (Block::Broken, Err(e));
+    }
+    drafts
+        .ip_slas
+        .entry(id)
+        .or_insert_with(|| IpSla::new(id, line));
+    (Block::IpSla(id), Ok(()))
+}
+
+/// A line inside `ip sla N`: ` icmp-echo A [source-interface IF | source-ip A]`,
+/// ` frequency S`, ` timeout MS`, ` threshold MS`.
+fn ip_sla_line(op: &mut IpSla, toks: &[&str]) -> Result<(), String> {
+    let words: Vec<String> = toks.iter().map(|t| kw(t)).collect();
+    let value = |what: &str, lo: u32, hi: u32| -> Result<u32, String> {
+        let v = toks
+            .get(1)
+            .ok_or_else(|| format!("incomplete command: {what} {lo}-{hi}"))?;
+        end(toks, 2)?;
+        values::number(v, lo, hi, what)
+    };
+    match words[0].as_str() {
+        "icmp-echo" => {
+            const USAGE: &str = "incomplete command: icmp-echo A.B.C.D [source-interface IF | source-ip A.B.C.D]";
+            let target = values::ipv4(toks.get(1).ok_or(USAGE)?, "target")?;
+            if target.is_unspecified() || target.is_multicast() || target.is_broadcast() {
+                return Err(format!("{target} cannot be an icmp-echo target"));
+            }
+            let source = match words.get(2).map(String::as_str) {
+                None => SlaSource::Any,
+                Some("source-interface") => {
+                    SlaSource::Interface(values::interface_name(toks.get(3).ok_or(USAGE)?)?)
+                }
+                Some("source-ip") => {
+                    SlaSource::Address(values::ipv4(toks.get(3).ok_or(USAGE)?, "source address")?)
+                }
+                Some(_) => {
+                    return Err(format!(
+                        "unexpected `{}` (expected source-interface IF or source-ip A)",
+                        toks[2]
+                    ))
+                }
+            };
+            end(toks, if source == SlaSource::Any { 2 } else { 4 })?;
+            if op.target.is_some_and(|t| t != target) {
+                return Err(format!("ip sla {} already probes another target", op.id));
+            }
+            op.target = Some(target);
+            op.source = source;
+            Ok(())
+        }
+        "frequency" => {
+            op.frequency_s = value("frequency", 1, 604_800)?;
+            Ok(())
+        }
+        "timeout" => {
+            op.timeout_ms = value("timeout", 0, 604_800_000)?;
+            Ok(())
+        }
+        "threshold" => {
+            op.threshold_ms = value("threshold", 0, 2_147_483_647)?;
+            Ok(())
+        }
+        _ => Err(format!(
+            "unknown ip sla command `{}` (expected icmp-echo, frequency, timeout or threshold; other operation types are not implemented)",
+            toks[0]
+        )),
     }
 }
 

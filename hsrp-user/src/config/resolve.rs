@@ -22,6 +22,7 @@ pub(crate) fn resolve(
 ) -> Config {
     add_interface_tracks(&mut drafts);
     check_tracks(&drafts, diags);
+    check_ip_slas(&drafts, diags);
     let mut interfaces = Vec::new();
     for ifc in &drafts.interfaces {
         interfaces.push(resolve_interface(ifc, &drafts, diags));
@@ -39,6 +40,7 @@ pub(crate) fn resolve(
         interfaces,
         tracks: drafts.tracks,
         key_chains: drafts.key_chains,
+        ip_slas: drafts.ip_slas,
     }
 }
 
@@ -442,6 +444,47 @@ fn check_tracks(drafts: &Drafts, diags: &mut Diagnostics) {
                 if let Some(mt) = drafts.tracks.get(&m) {
                     stack.extend(mt.kind.members());
                 }
+            }
+        }
+    }
+}
+
+/// Every operation has a target and a schedule, its timeout fits its frequency and its
+/// threshold its timeout (as IOS requires), and tracked operations exist.
+fn check_ip_slas(drafts: &Drafts, diags: &mut Diagnostics) {
+    for (id, op) in &drafts.ip_slas {
+        if op.target.is_none() {
+            diags.at(op.line, format!("ip sla {id} has no operation (add ` icmp-echo A.B.C.D`; other types are not implemented)"));
+        }
+        if op.scheduled.is_none() {
+            diags.at(op.line, format!("ip sla {id} is never scheduled (add `ip sla schedule {id} life forever start-time now`)"));
+        }
+        if u64::from(op.timeout_ms) > u64::from(op.frequency_s) * 1000 {
+            diags.at(
+                op.line,
+                format!(
+                    "ip sla {id}: timeout {} ms exceeds the frequency of {} s",
+                    op.timeout_ms, op.frequency_s
+                ),
+            );
+        }
+        if op.threshold_ms > op.timeout_ms {
+            diags.at(
+                op.line,
+                format!(
+                    "ip sla {id}: threshold {} ms exceeds the timeout of {} ms",
+                    op.threshold_ms, op.timeout_ms
+                ),
+            );
+        }
+    }
+    for (id, t) in &drafts.tracks {
+        if let TrackKind::IpSla { operation, .. } = t.kind {
+            if !drafts.ip_slas.contains_key(&operation) {
+                diags.at(
+                    t.line,
+                    format!("track {id}: ip sla {operation} is not defined"),
+                );
             }
         }
     }

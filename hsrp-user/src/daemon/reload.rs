@@ -98,7 +98,7 @@ impl Daemon {
         self.tracker = crate::track::Tracker::new(&new.tracks);
         self.config = new;
         self.refresh_tracks().await;
-        self.probes.restart(&self.tracker);
+        self.probes.restart(&self.tracker, &self.config.ip_slas);
 
         // Lookups by key, built once: a reload stays linear in the number of groups.
         let specs: HashMap<GroupKey, usize> = self

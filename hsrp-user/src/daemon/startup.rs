@@ -146,7 +146,9 @@ impl Daemon {
         }
         daemon.reindex();
         daemon.refresh_tracks().await;
-        daemon.probes.restart(&daemon.tracker);
+        daemon
+            .probes
+            .restart(&daemon.tracker, &daemon.config.ip_slas);
         for gi in 0..daemon.groups.len() {
             if daemon.ifaces[daemon.groups[gi].iface].up {
                 daemon.feed(gi, Event::InterfaceUp).await;

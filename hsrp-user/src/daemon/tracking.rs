@@ -16,11 +16,15 @@ use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
 use super::Daemon;
-use crate::config::{TrackKind, IMPLICIT_TRACK_BASE};
+use std::collections::BTreeMap;
+
+use crate::config::{IpSla, SlaSource, TrackKind, IMPLICIT_TRACK_BASE};
 use crate::control::{TrackPending, TrackStatus, TrackedBy};
 use crate::fsm;
 use crate::fsm::Event;
+use crate::net::icmp::{EchoSocket, EchoSource};
 use crate::net::Netlink;
+use crate::track::probe::SlaCode;
 use crate::track::probe::{file_state, RiseFall};
 use crate::track::{TrackChange, Tracker};
 
@@ -59,12 +63,35 @@ impl Probes {
         }
     }
 
-    /// Stops the probes of the previous configuration and starts those of `tracker`.
-    pub(super) fn restart(&mut self, tracker: &Tracker) {
+    /// Stops the probes of the previous configuration and starts those of `tracker` (with
+    /// the IP SLA operations its objects track).
+    pub(super) fn restart(&mut self, tracker: &Tracker, slas: &BTreeMap<u32, IpSla>) {
         for t in self.tasks.drain(..) {
             t.abort();
         }
         self.generation += 1;
+        // One task per tracked operation, reporting to every object that tracks it.
+        let mut by_op: BTreeMap<u32, Vec<(u32, bool)>> = BTreeMap::new();
+        for (object, kind) in tracker.kinds() {
+            if let TrackKind::IpSla {
+                operation,
+                reachability,
+            } = kind
+            {
+                by_op
+                    .entry(*operation)
+                    .or_default()
+                    .push((object, *reachability));
+            }
+        }
+        for (op, objects) in by_op {
+            let Some(sla) = slas.get(&op).cloned() else {
+                continue; // refused by the configuration check
+            };
+            let tx = self.tx.clone();
+            self.tasks
+                .push(tokio::spawn(run_ip_sla(tx, self.generation, sla, objects)));
+        }
         for (object, kind) in tracker.kinds() {
             let task = match kind.clone() {
                 TrackKind::Script {
@@ -127,6 +154,70 @@ impl Probes {
     /// Whether a fact belongs to the running configuration.
     pub(super) fn current(&self, generation: u64) -> bool {
         generation == self.generation
+    }
+}
+
+/// Runs an IP SLA `icmp-echo` operation every `frequency`: one echo, its return code, and
+/// the state each tracking object makes of it.
+async fn run_ip_sla(
+    tx: mpsc::Sender<Fact>,
+    generation: u64,
+    sla: IpSla,
+    objects: Vec<(u32, bool)>,
+) {
+    let Some(target) = sla.target else { return };
+    let source = match &sla.source {
+        SlaSource::Any => EchoSource::Any,
+        SlaSource::Interface(i) => EchoSource::Interface(i.clone()),
+        SlaSource::Address(a) => EchoSource::Address(*a),
+    };
+    // Tells this operation's replies from other operations' (a raw socket sees them all).
+    let ident = (std::process::id() as u16).rotate_left(8) ^ (sla.id as u16);
+    let timeout = Duration::from_millis(sla.timeout_ms.into());
+    let threshold = Duration::from_millis(sla.threshold_ms.into());
+    let mut tick = tokio::time::interval(Duration::from_secs(sla.frequency_s.into()));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut socket: Option<EchoSocket> = None;
+    let mut last_error: Option<String> = None;
+    loop {
+        tick.tick().await;
+        if socket.is_none() {
+            match EchoSocket::open(target, &source, ident) {
+                Ok(s) => socket = Some(s),
+                Err(e) => note_error(&mut last_error, sla.id, e.to_string()),
+            }
+        }
+        let rtt = match socket.as_mut() {
+            Some(s) => match s.echo(timeout).await {
+                Ok(rtt) => rtt,
+                Err(e) => {
+                    // Re-opened at the next probe (the source interface may come back).
+                    note_error(&mut last_error, sla.id, e.to_string());
+                    socket = None;
+                    None
+                }
+            },
+            None => None,
+        };
+        let code = SlaCode::of(rtt, threshold);
+        debug!("ip sla {}: {code:?} ({rtt:?})", sla.id);
+        for (object, reachability) in &objects {
+            if tx
+                .send((generation, *object, code.tracked_up(*reachability)))
+                .await
+                .is_err()
+            {
+                return;
+            }
+        }
+    }
+}
+
+/// Logs an operation's socket error once until it changes.
+fn note_error(last: &mut Option<String>, op: u32, e: String) {
+    if last.as_ref() != Some(&e) {
+        warn!("ip sla {op}: {e}; counted as a timeout");
+        *last = Some(e);
     }
 }
 

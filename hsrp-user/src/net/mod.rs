@@ -13,6 +13,7 @@
 //! created it, so a caller (or a test) that `setns`es a thread gets sockets in that namespace.
 
 mod error;
+pub mod icmp;
 mod links;
 mod packet;
 mod packet_filter;

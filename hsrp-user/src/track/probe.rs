@@ -60,9 +60,55 @@ impl RiseFall {
     }
 }
 
+/// The return code of one IP SLA probe, as IOS names them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SlaCode {
+    /// Answered within the threshold.
+    Ok,
+    /// Answered, but slower than the threshold.
+    OverThreshold,
+    /// No answer within the timeout.
+    Timeout,
+}
+
+impl SlaCode {
+    /// `rtt`: the time the reply took, `None` without a reply in time.
+    pub fn of(rtt: Option<std::time::Duration>, threshold: std::time::Duration) -> SlaCode {
+        match rtt {
+            None => SlaCode::Timeout,
+            Some(t) if t > threshold => SlaCode::OverThreshold,
+            Some(_) => SlaCode::Ok,
+        }
+    }
+
+    /// The state of a `track N ip sla N` object: `state` is up only for Ok,
+    /// `reachability` for any answer.
+    pub fn tracked_up(self, reachability: bool) -> bool {
+        match self {
+            SlaCode::Ok => true,
+            SlaCode::OverThreshold => reachability,
+            SlaCode::Timeout => false,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn sla_codes_and_what_each_track_type_makes_of_them() {
+        use std::time::Duration;
+        let ms = Duration::from_millis;
+        assert_eq!(SlaCode::of(Some(ms(3)), ms(100)), SlaCode::Ok);
+        assert_eq!(SlaCode::of(Some(ms(100)), ms(100)), SlaCode::Ok);
+        assert_eq!(SlaCode::of(Some(ms(101)), ms(100)), SlaCode::OverThreshold);
+        assert_eq!(SlaCode::of(None, ms(100)), SlaCode::Timeout);
+        assert!(SlaCode::Ok.tracked_up(false) && SlaCode::Ok.tracked_up(true));
+        assert!(!SlaCode::OverThreshold.tracked_up(false));
+        assert!(SlaCode::OverThreshold.tracked_up(true));
+        assert!(!SlaCode::Timeout.tracked_up(false) && !SlaCode::Timeout.tracked_up(true));
+    }
 
     #[test]
     fn file_contents() {
