@@ -191,6 +191,20 @@ fn ip_sla_parses() {
     );
 }
 
+#[test]
+fn standby_delay_parses_with_ios_defaults() {
+    let c = config::parse(
+        "interface eth0\n standby delay minimum 30 reload 60\n standby 1 ip 10.0.0.1\n\
+         interface eth1\n standby delay minimum 3\n standby 2 ip 10.0.1.1\n\
+         interface eth2\n standby 3 ip 10.0.2.1\n",
+        "t.conf",
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(c.interfaces[0].init_delay_s, Some((30, 60)));
+    assert_eq!(c.interfaces[1].init_delay_s, Some((3, 5)));
+    assert_eq!(c.interfaces[2].init_delay_s, None);
+}
+
 /// (what is wrong, text, expected error lines).
 const BROKEN: &[(&str, &str, &[&str])] = &[
     (
@@ -277,9 +291,9 @@ const BROKEN: &[(&str, &str, &[&str])] = &[
         &["b.conf:4: send-lifetime 00:00:00 Jan 1 2026 infinite: `send-lifetime` is not implemented: every key of a chain is accepted and the lowest-numbered key is sent, at all times"],
     ),
     (
-        "standby delay is refused",
-        "interface eth0\n standby delay minimum 5 reload 10\n standby 1 ip 10.0.0.1\n",
-        &["b.conf:2: standby delay minimum 5 reload 10: `standby delay minimum S reload S` is not implemented: groups start as soon as the interface is up (use `standby G preempt delay minimum S reload S` to hold back preemption)"],
+        "standby delay out of range",
+        "interface eth0\n standby delay minimum 5 reload 20000\n standby 1 ip 10.0.0.1\n",
+        &["b.conf:2: standby delay minimum 5 reload 20000: delay reload must be 0-10000"],
     ),
     (
         "ip sla never scheduled",

@@ -104,6 +104,9 @@ pub struct InterfaceConfig {
     /// `standby mac-refresh S` (0-255 s, 0 = none): the refresh hellos of Active following
     /// groups; `None` = the IOS default of 10 s.
     pub mac_refresh_s: Option<u8>,
+    /// `standby delay minimum S reload S`: (minimum, reload) seconds a group waits after
+    /// the interface comes up before it starts; `None` = no wait.
+    pub init_delay_s: Option<(u16, u16)>,
     /// Groups in order of first mention.
     pub groups: Vec<GroupSpec>,
 }

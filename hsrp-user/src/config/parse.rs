@@ -86,6 +86,7 @@ pub(crate) struct InterfaceDraft {
     pub version: At<Version>,
     pub use_bia: Option<usize>,
     pub mac_refresh: At<u8>,
+    pub init_delay: At<(u16, u16)>,
     pub groups: Vec<GroupDraft>,
 }
 
@@ -222,6 +223,7 @@ fn top_line(drafts: &mut Drafts, line: usize, toks: &[&str]) -> (Block, Result<(
                         version: None,
                         use_bia: None,
                         mac_refresh: None,
+                        init_delay: None,
                         groups: Vec::new(),
                     });
                     drafts.interfaces.len() - 1
@@ -862,7 +864,32 @@ fn standby_line(ifc: &mut InterfaceDraft, line: usize, toks: &[&str]) -> Result<
             return Ok(());
         }
         "delay" => {
-            return Err("`standby delay minimum S reload S` is not implemented: groups start as soon as the interface is up (use `standby G preempt delay minimum S reload S` to hold back preemption)".into())
+            // IOS defaults when the line is given: minimum 1 s, reload 5 s.
+            const USAGE: &str =
+                "incomplete command: standby delay minimum S [reload S] (0-10000 s)";
+            let words: Vec<String> = toks.iter().map(|t| kw(t)).collect();
+            let (mut minimum, mut reload) = (None, None);
+            let mut i = 2;
+            if toks.len() < 4 {
+                return Err(USAGE.into());
+            }
+            while i < toks.len() {
+                let v = toks.get(i + 1).ok_or(USAGE)?;
+                let slot = match words[i].as_str() {
+                    "minimum" if minimum.is_none() => &mut minimum,
+                    "reload" if reload.is_none() => &mut reload,
+                    _ => {
+                        return Err(format!(
+                            "unexpected `{}` (expected minimum S or reload S)",
+                            toks[i]
+                        ))
+                    }
+                };
+                *slot = Some(values::number(v, 0, 10_000, &format!("delay {}", words[i]))? as u16);
+                i += 2;
+            }
+            let d = (minimum.unwrap_or(1), reload.unwrap_or(5));
+            return set(&mut ifc.init_delay, d, line, "standby delay");
         }
         "mac-refresh" => {
             let usage = "incomplete command: standby mac-refresh 0-255";

@@ -62,6 +62,7 @@ fn resolve_interface(
         version,
         use_bia: ifc.use_bia.is_some(),
         mac_refresh_s: ifc.mac_refresh.map(|(s, _)| s),
+        init_delay_s: ifc.init_delay.map(|(d, _)| d),
         groups,
     }
 }

@@ -105,6 +105,18 @@ pub struct GroupConfig {
     pub name: Option<String>,
     /// `Some`: a following group (see [`Follow`]); `None`: an ordinary group.
     pub follow: Option<Follow>,
+    /// `standby delay minimum S reload S` (interface-wide): how long the group waits after
+    /// its interface comes up before it starts; `None` = it starts at once.
+    pub init_delay: Option<InitDelay>,
+}
+
+/// IOS `standby delay`: the wait before a group starts after its interface came up.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct InitDelay {
+    /// After any interface up (IOS default 1 s).
+    pub minimum: Duration,
+    /// After the first interface up since the process started (IOS default 5 s).
+    pub reload: Duration,
 }
 
 impl GroupConfig {
@@ -123,6 +135,7 @@ impl GroupConfig {
             mac: None,
             name: None,
             follow: None,
+            init_delay: None,
         }
     }
 

@@ -52,7 +52,7 @@ pub enum Event {
     },
     /// New configuration for this group. Invalid ones are refused with
     /// `Action::ConfigRejected` and the old one stays (prefer `Group::reconfigure`).
-    ConfigChange(GroupConfig),
+    ConfigChange(Box<GroupConfig>),
     /// Graceful stop: an Active group sends Resign so the Standby takes over at once. The
     /// group then stays in Initial for good.
     Shutdown,
@@ -134,6 +134,10 @@ pub struct Group {
     master_state: State,
     /// How many times the group has come up (the first one is "after a reload").
     bring_ups: u32,
+    /// How many times its interface came up (the first one is "after a reload").
+    interface_ups: u32,
+    /// `standby delay`: the group starts then, not before.
+    init_timer: Option<Time>,
     /// Preemption of a lower-priority Active waits until then (preempt delay).
     preempt_not_before: Time,
 
@@ -193,6 +197,8 @@ impl Group {
             down_tracks: BTreeSet::new(),
             master_state: State::Initial,
             bring_ups: 0,
+            interface_ups: 0,
+            init_timer: None,
             preempt_not_before: Time::ZERO,
             learned_vip: None,
             learned_timers: None,
@@ -280,6 +286,7 @@ impl Group {
             self.preempt_timer,
             self.hello_timer,
             self.gratuitous_timer,
+            self.init_timer,
         ]
         .into_iter()
         .flatten()
@@ -349,17 +356,22 @@ impl Group {
             }
             Event::Timer => {}
             Event::InterfaceUp => {
+                let first = !self.interface_up;
                 self.interface_up = true;
+                if first && self.start_init_delay(now) {
+                    return out;
+                }
                 self.maybe_bring_up(now, "interface up", &mut out);
             }
             Event::InterfaceDown => {
                 self.interface_up = false;
+                self.init_timer = None;
                 self.go_initial(now, "interface down".into(), false, &mut out);
             }
             Event::Track { object, up } => self.on_track(now, object, up, &mut out),
             Event::MasterState { state } => self.on_master_state(now, state, &mut out),
             Event::ConfigChange(cfg) => {
-                if let Err(error) = self.apply_config(now, cfg, &mut out) {
+                if let Err(error) = self.apply_config(now, *cfg, &mut out) {
                     out.push(Action::ConfigRejected { error });
                 }
             }
@@ -389,6 +401,25 @@ impl Group {
         self.interface_up && !self.shut_down && !self.track_shutdown_active()
     }
 
+    /// `standby delay`: on an interface coming up, waits `reload` the first time since the
+    /// process started and `minimum` after that. True when the group now waits.
+    fn start_init_delay(&mut self, now: Time) -> bool {
+        self.interface_ups += 1;
+        let Some(d) = self.cfg.init_delay else {
+            return false;
+        };
+        let wait = if self.interface_ups == 1 {
+            d.reload.max(d.minimum)
+        } else {
+            d.minimum
+        };
+        if wait.is_zero() {
+            return false;
+        }
+        self.init_timer = Some(now + wait);
+        true
+    }
+
     fn track_shutdown_active(&self) -> bool {
         self.cfg
             .tracks
@@ -398,6 +429,9 @@ impl Group {
 
     /// RFC event a: Initial -> Listen (VIP known) or Learn, Active and Standby timers started.
     fn maybe_bring_up(&mut self, now: Time, why: &str, out: &mut Vec<Action>) {
+        if self.init_timer.is_some() {
+            return; // `standby delay`: started when it expires
+        }
         if self.follows() {
             return self.mirror_master(now, why, out);
         }
@@ -554,7 +588,10 @@ impl Group {
                 continue;
             }
             let due = |t: Option<Time>| t.is_some_and(|t| t <= now);
-            if due(self.active_timer) {
+            if due(self.init_timer) {
+                self.init_timer = None;
+                self.maybe_bring_up(now, "interface up, standby delay over", out);
+            } else if due(self.active_timer) {
                 self.on_active_timer(now, out);
             } else if due(self.standby_timer) {
                 self.on_standby_timer(now, out);
