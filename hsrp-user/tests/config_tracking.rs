@@ -286,11 +286,6 @@ const BROKEN: &[(&str, &str, &[&str])] = &[
         &["b.conf:3: standby 1 authentication md5 key-string abc timeout 30: `key-string ... timeout S` is not implemented (no rollover window for a single key); for a key change without loss use `authentication md5 key-chain NAME`, whose keys are all accepted"],
     ),
     (
-        "key lifetimes are refused",
-        "key chain K\n key 1\n  key-string abc\n  send-lifetime 00:00:00 Jan 1 2026 infinite\ninterface eth0\n standby 1 ip 10.0.0.1\n standby 1 authentication md5 key-chain K\n",
-        &["b.conf:4: send-lifetime 00:00:00 Jan 1 2026 infinite: `send-lifetime` is not implemented: every key of a chain is accepted and the lowest-numbered key is sent, at all times"],
-    ),
-    (
         "standby delay out of range",
         "interface eth0\n standby delay minimum 5 reload 20000\n standby 1 ip 10.0.0.1\n",
         &["b.conf:2: standby delay minimum 5 reload 20000: delay reload must be 0-10000"],

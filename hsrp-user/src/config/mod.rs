@@ -7,6 +7,7 @@
 //! - `model`: the resulting plain data; `error`: `FILE:LINE: TEXT: reason` messages.
 
 mod error;
+pub mod lifetime;
 mod model;
 mod parse;
 mod resolve;

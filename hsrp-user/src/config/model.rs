@@ -454,6 +454,42 @@ impl KeyChain {
             .iter()
             .find_map(|(id, k)| k.key_string.as_deref().map(|s| (*id, s)))
     }
+
+    /// The key a sender uses at `t` (Unix seconds): the lowest-numbered key with a
+    /// key-string whose `send-lifetime` (if any) contains `t`.
+    pub fn send_key_at(&self, t: u64) -> Option<(u32, &[u8])> {
+        self.keys.iter().find_map(|(id, k)| {
+            let valid = k.send_lifetime.is_none_or(|l| l.contains(t));
+            k.key_string.as_deref().filter(|_| valid).map(|s| (*id, s))
+        })
+    }
+
+    /// The keys a receiver accepts at `t`: those with a key-string whose
+    /// `accept-lifetime` (if any) contains `t`.
+    pub fn accept_keys_at(&self, t: u64) -> Vec<(u32, &[u8])> {
+        self.keys
+            .iter()
+            .filter(|(_, k)| k.accept_lifetime.is_none_or(|l| l.contains(t)))
+            .filter_map(|(id, k)| k.key_string.as_deref().map(|s| (*id, s)))
+            .collect()
+    }
+
+    /// The first instant after `t` at which the send key or the accepted keys may change.
+    pub fn next_change_after(&self, t: u64) -> Option<u64> {
+        self.keys
+            .values()
+            .flat_map(|k| k.send_lifetime.iter().chain(k.accept_lifetime.iter()))
+            .flat_map(|l| l.edges())
+            .filter(|e| *e > t)
+            .min()
+    }
+
+    /// True when some key has a lifetime (the daemon then re-reads the chain over time).
+    pub fn has_lifetimes(&self) -> bool {
+        self.keys
+            .values()
+            .any(|k| k.send_lifetime.is_some() || k.accept_lifetime.is_some())
+    }
 }
 
 /// A ` key N` entry of a key chain.
@@ -461,6 +497,10 @@ impl KeyChain {
 pub struct Key {
     pub line: usize,
     pub key_string: Option<Vec<u8>>,
+    /// `send-lifetime`: when the key may sign (`None`: always).
+    pub send_lifetime: Option<super::lifetime::Lifetime>,
+    /// `accept-lifetime`: when the key is accepted (`None`: always).
+    pub accept_lifetime: Option<super::lifetime::Lifetime>,
 }
 
 impl fmt::Debug for Key {
@@ -469,6 +509,8 @@ impl fmt::Debug for Key {
         f.debug_struct("Key")
             .field("line", &self.line)
             .field("key_string", &self.key_string.as_ref().map(|_| ".."))
+            .field("send_lifetime", &self.send_lifetime)
+            .field("accept_lifetime", &self.accept_lifetime)
             .finish()
     }
 }

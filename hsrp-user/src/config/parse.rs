@@ -1264,6 +1264,8 @@ fn key_chain_line(
             chain.keys.entry(id).or_insert(Key {
                 line,
                 key_string: None,
+                send_lifetime: None,
+                accept_lifetime: None,
             });
             *current = Some(id);
             Ok(())
@@ -1298,12 +1300,29 @@ fn key_chain_line(
                 }
             }
         }
-        "send-lifetime" | "accept-lifetime" => Err(format!(
-            "`{}` is not implemented: every key of a chain is accepted and the lowest-numbered key is sent, at all times",
-            toks[0]
-        )),
+        w @ ("send-lifetime" | "accept-lifetime") => {
+            let Some(id) = *current else {
+                return Err(format!("`{}` must follow a `key N` line", toks[0]));
+            };
+            let life = super::lifetime::parse(&toks[1..])?;
+            let Some(entry) = chain.keys.get_mut(&id) else {
+                return Ok(()); // unreachable: `current` is only set after inserting the key
+            };
+            let slot = if w == "send-lifetime" {
+                &mut entry.send_lifetime
+            } else {
+                &mut entry.accept_lifetime
+            };
+            match slot {
+                Some(old) if *old != life => Err(format!("key {id} already has a different {w}")),
+                _ => {
+                    *slot = Some(life);
+                    Ok(())
+                }
+            }
+        }
         _ => Err(format!(
-            "unknown key chain command `{}` (expected key N or key-string)",
+            "unknown key chain command `{}` (expected key N, key-string, send-lifetime or accept-lifetime)",
             toks[0]
         )),
     }

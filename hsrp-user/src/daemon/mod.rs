@@ -27,6 +27,7 @@ mod actions;
 mod follow;
 pub mod groups;
 mod handover;
+mod keys;
 mod last_words;
 mod lateness;
 pub mod nexthop_cache;
@@ -196,6 +197,8 @@ struct Daemon {
     tracker: Tracker,
     /// Background checks of tracked objects (`tracking`).
     probes: tracking::Probes,
+    /// When key chain lifetimes are next looked at (`keys`).
+    key_deadline: Option<Time>,
     ifaces: Vec<Iface>,
     groups: Vec<GroupRt>,
     /// While set, `execute` leaves the data plane of a group leaving Active as it is (a
@@ -258,6 +261,7 @@ impl Daemon {
             .chain(self.schedule.next())
             .chain(self.ra_deadline())
             .chain(self.tracker.next_deadline())
+            .chain(self.key_deadline)
             .min()
     }
 
@@ -350,6 +354,7 @@ impl Daemon {
             }
         }
         self.due = due;
+        self.key_timers(now).await;
         self.track_timers().await;
         self.ra_timers().await;
         self.advertise().await;

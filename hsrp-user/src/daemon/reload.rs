@@ -43,6 +43,7 @@ impl Daemon {
         self.followers.clear();
         self.apply(new, plan).await;
         self.reindex();
+        self.rekey().await;
         self.sync_followers().await;
         info!("reloaded {path}: {} group(s)", self.groups.len());
     }

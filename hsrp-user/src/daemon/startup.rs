@@ -109,6 +109,7 @@ impl Daemon {
             config_path: config_path.to_path_buf(),
             tracker: Tracker::new(&config.tracks),
             probes: super::tracking::Probes::new(),
+            key_deadline: None,
             config,
             start: Instant::now(),
             dataplane: Some(dataplane),
@@ -145,6 +146,8 @@ impl Daemon {
             daemon.groups.push(g);
         }
         daemon.reindex();
+        // Before any group speaks: the keys valid now.
+        daemon.rekey().await;
         daemon.refresh_tracks().await;
         daemon
             .probes
