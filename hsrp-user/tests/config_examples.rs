@@ -164,7 +164,7 @@ interface eth0
  standby 300 name LAN-V4
  standby 301 ip 192.168.1.253
  standby 301 follow LAN-V4
- standby 301 authentication md5 key-string 0 s3cret
+ standby 301 authentication md5 key-string 0 s3cret timeout 30
  standby 6 ipv6 autoconfig
  standby 6 ipv6 2001:db8:1::1/64
  standby 6 track 13 decrement 5
@@ -231,6 +231,7 @@ fn full_grammar_parses() {
     let g301 = &eth0.groups[1];
     assert_eq!(g301.follow.as_deref(), Some("LAN-V4"));
     assert_eq!(eth0.mac_refresh_s, Some(30));
+    assert_eq!(g301.key_timeout_s, Some(30));
     assert_eq!(
         g301.auth,
         Auth::Md5 {

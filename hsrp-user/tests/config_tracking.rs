@@ -281,11 +281,6 @@ const BROKEN: &[(&str, &str, &[&str])] = &[
         &["b.conf:3: standby 1 preempt delay minimum 5 sync 10: `preempt delay sync` is not implemented: hsrpd has no IP redundancy clients to wait for (remove `sync S`; `minimum` and `reload` work)"],
     ),
     (
-        "key-string timeout is refused",
-        "interface eth0\n standby 1 ip 10.0.0.1\n standby 1 authentication md5 key-string abc timeout 30\n",
-        &["b.conf:3: standby 1 authentication md5 key-string abc timeout 30: `key-string ... timeout S` is not implemented (no rollover window for a single key); for a key change without loss use `authentication md5 key-chain NAME`, whose keys are all accepted"],
-    ),
-    (
         "standby delay out of range",
         "interface eth0\n standby delay minimum 5 reload 20000\n standby 1 ip 10.0.0.1\n",
         &["b.conf:2: standby delay minimum 5 reload 20000: delay reload must be 0-10000"],

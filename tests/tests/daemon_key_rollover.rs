@@ -114,3 +114,50 @@ fn the_signing_key_rolls_over_at_its_send_lifetime() {
         .log(1)
         .contains("key chain ROLL: now sending with key 2"));
 }
+
+#[test]
+fn a_changed_key_string_with_timeout_keeps_the_old_key_accepted_that_long() {
+    let mut lab = Lab::new(LabOptions::default()).expect("building the lab");
+    let old = "timers msec 100 msec 300\nauthentication md5 key-string AAA";
+    lab.start_hsrpd(1, &router_config(2, &[(1, VIP, 150, true)], old))
+        .unwrap();
+    lab.start_hsrpd(2, &router_config(2, &[(1, VIP, 100, true)], old))
+        .unwrap();
+    wait_for(Duration::from_secs(5), || {
+        lab.status(1)
+            .is_ok_and(|s| s.groups[0].state == State::Active)
+            && lab
+                .status(2)
+                .is_ok_and(|s| s.groups[0].state == State::Standby)
+    })
+    .unwrap_or_else(|| panic!("no election:\n{}\n{}", lab.log(1), lab.log(2)));
+
+    // The Standby gets a new key with a 4 s timeout: it still accepts r1's old-key hellos.
+    let path = lab.daemon(2).unwrap().config.clone();
+    let new = "timers msec 100 msec 300\nauthentication md5 key-string BBB timeout 4";
+    std::fs::write(&path, router_config(2, &[(1, VIP, 100, true)], new)).unwrap();
+    lab.signal(2, libc::SIGHUP).unwrap();
+    wait_for(Duration::from_secs(3), || {
+        lab.log(2)
+            .contains("the previous key is still accepted for 4 s")
+    })
+    .unwrap_or_else(|| panic!("{}", lab.log(2)));
+    // Within the timeout (measured from when the reload was logged, so a slow machine
+    // only makes the window start later): no failure, still Standby.
+    std::thread::sleep(Duration::from_secs(2));
+    let g2 = lab.status(2).unwrap().groups[0].clone();
+    assert_eq!(
+        (g2.state, g2.auth_failures),
+        (State::Standby, 0),
+        "{}",
+        lab.log(2)
+    );
+    // After it: r1's hellos fail authentication at r2.
+    wait_for(Duration::from_secs(8), || {
+        lab.status(2).is_ok_and(|s| s.groups[0].auth_failures > 0)
+    })
+    .unwrap_or_else(|| panic!("the old key is still accepted:\n{}", lab.log(2)));
+    assert!(lab
+        .log(2)
+        .contains("the previous key is no longer accepted"));
+}

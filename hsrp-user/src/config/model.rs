@@ -176,6 +176,9 @@ pub struct GroupSpec {
     pub auth: Auth,
     /// The key chain `auth` came from, so a receiver can accept any of its keys.
     pub key_chain: Option<String>,
+    /// `md5 key-string K timeout S`: after a change of K (SIGHUP), the previous key is
+    /// still accepted for S seconds.
+    pub key_timeout_s: Option<u16>,
     pub name: Option<String>,
     /// `standby G mac-address`: overrides the derived virtual MAC.
     pub mac: Option<MacAddr>,
@@ -205,6 +208,7 @@ impl GroupSpec {
             tracks: Vec::new(),
             auth: Auth::DefaultText,
             key_chain: None,
+            key_timeout_s: None,
             name: None,
             mac: None,
             follow: None,

@@ -20,7 +20,8 @@ pub(crate) type At<T> = Option<(T, usize)>;
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) enum AuthDraft {
     Text(Vec<u8>),
-    Md5Key(Vec<u8>),
+    /// The key and its `timeout S` (how long the previous key stays accepted).
+    Md5Key(Vec<u8>, Option<u16>),
     KeyChain(String),
 }
 
@@ -1189,11 +1190,14 @@ fn authentication(rest: &[&str], words: &[String]) -> Result<AuthDraft, String> 
         }
         Some("md5") => match words.get(2).map(String::as_str) {
             Some("key-string") => {
-                let args = &rest[3..];
-                // Trailing `timeout S`: IOS keeps accepting the previous key for S seconds
-                // after a key change. Not implemented, so refused rather than ignored.
+                let mut args = &rest[3..];
+                // Trailing `timeout S`: after a key change, the previous key is still
+                // accepted for S seconds (IOS).
+                let mut timeout = None;
                 if args.len() >= 3 && args[args.len() - 2].eq_ignore_ascii_case("timeout") {
-                    return Err("`key-string ... timeout S` is not implemented (no rollover window for a single key); for a key change without loss use `authentication md5 key-chain NAME`, whose keys are all accepted".into());
+                    timeout =
+                        Some(values::number(args[args.len() - 1], 0, 32767, "key timeout")? as u16);
+                    args = &args[..args.len() - 2];
                 }
                 // Optional encryption type: 0 = clear text, 7 = Cisco's reversible scramble.
                 let key = match args {
@@ -1205,7 +1209,7 @@ fn authentication(rest: &[&str], words: &[String]) -> Result<AuthDraft, String> 
                     ["0", key] => key,
                     [_, extra, ..] => return Err(format!("unexpected `{extra}`")),
                 };
-                md5_key(key.as_bytes()).map(AuthDraft::Md5Key)
+                md5_key(key.as_bytes()).map(|k| AuthDraft::Md5Key(k, timeout))
             }
             Some("key-chain") => {
                 let name = rest.get(3).ok_or(USAGE)?;

@@ -164,10 +164,13 @@ fn resolve_group(
     if let Some((auth, line)) = &g.auth {
         spec.auth = match auth {
             AuthDraft::Text(t) => Auth::Text(t.clone()),
-            AuthDraft::Md5Key(k) => Auth::Md5 {
-                key: k.clone(),
-                key_id: 0,
-            },
+            AuthDraft::Md5Key(k, timeout) => {
+                spec.key_timeout_s = *timeout;
+                Auth::Md5 {
+                    key: k.clone(),
+                    key_id: 0,
+                }
+            }
             AuthDraft::KeyChain(name) => {
                 spec.key_chain = Some(name.clone());
                 match drafts.key_chains.get(name) {

@@ -86,6 +86,11 @@ impl Daemon {
                     auths.push(a);
                 }
             }
+            if let Some((old, _)) = &self.groups[gi].old_key {
+                if !auths.contains(old) {
+                    auths.push(old.clone());
+                }
+            }
             self.groups[gi].auths = auths;
         }
         self.key_deadline = next.map(|edge| {
@@ -95,6 +100,12 @@ impl Daemon {
         if self.key_deadline.is_none() && self.uses_key_lifetimes() {
             self.key_deadline = Some(now + RECHECK);
         }
+        // Previous keys kept by `key-string ... timeout`.
+        let old_keys = self
+            .groups
+            .iter()
+            .filter_map(|g| g.old_key.as_ref().map(|k| k.1));
+        self.key_deadline = self.key_deadline.into_iter().chain(old_keys).min();
     }
 
     fn uses_key_lifetimes(&self) -> bool {
@@ -107,10 +118,39 @@ impl Daemon {
         })
     }
 
-    /// Re-reads the keys when their deadline has come.
+    /// Re-reads the keys when their deadline has come, and drops the previous keys whose
+    /// `timeout` is over.
     pub(super) async fn key_timers(&mut self, now: Time) {
-        if self.key_deadline.is_some_and(|t| t <= now) {
-            self.rekey().await;
+        if !self.key_deadline.is_some_and(|t| t <= now) {
+            return;
         }
+        for g in &mut self.groups {
+            if let Some((old, _)) = g.old_key.take_if(|(_, until)| *until <= now) {
+                g.auths.retain(|a| *a != old);
+                info!(
+                    "{} grp {}: the previous key is no longer accepted (key-string timeout over)",
+                    g.key.iface, g.key.group
+                );
+            }
+        }
+        self.rekey().await;
+    }
+
+    /// After a reload changed group `gi`'s key from `old` with `key-string ... timeout S`:
+    /// the old key stays accepted for S seconds.
+    pub(super) fn keep_old_key(&mut self, gi: usize, old: Auth, timeout_s: Option<u16>, now: Time) {
+        let g = &mut self.groups[gi];
+        let (Some(s), Auth::Md5 { .. }) = (timeout_s.filter(|s| *s > 0), &old) else {
+            return;
+        };
+        if g.auths.contains(&old) {
+            return; // not a change
+        }
+        info!(
+            "{} grp {}: key changed; the previous key is still accepted for {s} s",
+            g.key.iface, g.key.group
+        );
+        g.auths.push(old.clone());
+        g.old_key = Some((old, now + Duration::from_secs(s.into())));
     }
 }

@@ -183,6 +183,8 @@ struct GroupRt {
     vips: Vec<IpAddr>,
     /// IPv6 groups: when the next Router Advertisement is due (running while Active).
     ra: ra::RaSchedule,
+    /// `key-string ... timeout S`: the previous key, still accepted until then.
+    old_key: Option<(Auth, Time)>,
 }
 
 struct Daemon {

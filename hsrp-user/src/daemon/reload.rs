@@ -152,6 +152,7 @@ impl Daemon {
     /// One existing group gets its new configuration.
     async fn reconfigure(&mut self, gi: usize, gc: GroupConfig, spec: crate::config::GroupSpec) {
         let now = self.now();
+        let old_auth = self.groups[gi].fsm.config().auth.clone();
         match self.groups[gi].fsm.reconfigure(now, gc) {
             Ok(actions) => self.execute(gi, actions).await,
             Err(e) => {
@@ -163,6 +164,7 @@ impl Daemon {
             }
         }
         self.groups[gi].auths = groups::accepted_auths(&self.config, &spec);
+        self.keep_old_key(gi, old_auth, spec.key_timeout_s, now);
         let vmac = self.groups[gi].fsm.virtual_mac();
         let vips = spec.virtual_ips();
         self.groups[gi].spec = spec;

@@ -199,6 +199,7 @@ impl Daemon {
             spec,
             fsm,
             ra: Default::default(),
+            old_key: None,
         })
     }
 
