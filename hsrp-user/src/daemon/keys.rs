@@ -121,7 +121,7 @@ impl Daemon {
     /// Re-reads the keys when their deadline has come, and drops the previous keys whose
     /// `timeout` is over.
     pub(super) async fn key_timers(&mut self, now: Time) {
-        if !self.key_deadline.is_some_and(|t| t <= now) {
+        if self.key_deadline.is_none_or(|t| t > now) {
             return;
         }
         for g in &mut self.groups {
