@@ -129,6 +129,10 @@ pub struct VmacValue {
 /// it in XDP (answers to ARP/echo/NS stay in XDP). Lives in the vMAC entry so the fast path
 /// needs no extra lookup to honour it.
 pub const VMAC_F_SLOW_PATH_ONLY: u16 = 1;
+/// [`VmacValue::flags`]: traffic to this group's virtual addresses that XDP does not answer
+/// itself (anything but ARP, echo and NS) goes to the kernel, which has a local route for
+/// them while the group is Active (`standby G accept`), instead of being dropped.
+pub const VMAC_F_ACCEPT: u16 = 2;
 
 /// An IP address on one interface: the key of `HSRP_VIP` ([`VipKey`]: a virtual address)
 /// and of `HSRP_NEXTHOP` ([`NexthopKey`]: a destination seen from an ingress interface).

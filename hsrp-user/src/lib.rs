@@ -10,6 +10,7 @@
 //! - `net`: packet sockets and netlink.
 //! - `track`: tracking objects (links, routes) and their changes.
 //! - `decode`: `hsrpd decode` (pcap reader).
+//! - `import`: `hsrpd import` (a Cisco running-config to an hsrpd configuration).
 
 pub mod config;
 pub mod control;
@@ -17,6 +18,7 @@ pub mod daemon;
 pub mod dataplane;
 pub mod decode;
 pub mod fsm;
+pub mod import;
 pub mod logging;
 pub mod net;
 pub mod proto;

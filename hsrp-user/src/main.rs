@@ -50,6 +50,27 @@ enum Command {
         #[arg(long, env = "HSRPD_SOCKET", default_value = hsrp_user::control::DEFAULT_SOCKET)]
         socket: PathBuf,
     },
+    /// Stream the daemon's state changes, track changes and operator commands as JSON
+    /// lines (one object per line) until it stops.
+    Events {
+        #[arg(long, env = "HSRPD_SOCKET", default_value = hsrp_user::control::DEFAULT_SOCKET)]
+        socket: PathBuf,
+    },
+    /// Operator commands to the running daemon (root): maintenance, temporary priority,
+    /// forced track objects. Prints what was done; exit 1 with the reason when refused.
+    Control {
+        #[command(subcommand)]
+        command: hsrp_user::control::ops::ControlCommand,
+        /// Control socket of the daemon (also accepted after the command's arguments).
+        #[arg(long, global = true, env = "HSRPD_SOCKET", default_value = hsrp_user::control::DEFAULT_SOCKET)]
+        socket: PathBuf,
+    },
+    /// Reload the running daemon's configuration file (root) and report the result: exit
+    /// 1 with every error when the file is refused (the running configuration stays).
+    Reload {
+        #[arg(long, env = "HSRPD_SOCKET", default_value = hsrp_user::control::DEFAULT_SOCKET)]
+        socket: PathBuf,
+    },
     /// Print every HSRP message in a pcap/pcapng capture.
     Decode {
         /// The capture file.
@@ -67,6 +88,26 @@ enum Command {
     Unload {
         #[arg(long)]
         iface: String,
+    },
+    /// Convert a Cisco IOS `show running-config` into an hsrpd configuration; the lines
+    /// left behind, and why, go to standard error (or --report).
+    Import {
+        /// The running-config (`-`: standard input).
+        input: PathBuf,
+        /// IOS interface = Linux interface, repeatable: `--map Gi0/1=eth1`,
+        /// `--map Vlan*=vlan*` (every VLAN interface). Subinterfaces of a mapped interface
+        /// become PARENT.VLAN.
+        #[arg(long = "map", value_name = "IOS=LINUX")]
+        maps: Vec<String>,
+        /// A file of map entries, one `IOS LINUX` (or `IOS=LINUX`) a line.
+        #[arg(long, value_name = "FILE")]
+        map_file: Option<PathBuf>,
+        /// Write the configuration here (mode 0600: it may hold keys) instead of stdout.
+        #[arg(short, long)]
+        output: Option<PathBuf>,
+        /// Write the report here instead of stderr.
+        #[arg(long)]
+        report: Option<PathBuf>,
     },
     /// Internal: spawned by `run`; sends its Active groups' Resign if it dies.
     #[command(hide = true)]
@@ -92,6 +133,24 @@ fn main() -> ExitCode {
             },
         ),
         Command::Sentinel => hsrp_user::daemon::sentinel::main(),
+        Command::Events { socket } => hsrp_user::control::events::client(&socket),
+        Command::Control { command, socket } => {
+            hsrp_user::control::ops::client(&socket, &command.words())
+        }
+        Command::Reload { socket } => hsrp_user::control::ops::client(&socket, &["reload".into()]),
+        Command::Import {
+            input,
+            maps,
+            map_file,
+            output,
+            report,
+        } => hsrp_user::import::cli::main(&hsrp_user::import::cli::Options {
+            input,
+            maps,
+            map_file,
+            output,
+            report,
+        }),
         Command::Check { config } => hsrp_user::config::check(&config),
         Command::Status {
             track: true,

@@ -112,7 +112,7 @@ pub enum Auth {
     None,
     /// Plain text, at most 8 bytes, NUL-padded on the wire.
     Text(Vec<u8>),
-    /// Keyed MD5 (PROTOCOL.md §3.3).
+    /// Keyed MD5 (docs/protocol.md §3.3).
     Md5 { key: Vec<u8>, key_id: u32 },
     /// Cisco default: text "cisco".
     #[default]

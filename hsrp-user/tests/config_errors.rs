@@ -1,6 +1,6 @@
-//! Issue 9 part 6: a table of broken configurations, each with the exact error lines
-//! expected (`FILE:LINE: TEXT: reason`), and the checks against the system with a
-//! fabricated view of the kernel's interfaces.
+//! Hostile input, configuration half: a table of broken configurations, each with the exact
+//! error lines expected (`FILE:LINE: TEXT: reason`), and the checks against the system with
+//! a fabricated view of the kernel's interfaces.
 
 use std::net::IpAddr;
 
@@ -292,7 +292,7 @@ const BROKEN: &[(&str, &str, &[&str])] = &[
 
 #[test]
 fn every_broken_config_gives_exactly_its_error_lines() {
-    assert!(BROKEN.len() >= 30, "issue 9 asks for at least 30 cases");
+    assert!(BROKEN.len() >= 30, "the table needs at least 30 cases");
     let mut failures = Vec::new();
     for (what, text, expected) in BROKEN {
         match config::parse(text, "b.conf") {

@@ -1,4 +1,4 @@
-//! The three configuration examples of issue 6 (docs/examples) parse to exactly the
+//! The three configuration examples in docs/examples parse to exactly the
 //! structure they describe, with Cisco's defaults everywhere else; plus the rest of the
 //! grammar (IPv6, auth, key chains, follow, route tracking) on a fuller file.
 

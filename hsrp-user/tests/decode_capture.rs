@@ -1,14 +1,19 @@
 //! `read_capture` and the `hsrpd decode` command on the real captures, in pcap and pcapng.
 
 use std::net::IpAddr;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::Command;
 use std::time::Duration;
 
 use hsrp_user::decode::{describe_all, read_capture};
 use hsrp_user::proto::MacAddr;
 
-const JOHN: &str = "/work/shared/pcaps/john_HSRP-auth-md5-openwall.pcap";
+mod captures;
+
+/// The capture with v1 text and MD5 traffic (key `openwall`), an Advertise first.
+fn john() -> PathBuf {
+    captures::path("john_HSRP-auth-md5-openwall.pcap")
+}
 
 fn tmpdir(tag: &str) -> PathBuf {
     let d = std::env::temp_dir().join(format!("hsrp-decode-{tag}-{}", std::process::id()));
@@ -18,7 +23,7 @@ fn tmpdir(tag: &str) -> PathBuf {
 
 #[test]
 fn reads_addresses_ttl_time_and_payload() {
-    let pkts = read_capture(Path::new(JOHN)).unwrap();
+    let pkts = read_capture(&john()).unwrap();
     assert_eq!(pkts.len(), 192);
     let p = &pkts[0];
     // Frame 1: Advertise from ca:00:40:6b:00:00 / 172.16.40.10 to 224.0.0.2, TTL 1.
@@ -46,11 +51,16 @@ fn pcapng_gives_the_same_packets() {
     let dir = tmpdir("ng");
     let ng = dir.join("john.pcapng");
     let st = Command::new("editcap")
-        .args(["-F", "pcapng", JOHN, ng.to_str().unwrap()])
+        .args([
+            "-F",
+            "pcapng",
+            john().to_str().unwrap(),
+            ng.to_str().unwrap(),
+        ])
         .status()
         .expect("editcap (from the tshark/wireshark packages) is required");
     assert!(st.success());
-    let a = read_capture(Path::new(JOHN)).unwrap();
+    let a = read_capture(&john()).unwrap();
     let b = read_capture(&ng).unwrap();
     std::fs::remove_dir_all(&dir).ok();
     assert_eq!(a, b, "pcap and pcapng decode to the same packets and times");
@@ -58,7 +68,7 @@ fn pcapng_gives_the_same_packets() {
 
 #[test]
 fn summary_counts_with_and_without_key() {
-    let pkts = read_capture(Path::new(JOHN)).unwrap();
+    let pkts = read_capture(&john()).unwrap();
     let (lines, s) = describe_all(&pkts, Some(b"openwall"));
     assert_eq!(lines.len(), 192);
     assert_eq!(
@@ -78,7 +88,7 @@ fn summary_counts_with_and_without_key() {
 
 #[test]
 fn malformed_payloads_are_counted_not_fatal() {
-    let mut pkts = read_capture(Path::new("/work/shared/pcaps/ndpi_hsrp2.pcap")).unwrap();
+    let mut pkts = read_capture(&captures::path("ndpi_hsrp2.pcap")).unwrap();
     pkts[1].payload.truncate(30);
     let (lines, s) = describe_all(&pkts, None);
     assert_eq!(
@@ -101,7 +111,7 @@ fn hsrpd(args: &[&str]) -> std::process::Output {
 
 #[test]
 fn hsrpd_decode_command() {
-    let out = hsrpd(&["decode", JOHN, "--key", "openwall"]);
+    let out = hsrpd(&["decode", john().to_str().unwrap(), "--key", "openwall"]);
     assert!(out.status.success());
     let text = String::from_utf8(out.stdout).unwrap();
     let lines: Vec<&str> = text.lines().collect();
@@ -119,7 +129,10 @@ fn hsrpd_decode_command() {
         .any(|l| l.contains("v1 Resign") && l.ends_with("digest ok")));
     assert!(lines[2].contains("172.16.40.10"), "{}", lines[2]);
 
-    let v2 = hsrpd(&["decode", "/work/shared/pcaps/ndpi_hsrp2.pcap"]);
+    let v2 = hsrpd(&[
+        "decode",
+        captures::path("ndpi_hsrp2.pcap").to_str().unwrap(),
+    ]);
     let v2 = String::from_utf8(v2.stdout).unwrap();
     assert!(
         v2.contains(
@@ -142,7 +155,7 @@ fn hsrpd_decode_fails_on_unreadable_files() {
     let out = hsrpd(&["decode", junk.to_str().unwrap()]);
     // A pcap header followed by a half packet record.
     let trunc = dir.join("trunc.pcap");
-    let mut bytes = std::fs::read(JOHN).unwrap();
+    let mut bytes = std::fs::read(john()).unwrap();
     bytes.truncate(24 + 16 + 10);
     std::fs::write(&trunc, bytes).unwrap();
     let out2 = hsrpd(&["decode", trunc.to_str().unwrap()]);

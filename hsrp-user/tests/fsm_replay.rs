@@ -15,7 +15,6 @@
 //!   21.034, sent in state Listen from the interface MAC, then Hello(Active) from the vMAC).
 
 use std::net::{IpAddr, Ipv4Addr};
-use std::path::Path;
 use std::time::Duration;
 
 use hsrp_user::decode::{read_capture, CapturedPacket};
@@ -23,7 +22,8 @@ use hsrp_user::fsm::{Action, Event, Group, GroupConfig, NoJitter, Preempt, Time}
 use hsrp_user::proto::{Auth, GroupMessage, MacAddr, Opcode, State, Version};
 use hsrp_user::wire;
 
-const PCAPS: &str = "/work/shared/pcaps";
+mod captures;
+
 /// Virtual time of the first packet (leaves room to start a group before it).
 const BASE: Duration = Duration::from_secs(100);
 /// Cisco's timers tick coarsely; captured transitions land within tens of ms of ours.
@@ -65,7 +65,7 @@ impl Replay {
 }
 
 fn replay(file: &str, cfg: GroupConfig, local: IpAddr, up_at: f64) -> Replay {
-    let path = Path::new(PCAPS).join(file);
+    let path = captures::path(file);
     let packets = read_capture(&path).unwrap_or_else(|e| panic!("{}: {e:#}", path.display()));
     assert!(!packets.is_empty(), "{}: no HSRP packets", path.display());
     let first = packets[0].time;

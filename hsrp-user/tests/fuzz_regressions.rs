@@ -55,8 +55,8 @@ fn v1_zero_timers_decode_but_are_never_learned() {
     assert!(e.is_auth(), "{e}");
 }
 
-/// Every payload seed (real Cisco captures and PROTOCOL.md's MD5 vectors) parses, and
-/// round-trips through `Repr`.
+/// Every payload seed (real Cisco captures and the MD5 test vectors of docs/protocol.md §3.3)
+/// parses, and round-trips through `Repr`.
 #[test]
 fn payload_seeds_parse_and_round_trip() {
     let mut count = 0;

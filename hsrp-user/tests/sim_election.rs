@@ -185,7 +185,7 @@ fn authentication_mismatch_each_side_ignores_the_other() {
 #[test]
 fn ipv6_groups_break_equal_priorities_by_link_local_address() {
     // HSRPv2 over IPv6: routers speak from their link-local addresses, and that is what
-    // the election compares (PROTOCOL.md §5; issue 8).
+    // the election compares (docs/protocol.md §5).
     let link_local =
         |last: u16| IpAddr::V6(std::net::Ipv6Addr::new(0xfe80, 0, 0, 0, 0, 0, 0, last));
     let vip = IpAddr::V6(hsrp_user::wire::virtual_link_local(hsrp_user::wire::vmac(

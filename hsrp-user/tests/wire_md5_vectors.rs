@@ -1,4 +1,4 @@
-//! The five public HSRP MD5 vectors of PROTOCOL.md §3.3 (John the Ripper's HSRP format):
+//! The five public HSRP MD5 vectors of docs/protocol.md §3.3 (John the Ripper's HSRP format):
 //! compute (by encoding the message they carry, byte for byte) and verify.
 
 use std::net::IpAddr;

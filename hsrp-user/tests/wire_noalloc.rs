@@ -8,6 +8,8 @@ use hsrp_user::decode::read_capture;
 use hsrp_user::proto::Auth;
 use hsrp_user::wire::decode_payload;
 
+mod captures;
+
 struct Counting;
 static ALLOCS: AtomicUsize = AtomicUsize::new(0);
 
@@ -29,7 +31,7 @@ static A: Counting = Counting;
 fn decode_payload_does_not_allocate() {
     let mut payloads = Vec::new();
     for f in ["john_HSRP-auth-md5-openwall.pcap", "ndpi_hsrp2.pcap"] {
-        let path = std::path::Path::new("/work/shared/pcaps").join(f);
+        let path = captures::path(f);
         payloads.extend(read_capture(&path).unwrap().into_iter().map(|p| p.payload));
     }
     let mut truncated = payloads[100].clone();

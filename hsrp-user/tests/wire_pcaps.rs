@@ -1,22 +1,23 @@
-//! Every HSRP packet of every real capture in /work/shared/pcaps decodes; re-emitting the
+//! Every HSRP packet of every real capture in `tests/data/` decodes; re-emitting the
 //! decoded `Repr` gives the original bytes (exactly, or with only the known IOS garbage
 //! differing); authentication verifies with the right configuration.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use hsrp_user::decode::{read_capture, CapturedPacket};
 use hsrp_user::proto::{Auth, Version};
 use hsrp_user::wire::{decode_payload, v2::AuthRepr, Decoded, Repr, V2Body};
 
-const PCAPS: &str = "/work/shared/pcaps";
+mod captures;
 
 fn pcap(name: &str) -> PathBuf {
-    Path::new(PCAPS).join(name)
+    captures::path(name)
 }
 
 fn all_captures() -> Vec<(String, Vec<CapturedPacket>)> {
-    let mut names: Vec<String> = std::fs::read_dir(PCAPS)
-        .unwrap_or_else(|e| panic!("{PCAPS}: {e}"))
+    let dir = captures::dir();
+    let mut names: Vec<String> = std::fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
         .map(|e| e.unwrap().file_name().into_string().unwrap())
         .filter(|n| n.ends_with(".pcap") || n.ends_with(".pcapng"))
         .collect();
@@ -51,7 +52,7 @@ fn garbage_ranges(repr: &Repr) -> Vec<(usize, usize)> {
 
 #[test]
 fn every_packet_decodes_and_reemits() {
-    // HSRP packet counts per file, as tshark counts them (`-Y "hsrp or hsrp2"`).
+    // HSRP packet counts per file, as tshark counts them (`-Y hsrp`, both versions).
     let expected = [
         ("john_HSRP-auth-md5-openwall.pcap", 192),
         ("ndpi_hsrp0.pcap", 4),
@@ -85,7 +86,7 @@ fn every_packet_decodes_and_reemits() {
                 );
                 with_garbage += 1;
             }
-            // Version follows the destination (PROTOCOL.md §1).
+            // Version follows the destination (docs/protocol.md §1).
             let v = if p.dst_ip.to_string() == "224.0.0.2" {
                 Version::V1
             } else {

@@ -332,7 +332,7 @@ fn tshark_dissects_our_frames_cleanly() {
     }
 }
 
-/// The IPv6 virtual link-local helper gives what Cisco uses (PROTOCOL.md §6).
+/// The IPv6 virtual link-local helper gives what Cisco uses (docs/protocol.md §6).
 #[test]
 fn virtual_link_local_matches_cisco() {
     let ll = wire::virtual_link_local(wire::vmac(Version::V2, true, 16));

@@ -3,6 +3,7 @@
 //! behind. Tests that need root fail loudly (never skip) when not root.
 
 pub mod lab;
+pub mod lab_flood;
 pub mod lab_scale;
 pub mod lab_traffic;
 pub mod probe;
@@ -56,6 +57,12 @@ pub fn unique(tag: &str) -> String {
 
 /// Host directory under which each namespace's bpffs is mounted (`/run/hsrpt/<ns>`).
 pub const BPFFS_ROOT: &str = "/run/hsrpt";
+
+/// Scheduling slack every timing bound of the privileged tests allows on top of what the
+/// protocol itself permits: how late a process may be woken or a frame processed on a
+/// 2-core machine with one core kept busy by another process (the tests' load condition).
+/// A bound, not a figure: idle, the real lateness is well under a millisecond.
+pub const SCHEDULING_SLACK: std::time::Duration = std::time::Duration::from_millis(50);
 
 /// A network namespace, deleted (with everything in it) on drop.
 ///

@@ -1,4 +1,4 @@
-//! `hsrpd check -c FILE` through the built binary: exit 0 on the issue-6 examples in a
+//! `hsrpd check -c FILE` through the built binary: exit 0 on the docs/examples configurations in a
 //! namespace whose eth0/eth1 match them, exit 1 with the exact error lines on stderr
 //! otherwise, and nothing in the namespace changed by checking.
 

@@ -136,7 +136,13 @@ fn sigterm_of_the_active_resigns_and_the_standby_takes_over_at_once() {
         .unwrap();
     let gap_ms = (t_active - t_resign) * 1000.0;
     println!("Resign -> r2 Active hello on the wire: {gap_ms:.3} ms");
-    assert!(gap_ms <= 20.0, "r2 took {gap_ms:.3} ms after the Resign");
+    // The Resign makes r2 take over at once (no timer): what it may take is the
+    // scheduling slack, far under the 100-150 ms a hold-timer takeover would take.
+    let slack_ms = hsrp_tests::SCHEDULING_SLACK.as_secs_f64() * 1000.0;
+    assert!(
+        gap_ms <= slack_ms,
+        "r2 took {gap_ms:.3} ms after the Resign"
+    );
 
     // The stopped daemon cleaned up after itself: no pins, no XDP on its interface.
     let r1ns = &lab.router(1).ns;

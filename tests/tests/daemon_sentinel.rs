@@ -145,9 +145,16 @@ fn sentinel_holds_no_data_plane_fd_and_is_silent_while_the_daemon_lives() {
     let from_r1 = tshark_fields(
         &pcap,
         &format!("{window} && hsrp && (ip.src == {r1} || eth.src == {mac})"),
-        &["hsrp2.opcode", "hsrp2.state"],
+        &["hsrp2.opcode", "hsrp2.state", "frame.time_epoch"],
     )
     .unwrap();
+    let (from_r1, times): (Vec<&str>, Vec<f64>) = from_r1
+        .iter()
+        .map(|l| {
+            let (f, t) = l.rsplit_once('|').unwrap();
+            (f, t.parse::<f64>().unwrap())
+        })
+        .unzip();
     // Besides HSRP, only the kernel's own neighbour discovery.
     let other = tshark_fields(
         &pcap,
@@ -156,9 +163,21 @@ fn sentinel_holds_no_data_plane_fd_and_is_silent_while_the_daemon_lives() {
     )
     .unwrap();
     assert!(other.is_empty(), "unexpected frames from r1: {other:?}");
-    assert!(from_r1.len() >= 15, "hellos every 50 ms: {from_r1:?}");
+    // Hellos keep coming: no silence as long as the hold time (150 ms; the Standby would
+    // take over) anywhere in the window, edges included. A protocol bound, not a count of
+    // periodic frames, so a loaded machine's late wake-ups do not matter below it.
+    let edges = std::iter::once(from)
+        .chain(times.iter().copied())
+        .chain(std::iter::once(to))
+        .collect::<Vec<f64>>();
+    let longest = edges.windows(2).map(|w| w[1] - w[0]).fold(0.0, f64::max);
     assert!(
-        from_r1.iter().all(|f| f == "0|6"),
+        longest < 0.150,
+        "r1 silent for {:.1} ms in steady state: {times:?}",
+        longest * 1000.0
+    );
+    assert!(
+        from_r1.iter().all(|f| *f == "0|6"),
         "only Active hellos from r1 in steady state: {from_r1:?}"
     );
     assert!(resigns(&pcap, r1).is_empty());
@@ -244,12 +263,15 @@ fn sigkill_of_the_active_sentinel_resigns_and_the_standby_takes_over_at_once() {
         "SIGKILL -> r2 Active (status poll): {:.1} ms",
         took.as_secs_f64() * 1e3
     );
+    // The same bound, plus the 2 ms status poll and the status round trip.
     assert!(
         took <= Duration::from_millis(75),
         "takeover took {took:?}; r1 log:\n{}\nr2 log:\n{}",
         lab.log(1),
         lab.log(2)
     );
+    // The sentinel wakes on its pipe's end-of-file when the kernel closes the dead
+    // daemon's descriptors: no timer, only scheduling slack.
     assert!(after_ms <= 50.0, "Resign {after_ms:.2} ms after the kill");
     assert!((0.5..=50.0).contains(&gap_ms), "repeat gap {gap_ms:.2} ms");
 }

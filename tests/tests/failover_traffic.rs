@@ -14,12 +14,12 @@ use hsrp_tests::lab_traffic::{
 use hsrp_tests::probe::Report;
 use hsrp_tests::require_root;
 
-/// Hello 50 ms, hold 150 ms: the fast timers of issue 7.
+/// Hello 50 ms, hold 150 ms: the fast timers of the failover figures.
 const TIMERS: Timers = Timers::ms(50, 150);
 /// The fastest timers of the benchmark.
 const FASTEST: Timers = Timers::ms(15, 50);
-/// Scheduling slack on a 2-core machine shared with the build (issue 7: "+ 50 ms").
-const SLACK_MS: u32 = 50;
+/// Scheduling slack on a loaded 2-core machine (see `SCHEDULING_SLACK`).
+const SLACK_MS: u32 = hsrp_tests::SCHEDULING_SLACK.as_millis() as u32;
 const INTERVAL: Duration = Duration::from_millis(1);
 /// Packets per stream: 3 s at 1 packet/ms.
 const COUNT: u64 = 3000;
@@ -239,8 +239,10 @@ fn failover_restart_of_standby_loses_nothing() {
     wait_hsrpd_roles(&lab, 1, 2, Duration::from_secs(3)).unwrap();
     assert_clean(&lab, &r, &["r1"]);
     assert_eq!(r.lost, 0, "the Active kept forwarding: {}", r.summary());
+    // The Active forwards throughout: the only gaps are the stream's own (sender and
+    // receiver scheduling), bounded by the slack and far under a takeover's hold.
     assert!(
-        r.outage_ms < 20.0,
+        r.outage_ms < hsrp_tests::SCHEDULING_SLACK.as_secs_f64() * 1000.0,
         "no gap while the Standby restarts: {}",
         r.summary()
     );

@@ -1,4 +1,4 @@
-//! Issue 9 part 6, the CLI half (the broken-config table is hsrp-user/tests/config_errors.rs):
+//! Hostile input, command-line half (the broken-config table is hsrp-user/tests/config_errors.rs):
 //! bad command lines and bad files give the exact error line and exit status, never a panic
 //! and never a change to the system (every case fails before hsrpd touches anything).
 

@@ -1,4 +1,4 @@
-//! Issue 9 part 5: crashes and restarts, with a probe stream host → VIP → server measuring
+//! Crashes and restarts of real hsrpd routers, with a probe stream host → VIP → server measuring
 //! what a user would feel (HSRPv2 group 1, 100/300 ms timers).
 //!
 //! - SIGKILL of the only router leaves no zombie gateway: XDP detached, no ARP answers for

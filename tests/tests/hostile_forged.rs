@@ -1,4 +1,4 @@
-//! Issue 9 part 2: forged HSRP messages from a rogue host on the LAN (yersinia-style), built
+//! Forged HSRP messages from a rogue host on the LAN (yersinia-style), built
 //! with the project's own codec (`hsrp_tests::rogue`), against two real hsrpd routers
 //! (HSRPv2 group 1, r1 Active priority 110, r2 Standby 100, both preempt, 100/300 ms) with a
 //! probe stream host → VIP → server running through the attack.

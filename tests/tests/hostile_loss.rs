@@ -1,4 +1,4 @@
-//! Issue 9 part 4: random hello loss between two real hsrpd routers, made without netem (this
+//! Random hello loss between two real hsrpd routers, made without netem (this
 //! kernel has none) by nftables `numgen random` in the LAN switch's bridge forward hook —
 //! each copy of an HSRP frame crossing the bridge is dropped independently with p = 0.2.
 //!
@@ -9,14 +9,15 @@
 //! counted as an expiry), that needs k >= hold/hello - 1 losses, probability 0.2^k after
 //! each received hello.
 //!
-//! - hold = 3 x hello (the issue's ratio): k >= 2, p = 0.04 (exactly: k = 3 always expires,
-//!   k = 2 never does with jitter, p = 0.008). At Cisco's 3 s/10 s timers, 10 minutes are
-//!   200 hellos, 160 received: 1.3 spurious expiries expected (P(none) = 28 %), so "no
-//!   transition in 10 minutes" cannot be promised at that ratio with 20 % independent loss.
+//! - hold = 3 x hello (the least IOS allows with msec timers): k >= 2, p = 0.04 (exactly:
+//!   k = 3 always expires, k = 2 never does with jitter, p = 0.008). At Cisco's 3 s/10 s
+//!   timers, 10 minutes are 200 hellos, 160 received: 1.3 spurious expiries expected
+//!   (P(none) = 28 %), so "no transition in 10 minutes" cannot be promised at that ratio
+//!   with 20 % independent loss.
 //!   `hold_3x_hello_expires_as_predicted` measures the rate at 100/300 ms (90 s).
 //! - hold = 10 x hello (100 ms / 1000 ms): k >= 9, p = 0.2^9 = 5.1e-7 per received hello.
-//!   `hold_10x_hello_never_expires` runs HSRPT_LOSS_SECS (default 180 s; 600 s for the
-//!   issue's 10 minutes) of real time — ~11 hellos/s, ~8.9 received/s — and asserts zero
+//!   `hold_10x_hello_never_expires` runs HSRPT_LOSS_SECS (default 180 s; 600 s for a full
+//!   10 minutes) of real time — ~11 hellos/s, ~8.9 received/s — and asserts zero
 //!   state changes: expected spurious expiries 600 s x 8.9/s x 5.1e-7 = 0.0027 (0.0008 in
 //!   180 s), so a failure means a bug, not bad luck.
 

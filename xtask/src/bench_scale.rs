@@ -1,4 +1,4 @@
-//! `cargo xtask bench scale`: the control-plane scale row of issue 7 — many HSRPv2 groups
+//! `cargo xtask bench scale`: the control-plane scale row of docs/lab.md — many HSRPv2 groups
 //! on one interface of two routers (r1 Active for all, r2 Standby) at fast hellos, and what
 //! they cost hsrpd: CPU (% of one core), RSS, and how far hello intervals stray from the
 //! configured hello time (beyond the daemon's 20 % downward jitter), plus the daemon's own
@@ -17,7 +17,7 @@ use serde_json::Value;
 
 use crate::util::{cargo, is_root, run, say, workspace_root};
 
-/// Issue 7's targets for 1000 groups at 100 ms hellos.
+/// The targets for 1000 groups at 100 ms hellos (docs/lab.md, scale).
 const CPU_TARGET_PERCENT: f64 = 10.0;
 const RSS_TARGET_MIB: f64 = 50.0;
 const ERROR_TARGET_MS: f64 = 5.0;

@@ -37,3 +37,15 @@ pub fn lab(keep: bool) -> Result<()> {
     }
     run(&mut c)
 }
+
+/// `cargo xtask bench flood`: the control-plane flood row (`hsrp-lab flood`), whose rates
+/// are this machine's figures; `tests/hostile_flood.rs` asserts the guarantees.
+pub fn flood(args: &[String]) -> Result<()> {
+    ensure!(
+        is_root(),
+        "the benchmark needs root (network namespaces, XDP): run `sudo -E cargo xtask bench flood`"
+    );
+    crate::setup::setup()?;
+    build_lab_tools()?;
+    run(Command::new(lab_binary()).arg("flood").args(args))
+}

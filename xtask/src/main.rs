@@ -17,6 +17,7 @@ mod fuzz;
 mod lab;
 mod setup;
 mod test;
+mod test_times;
 mod util;
 
 use std::process::{Command, ExitCode};
@@ -86,6 +87,11 @@ enum Bench {
         #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
         args: Vec<String>,
     },
+    /// Control-plane flood: the generator's rate, XDP counts, hsrpd CPU vs idle: --seconds S
+    Flood {
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<String>,
+    },
 }
 
 fn main() -> ExitCode {
@@ -109,6 +115,9 @@ fn main() -> ExitCode {
         Cmd::Bench {
             which: Bench::Scale { args },
         } => bench_scale::run_bench(&args),
+        Cmd::Bench {
+            which: Bench::Flood { args },
+        } => lab::flood(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

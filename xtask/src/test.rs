@@ -55,16 +55,17 @@ pub fn test(extra: &[String]) -> Result<()> {
                      `sudo -E cargo xtask test`"
                 );
             }
-            run(cargo(None)
-                .args([
-                    "test",
-                    "--no-fail-fast",
-                    "-p",
-                    "hsrp-tests",
-                    "--",
-                    "--test-threads=1",
-                ])
-                .args(extra))
+            let mut cmd = cargo(None);
+            cmd.args([
+                "test",
+                "--no-fail-fast",
+                "-p",
+                "hsrp-tests",
+                "--",
+                "--test-threads=1",
+            ])
+            .args(extra);
+            crate::test_times::run_timed(cmd).map(drop)
         }));
     }
     summarize(&stages)

@@ -8,7 +8,9 @@ use aya_ebpf::{
     bindings::{bpf_fib_lookup, xdp_action, BPF_FIB_LKUP_RET_SUCCESS},
     programs::XdpContext,
 };
-use hsrp_ebpf::{Counter, VmacValue, FAMILY_V4, FAMILY_V6, NH_GEN_OFF, VMAC_F_SLOW_PATH_ONLY};
+use hsrp_ebpf::{
+    Counter, VmacValue, FAMILY_V4, FAMILY_V6, NH_GEN_OFF, VMAC_F_ACCEPT, VMAC_F_SLOW_PATH_ONLY,
+};
 
 use super::{
     answer, csum, drop, fib, maps,
@@ -205,10 +207,12 @@ fn lookup_and_redirect(ctx: &XdpContext, ifindex: u32, fib: &mut bpf_fib_lookup)
 /// of the LAN); anything else goes to the kernel.
 #[inline(always)]
 fn slow_or_vip(ctx: &XdpContext, ifindex: u32, slot: u16, family: u8, dst: pkt::Addr) -> u32 {
-    if maps::vip(ifindex, family, dst).is_some() {
-        return drop(slot, Counter::DroppedVipOther);
+    match maps::vip(ifindex, family, dst) {
+        // Services on the VIP: the kernel delivers it to a local socket.
+        Some((_, group)) if group.flags & VMAC_F_ACCEPT != 0 => slow_path(ctx, ifindex, slot),
+        Some(_) => drop(slot, Counter::DroppedVipOther),
+        None => slow_path(ctx, ifindex, slot),
     }
-    slow_path(ctx, ifindex, slot)
 }
 
 /// Hands the frame to the kernel with the interface's own MAC as destination, so the

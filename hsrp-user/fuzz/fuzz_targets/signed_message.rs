@@ -105,7 +105,7 @@ fn run(data: &[u8]) -> Result<()> {
     }
     let verdict = wire::decode_payload(&tampered, &auth);
     // Only a group message carries authority (it can move a state machine); a v1 Advertise
-    // or a v2 Interface State TLV is never authenticated on the wire (PROTOCOL.md §3.2, §4)
+    // or a v2 Interface State TLV is never authenticated on the wire (docs/protocol.md §3.2, §4)
     // and the daemon acts on neither, so a tampered payload that happens to decode as one
     // is not an authentication bypass.
     if matches!(auth, Auth::Md5 { .. }) && tampered != sent {

@@ -4,15 +4,17 @@
 //! - `parse`: pass 1, the line grammar (every bad line reported);
 //! - `resolve`: pass 2, whole-file checks and key-chain resolution;
 //! - `system`: pass 3, interfaces and addresses against the kernel;
+//! - `operator`: hsrpd's own `hsrpd ...` lines (notify program);
 //! - `model`: the resulting plain data; `error`: `FILE:LINE: TEXT: reason` messages.
 
 mod error;
 pub mod lifetime;
 mod model;
+pub mod operator;
 mod parse;
 mod resolve;
 mod system;
-mod values;
+pub(crate) mod values;
 
 use std::path::Path;
 use std::process::ExitCode;
@@ -54,6 +56,24 @@ pub fn load(path: &Path) -> Result<Config, LoadError> {
     let config = parse(&text, &source).map_err(LoadError::Invalid)?;
     let system = SystemView::read().map_err(LoadError::System)?;
     validate_against_system(&config, &system).map_err(LoadError::Invalid)?;
+    if let Some(notify) = &config.operator.notify {
+        operator::check_program(notify).map_err(|reason| {
+            LoadError::Invalid(ConfigError {
+                source: source.clone(),
+                diagnostics: vec![Diagnostic {
+                    line: Some(notify.line),
+                    text: config
+                        .text
+                        .lines()
+                        .nth(notify.line - 1)
+                        .unwrap_or("")
+                        .trim()
+                        .into(),
+                    reason,
+                }],
+            })
+        })?;
+    }
     Ok(config)
 }
 

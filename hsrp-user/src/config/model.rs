@@ -8,7 +8,7 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use crate::proto::{Auth, MacAddr, Version};
 
-/// Cisco defaults (PROTOCOL.md §6).
+/// Cisco defaults (docs/protocol.md §6).
 pub const DEFAULT_PRIORITY: u8 = 100;
 pub const DEFAULT_HELLO_MS: u32 = 3_000;
 pub const DEFAULT_HOLD_MS: u32 = 10_000;
@@ -34,6 +34,8 @@ pub struct Config {
     pub key_chains: BTreeMap<String, KeyChain>,
     /// `ip sla N` operations (all scheduled: an unscheduled one is refused).
     pub ip_slas: BTreeMap<u32, IpSla>,
+    /// hsrpd's own `hsrpd ...` lines (notify program).
+    pub operator: super::operator::OperatorSettings,
 }
 
 /// An `ip sla N` block with ` icmp-echo A [source-interface IF | source-ip A]`, its
@@ -189,6 +191,9 @@ pub struct GroupSpec {
     /// `standby G ipv6 ra-lifetime S` (hsrpd-specific): router lifetime of this IPv6
     /// group's Router Advertisements; `None` = [`DEFAULT_RA_LIFETIME_S`].
     pub ra_lifetime_s: Option<u16>,
+    /// `standby G accept` (hsrpd-specific): while Active, traffic to the virtual IPv4
+    /// addresses is delivered to local sockets too (a local route, see docs/operations.md).
+    pub accept: bool,
 }
 
 impl GroupSpec {
@@ -214,6 +219,7 @@ impl GroupSpec {
             follow: None,
             vip_lines: Vec::new(),
             ra_lifetime_s: None,
+            accept: false,
         }
     }
 
@@ -233,7 +239,7 @@ impl GroupSpec {
     }
 
     /// The virtual MAC this group answers for: the configured one, else derived from the
-    /// version, family and group number (PROTOCOL.md §1).
+    /// version, family and group number (docs/protocol.md §1).
     pub fn virtual_mac(&self, version: Version) -> MacAddr {
         if let Some(mac) = self.mac {
             return mac;
@@ -247,7 +253,7 @@ impl GroupSpec {
     }
 
     /// The virtual link-local address of an IPv6 group: explicit, or derived from the
-    /// virtual MAC with ff:fe inserted and the U/L bit NOT flipped (PROTOCOL.md §6).
+    /// virtual MAC with ff:fe inserted and the U/L bit NOT flipped (docs/protocol.md §6).
     pub fn virtual_link_local(&self) -> Option<Ipv6Addr> {
         match self.ipv6_link_local? {
             Ipv6LinkLocal::Explicit(a) => Some(a),

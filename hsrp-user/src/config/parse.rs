@@ -50,6 +50,8 @@ pub(crate) struct GroupDraft {
     pub mac: At<MacAddr>,
     pub follow: At<String>,
     pub ra_lifetime: At<u16>,
+    /// `standby G accept`: line number.
+    pub accept: Option<usize>,
 }
 
 impl GroupDraft {
@@ -74,6 +76,7 @@ impl GroupDraft {
             mac: None,
             follow: None,
             ra_lifetime: None,
+            accept: None,
         }
     }
 }
@@ -100,6 +103,8 @@ pub(crate) struct Drafts {
     pub broken_tracks: BTreeSet<u32>,
     pub key_chains: BTreeMap<String, KeyChain>,
     pub ip_slas: BTreeMap<u32, IpSla>,
+    /// `hsrpd ...` lines (hsrpd's own settings).
+    pub operator: super::operator::OperatorDraft,
 }
 
 /// Which block indented lines belong to.
@@ -259,6 +264,10 @@ fn top_line(drafts: &mut Drafts, line: usize, toks: &[&str]) -> (Block, Result<(
         "ip" if toks.get(1).map(|t| kw(t)).as_deref() == Some("sla") => {
             ip_sla_top(drafts, line, toks)
         }
+        "hsrpd" => (
+            Block::None,
+            super::operator::hsrpd_line(&mut drafts.operator, line, toks),
+        ),
         "standby" | "ip" | "description" => (
             Block::None,
             Err(format!(
@@ -1077,6 +1086,11 @@ fn group_command(g: &mut GroupDraft, line: usize, rest: &[&str]) -> Result<(), S
             let m = values::mac(arg(1, "standby G mac-address HHHH.HHHH.HHHH")?)?;
             end(rest, 2)?;
             set(&mut g.mac, m, line, "mac-address")
+        }
+        "accept" => {
+            end(rest, 1)?;
+            g.accept.get_or_insert(line);
+            Ok(())
         }
         "follow" => {
             let n = arg(1, "standby G follow NAME")?;

@@ -39,6 +39,7 @@ pub(crate) fn resolve(
         text: text.to_string(),
         interfaces,
         tracks: drafts.tracks,
+        operator: drafts.operator.finish(),
         key_chains: drafts.key_chains,
         ip_slas: drafts.ip_slas,
     }
@@ -130,6 +131,18 @@ fn resolve_group(
     spec.mac = g.mac.map(|(m, _)| m);
     spec.follow = g.follow.as_ref().map(|(s, _)| s.clone());
     spec.ra_lifetime_s = g.ra_lifetime.map(|(s, _)| s);
+    if let Some(line) = g.accept {
+        if family == Family::Ipv6 {
+            diags.at(line, "`accept` is not implemented for IPv6 groups");
+        } else if spec.vip.is_none() {
+            diags.at(
+                line,
+                "`accept` needs a configured virtual IP (standby G ip A.B.C.D)",
+            );
+        } else {
+            spec.accept = true;
+        }
+    }
 
     if let Some((mac_line, bia)) = g.mac.map(|(_, l)| l).zip(ifc.use_bia) {
         diags.at(

@@ -2,9 +2,12 @@
 //! requests with a [`Snapshot`], and the `hsrpd status` client that prints it.
 //!
 //! Protocol: the client connects, writes one request line (`status`), and reads one JSON
-//! document until the daemon closes the connection. Plain enough for `socat` too.
+//! document until the daemon closes the connection. Plain enough for `socat` too. Other
+//! requests (`events`, operator commands) are served by `ops`.
 
+pub mod events;
 pub mod format;
+pub mod ops;
 pub mod snapshot;
 pub mod track_format;
 
@@ -51,20 +54,35 @@ pub fn bind(path: &Path) -> Result<tokio::net::UnixListener> {
 /// Serves status requests until the listener fails: each connection's request goes to the
 /// daemon loop through `requests`, and the answer is written back as JSON.
 pub async fn serve(listener: tokio::net::UnixListener, requests: mpsc::Sender<Request>) {
+    serve_with(listener, requests, ops::Ops::default()).await
+}
+
+/// [`serve`], with events and operator commands (`ops`).
+pub async fn serve_with(
+    listener: tokio::net::UnixListener,
+    requests: mpsc::Sender<Request>,
+    ops: ops::Ops,
+) {
     loop {
         let Ok((stream, _)) = listener.accept().await else {
             continue;
         };
         let requests = requests.clone();
+        let ops = ops.clone();
         tokio::spawn(async move {
-            if let Err(e) = answer(stream, requests).await {
+            if let Err(e) = answer(stream, requests, &ops).await {
                 log::debug!("status client: {e:#}");
             }
         });
     }
 }
 
-async fn answer(stream: tokio::net::UnixStream, requests: mpsc::Sender<Request>) -> Result<()> {
+async fn answer(
+    stream: tokio::net::UnixStream,
+    requests: mpsc::Sender<Request>,
+    ops: &ops::Ops,
+) -> Result<()> {
+    let uid = stream.peer_cred().ok().map(|c| c.uid());
     let (read, mut write) = stream.into_split();
     let mut line = String::new();
     let mut reader = tokio::io::BufReader::new(read);
@@ -72,10 +90,7 @@ async fn answer(stream: tokio::net::UnixStream, requests: mpsc::Sender<Request>)
         .await
         .context("request timed out")??;
     if line.trim() != "status" {
-        write
-            .write_all(b"{\"error\":\"unknown request; send `status`\"}\n")
-            .await?;
-        return Ok(());
+        return ops::answer(line.trim(), uid, write, ops).await;
     }
     let (tx, rx) = oneshot::channel();
     requests.send(tx).await.context("daemon loop gone")?;

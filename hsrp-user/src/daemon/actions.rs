@@ -98,7 +98,11 @@ impl Daemon {
                 }
                 Action::SetActive { active, vmac, .. } => {
                     let ifindex = self.ifaces[self.groups[gi].iface].info.ifindex;
-                    match self.maps.set_active(ifindex, vmac.0, active) {
+                    let result = self.maps.set_active(ifindex, vmac.0, active);
+                    if self.groups[gi].spec.accept || !self.operator.accept_routes.is_empty() {
+                        self.accept_sync(gi);
+                    }
+                    match result {
                         Ok(()) => debug!(
                             "{} grp {}: data plane {} for {vmac}",
                             self.groups[gi].key.iface,
@@ -120,6 +124,7 @@ impl Daemon {
                         "{} grp {}: {from} -> {to}: {reason}",
                         g.key.iface, g.key.group
                     );
+                    self.state_changed(gi, from, to, &reason);
                 }
                 Action::VipLearned { vip } => {
                     let g = &self.groups[gi];
@@ -198,7 +203,7 @@ impl Daemon {
     }
 
     /// Sends each interface's group counts when they changed, and every 30 s while any
-    /// group runs (PROTOCOL.md §4): v1 Advertise, v2 Interface State TLV.
+    /// group runs (docs/protocol.md §4): v1 Advertise, v2 Interface State TLV.
     pub(super) async fn advertise(&mut self) {
         let now = self.now();
         for i in 0..self.ifaces.len() {

@@ -127,7 +127,7 @@ pub fn local_ip(iface: &InterfaceConfig, spec: &GroupSpec, info: &InterfaceInfo)
 }
 
 /// Floor of the per-source control budget: a flood from one source is dropped in XDP
-/// beyond it (issue 9). 2000/s covers a neighbour with 4096 v2 groups at 3 s.
+/// beyond it (tests/tests/hostile_flood.rs). 2000/s covers a neighbour with 4096 v2 groups at 3 s.
 pub const CONTROL_RATE_FLOOR_PPS: u32 = 2000;
 pub const CONTROL_BURST_FLOOR: u32 = 500;
 

@@ -18,11 +18,15 @@
 //! - `groups`: configuration → state machine; `xdp_probe`: is an interface taken.
 //! - `ra`: Router Advertisements of the IPv6 groups this router is Active for, periodic
 //!   and in answer to Router Solicitations.
+//! - `operator`: what the operator sees and does while it runs: state changes to the
+//!   notify program (`notify`) and the events stream, control commands (maintenance,
+//!   temporary priority, forced tracks, reload).
 //! - `sentinel`: a small process spawned first, before any data-plane or socket fd exists,
 //!   that holds the ready-built Resign frames of the Active groups and sends them if the
 //!   daemon dies without a clean stop (SIGKILL, panic, abort), so the Standby takes over at
 //!   once rather than after the hold time; `last_words`: keeping those frames current.
 
+mod accept;
 mod actions;
 mod follow;
 pub mod groups;
@@ -31,6 +35,8 @@ mod keys;
 mod last_words;
 mod lateness;
 pub mod nexthop_cache;
+mod notify;
+mod operator;
 pub mod ra;
 mod reload;
 pub mod rx;
@@ -111,6 +117,7 @@ pub fn run_with(config: &Path, socket: &Path, options: RunOptions) -> Result<Exi
         .context("starting the tokio runtime")?;
     runtime.block_on(async {
         let (ctl_tx, ctl_rx) = mpsc::channel(16);
+        let (cmd_tx, cmd_rx) = mpsc::channel(16);
         let (frame_tx, frame_rx) = mpsc::channel(FRAME_QUEUE);
         // Signals first: a SIGTERM during start-up must still stop us cleanly.
         let mut signals = Signals::new()?;
@@ -118,8 +125,15 @@ pub fn run_with(config: &Path, socket: &Path, options: RunOptions) -> Result<Exi
         let listener = control::bind(socket)?;
         let mut daemon = Daemon::start(config, cfg, frame_tx, options).await?;
         daemon.sentinel = sentinel;
-        let server = tokio::spawn(control::serve(listener, ctl_tx));
-        let result = daemon.serve(&mut signals, &mut frame_rx, ctl_rx).await;
+        daemon.accept_start();
+        let ops = control::ops::Ops {
+            events: Some(daemon.operator.bus.clone()),
+            commands: Some(cmd_tx),
+        };
+        let server = tokio::spawn(control::serve_with(listener, ctl_tx, ops));
+        let result = daemon
+            .serve(&mut signals, &mut frame_rx, ctl_rx, cmd_rx)
+            .await;
         server.abort();
         daemon.stop(&mut frame_rx, &mut signals).await;
         let _ = std::fs::remove_file(socket);
@@ -219,6 +233,8 @@ struct Daemon {
     sentinel: Option<sentinel::Sentinel>,
     /// Keeps the XDP next-hop cache correct (None: the cache is off).
     nexthop: Option<nexthop_cache::NexthopKeeper>,
+    /// Notify program, events stream, operator commands (`operator`).
+    operator: operator::Operator,
     /// Per group, the Resign last handed to the sentinel (`None`: not Active).
     last_words: Vec<Option<crate::proto::GroupMessage>>,
     /// Some group's last words may have changed: rewrite them at the end of the iteration.
@@ -264,6 +280,7 @@ impl Daemon {
             .chain(self.ra_deadline())
             .chain(self.tracker.next_deadline())
             .chain(self.key_deadline)
+            .chain(self.operator.next_deadline())
             .min()
     }
 
@@ -295,6 +312,7 @@ impl Daemon {
         signals: &mut Signals,
         frames: &mut mpsc::Receiver<(usize, Vec<u8>)>,
         mut requests: mpsc::Receiver<control::Request>,
+        mut commands: mpsc::Receiver<control::ops::CommandRequest>,
     ) -> Result<()> {
         info!(
             "running: {} interface(s), {} group(s), status on the control socket",
@@ -337,6 +355,7 @@ impl Daemon {
                 Some(reply) = requests.recv() => {
                     let _ = reply.send(self.snapshot());
                 }
+                Some(command) = commands.recv() => self.on_command(command).await,
                 _ = tokio::time::sleep_until(wake) => self.on_timers().await,
             }
             self.sync_last_words();
@@ -358,6 +377,7 @@ impl Daemon {
         self.due = due;
         self.key_timers(now).await;
         self.track_timers().await;
+        self.operator_timers().await;
         self.ra_timers().await;
         self.advertise().await;
     }
@@ -368,6 +388,7 @@ impl Daemon {
             Received::Ignored => return,
             Received::Solicitation(rs) => return self.on_solicitation(iface, rs),
             Received::Message { gi, from, msg } => {
+                self.operator_heard(gi, from, &msg);
                 self.feed(gi, Event::Received { from, msg }).await
             }
             Received::AuthFailed { gi, from, error } => {
@@ -571,11 +592,13 @@ impl Daemon {
         if let Err(e) = self.maps.reset() {
             warn!("clearing the data plane maps: {e:#}");
         }
+        self.accept_remove_all();
         for iface in &self.ifaces {
             iface.rx_task.abort();
         }
         // Dropping the data plane detaches XDP from every interface and removes the pins.
         drop(self.dataplane.take());
+        self.operator.finish().await;
         info!("{}", self.lateness);
         info!("stopped: groups resigned, maps cleared, XDP detached");
     }

@@ -37,7 +37,7 @@ use crate::wire::{self, PrefixInfo, RaRepr};
 /// RAs sent quickly after entering Active (RFC 4861 MAX_INITIAL_RTR_ADVERTISEMENTS).
 pub const INITIAL_RAS: u8 = 3;
 /// Spacing of those first RAs: RFC 4861's MIN_DELAY_BETWEEN_RAS, and the pace of the
-/// repeated gratuitous ARP (PROTOCOL.md §6).
+/// repeated gratuitous ARP (docs/protocol.md §6).
 pub const INITIAL_INTERVAL: Duration = Duration::from_secs(3);
 /// IOS's default `ipv6 nd ra interval`.
 pub const MAX_INTERVAL_CAP: Duration = Duration::from_secs(200);

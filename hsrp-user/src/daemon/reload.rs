@@ -17,26 +17,38 @@ use crate::config::{self, Config};
 use crate::fsm::{Event, GroupConfig};
 
 impl Daemon {
+    /// SIGHUP.
     pub(super) async fn reload(&mut self) {
+        info!("SIGHUP received");
+        let _ = self.reload_reporting().await;
+    }
+
+    /// A reload, logged, with its outcome for `hsrpd reload`: a summary, or every error
+    /// (one `FILE:LINE: TEXT: reason` line each) when the running configuration stays.
+    pub(super) async fn reload_reporting(&mut self) -> Result<String, String> {
         let path = self.config_path.display().to_string();
-        info!("SIGHUP: reloading {path}");
+        info!("reloading {path}");
         let new = match config::load(&self.config_path) {
             Ok(c) => c,
             Err(e) => {
-                for line in e.to_string().lines() {
+                let mut lines: Vec<String> = e.to_string().lines().map(str::to_string).collect();
+                lines.push(format!(
+                    "reload of {path} failed: the running configuration stays in effect"
+                ));
+                for line in &lines {
                     error!("{line}");
                 }
-                error!("reload of {path} failed: the running configuration stays in effect");
-                return;
+                return Err(lines.join("\n"));
             }
         };
         let plan = match self.plan(&new) {
             Ok(p) => p,
             Err(e) => {
-                error!(
+                let msg = format!(
                     "reload of {path} refused: {e:#}; the running configuration stays in effect"
                 );
-                return;
+                error!("{msg}");
+                return Err(msg);
             }
         };
         // Group indices change below: no follower is driven until they are indexed again.
@@ -45,7 +57,10 @@ impl Daemon {
         self.reindex();
         self.rekey().await;
         self.sync_followers().await;
-        info!("reloaded {path}: {} group(s)", self.groups.len());
+        self.operator_after_reload().await;
+        let msg = format!("reloaded {path}: {} group(s)", self.groups.len());
+        info!("{msg}");
+        Ok(msg)
     }
 
     /// Checks the whole new configuration against the running daemon before anything

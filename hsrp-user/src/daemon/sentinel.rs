@@ -19,7 +19,10 @@
 //!
 //! Pipe format, one message after another: a tag byte, a big-endian u32 body length, the
 //! body. [`TAG_FRAMES`]: zero or more `ifindex u32, label length u16, label, frame length
-//! u16, frame`; it replaces the previous set. [`TAG_DISARM`]: empty body.
+//! u16, frame`; it replaces the previous set. [`TAG_DISARM`]: empty body. [`TAG_CLEANUP`]:
+//! zero or more `length u16, netlink request`, sent on a NETLINK_ROUTE socket after the
+//! Resigns (the local routes of `standby G accept` groups, see `net::local_route`); it
+//! replaces the previous set.
 
 use std::fs::File;
 use std::io::{self, Read, Write};
@@ -36,6 +39,8 @@ use log::{debug, warn};
 const TAG_FRAMES: u8 = 1;
 /// The daemon stops cleanly: send nothing.
 const TAG_DISARM: u8 = 2;
+/// A message replacing the netlink requests to send on the daemon's death.
+const TAG_CLEANUP: u8 = 3;
 /// Largest message body accepted (4096 groups of a few hundred bytes fit easily).
 const MAX_BODY: usize = 16 << 20;
 /// Longest a write to the sentinel may block the daemon's loop.
@@ -115,9 +120,41 @@ enum Verdict {
     Died(Vec<LastWord>),
 }
 
+/// Encodes a [`TAG_CLEANUP`] message.
+pub fn encode_cleanup(requests: &[Vec<u8>]) -> Vec<u8> {
+    let mut body = Vec::new();
+    for r in requests.iter().filter(|r| r.len() <= usize::from(u16::MAX)) {
+        body.extend_from_slice(&(r.len() as u16).to_be_bytes());
+        body.extend_from_slice(r);
+    }
+    message(TAG_CLEANUP, &body)
+}
+
+fn decode_cleanup(mut body: &[u8]) -> Result<Vec<Vec<u8>>> {
+    let mut out = Vec::new();
+    while !body.is_empty() {
+        if body.len() < 2 {
+            bail!("truncated cleanup length");
+        }
+        let n = usize::from(u16::from_be_bytes([body[0], body[1]]));
+        if body.len() < 2 + n {
+            bail!("truncated cleanup request");
+        }
+        out.push(body[2..2 + n].to_vec());
+        body = &body[2 + n..];
+    }
+    Ok(out)
+}
+
 /// Reads messages until end of input. A truncated or malformed message (the daemon died
 /// mid-write) is ignored: the last complete set stands.
+#[cfg(test)]
 fn read_until_eof(input: &mut impl Read) -> Verdict {
+    read_all(input, &mut Vec::new())
+}
+
+/// [`read_until_eof`], also keeping the last [`TAG_CLEANUP`] set in `cleanup`.
+fn read_all(input: &mut impl Read, cleanup: &mut Vec<Vec<u8>>) -> Verdict {
     let mut words = Vec::new();
     loop {
         let mut head = [0u8; 5];
@@ -149,6 +186,10 @@ fn read_until_eof(input: &mut impl Read) -> Verdict {
                 Ok(w) => words = w,
                 Err(e) => eprintln!("hsrpd sentinel: bad message from the daemon: {e:#}"),
             },
+            TAG_CLEANUP => match decode_cleanup(&body) {
+                Ok(c) => *cleanup = c,
+                Err(e) => eprintln!("hsrpd sentinel: bad message from the daemon: {e:#}"),
+            },
             t => eprintln!("hsrpd sentinel: unknown message tag {t} from the daemon"),
         }
     }
@@ -157,12 +198,25 @@ fn read_until_eof(input: &mut impl Read) -> Verdict {
 /// `hsrpd sentinel`: waits for the daemon's end and speaks its last words if it died.
 pub fn main() -> Result<ExitCode> {
     ignore_stop_signals();
-    let verdict = read_until_eof(&mut io::stdin().lock());
+    let mut cleanup = Vec::new();
+    let verdict = read_all(&mut io::stdin().lock(), &mut cleanup);
     let Verdict::Died(words) = verdict else {
         return Ok(ExitCode::SUCCESS);
     };
+    resign(&words);
+    for request in &cleanup {
+        match crate::net::local_route::request(request) {
+            Ok(_) => eprintln!("hsrpd died: removed a local route of an accept group"),
+            Err(e) => eprintln!("hsrpd died: removing a local route: {e}"),
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Sends each Resign frame twice, 1 ms apart, and says what was sent.
+fn resign(words: &[LastWord]) {
     if words.is_empty() {
-        return Ok(ExitCode::SUCCESS);
+        return;
     }
     let mut sockets: Vec<(u32, Option<RawPacketSocket>)> = Vec::new();
     // Per frame: did any copy go out.
@@ -200,7 +254,6 @@ pub fn main() -> Result<ExitCode> {
             eprintln!("hsrpd died: could not send Resign for {}", w.label);
         }
     }
-    Ok(ExitCode::SUCCESS)
 }
 
 /// The sentinel lives until its input ends: a Ctrl-C to the terminal's process group or a
@@ -270,6 +323,8 @@ pub struct Sentinel {
     stdin: Option<File>,
     /// The last set written, so an unchanged set is not written again.
     written: Option<Vec<LastWord>>,
+    /// The last netlink cleanup set written.
+    cleanup: Option<Vec<Vec<u8>>>,
 }
 
 impl Sentinel {
@@ -310,6 +365,7 @@ impl Sentinel {
             child,
             stdin,
             written: None,
+            cleanup: None,
         })
     }
 
@@ -325,6 +381,17 @@ impl Sentinel {
         let msg = encode_frames(&words);
         if self.write(&msg) {
             self.written = Some(words);
+        }
+    }
+
+    /// Tells the sentinel the netlink requests to send if the daemon dies (replacing the
+    /// previous set).
+    pub fn arm_cleanup(&mut self, requests: Vec<Vec<u8>>) {
+        if self.cleanup.as_ref() == Some(&requests) {
+            return;
+        }
+        if self.write(&encode_cleanup(&requests)) {
+            self.cleanup = Some(requests);
         }
     }
 
@@ -506,5 +573,29 @@ mod tests {
         let mut input = encode_frames(&good);
         input.extend([TAG_FRAMES, 0xff, 0xff, 0xff, 0xff]);
         assert_eq!(read_until_eof(&mut input.as_slice()), Verdict::Died(good));
+    }
+
+    #[test]
+    fn cleanup_requests_replace_each_other_and_survive_frames() {
+        let a = vec![vec![1u8, 2, 3], vec![4u8; 52]];
+        let b = vec![vec![9u8; 52]];
+        let mut input = encode_cleanup(&a);
+        input.extend(encode_frames(&[]));
+        input.extend(encode_cleanup(&b));
+        let mut cleanup = Vec::new();
+        assert_eq!(
+            read_all(&mut input.as_slice(), &mut cleanup),
+            Verdict::Died(vec![])
+        );
+        assert_eq!(cleanup, b);
+        // A truncated last message leaves the previous set.
+        let mut input = encode_cleanup(&a);
+        let partial = encode_cleanup(&b);
+        input.extend(&partial[..partial.len() - 1]);
+        assert_eq!(
+            read_all(&mut input.as_slice(), &mut cleanup),
+            Verdict::Died(vec![])
+        );
+        assert_eq!(cleanup, a);
     }
 }

@@ -67,7 +67,7 @@ impl Daemon {
         let mut dataplane = Dataplane::load(&LoadOptions::default())?;
         let mut maps = DataplaneMaps::from_dataplane(&mut dataplane)?;
         maps.reset().context("resetting the data plane maps")?;
-        // Per-source budget for HSRP control frames (issue 9): a LAN flood from one source
+        // Per-source budget for HSRP control frames (docs/security.md): a LAN flood from one source
         // is dropped in XDP beyond it; sized so a neighbour running the same groups fits.
         let (pps, burst) = groups::control_budget(&config);
         maps.set_control_rate(pps, burst)
@@ -110,6 +110,7 @@ impl Daemon {
             tracker: Tracker::new(&config.tracks),
             probes: super::tracking::Probes::new(),
             key_deadline: None,
+            operator: super::operator::Operator::new(&config.operator),
             config,
             start: Instant::now(),
             dataplane: Some(dataplane),

@@ -346,6 +346,10 @@ impl Daemon {
 
     /// Tells the groups tracking `change.object` about it.
     pub(super) async fn apply_track(&mut self, change: TrackChange) {
+        // An operator's `hsrpd control track` override hides the object's own changes.
+        if self.track_masked(change.object, change.up) {
+            return;
+        }
         info!(
             "track {} is now {}",
             change.object,

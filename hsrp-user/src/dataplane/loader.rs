@@ -194,8 +194,38 @@ impl Dataplane {
             bail!("the data plane is already attached to {ifname}");
         }
         ifindex(ifname)?;
+        // HSRPD_XDP_MODE=generic|native forces a mode (e.g. generic on veth, whose native
+        // mode cannot hand the kernel a frame whose destination MAC XDP rewrote).
+        let forced = std::env::var("HSRPD_XDP_MODE").unwrap_or_default();
+        let (id, mode) = match forced.as_str() {
+            "" => self.attach_any(ifname)?,
+            "native" => (
+                xdp_program(&mut self.ebpf)?
+                    .attach(ifname, XdpMode::Driver)
+                    .with_context(|| {
+                        format!("attaching XDP to {ifname} in native mode (HSRPD_XDP_MODE)")
+                    })?,
+                AttachMode::Native,
+            ),
+            "generic" => (
+                xdp_program(&mut self.ebpf)?
+                    .attach(ifname, XdpMode::Skb)
+                    .with_context(|| {
+                        format!("attaching XDP to {ifname} in generic mode (HSRPD_XDP_MODE)")
+                    })?,
+                AttachMode::Generic,
+            ),
+            other => bail!("HSRPD_XDP_MODE={other}: expected native or generic"),
+        };
+        info!("{ifname}: XDP data plane attached in {mode} mode");
+        self.attached.insert(ifname.to_string(), (id, mode));
+        Ok(mode)
+    }
+
+    /// Native mode, or generic when the driver refuses.
+    fn attach_any(&mut self, ifname: &str) -> Result<(aya::programs::xdp::XdpLinkId, AttachMode)> {
         let program = xdp_program(&mut self.ebpf)?;
-        let (id, mode) = match program.attach(ifname, XdpMode::Driver) {
+        Ok(match program.attach(ifname, XdpMode::Driver) {
             Ok(id) => (id, AttachMode::Native),
             Err(native) => {
                 let native = chain(&native);
@@ -208,10 +238,7 @@ impl Dataplane {
                 })?;
                 (id, AttachMode::Generic)
             }
-        };
-        info!("{ifname}: XDP data plane attached in {mode} mode");
-        self.attached.insert(ifname.to_string(), (id, mode));
-        Ok(mode)
+        })
     }
 
     /// Detaches the program from `ifname`.

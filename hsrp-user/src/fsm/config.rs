@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use crate::proto::{Auth, MacAddr, Version};
 
-/// Cisco defaults (PROTOCOL.md §6).
+/// Cisco defaults (docs/protocol.md §6).
 pub const DEFAULT_PRIORITY: u8 = 100;
 pub const DEFAULT_HELLO: Duration = Duration::from_secs(3);
 pub const DEFAULT_HOLD: Duration = Duration::from_secs(10);
@@ -176,7 +176,7 @@ impl GroupConfig {
         Ok(())
     }
 
-    /// The virtual MAC: configured, else PROTOCOL.md §1's derivation.
+    /// The virtual MAC: configured, else derived as in docs/protocol.md §1.
     pub fn virtual_mac(&self, ipv6: bool) -> MacAddr {
         if let Some(m) = self.mac {
             return m;

@@ -1,5 +1,5 @@
 //! One HSRP group's state machine (RFC 2281 §5 with Cisco's observed deviations, see
-//! PROTOCOL.md §5-6). Pure: driven by `handle(now, event)`, it returns the actions the
+//! docs/protocol.md §5-6). Pure: driven by `handle(now, event)`, it returns the actions the
 //! driver must carry out, and `next_deadline()` tells when to wake it with `Event::Timer`.
 
 use std::collections::BTreeSet;
@@ -15,7 +15,7 @@ use crate::proto::{GroupMessage, MacAddr, Opcode, State, Version};
 
 mod follow;
 
-/// Cisco repeats the gratuitous ARP of a new Active once, about 3 s later (PROTOCOL.md §6).
+/// Cisco repeats the gratuitous ARP of a new Active once, about 3 s later (docs/protocol.md §6).
 pub const GRATUITOUS_REPEAT: Duration = Duration::from_secs(3);
 
 /// Bound on the timer-expiry loop in one `handle` call (each pass consumes a timer or
@@ -56,6 +56,13 @@ pub enum Event {
     /// Graceful stop: an Active group sends Resign so the Standby takes over at once. The
     /// group then stays in Initial for good.
     Shutdown,
+    /// Operator maintenance (`hsrpd control resign` / `release`): while on, the group
+    /// resigns (an Active sends Resign) and stays in Initial, so it never becomes Active
+    /// or Standby; off brings it up again like an interface coming up.
+    Maintenance(bool),
+    /// A temporary priority set by the operator (`hsrpd control priority`), used instead
+    /// of the configured one (track decrements still apply); `None` restores it.
+    PriorityOverride(Option<u8>),
 }
 
 /// What the driver must do, in order.
@@ -129,6 +136,10 @@ pub struct Group {
     // What allows the group to run.
     interface_up: bool,
     shut_down: bool,
+    /// `Event::Maintenance(true)` received and not yet released.
+    maintenance: bool,
+    /// `Event::PriorityOverride`: replaces the configured priority while set.
+    priority_override: Option<u8>,
     down_tracks: BTreeSet<u32>,
     /// A following group: the master group's state as last reported.
     master_state: State,
@@ -194,6 +205,8 @@ impl Group {
             now: Time::ZERO,
             interface_up: false,
             shut_down: false,
+            maintenance: false,
+            priority_override: None,
             down_tracks: BTreeSet::new(),
             master_state: State::Initial,
             bring_ups: 0,
@@ -249,7 +262,18 @@ impl Group {
                 TrackAction::Shutdown => 0,
             })
             .sum();
-        u32::from(self.cfg.priority).saturating_sub(dec) as u8
+        let base = self.priority_override.unwrap_or(self.cfg.priority);
+        u32::from(base).saturating_sub(dec) as u8
+    }
+
+    /// Held out of the election by the operator (`Event::Maintenance`).
+    pub fn in_maintenance(&self) -> bool {
+        self.maintenance
+    }
+
+    /// The operator's temporary priority, if one is set (`Event::PriorityOverride`).
+    pub fn priority_override(&self) -> Option<u8> {
+        self.priority_override
     }
 
     /// The VIP in use: configured, else learned.
@@ -379,6 +403,21 @@ impl Group {
                 self.shut_down = true;
                 self.go_initial(now, "shutdown".into(), true, &mut out);
             }
+            Event::Maintenance(true) => {
+                self.maintenance = true;
+                self.go_initial(now, "maintenance (operator resign)".into(), true, &mut out);
+            }
+            Event::Maintenance(false) => {
+                self.maintenance = false;
+                self.maybe_bring_up(now, "released from maintenance", &mut out);
+            }
+            Event::PriorityOverride(p) => {
+                let before = self.priority();
+                self.priority_override = p;
+                if self.priority() != before {
+                    self.priority_changed(now, &mut out);
+                }
+            }
         }
         self.expire_timers(now, &mut out);
         out
@@ -398,7 +437,7 @@ impl Group {
     // ---- enable / disable ------------------------------------------------------------
 
     fn can_run(&self) -> bool {
-        self.interface_up && !self.shut_down && !self.track_shutdown_active()
+        self.interface_up && !self.shut_down && !self.maintenance && !self.track_shutdown_active()
     }
 
     /// `standby delay`: on an interface coming up, waits `reload` the first time since the

@@ -7,7 +7,7 @@ use std::time::Duration;
 use super::time::Time;
 use crate::proto::State;
 
-/// How often the interface state is repeated while nothing changes (PROTOCOL.md §4).
+/// How often the interface state is repeated while nothing changes (docs/protocol.md §4).
 pub const ADVERTISE_INTERVAL: Duration = Duration::from_secs(30);
 
 /// Group counts of one interface.

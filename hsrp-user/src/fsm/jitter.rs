@@ -23,7 +23,7 @@ impl JitterSource for NoJitter {
     }
 }
 
-/// Cisco jitters hello intervals downward by up to about 20 % (PROTOCOL.md §5).
+/// Cisco jitters hello intervals downward by up to about 20 % (docs/protocol.md §5).
 pub const MAX_JITTER_PERCENT: u32 = 20;
 
 /// The hello interval for one random draw: `hello` shortened by `r`'s share of 20 %.

@@ -8,6 +8,7 @@
 //! - [`Netlink`]: queries — [`InterfaceInfo`] of an interface, [`Netlink::route_exists`].
 //! - [`NetWatcher`]: a stream of [`NetEvent`]s (link, address and route changes) for tracking.
 //! - [`disable_icmp_redirects`]: the RFC 2281 §6 sysctl.
+//! - `local_route`: the local routes of `standby G accept` groups' virtual addresses.
 //!
 //! Network namespaces: every socket here belongs to the namespace of the thread that
 //! created it, so a caller (or a test) that `setns`es a thread gets sockets in that namespace.
@@ -15,6 +16,7 @@
 mod error;
 pub mod icmp;
 mod links;
+pub mod local_route;
 mod packet;
 mod packet_filter;
 mod prefix;

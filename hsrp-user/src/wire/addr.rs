@@ -1,4 +1,4 @@
-//! Virtual MAC addresses and the IPv6 virtual link-local (PROTOCOL.md §1, §6).
+//! Virtual MAC addresses and the IPv6 virtual link-local (docs/protocol.md §1, §6).
 
 use std::net::Ipv6Addr;
 

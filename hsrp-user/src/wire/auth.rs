@@ -1,4 +1,4 @@
-//! HSRP authentication: the 8-byte text field/TLV and the keyed-MD5 TLV (PROTOCOL.md §3.3),
+//! HSRP authentication: the 8-byte text field/TLV and the keyed-MD5 TLV (docs/protocol.md §3.3),
 //! which is the same 30 bytes in v1 (appended) and v2 (TLV type 4).
 
 use std::net::Ipv4Addr;
@@ -188,8 +188,8 @@ impl Md5Repr {
 /// Keyed MD5 of an HSRP payload, the RFC 1828 envelope HSRP uses:
 /// `MD5(K || MD5-padding(K) || M || K)`, where `M` is `payload` with the 16 digest bytes at
 /// `digest_at` taken as zero. For |K| <= 55 the padded key is exactly one 64-byte block (the
-/// PROTOCOL.md formula); longer keys pad to the next block boundary the same way.
-/// Streams the payload, so it never copies or allocates.
+/// construction of docs/protocol.md §3.3); longer keys pad to the next block boundary the
+/// same way. Streams the payload, so it never copies or allocates.
 pub fn md5_digest(key: &[u8], payload: &[u8], digest_at: usize) -> [u8; 16] {
     let mut h = Md5::new();
     h.update(key);
@@ -226,7 +226,7 @@ mod tests {
     #[test]
     fn key_padding_is_one_block_for_short_keys() {
         // pad(K) must be 64 bytes for |K| <= 55: MD5 over pad(K) alone equals MD5 over the
-        // explicit PROTOCOL.md construction.
+        // explicit construction of docs/protocol.md §3.3.
         for klen in [0usize, 1, 8, 13, 55] {
             let key = vec![b'k'; klen];
             let mut explicit = key.clone();

@@ -129,7 +129,7 @@ pub(super) fn write_ipv6(
 /// The complete frame carrying an HSRP payload. The version comes from the payload's first
 /// byte (0 = v1); v1 goes to 224.0.0.2 with TTL 1, v2 to 224.0.0.102 with TTL 255 or, from an
 /// IPv6 source, to ff02::66 port 2029 with hop limit 255. `src_mac` is the vMAC when the sender
-/// is Active (PROTOCOL.md §1), else the interface MAC.
+/// is Active (docs/protocol.md §1), else the interface MAC.
 pub fn hsrp_frame(
     src_mac: MacAddr,
     src_ip: IpAddr,

@@ -3,7 +3,7 @@
 //!
 //! - `v1`: the 20-byte RFC 2281 packet and Cisco's Advertise (opcode 3).
 //! - `v2`: the TLV sequence (Group State, Interface State, Text and MD5 authentication).
-//! - `auth`: text authentication and keyed MD5 (PROTOCOL.md §3.3).
+//! - `auth`: text authentication and keyed MD5 (docs/protocol.md §3.3).
 //! - `payload`: one whole HSRP UDP payload of either version (`Repr`).
 //! - `addr`: virtual MACs and the IPv6 virtual link-local.
 //! - `frame`: the complete Ethernet frames hsrpd sends (HSRP, gratuitous ARP, unsolicited NA).

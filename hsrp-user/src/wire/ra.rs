@@ -1,6 +1,6 @@
 //! ICMPv6 Router Advertisement (RFC 4861 §4.2), as the Active of an IPv6 group sends it
 //! from the virtual link-local and the vMAC, so hosts take the virtual router as their
-//! default gateway (PROTOCOL.md §6).
+//! default gateway (docs/protocol.md §6).
 //!
 //! smoltcp's idiom: `RaPacket` is a checked view over the ICMPv6 message (header and the
 //! option area), `RaRepr` the meaning with `parse`/`emit`/`buffer_len`; `router_advertisement`

@@ -379,7 +379,7 @@ impl AdvertiseRepr {
 mod tests {
     use super::*;
 
-    /// PROTOCOL.md §2: default hello, group 1, prio 100, Active, VIP 192.168.0.1.
+    /// docs/protocol.md §2: default hello, group 1, prio 100, Active, VIP 192.168.0.1.
     static HELLO: [u8; 20] = [
         0x00, 0x00, 0x10, 0x03, 0x0a, 0x64, 0x01, 0x00, 0x63, 0x69, 0x73, 0x63, 0x6f, 0x00, 0x00,
         0x00, 0xc0, 0xa8, 0x00, 0x01,

@@ -22,7 +22,7 @@ pub const INTERFACE_STATE_TLV_LEN: usize = 2 + INTERFACE_STATE_VALUE_LEN as usiz
 pub const TEXT_AUTH_VALUE_LEN: u8 = TEXT_LEN as u8;
 pub const TEXT_AUTH_TLV_LEN: usize = 2 + TEXT_LEN;
 
-/// Offsets inside a TLV, header included (as in PROTOCOL.md §3).
+/// Offsets inside a TLV, header included (as in docs/protocol.md §3).
 mod field {
     use super::Field;
     pub const TYPE: usize = 0;

@@ -7,6 +7,9 @@
 //! hsrp-lab bench --impl hsrpd|keepalived|keepalived-vmac --timers 50/150 \
 //!                --scenario isolated|sigkill|link-down|sigterm --runs N
 //!     one JSON object per run on stdout, progress on stderr
+//! hsrp-lab flood [--seconds S]
+//!     the control-plane flood row: the generator's rate, what each router's XDP program
+//!     saw, passed and dropped, and hsrpd's CPU during the flood against its idle CPU
 //! hsrp-lab scale --groups 1000 --hello-ms 100 --hold-ms 300 --window-s 10 [--hsrpd PATH]
 //!                [--napi threaded|softirq]
 //!     the control-plane scale row: one JSON object on stdout (see `hsrp_tests::lab_scale`)
@@ -33,10 +36,11 @@ fn main() -> ExitCode {
         Some("demo") => demo(args.iter().any(|a| a == "--keep")),
         Some("bench") => bench(&args[1..]),
         Some("scale") => scale(&args[1..]),
+        Some("flood") => flood(&args[1..]),
         _ => Err(anyhow::anyhow!(
             "usage: hsrp-lab demo [--keep] | hsrp-lab bench --impl I --timers H/D --scenario S \
              --runs N | hsrp-lab scale --groups N --hello-ms H --hold-ms D --window-s S \
-             [--hsrpd PATH] [--napi threaded|softirq]"
+             [--hsrpd PATH] [--napi threaded|softirq] | hsrp-lab flood [--seconds S]"
         )),
     };
     match result {
@@ -395,6 +399,48 @@ fn restore(lab: &mut Lab, running: &mut Running, timers: Timers, failure: Failur
                 k.restart(lab, 1)?;
             }
         },
+    }
+    Ok(())
+}
+
+// ---- the control-plane flood row ---------------------------------------------------------
+
+fn flood(args: &[String]) -> Result<()> {
+    use hsrp_tests::lab_flood::{self, BUDGET_PPS};
+    let seconds: u64 = match arg(args, "--seconds") {
+        Ok(s) => s.parse().context("--seconds: not a number")?,
+        Err(_) => 10,
+    };
+    anyhow::ensure!(
+        (1..=600).contains(&seconds),
+        "--seconds {seconds}: 1 to 600"
+    );
+    say(format!(
+        "two routers (100/300 ms), a rogue host flooding the LAN for {seconds} s"
+    ));
+    let run = lab_flood::run(Duration::from_secs(seconds))?;
+    for line in lab_flood::report(&run) {
+        println!("{line}");
+    }
+    println!(
+        "\ncontrol-plane flood: generator {:.0} frames/s ({:.0}x the per-source budget of \
+         {BUDGET_PPS:.0}/s)",
+        run.flood.pps(),
+        run.flood.pps() / BUDGET_PPS
+    );
+    for (k, r) in run.routers.iter().enumerate() {
+        println!(
+            "  r{}: XDP saw {:.0} frames/s, passed {:.0}/s ({:.2}x budget), hsrpd CPU {:.1} % \
+             of a core ({:.1}x its idle {:.2} %), state changes during the flood: {}",
+            k + 1,
+            r.seen() as f64 / run.wall,
+            r.passed as f64 / run.wall,
+            r.passed as f64 / run.wall / BUDGET_PPS,
+            r.cpu * 100.0,
+            r.cpu / r.idle_cpu.max(1e-6),
+            r.idle_cpu * 100.0,
+            r.after.state_changes - r.before.state_changes
+        );
     }
     Ok(())
 }

@@ -286,7 +286,7 @@ pub fn icmp6_echo(id: u16, seq: u16, payload: &[u8]) -> Vec<u8> {
     m
 }
 
-/// A real v1 hello (PROTOCOL.md §2): group 1, Active, VIP 192.168.0.1.
+/// A real v1 hello (docs/protocol.md §2): group 1, Active, VIP 192.168.0.1.
 pub const V1_HELLO: [u8; 20] = [
     0x00, 0x00, 0x10, 0x03, 0x0a, 0x64, 0x01, 0x00, 0x63, 0x69, 0x73, 0x63, 0x6f, 0x00, 0x00, 0x00,
     0xc0, 0xa8, 0x00, 0x01,
