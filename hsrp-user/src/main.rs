@@ -60,8 +60,11 @@ enum Command {
         #[arg(long)]
         json: bool,
         /// Output format.
-        #[arg(long, value_enum, conflicts_with_all = ["detail", "json"])]
+        #[arg(long, value_enum, conflicts_with_all = ["detail", "json", "track"])]
         format: Option<hsrp_user::control::Format>,
+        /// The tracked objects (like `show track`); with --json, their JSON.
+        #[arg(long, conflicts_with = "detail")]
+        track: bool,
         /// Status socket of the daemon to ask.
         #[arg(long, env = "HSRPD_SOCKET", default_value = hsrp_user::control::DEFAULT_SOCKET)]
         socket: PathBuf,
@@ -196,10 +199,17 @@ fn main() -> ExitCode {
         }
         Command::Check { config, offline } => hsrp_user::config::check_with(&config, offline),
         Command::Status {
+            track: true,
+            json,
+            socket,
+            ..
+        } => hsrp_user::control::track_format::status_tracks(json, Some(socket)),
+        Command::Status {
             detail,
             json,
             format,
             socket,
+            ..
         } => match format {
             Some(format) => hsrp_user::control::status_as(format, Some(socket)),
             None => hsrp_user::control::status(detail, json, Some(socket)),

@@ -196,8 +196,8 @@ const BROKEN: &[(&str, &str, &[&str])] = &[
     ),
     (
         "unsupported track type",
-        "track 1 interface eth1 ip routing\ninterface eth0\n standby 1 ip 10.0.0.1\n standby 1 track 1\n",
-        &["b.conf:1: track 1 interface eth1 ip routing: unsupported track type `ip` (only line-protocol)"],
+        "track 1 interface eth1 ipv6 routing\ninterface eth0\n standby 1 ip 10.0.0.1\n standby 1 track 1\n",
+        &["b.conf:1: track 1 interface eth1 ipv6 routing: unsupported track type `ipv6 routing` (expected line-protocol or ip routing)"],
     ),
     (
         "track route with host bits",
@@ -258,6 +258,20 @@ const BROKEN: &[(&str, &str, &[&str])] = &[
         "follow names no group",
         "interface eth0\n standby 1 ip 10.0.0.1\n standby 1 follow MASTER\n",
         &["b.conf:3: standby 1 follow MASTER: no group is named MASTER"],
+    ),
+    (
+        "priority, preempt or track on a following group",
+        "track 1 interface eth1 line-protocol\ninterface eth0\n standby 1 ip 10.0.0.1\n standby 1 name M\n standby 2 ip 10.0.0.2\n standby 2 follow M\n standby 2 priority 120\n standby 2 preempt\n standby 2 track 1\n",
+        &[
+            "b.conf:7: standby 2 priority 120: group 2 follows group M, which decides its state: `standby 2 priority` has no effect on a following group (configure it on M)",
+            "b.conf:8: standby 2 preempt: group 2 follows group M, which decides its state: `standby 2 preempt` has no effect on a following group (configure it on M)",
+            "b.conf:9: standby 2 track 1: group 2 follows group M, which decides its state: `standby 2 track` has no effect on a following group (configure it on M)",
+        ],
+    ),
+    (
+        "mac-refresh out of range",
+        "interface eth0\n standby mac-refresh 256\n standby 1 ip 10.0.0.1\n",
+        &["b.conf:2: standby mac-refresh 256: mac-refresh interval must be 0-255"],
     ),
     (
         "duplicate group name",

@@ -11,7 +11,7 @@ use hsrp_user::control::format::{brief, detail};
 use hsrp_user::control::snapshot::SCHEMA_VERSION;
 use hsrp_user::control::{
     ControlCounters, DataplaneCounters, GroupStatus, InterfaceStatus, PeerStatus, Snapshot,
-    TimerLateness,
+    TimerLateness, TrackStatus, TrackedBy,
 };
 use hsrp_user::proto::State;
 
@@ -92,6 +92,21 @@ fn snapshot() -> Snapshot {
             p99_ms: 0.25,
             max_ms: 1.5,
         }),
+        tracks: vec![TrackStatus {
+            object: 1,
+            kind: "Interface eth1 line-protocol".into(),
+            state: "up".into(),
+            changes: 2,
+            last_change_s: Some(120.0),
+            delay_up_s: 0,
+            delay_down_s: 5,
+            pending: None,
+            tracked_by: vec![TrackedBy {
+                interface: "eth0".into(),
+                group: 1,
+                action: "decrement 20".into(),
+            }],
+        }],
     }
 }
 

@@ -10,6 +10,7 @@
 
 mod advice;
 mod error;
+pub mod lifetime;
 mod model;
 pub mod operator;
 mod parse;

@@ -10,6 +10,7 @@ pub mod format;
 pub mod ops;
 pub mod prometheus;
 pub mod snapshot;
+pub mod track_format;
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::os::unix::net::UnixStream;
@@ -25,6 +26,7 @@ pub use snapshot::{
     ControlCounters, DataplaneCounters, GroupStatus, InterfaceStatus, PeerStatus, Snapshot,
     TimerLateness,
 };
+pub use snapshot::{TrackPending, TrackStatus, TrackedBy};
 
 /// Where the daemon listens unless told otherwise.
 pub const DEFAULT_SOCKET: &str = "/run/hsrpd/hsrpd.sock";

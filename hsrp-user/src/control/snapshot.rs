@@ -31,6 +31,44 @@ pub struct Snapshot {
     /// How late the loop served the groups' timers (hellos above all), since start.
     #[serde(default)]
     pub timer_lateness: Option<TimerLateness>,
+    /// Tracked objects (what `show track` prints).
+    #[serde(default)]
+    pub tracks: Vec<TrackStatus>,
+}
+
+/// One tracked object.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct TrackStatus {
+    pub object: u32,
+    /// What it watches, in `show track` words ("Interface eth1 line-protocol", ...).
+    pub kind: String,
+    /// "up", "down", or "unknown" before the first evaluation.
+    pub state: String,
+    pub changes: u64,
+    /// Seconds since the last change (none before the first).
+    pub last_change_s: Option<f64>,
+    pub delay_up_s: u16,
+    pub delay_down_s: u16,
+    /// A change waiting for its delay: the state it goes to and when.
+    pub pending: Option<TrackPending>,
+    /// The groups that track it and what it does to them.
+    pub tracked_by: Vec<TrackedBy>,
+}
+
+/// A delayed change of a tracked object.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct TrackPending {
+    pub up: bool,
+    pub in_ms: u64,
+}
+
+/// A group tracking an object.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct TrackedBy {
+    pub interface: String,
+    pub group: u16,
+    /// "decrement D" or "shutdown".
+    pub action: String,
 }
 
 /// Timer lateness: from a group's deadline to the wake-up that served it.

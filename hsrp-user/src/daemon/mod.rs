@@ -34,8 +34,10 @@
 mod accept;
 mod actions;
 mod aux;
+mod follow;
 pub mod groups;
 mod handover;
+mod keys;
 mod last_words;
 mod lateness;
 pub mod nexthop_cache;
@@ -51,6 +53,7 @@ pub mod sentinel;
 mod service;
 mod startup;
 mod status;
+mod tracking;
 mod xdp_probe;
 
 use std::net::IpAddr;
@@ -248,6 +251,8 @@ struct GroupRt {
     vips: Vec<IpAddr>,
     /// IPv6 groups: when the next Router Advertisement is due (running while Active).
     ra: ra::RaSchedule,
+    /// `key-string ... timeout S`: the previous key, still accepted until then.
+    old_key: Option<(Auth, Time)>,
 }
 
 struct Daemon {
@@ -260,6 +265,10 @@ struct Daemon {
     netlink: Netlink,
     watcher: NetWatcher,
     tracker: Tracker,
+    /// Background checks of tracked objects (`tracking`).
+    probes: tracking::Probes,
+    /// When key chain lifetimes are next looked at (`keys`).
+    key_deadline: Option<Time>,
     ifaces: Vec<Iface>,
     groups: Vec<GroupRt>,
     /// While set, `execute` leaves the data plane of a group leaving Active as it is (a
@@ -267,6 +276,8 @@ struct Daemon {
     keep_data_plane: bool,
     schedule: schedule::Schedule,
     index: schedule::GroupIndex,
+    /// Per group, the groups following it (`follow`).
+    followers: Vec<Vec<usize>>,
     /// The IPv6 groups (the only ones with Router Advertisements).
     ipv6_groups: Vec<usize>,
     /// Scratch list of due groups, reused across wake-ups.
@@ -329,6 +340,8 @@ impl Daemon {
         ifaces
             .chain(self.schedule.next())
             .chain(self.ra_deadline())
+            .chain(self.tracker.next_deadline())
+            .chain(self.key_deadline)
             .chain(self.operator.next_deadline())
             .min()
     }
@@ -353,6 +366,7 @@ impl Daemon {
         for iface in &mut self.ifaces {
             iface.counts_dirty = true;
         }
+        self.index_followers();
     }
 
     async fn serve(
@@ -408,6 +422,7 @@ impl Daemon {
                     }
                 }
                 Some(event) = self.watcher.recv() => self.on_net_event(event).await,
+                Some(fact) = self.probes.rx.recv() => self.on_probe(fact).await,
                 Some(reply) = requests.recv() => {
                     let _ = reply.send(self.snapshot());
                 }
@@ -433,6 +448,8 @@ impl Daemon {
             }
         }
         self.due = due;
+        self.key_timers(now).await;
+        self.track_timers().await;
         self.operator_timers().await;
         self.ra_timers().await;
         self.advertise().await;
@@ -531,7 +548,7 @@ impl Daemon {
             }
             _ => {}
         }
-        let effect = self.tracker.on_event(&event);
+        let effect = self.tracker.on_event(self.now(), &event);
         for change in effect.changes {
             self.apply_track(change).await;
         }
@@ -543,9 +560,7 @@ impl Daemon {
                     continue;
                 }
             };
-            if let Some(change) = self.tracker.set(object, up) {
-                self.apply_track(change).await;
-            }
+            self.track_fact(object, up).await;
         }
         self.advertise().await;
     }
@@ -608,50 +623,28 @@ impl Daemon {
                     false
                 }
             };
-            if let Some(change) = self.tracker.set(object, up) {
-                self.apply_track(change).await;
-            }
+            self.track_fact(object, up).await;
         }
         for (object, prefix) in self.tracker.routes() {
             match self.netlink.route_exists(prefix).await {
-                Ok(up) => {
-                    if let Some(change) = self.tracker.set(object, up) {
-                        self.apply_track(change).await;
-                    }
-                }
+                Ok(up) => self.track_fact(object, up).await,
                 Err(e) => warn!("track {object}: cannot look up route {prefix}: {e}"),
             }
         }
     }
 
-    async fn apply_track(&mut self, change: crate::track::TrackChange) {
-        if self.track_masked(change.object, change.up) {
-            return;
-        }
-        info!(
-            "track {} is now {}",
-            change.object,
-            if change.up { "up" } else { "down" }
-        );
-        for gi in 0..self.groups.len() {
-            if self.groups[gi]
-                .fsm
-                .config()
-                .tracks
-                .iter()
-                .any(|t| t.object == change.object)
-            {
-                let event = Event::Track {
-                    object: change.object,
-                    up: change.up,
-                };
-                self.feed(gi, event).await;
-            }
+    /// Feeds one event to one group and carries out what it says; a state change drives
+    /// the groups following it in the same step.
+    async fn feed(&mut self, gi: usize, event: Event) {
+        let before = self.groups[gi].fsm.state();
+        self.feed_one(gi, event).await;
+        if self.groups[gi].fsm.state() != before {
+            self.drive_followers(gi).await;
         }
     }
 
-    /// Feeds one event to one group and carries out what it says.
-    async fn feed(&mut self, gi: usize, event: Event) {
+    /// [`Daemon::feed`] without the followers.
+    async fn feed_one(&mut self, gi: usize, event: Event) {
         let now = self.now();
         let actions = self.groups[gi].fsm.handle(now, event);
         self.schedule.set(gi, self.groups[gi].fsm.next_deadline());

@@ -95,8 +95,12 @@ impl Daemon {
             error!("{msg}");
             return Err(msg);
         }
+        // Group indices change below: no follower is driven until they are indexed again.
+        self.followers.clear();
         self.apply(new, plan).await;
         self.reindex();
+        self.rekey().await;
+        self.sync_followers().await;
         self.operator_after_reload().await;
         let msg = format!("reloaded {path}: {} group(s)", self.groups.len());
         info!("{msg}");
@@ -154,6 +158,7 @@ impl Daemon {
         self.tracker = crate::track::Tracker::new(&new.tracks);
         self.config = new;
         self.refresh_tracks().await;
+        self.probes.restart(&self.tracker, &self.config.ip_slas);
 
         // Lookups by key, built once: a reload stays linear in the number of groups.
         let specs: HashMap<GroupKey, usize> = self
@@ -206,6 +211,7 @@ impl Daemon {
     /// One existing group gets its new configuration.
     async fn reconfigure(&mut self, gi: usize, gc: GroupConfig, spec: crate::config::GroupSpec) {
         let now = self.now();
+        let old_auth = self.groups[gi].fsm.config().auth.clone();
         match self.groups[gi].fsm.reconfigure(now, gc) {
             Ok(actions) => self.execute(gi, actions).await,
             Err(e) => {
@@ -217,6 +223,7 @@ impl Daemon {
             }
         }
         self.groups[gi].auths = groups::accepted_auths(&self.config, &spec);
+        self.keep_old_key(gi, old_auth, spec.key_timeout_s, now);
         let vmac = self.groups[gi].fsm.virtual_mac();
         let vips = spec.virtual_ips();
         self.groups[gi].spec = spec;

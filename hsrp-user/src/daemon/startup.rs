@@ -109,6 +109,8 @@ impl Daemon {
         let mut daemon = Daemon {
             config_path: config_path.to_path_buf(),
             tracker: Tracker::new(&config.tracks),
+            probes: super::tracking::Probes::new(),
+            key_deadline: None,
             operator: super::operator::Operator::new(&config.operator),
             config,
             start: Instant::now(),
@@ -121,6 +123,7 @@ impl Daemon {
             keep_data_plane: false,
             schedule: Default::default(),
             index: Default::default(),
+            followers: Vec::new(),
             ipv6_groups: Vec::new(),
             due: Vec::new(),
             lateness: Default::default(),
@@ -152,7 +155,12 @@ impl Daemon {
             daemon.groups.push(g);
         }
         daemon.reindex();
+        // Before any group speaks: the keys valid now.
+        daemon.rekey().await;
         daemon.refresh_tracks().await;
+        daemon
+            .probes
+            .restart(&daemon.tracker, &daemon.config.ip_slas);
         for gi in 0..daemon.groups.len() {
             if daemon.ifaces[daemon.groups[gi].iface].up {
                 daemon.feed(gi, Event::InterfaceUp).await;
@@ -200,6 +208,7 @@ impl Daemon {
             spec,
             fsm,
             ra: Default::default(),
+            old_key: None,
         })
     }
 

@@ -133,6 +133,7 @@ impl Daemon {
                     max_ms: ms(l.max()),
                 })
             },
+            tracks: self.track_status(),
         }
     }
 }

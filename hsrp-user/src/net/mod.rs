@@ -15,6 +15,7 @@
 //! created it, so a caller (or a test) that `setns`es a thread gets sockets in that namespace.
 
 mod error;
+pub mod icmp;
 mod links;
 pub mod local_route;
 mod notify;
@@ -31,7 +32,8 @@ pub use notify::{watchdog_timeout, Notifier};
 pub use packet::{PacketSocket, HSRP_MULTICAST_MACS};
 pub use prefix::IpPrefix;
 pub use sysctl::{
-    disable_icmp_redirects, icmp_redirects_enabled, ipv4_forwarding, ipv6_forwarding, rp_filter,
+    disable_icmp_redirects, icmp_redirects_enabled, ipv4_forwarding, ipv4_forwarding_on,
+    ipv6_forwarding, rp_filter,
 };
 pub use watch::{NetEvent, NetWatcher};
 

@@ -77,6 +77,19 @@ pub fn rp_filter(iface: &str) -> Result<u8> {
     Ok(read("all")?.max(read(iface)?))
 }
 
+/// Whether IPv4 forwarding is on for `iface` (`conf/IF/forwarding`), what `track N
+/// interface IF ip routing` needs besides the link and an address.
+pub fn ipv4_forwarding_on(iface: &str) -> Result<bool> {
+    check_iface_name(iface)?;
+    let own = Path::new("/proc/sys/net/ipv4/conf").join(iface);
+    if !own.exists() {
+        return Err(NetError::NoSuchInterface {
+            iface: iface.to_owned(),
+        });
+    }
+    read_flag(&own.join("forwarding"))
+}
+
 fn write_value(path: &Path, value: &str) -> Result<()> {
     fs::write(path, value).map_err(|source| NetError::Sysctl {
         path: path.to_owned(),
