@@ -13,7 +13,9 @@ pub mod maps;
 pub mod nexthop;
 pub mod vmac_table;
 
-pub use loader::{AttachMode, Dataplane, LoadOptions, DEFAULT_PIN_DIR, PROGRAM_NAME};
+pub use loader::{
+    attach_policy, AttachMode, AttachPolicy, Dataplane, LoadOptions, DEFAULT_PIN_DIR, PROGRAM_NAME,
+};
 
 use std::path::Path;
 

@@ -12,6 +12,7 @@
 //! Network namespaces: every socket here belongs to the namespace of the thread that
 //! created it, so a caller (or a test) that `setns`es a thread gets sockets in that namespace.
 
+mod driver;
 mod error;
 mod links;
 mod packet;
@@ -21,6 +22,7 @@ mod rtnl;
 mod sysctl;
 mod watch;
 
+pub use driver::driver_name;
 pub use error::NetError;
 pub use links::{IfAddr, InterfaceInfo, Netlink};
 pub use packet::{PacketSocket, HSRP_MULTICAST_MACS};
