@@ -34,7 +34,15 @@ const HOST_NEIGH_SYSCTLS: &[(&str, &str)] = &[
     ("retrans_time_ms", "100"),
 ];
 
-/// host, one router, server; no XDP on the switch ports; nothing resolved in advance.
+/// The LAN and uplink IPv6 prefixes, the addresses in them.
+pub const HOST6: &str = "2001:db8::100";
+pub const R1_LAN6: &str = "2001:db8::2";
+pub const SERVER6: &str = "2001:db8:1::100";
+/// The virtual link-local of IPv6 group 2 (vMAC 0005.73a0.0002).
+pub const VLL2: &str = "fe80::5:73ff:fea0:2";
+
+/// host, one router, server, dual stack; no XDP on the switch ports; nothing resolved in
+/// advance. IPv6: LAN 2001:db8::/64, uplink 2001:db8:1::/64, static addresses.
 pub fn plain_lab() -> Result<Lab> {
     let lab = Lab::new(LabOptions {
         routers: 1,
@@ -48,23 +56,75 @@ pub fn plain_lab() -> Result<Lab> {
             "sysctl -qw net.ipv4.neigh.{HOST_IF}.{name}={value}"
         ))?;
     }
+    host.exec(&format!(
+        "sysctl -qw net.ipv6.conf.{HOST_IF}.accept_ra=0 && \
+         ip -6 addr add {HOST6}/64 dev {HOST_IF} nodad"
+    ))?;
+    let server = lab.server.as_ref().context("the plain lab has a server")?;
+    server.exec(&format!(
+        "ip -6 addr add {SERVER6}/64 dev up0 nodad && \
+         ip -6 route add 2001:db8::/64 via 2001:db8:1::2"
+    ))?;
+    let r1 = &lab.router(1).ns;
+    r1.exec(&format!(
+        "sysctl -qw net.ipv6.conf.all.forwarding=1 && \
+         ip -6 addr add {R1_LAN6}/64 dev lan0 nodad && \
+         ip -6 addr add 2001:db8:1::2/64 dev up0 nodad"
+    ))?;
+    // hsrpd speaks IPv6 HSRP from the link-local: wait for its DAD to finish.
+    crate::lab::wait_for(Duration::from_secs(5), || {
+        r1.exec("ip -6 addr show dev lan0 scope link")
+            .is_ok_and(|o| o.contains("fe80") && !o.contains("tentative"))
+    })
+    .context("r1's link-local still tentative after 5 s")?;
     Ok(lab)
 }
 
-/// The plain lab with r1's hsrpd Active for [`VIP`] (HSRPv2 group 1, 50/150 ms).
+/// The plain lab with r1's hsrpd Active for [`VIP`] (HSRPv2 group 1) and for IPv6 group
+/// 2 ([`VLL2`]), 50/150 ms; the host's IPv6 default route via [`VLL2`].
 pub fn plain_lab_active() -> Result<Lab> {
+    plain_lab_active_with("")
+}
+
+/// [`plain_lab_active`] with global configuration lines `global` first.
+pub fn plain_lab_active_with(global: &str) -> Result<Lab> {
     let mut lab = plain_lab()?;
-    lab.start_hsrpd(
-        1,
-        &router_config(2, &[(1, VIP, 150, true)], "timers msec 50 msec 150"),
-    )?;
+    let config = format!(
+        "{global}\n{}\n standby 2 ipv6 autoconfig\n standby 2 priority 150\n \
+         standby 2 timers msec 50 msec 150\n",
+        router_config(2, &[(1, VIP, 150, true)], "timers msec 50 msec 150").trim_end()
+    );
+    lab.start_hsrpd(1, &config)?;
     let active = crate::lab::wait_for(Duration::from_secs(3), || {
-        crate::lab::group_state(&lab, 1) == Some(hsrp_user::proto::State::Active)
+        lab.status(1).is_ok_and(|s| {
+            s.groups.len() == 2
+                && s.groups
+                    .iter()
+                    .all(|g| g.state == hsrp_user::proto::State::Active)
+        })
     });
     if active.is_none() {
         bail!("r1 did not become Active:\n{}", lab.log(1));
     }
+    let host = lab.host.as_ref().context("host")?;
+    host.exec(&format!("ip -6 route add default via {VLL2} dev {HOST_IF}"))?;
     Ok(lab)
+}
+
+/// The host's default routes: through the VIPs (`true`, the XDP data plane) or through
+/// r1's own addresses (`false`, plain kernel forwarding on the same router).
+pub fn host_gateway(lab: &Lab, via_vip: bool) -> Result<()> {
+    let host = lab.host.as_ref().context("host")?;
+    let (v4, v6) = if via_vip {
+        (VIP.to_string(), VLL2.to_string())
+    } else {
+        (lab.router(1).lan_ip.to_string(), R1_LAN6.to_string())
+    };
+    host.exec(&format!(
+        "ip route replace default via {v4} && \
+         ip -6 route replace default via {v6} dev {HOST_IF}"
+    ))?;
+    Ok(())
 }
 
 /// Runs `f` in a thread inside `ns` (sockets it creates stay in `ns`).
@@ -116,15 +176,22 @@ pub fn udp_stream(
     let tx = in_netns(from, move || {
         UdpSocket::bind(if to.is_ipv4() { "0.0.0.0:0" } else { "[::]:0" }).context("UDP sender")
     })?;
+    let done = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let sender_done = done.clone();
     let receiver = std::thread::spawn(move || -> Result<(u64, Vec<IpAddr>)> {
         let mut got = 0;
         let mut sources = Vec::new();
         let mut buf = [0u8; 2048];
-        // Bounded: 100 ms reads until 500 ms without a datagram after the first, or 60 s.
+        // Bounded: 100 ms reads until the sender is done and 500 ms passed without a
+        // datagram, or 60 s.
         rx.set_read_timeout(Some(Duration::from_millis(100)))?;
         let hard = Instant::now() + Duration::from_secs(60);
-        let mut last = Instant::now() + Duration::from_secs(5);
-        while Instant::now() < hard && last.elapsed() < Duration::from_millis(500) {
+        let mut last = Instant::now();
+        let idle = |last: Instant| {
+            done.load(std::sync::atomic::Ordering::Relaxed)
+                && last.elapsed() >= Duration::from_millis(500)
+        };
+        while Instant::now() < hard && !idle(last) {
             match rx.recv_from(&mut buf) {
                 Ok((n, peer)) => {
                     last = Instant::now();
@@ -153,6 +220,7 @@ pub fn udp_stream(
         // A send error (no route, ICMP error queued) is a lost datagram.
         let _ = tx.send_to(&payload, to);
     }
+    sender_done.store(true, std::sync::atomic::Ordering::Relaxed);
     let (received, sources) = receiver
         .join()
         .map_err(|_| anyhow::anyhow!("receiver panicked"))??;
@@ -183,10 +251,23 @@ pub fn tcp_transfer(
     bytes: usize,
     limit: Duration,
 ) -> Result<TcpOutcome> {
-    let bind: SocketAddr = if to.is_ipv4() {
-        ([0, 0, 0, 0], to.port()).into()
+    tcp_transfer_to(from, at, to, to, bytes, limit)
+}
+
+/// [`tcp_transfer`] with the listener on `listen`'s port while the client connects to
+/// `to` (a DNAT on the way maps one to the other).
+pub fn tcp_transfer_to(
+    from: &Netns,
+    at: &Netns,
+    to: SocketAddr,
+    listen: SocketAddr,
+    bytes: usize,
+    limit: Duration,
+) -> Result<TcpOutcome> {
+    let bind: SocketAddr = if listen.is_ipv4() {
+        ([0, 0, 0, 0], listen.port()).into()
     } else {
-        (std::net::Ipv6Addr::UNSPECIFIED, to.port()).into()
+        (std::net::Ipv6Addr::UNSPECIFIED, listen.port()).into()
     };
     let listener = in_netns(at, move || {
         TcpListener::bind(bind).with_context(|| format!("listening on TCP {bind}"))
@@ -281,6 +362,11 @@ fn set_rcvbuf(sock: &UdpSocket, bytes: i32) {
 /// The server's address and `port`.
 pub fn server(port: u16) -> SocketAddr {
     SocketAddr::new(IpAddr::V4(SERVER_IP), port)
+}
+
+/// The server's IPv6 address and `port`.
+pub fn server6(port: u16) -> SocketAddr {
+    SocketAddr::new(IpAddr::V6(SERVER6.parse().expect("a valid address")), port)
 }
 
 /// The host, as the server reaches it.

@@ -32,6 +32,8 @@ pub struct Config {
     pub tracks: BTreeMap<u32, TrackSpec>,
     /// `key chain NAME` blocks, by name.
     pub key_chains: BTreeMap<String, KeyChain>,
+    /// `fast-path on|off|auto` (default auto): may XDP forward past netfilter hooks.
+    pub fast_path: crate::fastpath::Setting,
 }
 
 impl Config {

@@ -91,6 +91,8 @@ pub(crate) struct Drafts {
     /// Track objects whose definition was invalid (references to them are not reported).
     pub broken_tracks: BTreeSet<u32>,
     pub key_chains: BTreeMap<String, KeyChain>,
+    /// `fast-path on|off|auto` (global), with its line.
+    pub fast_path: Option<(crate::fastpath::Setting, usize)>,
 }
 
 /// Which block indented lines belong to.
@@ -231,6 +233,7 @@ fn top_line(drafts: &mut Drafts, line: usize, toks: &[&str]) -> (Block, Result<(
                 Err(e) => (Block::Broken, Err(e)),
             }
         }
+        "fast-path" => (Block::None, fast_path(drafts, line, toks)),
         "standby" | "ip" | "description" => (
             Block::None,
             Err(format!(
@@ -246,11 +249,30 @@ fn top_line(drafts: &mut Drafts, line: usize, toks: &[&str]) -> (Block, Result<(
         _ => (
             Block::Broken,
             Err(format!(
-                "unknown command `{}` (expected interface, track or key chain)",
+                "unknown command `{}` (expected interface, track, key chain or fast-path)",
                 toks[0]
             )),
         ),
     }
+}
+
+/// `fast-path on|off|auto`: whether XDP may forward past netfilter hooks (see
+/// `crate::fastpath`).
+fn fast_path(drafts: &mut Drafts, line: usize, toks: &[&str]) -> Result<(), String> {
+    use crate::fastpath::Setting;
+    let setting = match toks.get(1).map(|t| kw(t)).as_deref() {
+        Some("auto") => Setting::Auto,
+        Some("on") => Setting::On,
+        Some("off") => Setting::Off,
+        Some(other) => return Err(format!("fast-path {other}: expected on, off or auto")),
+        None => return Err("incomplete command: fast-path on|off|auto".into()),
+    };
+    end(toks, 2)?;
+    if let Some((_, first)) = drafts.fast_path {
+        return Err(format!("fast-path is already set on line {first}"));
+    }
+    drafts.fast_path = Some((setting, line));
+    Ok(())
 }
 
 /// `track N interface IF line-protocol` | `track N ip route P reachability` |

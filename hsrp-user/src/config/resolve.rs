@@ -29,6 +29,7 @@ pub(crate) fn resolve(drafts: Drafts, source: &str, text: &str, diags: &mut Diag
         interfaces,
         tracks: drafts.tracks,
         key_chains: drafts.key_chains,
+        fast_path: drafts.fast_path.map(|(s, _)| s).unwrap_or_default(),
     }
 }
 

@@ -21,6 +21,10 @@ pub struct Snapshot {
     /// The XDP next-hop cache: "on", or "off: REASON".
     #[serde(default)]
     pub nexthop_cache: String,
+    /// Where forwarded frames go: "fast path: REASON" (XDP) or "kernel path: REASON"
+    /// (netfilter sees them).
+    #[serde(default)]
+    pub forwarding: String,
 }
 
 /// One interface hsrpd runs on.

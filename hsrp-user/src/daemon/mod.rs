@@ -24,6 +24,7 @@
 //!   once rather than after the hold time; `last_words`: keeping those frames current.
 
 mod actions;
+pub mod fast_path;
 pub mod groups;
 mod handover;
 mod last_words;
@@ -208,6 +209,8 @@ struct Daemon {
     sentinel: Option<sentinel::Sentinel>,
     /// Keeps the XDP next-hop cache correct (None: the cache is off).
     nexthop: Option<nexthop_cache::NexthopKeeper>,
+    /// Keeps forwarding in XDP or in the kernel as the netfilter hooks require.
+    fast_path: Option<fast_path::FastPathKeeper>,
     /// Per group, the Resign last handed to the sentinel (`None`: not Active).
     last_words: Vec<Option<crate::proto::GroupMessage>>,
     /// Some group's last words may have changed: rewrite them at the end of the iteration.
@@ -572,6 +575,7 @@ impl Daemon {
         if let Some(keeper) = self.nexthop.take() {
             keeper.stop().await;
         }
+        drop(self.fast_path.take());
         if let Err(e) = self.maps.reset() {
             warn!("clearing the data plane maps: {e:#}");
         }

@@ -113,6 +113,11 @@ impl Daemon {
                 Some(keeper) => keeper.status(),
                 None => "off: disabled (--no-nexthop-cache)".into(),
             },
+            forwarding: self
+                .fast_path
+                .as_ref()
+                .map(|k| k.status())
+                .unwrap_or_default(),
         }
     }
 }

@@ -6,8 +6,11 @@
 //! - `maps`: the typed map API; `vmac_table`: the direct-mapped `HSRP_VMAC` under it.
 //! - `nexthop`: the next-hop cache maps (generation, entries); kept by
 //!   `daemon::nexthop_cache`.
+//! - `fwd_mode`: fast path or kernel path for forwarded frames; kept by
+//!   `daemon::fast_path`.
 
 pub mod cli;
+pub mod fwd_mode;
 pub mod loader;
 pub mod maps;
 pub mod nexthop;

@@ -15,6 +15,7 @@
 mod driver;
 mod error;
 mod links;
+pub mod nfhooks;
 mod packet;
 mod packet_filter;
 mod prefix;
