@@ -250,10 +250,12 @@ fn the_cache_follows_route_neighbour_mtu_and_rule_changes() {
     std::fs::create_dir_all(&dir).unwrap();
     let stop = dir.join("stop");
     let config = dir.join("r.conf");
+    // `fast-path on`: the forward chain's drop-all rule proves that every delivered
+    // frame was forwarded by XDP (under `auto` hsrpd would hand them to the kernel).
     std::fs::write(
         &config,
         format!(
-            "interface {r0}\n standby version 2\n standby 1 ip 10.0.1.1\n \
+            "fast-path on\ninterface {r0}\n standby version 2\n standby 1 ip 10.0.1.1\n \
              standby 1 priority 110\n standby 1 timers msec 100 msec 300\n"
         ),
     )

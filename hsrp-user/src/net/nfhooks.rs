@@ -567,4 +567,54 @@ mod tests {
         assert_eq!(parse_hook(&q(None), &bad), None);
         assert_eq!(parse_hook(&q(None), &[1, 0]), None);
     }
+
+    /// NFT_MSG_NEWCHAIN payloads as the chain dump returns them.
+    fn chain_msg(family: u8, table: &str, name: &str, hook: Option<(u32, &[&str])>) -> Vec<u8> {
+        let mut p = vec![family, 0, 0, 0];
+        push_attr(&mut p, NFTA_CHAIN_TABLE, format!("{table}\0").as_bytes());
+        push_attr(&mut p, 2, &7u64.to_be_bytes()); // NFTA_CHAIN_HANDLE, ignored
+        push_attr(&mut p, NFTA_CHAIN_NAME, format!("{name}\0").as_bytes());
+        if let Some((hooknum, devs)) = hook {
+            let mut h = Vec::new();
+            push_attr(&mut h, NFTA_HOOK_HOOKNUM, &hooknum.to_be_bytes());
+            push_attr(&mut h, NFTA_HOOK_PRIORITY, &(-100i32 as u32).to_be_bytes());
+            if !devs.is_empty() {
+                let mut list = Vec::new();
+                for d in devs {
+                    push_attr(&mut list, 1, format!("{d}\0").as_bytes());
+                }
+                push_attr(&mut h, NFTA_HOOK_DEVS | 0x8000, &list);
+            }
+            push_attr(&mut p, NFTA_CHAIN_HOOK | 0x8000, &h);
+        }
+        p
+    }
+
+    #[test]
+    fn parses_base_chains_and_skips_regular_ones() {
+        let hooks = parse_chain(&chain_msg(NFPROTO_INET, "fw", "forward", Some((2, &[]))));
+        assert_eq!(hooks.len(), 1);
+        assert_eq!(hooks[0].family, NFPROTO_INET);
+        assert_eq!(hooks[0].hooknum, NF_INET_FORWARD);
+        assert_eq!(hooks[0].priority, -100);
+        assert_eq!(hooks[0].dev, None);
+        assert_eq!(
+            hooks[0].owner,
+            HookOwner::Nftables {
+                family: NFPROTO_INET,
+                table: "fw".into(),
+                chain: "forward".into()
+            }
+        );
+        // A netdev chain on two devices: one hook per device.
+        let msg = chain_msg(NFPROTO_NETDEV, "n", "in", Some((0, &["lan0", "up0"])));
+        let devs: Vec<_> = parse_chain(&msg).into_iter().map(|h| h.dev).collect();
+        assert_eq!(devs, vec![Some("lan0".into()), Some("up0".into())]);
+        // A regular chain (jump target) has no hook; truncated input gives nothing.
+        assert!(parse_chain(&chain_msg(NFPROTO_IPV4, "t", "sub", None)).is_empty());
+        let mut cut = chain_msg(NFPROTO_INET, "fw", "forward", Some((2, &[])));
+        cut.truncate(cut.len() - 3);
+        assert!(parse_chain(&cut).is_empty());
+        assert!(parse_chain(&[]).is_empty());
+    }
 }
