@@ -387,4 +387,16 @@ fn fast_path_on_is_obeyed_with_a_loud_warning_and_off_forces_the_kernel() {
     let before = forwarded(&lab);
     assert_eq!(udp(&lab, server(7801), 30).received, 30);
     assert_eq!(forwarded(&lab), before, "nothing forwarded by XDP");
+
+    // A reload with `fast-path auto` (no rules here) brings the fast path back.
+    let path = lab.daemon(1).unwrap().config.clone();
+    let text = std::fs::read_to_string(&path).unwrap();
+    std::fs::write(&path, text.replace("fast-path off", "fast-path auto")).unwrap();
+    lab.signal(1, libc::SIGHUP).unwrap();
+    wait_mode(&lab, "fast path: no netfilter hook");
+    assert_eq!(udp(&lab, server(7801), 30).received, 30);
+    assert!(
+        forwarded(&lab) >= before + 30,
+        "XDP forwards after the reload"
+    );
 }
