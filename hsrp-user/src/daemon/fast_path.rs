@@ -117,8 +117,10 @@ async fn run(
                         events = None;
                     }
                 }
-                if let Some(ev) = &events {
-                    let _ = ev.get_ref().drain();
+                if let Some(Err(e)) = events.as_ref().map(|ev| ev.get_ref().drain()) {
+                    // A socket that keeps failing would wake us at once, again and again.
+                    warn!("{e}; re-reading the hooks every {RECHECK_INTERVAL:?} only");
+                    events = None;
                 }
             }
         }
