@@ -28,6 +28,7 @@ pub mod control;
 pub mod daemon;
 pub mod dataplane;
 pub mod decode;
+pub mod fastpath;
 pub mod fsm;
 pub mod import;
 pub mod logging;

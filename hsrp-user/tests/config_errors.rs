@@ -10,9 +10,29 @@ use hsrp_user::config::{self, SystemView};
 /// interface block around the mistake so the only errors are the ones listed.
 const BROKEN: &[(&str, &str, &[&str])] = &[
     (
+        "fast-path with a bad value",
+        "fast-path maybe\ninterface eth0\n standby 1 ip 10.0.0.1\n",
+        &["b.conf:1: fast-path maybe: fast-path maybe: expected on, off or auto"],
+    ),
+    (
+        "fast-path without a value",
+        "fast-path\ninterface eth0\n standby 1 ip 10.0.0.1\n",
+        &["b.conf:1: fast-path: incomplete command: fast-path on|off|auto"],
+    ),
+    (
+        "fast-path twice",
+        "fast-path on\nfast-path off\ninterface eth0\n standby 1 ip 10.0.0.1\n",
+        &["b.conf:2: fast-path off: fast-path is already set on line 1"],
+    ),
+    (
+        "fast-path with trailing words",
+        "fast-path on now\ninterface eth0\n standby 1 ip 10.0.0.1\n",
+        &["b.conf:1: fast-path on now: unexpected `now`"],
+    ),
+    (
         "unknown top-level command",
         "hostname r1\ninterface eth0\n standby 1 ip 10.0.0.1\n",
-        &["b.conf:1: hostname r1: unknown command `hostname` (expected interface, track, key chain or hsrpd)"],
+        &["b.conf:1: hostname r1: unknown command `hostname` (expected interface, track, key chain, ip sla, fast-path or hsrpd)"],
     ),
     (
         "real-time priority out of range",
@@ -375,7 +395,7 @@ interface eth1
         vec![
             "m.conf:3: standby 1 priority 300: priority must be 1-255",
             "m.conf:4: standby 1 timers 5 5: hold time must be greater than hello time",
-            "m.conf:5: bogus line: unknown command `bogus` (expected interface, track, key chain or hsrpd)",
+            "m.conf:5: bogus line: unknown command `bogus` (expected interface, track, key chain, ip sla, fast-path or hsrpd)",
             "m.conf:7: standby 2 ip 10.0.0.1: virtual IP 10.0.0.1 is already used by eth0 group 1 (line 2)",
         ]
     );

@@ -86,6 +86,7 @@ fn snapshot() -> Snapshot {
         }],
         groups: vec![group(1, State::Active), init],
         nexthop_cache: "on".into(),
+        forwarding: "fast path: no netfilter hook sees forwarded traffic".into(),
         timer_lateness: Some(TimerLateness {
             wakeups: 28800,
             p50_ms: 0.05,

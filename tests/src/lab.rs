@@ -14,9 +14,11 @@
 //!     | up0 ... uI
 //!   [server: bridge up0 10.1.0.100/24]
 //! ```
-//! Router I (1-based) is `routers[I-1]`. Frames XDP sends into a veth (XDP_TX, redirect)
-//! are dropped unless the peer end has an XDP program: [`LabOptions::xdp_on_switch`] puts
-//! hsrp's own program, with empty maps (which passes everything), on every switch-side end.
+//! Router I (1-based) is `routers[I-1]`. hsrpd attaches to veth in generic (SKB) mode,
+//! whose XDP_TX and redirects reach the peer like any frame. [`LabOptions::xdp_on_switch`]
+//! still puts hsrp's own program, with empty maps (which passes everything), on every
+//! switch-side end for the tests that want the peers as they were with native mode; the
+//! plain lab (`lab_plain`: no peer programs, nothing resolved in advance) is what users run.
 
 use std::fs;
 use std::net::Ipv4Addr;
@@ -50,8 +52,8 @@ pub struct LabOptions {
     pub host: bool,
     /// A `server` namespace behind an uplink bridge that every router plugs into.
     pub server: bool,
-    /// XDP (pass-through) on the switch-side veth ends, so frames the routers' XDP sends
-    /// (ARP answers, forwarded traffic) arrive.
+    /// XDP (pass-through) on the switch-side veth ends (needed by native-mode XDP into a
+    /// veth; hsrpd's generic mode on veth does not need it: see `lab_plain`).
     pub xdp_on_switch: bool,
 }
 

@@ -6,6 +6,7 @@ pub mod lab;
 pub mod lab_churn;
 pub mod lab_flood;
 pub mod lab_load;
+pub mod lab_plain;
 pub mod lab_scale;
 pub mod lab_traffic;
 pub mod probe;

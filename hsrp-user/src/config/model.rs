@@ -39,6 +39,8 @@ pub struct Config {
     /// `hsrpd realtime priority N`: the timer thread runs SCHED_FIFO at N with memory
     /// locked (None: normal scheduling).
     pub realtime: Option<u8>,
+    /// `fast-path on|off|auto` (default auto): may XDP forward past netfilter hooks.
+    pub fast_path: crate::fastpath::Setting,
 }
 
 /// An `ip sla N` block with ` icmp-echo A [source-interface IF | source-ip A]`, its

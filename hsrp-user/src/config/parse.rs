@@ -107,6 +107,8 @@ pub(crate) struct Drafts {
     pub operator: super::operator::OperatorDraft,
     /// `hsrpd realtime priority N`.
     pub realtime: At<u8>,
+    /// `fast-path on|off|auto` (global), with its line.
+    pub fast_path: Option<(crate::fastpath::Setting, usize)>,
 }
 
 /// Which block indented lines belong to.
@@ -273,6 +275,7 @@ fn top_line(drafts: &mut Drafts, line: usize, toks: &[&str]) -> (Block, Result<(
                 _ => super::operator::hsrpd_line(&mut drafts.operator, line, toks),
             },
         ),
+        "fast-path" => (Block::None, fast_path(drafts, line, toks)),
         "standby" | "ip" | "description" => (
             Block::None,
             Err(format!(
@@ -288,7 +291,7 @@ fn top_line(drafts: &mut Drafts, line: usize, toks: &[&str]) -> (Block, Result<(
         _ => (
             Block::Broken,
             Err(format!(
-                "unknown command `{}` (expected interface, track, key chain or hsrpd)",
+                "unknown command `{}` (expected interface, track, key chain, ip sla, fast-path or hsrpd)",
                 toks[0]
             )),
         ),
@@ -326,6 +329,25 @@ fn daemon_line(drafts: &mut Drafts, line: usize, toks: &[&str]) -> Result<(), St
         line,
         "hsrpd realtime priority",
     )
+}
+
+/// `fast-path on|off|auto`: whether XDP may forward past netfilter hooks (see
+/// `crate::fastpath`).
+fn fast_path(drafts: &mut Drafts, line: usize, toks: &[&str]) -> Result<(), String> {
+    use crate::fastpath::Setting;
+    let setting = match toks.get(1).map(|t| kw(t)).as_deref() {
+        Some("auto") => Setting::Auto,
+        Some("on") => Setting::On,
+        Some("off") => Setting::Off,
+        Some(other) => return Err(format!("fast-path {other}: expected on, off or auto")),
+        None => return Err("incomplete command: fast-path on|off|auto".into()),
+    };
+    end(toks, 2)?;
+    if let Some((_, first)) = drafts.fast_path {
+        return Err(format!("fast-path is already set on line {first}"));
+    }
+    drafts.fast_path = Some((setting, line));
+    Ok(())
 }
 
 /// `track N interface IF {line-protocol | ip routing}` | `track N ip route P reachability`

@@ -43,6 +43,7 @@ pub(crate) fn resolve(
         key_chains: drafts.key_chains,
         realtime: drafts.realtime.map(|(p, _)| p),
         ip_slas: drafts.ip_slas,
+        fast_path: drafts.fast_path.map(|(s, _)| s).unwrap_or_default(),
     }
 }
 

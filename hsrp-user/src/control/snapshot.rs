@@ -34,6 +34,10 @@ pub struct Snapshot {
     /// Tracked objects (what `show track` prints).
     #[serde(default)]
     pub tracks: Vec<TrackStatus>,
+    /// Where forwarded frames go: "fast path: REASON" (XDP) or "kernel path: REASON"
+    /// (netfilter sees them).
+    #[serde(default)]
+    pub forwarding: String,
 }
 
 /// One tracked object.

@@ -34,6 +34,7 @@
 mod accept;
 mod actions;
 mod aux;
+pub mod fast_path;
 mod follow;
 pub mod groups;
 mod handover;
@@ -289,6 +290,8 @@ struct Daemon {
     nexthop: Option<nexthop_cache::NexthopKeeper>,
     /// Notify program, events stream, operator commands (`operator`).
     operator: operator::Operator,
+    /// Keeps forwarding in XDP or in the kernel as the netfilter hooks require.
+    fast_path: Option<fast_path::FastPathKeeper>,
     /// Per group, the Resign last handed to the sentinel (`None`: not Active).
     last_words: Vec<Option<crate::proto::GroupMessage>>,
     /// Some group's last words may have changed: rewrite them at the end of the iteration.
@@ -662,6 +665,7 @@ impl Daemon {
         if let Some(keeper) = self.nexthop.take() {
             keeper.stop().await;
         }
+        drop(self.fast_path.take());
         if let Err(e) = self.maps.reset() {
             warn!("clearing the data plane maps: {e:#}");
         }

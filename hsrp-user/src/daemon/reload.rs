@@ -156,6 +156,9 @@ impl Daemon {
             }
         }
         self.tracker = crate::track::Tracker::new(&new.tracks);
+        if let Some(keeper) = &self.fast_path {
+            keeper.set_setting(new.fast_path);
+        }
         self.config = new;
         self.refresh_tracks().await;
         self.probes.restart(&self.tracker, &self.config.ip_slas);

@@ -14,10 +14,12 @@ use futures::FutureExt;
 use log::{debug, info, warn};
 use tokio::sync::mpsc;
 
+use super::fast_path::FastPathKeeper;
 use super::groups::{self, GroupKey};
 use super::nexthop_cache::NexthopKeeper;
 use super::{xdp_probe, Daemon, GroupRt, Iface, MAX_RX_ERRORS};
 use crate::config::{Config, GroupSpec, InterfaceConfig};
+use crate::dataplane::fwd_mode::FwdModeMap;
 use crate::dataplane::maps::DataplaneMaps;
 use crate::dataplane::nexthop::NexthopMaps;
 use crate::dataplane::MapSet;
@@ -105,6 +107,14 @@ impl Daemon {
         }
         add_forwarding_targets(&mut maps);
         let nexthop = start_nexthop_cache(&mut dataplane, options.nexthop_cache, aux).await?;
+        // Before any group exists (so before any can be Active): no frame is forwarded
+        // past netfilter hooks that were there first.
+        let fast_path = FastPathKeeper::start(
+            FwdModeMap::from_dataplane(&mut dataplane)?,
+            config.fast_path,
+        )
+        .await
+        .context("deciding between the XDP fast path and the kernel path")?;
 
         let mut daemon = Daemon {
             config_path: config_path.to_path_buf(),
@@ -129,6 +139,7 @@ impl Daemon {
             lateness: Default::default(),
             sentinel: None,
             nexthop,
+            fast_path: Some(fast_path),
             last_words: Vec::new(),
             last_words_dirty: true,
             aux: aux.clone(),

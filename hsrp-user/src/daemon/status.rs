@@ -134,6 +134,11 @@ impl Daemon {
                 })
             },
             tracks: self.track_status(),
+            forwarding: self
+                .fast_path
+                .as_ref()
+                .map(|k| k.status())
+                .unwrap_or_default(),
         }
     }
 }

@@ -14,10 +14,12 @@
 //! Network namespaces: every socket here belongs to the namespace of the thread that
 //! created it, so a caller (or a test) that `setns`es a thread gets sockets in that namespace.
 
+mod driver;
 mod error;
 pub mod icmp;
 mod links;
 pub mod local_route;
+pub mod nfhooks;
 mod notify;
 mod packet;
 mod packet_filter;
@@ -26,6 +28,7 @@ mod rtnl;
 mod sysctl;
 mod watch;
 
+pub use driver::driver_name;
 pub use error::NetError;
 pub use links::{IfAddr, InterfaceInfo, Netlink};
 pub use notify::{watchdog_timeout, Notifier};
