@@ -26,8 +26,11 @@ pub mod map_names {
     /// The next-hop cache (see [`super::NexthopKey`]) and its generation.
     pub const NEXTHOP: &str = "HSRP_NEXTHOP";
     pub const NH_GEN: &str = "HSRP_NH_GEN";
-    pub const ALL: [&str; 11] = [
+    /// Fast path or kernel path for forwarded frames (see [`super::FWD_KERNEL_PATH`]).
+    pub const FWD_MODE: &str = "HSRP_FWD_MODE";
+    pub const ALL: [&str; 12] = [
         VMAC, VIP, IFACE, TX_PORTS, STATS, CTRL_RATE, CONFIG, IFACE_SLOT, CLOCK, NEXTHOP, NH_GEN,
+        FWD_MODE,
     ];
 }
 
@@ -407,6 +410,14 @@ pub struct NexthopValue {
 
 /// `HSRP_NH_GEN[0]` value that turns the cache off: nothing is used or filled.
 pub const NH_GEN_OFF: u32 = 0;
+
+/// `HSRP_FWD_MODE[0]` values. Fast (0, a fresh map): frames to an Active vMAC are
+/// forwarded by XDP when the fib lookup succeeds. Kernel path: every frame the program
+/// would forward is handed to the kernel instead (after the answers for the VIP), so
+/// netfilter (firewall, NAT, conntrack, marks) sees it; hsrpd sets it while hooks that can
+/// see forwarded traffic exist.
+pub const FWD_FAST_PATH: u32 = 0;
+pub const FWD_KERNEL_PATH: u32 = 1;
 
 /// Benchmark-only types (the `hsrp-bench` object: traffic generator and baselines).
 pub mod bench {

@@ -365,6 +365,27 @@ fn describe(repr: &Repr) -> String {
     }
 }
 
+/// The key of `--key-file`: the file's first line without its line ending. The error
+/// names the file, never its contents.
+pub fn read_key_file(path: &Path) -> anyhow::Result<String> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| anyhow::anyhow!("cannot read the key file {}: {e}", path.display()))?;
+    let key = text.lines().next().unwrap_or("").to_string();
+    if key.is_empty() {
+        anyhow::bail!(
+            "the key file {} is empty (one line: the key)",
+            path.display()
+        );
+    }
+    if text.lines().nth(1).is_some_and(|l| !l.is_empty()) {
+        anyhow::bail!(
+            "the key file {} has more than one line (one line: the key)",
+            path.display()
+        );
+    }
+    Ok(key)
+}
+
 /// Entry point of `hsrpd decode`. Exit status: 0 when the file was read (malformed packets
 /// are reported, not fatal), an error for an unreadable file.
 pub fn main(file: &Path, key: Option<&str>) -> anyhow::Result<ExitCode> {
@@ -380,6 +401,27 @@ pub fn main(file: &Path, key: Option<&str>) -> anyhow::Result<ExitCode> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn key_file_is_one_line_and_errors_do_not_show_it() {
+        let dir = std::env::temp_dir().join(format!("hsrpd-keyfile-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let f = dir.join("k");
+        std::fs::write(&f, "s3cret\n").unwrap();
+        assert_eq!(read_key_file(&f).unwrap(), "s3cret");
+        std::fs::write(&f, "s3cret\r\n").unwrap();
+        assert_eq!(read_key_file(&f).unwrap(), "s3cret");
+        std::fs::write(&f, "").unwrap();
+        assert!(read_key_file(&f)
+            .unwrap_err()
+            .to_string()
+            .contains("is empty"));
+        std::fs::write(&f, "s3cret\nother\n").unwrap();
+        let err = read_key_file(&f).unwrap_err().to_string();
+        assert!(err.contains("more than one line"), "{err}");
+        assert!(!err.contains("s3cret"), "{err}");
+        let _ = std::fs::remove_dir_all(dir);
+    }
 
     #[test]
     fn pcapng_timestamp_units() {

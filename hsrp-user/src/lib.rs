@@ -11,16 +11,30 @@
 //! - `track`: tracking objects (links, routes) and their changes.
 //! - `decode`: `hsrpd decode` (pcap reader).
 //! - `import`: `hsrpd import` (a Cisco running-config to an hsrpd configuration).
+//! - `privileges`: dropping the capabilities `hsrpd run` no longer needs.
+//! - `manual`: man pages and completions from the CLI definition; exit statuses.
+
+/// `hsrpd --version`: the release and which XDP object the binary embeds (a sha256 prefix
+/// of its bytes, from build.rs; `none` for a build with `HSRP_ALLOW_NO_XDP=1`).
+pub const VERSION: &str = concat!(
+    env!("CARGO_PKG_VERSION"),
+    " (XDP object ",
+    env!("HSRP_XDP_OBJECT_ID"),
+    ")"
+);
 
 pub mod config;
 pub mod control;
 pub mod daemon;
 pub mod dataplane;
 pub mod decode;
+pub mod fastpath;
 pub mod fsm;
 pub mod import;
 pub mod logging;
+pub mod manual;
 pub mod net;
+pub mod privileges;
 pub mod proto;
 pub mod sim;
 pub mod track;

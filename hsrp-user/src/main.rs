@@ -3,15 +3,18 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, Parser, Subcommand};
 
 #[derive(Parser)]
 #[command(
     name = "hsrpd",
-    version,
+    version = hsrp_user::VERSION,
     about = "Cisco-compatible HSRP gateway for Linux, data plane in XDP"
 )]
 struct Cli {
+    /// Log level (default info; RUST_LOG when not given, with per-module filters).
+    #[arg(long, global = true, value_name = "LEVEL", value_parser = hsrp_user::logging::LEVELS)]
+    log_level: Option<String>,
     #[command(subcommand)]
     command: Command,
 }
@@ -29,20 +32,39 @@ enum Command {
         /// Leave the XDP next-hop cache off: every forwarded frame takes the fib lookup.
         #[arg(long, env = "HSRPD_NO_NEXTHOP_CACHE")]
         no_nexthop_cache: bool,
+        /// Group whose members may use the status socket (mode 0660; default: root's).
+        #[arg(long, env = "HSRPD_SOCKET_GROUP", value_name = "GROUP")]
+        socket_group: Option<String>,
+        /// Real-time mode: the timer thread runs SCHED_FIFO at PRIO (1-99, default 20)
+        /// with memory locked; overrides `hsrpd realtime priority N` in the configuration.
+        /// See docs/configuration.md for the risks and bounds.
+        #[arg(long, value_name = "PRIO", num_args = 0..=1, require_equals = true,
+              value_parser = clap::value_parser!(u8).range(1..=99))]
+        realtime: Option<Option<u8>>,
     },
-    /// Validate a configuration file without touching the system.
+    /// Validate a configuration file without touching the system (read-only checks of the
+    /// interfaces, warnings about forwarding and rp_filter).
     Check {
         #[arg(short, long, default_value = "/etc/hsrpd/hsrpd.conf")]
         config: PathBuf,
+        /// The file alone: syntax and whole-file rules, nothing read from the system.
+        #[arg(long)]
+        offline: bool,
     },
     /// Show the groups of the running daemon (like `show standby brief`).
     Status {
         /// Per-group detail (like `show standby`).
         #[arg(long)]
         detail: bool,
-        /// Machine-readable output.
+        /// Machine-readable output (same as --format json).
         #[arg(long)]
         json: bool,
+        /// Output format.
+        #[arg(long, value_enum, conflicts_with_all = ["detail", "json", "track"])]
+        format: Option<hsrp_user::control::Format>,
+        /// The tracked objects (like `show track`); with --json, their JSON.
+        #[arg(long, conflicts_with = "detail")]
+        track: bool,
         /// Status socket of the daemon to ask.
         #[arg(long, env = "HSRPD_SOCKET", default_value = hsrp_user::control::DEFAULT_SOCKET)]
         socket: PathBuf,
@@ -72,9 +94,12 @@ enum Command {
     Decode {
         /// The capture file.
         file: PathBuf,
-        /// MD5 key to verify digests with.
-        #[arg(long)]
+        /// MD5 key to verify digests with (visible in `ps`: prefer --key-file).
+        #[arg(long, conflicts_with = "key_file")]
         key: Option<String>,
+        /// File holding the MD5 key (one line; a trailing newline is not part of it).
+        #[arg(long, value_name = "FILE")]
+        key_file: Option<PathBuf>,
     },
     /// Attach the XDP data plane alone to an interface and pin its maps (for inspection).
     Load {
@@ -109,26 +134,47 @@ enum Command {
     /// Internal: spawned by `run`; sends its Active groups' Resign if it dies.
     #[command(hide = true)]
     Sentinel,
+    /// Internal: writes the man pages and shell completions into DIR (`cargo xtask dist`).
+    #[command(hide = true)]
+    GenerateDocs { dir: PathBuf },
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    hsrp_user::logging::init();
+    hsrp_user::logging::init(cli.log_level.as_deref());
     let result = match cli.command {
-        Command::Decode { file, key } => hsrp_user::decode::main(&file, key.as_deref()),
+        Command::Decode {
+            file,
+            key,
+            key_file,
+        } => match key_file.map(|f| hsrp_user::decode::read_key_file(&f)) {
+            Some(Err(e)) => Err(e),
+            Some(Ok(k)) => hsrp_user::decode::main(&file, Some(&k)),
+            None => hsrp_user::decode::main(&file, key.as_deref()),
+        },
         Command::Load { iface } => hsrp_user::dataplane::cli::load(&iface),
         Command::Unload { iface } => hsrp_user::dataplane::cli::unload(&iface),
         Command::Run {
             config,
             socket,
             no_nexthop_cache,
-        } => hsrp_user::daemon::run_with(
-            &config,
-            &socket,
-            hsrp_user::daemon::RunOptions {
-                nexthop_cache: !no_nexthop_cache,
-            },
-        ),
+            socket_group,
+            realtime,
+        } => socket_group
+            .map(|g| hsrp_user::control::group_id(&g))
+            .transpose()
+            .and_then(|socket_gid| {
+                hsrp_user::daemon::run_with(
+                    &config,
+                    &socket,
+                    hsrp_user::daemon::RunOptions {
+                        nexthop_cache: !no_nexthop_cache,
+                        socket_gid,
+                        realtime: realtime
+                            .map(|p| p.unwrap_or(hsrp_user::daemon::realtime::DEFAULT_PRIORITY)),
+                    },
+                )
+            }),
         Command::Sentinel => hsrp_user::daemon::sentinel::main(),
         Command::Events { socket } => hsrp_user::control::events::client(&socket),
         Command::Control { command, socket } => {
@@ -148,17 +194,31 @@ fn main() -> ExitCode {
             output,
             report,
         }),
-        Command::Check { config } => hsrp_user::config::check(&config),
+        Command::GenerateDocs { dir } => {
+            hsrp_user::manual::generate(Cli::command(), &dir).map(|()| ExitCode::SUCCESS)
+        }
+        Command::Check { config, offline } => hsrp_user::config::check_with(&config, offline),
+        Command::Status {
+            track: true,
+            json,
+            socket,
+            ..
+        } => hsrp_user::control::track_format::status_tracks(json, Some(socket)),
         Command::Status {
             detail,
             json,
+            format,
             socket,
-        } => hsrp_user::control::status(detail, json, Some(socket)),
+            ..
+        } => match format {
+            Some(format) => hsrp_user::control::status_as(format, Some(socket)),
+            None => hsrp_user::control::status(detail, json, Some(socket)),
+        },
     };
     match result {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("hsrpd: error: {e:#}");
+            eprintln!("{}hsrpd: error: {e:#}", hsrp_user::logging::error_prefix());
             ExitCode::FAILURE
         }
     }

@@ -55,6 +55,8 @@ pub enum Opcode {
 pub enum State {
     /// v2 only on the wire; the state machine never sits here (it uses Initial).
     Disabled,
+    /// Spelled as `show standby` and `hsrpd status` print it, in JSON too.
+    #[serde(rename = "Init", alias = "Initial")]
     Initial,
     Learn,
     Listen,

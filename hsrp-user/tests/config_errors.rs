@@ -10,9 +10,59 @@ use hsrp_user::config::{self, SystemView};
 /// interface block around the mistake so the only errors are the ones listed.
 const BROKEN: &[(&str, &str, &[&str])] = &[
     (
+        "fast-path with a bad value",
+        "fast-path maybe\ninterface eth0\n standby 1 ip 10.0.0.1\n",
+        &["b.conf:1: fast-path maybe: fast-path maybe: expected on, off or auto"],
+    ),
+    (
+        "fast-path without a value",
+        "fast-path\ninterface eth0\n standby 1 ip 10.0.0.1\n",
+        &["b.conf:1: fast-path: incomplete command: fast-path on|off|auto"],
+    ),
+    (
+        "fast-path twice",
+        "fast-path on\nfast-path off\ninterface eth0\n standby 1 ip 10.0.0.1\n",
+        &["b.conf:2: fast-path off: fast-path is already set on line 1"],
+    ),
+    (
+        "fast-path with trailing words",
+        "fast-path on now\ninterface eth0\n standby 1 ip 10.0.0.1\n",
+        &["b.conf:1: fast-path on now: unexpected `now`"],
+    ),
+    (
         "unknown top-level command",
         "hostname r1\ninterface eth0\n standby 1 ip 10.0.0.1\n",
-        &["b.conf:1: hostname r1: unknown command `hostname` (expected interface, track or key chain)"],
+        &["b.conf:1: hostname r1: unknown command `hostname` (expected interface, track, key chain, ip sla, fast-path or hsrpd)"],
+    ),
+    (
+        "real-time priority out of range",
+        "hsrpd realtime priority 100\ninterface eth0\n standby 1 ip 10.0.0.1\n",
+        &["b.conf:1: hsrpd realtime priority 100: real-time priority `100` is not a number from 1 to 99"],
+    ),
+    (
+        "real-time priority zero",
+        "hsrpd realtime priority 0\ninterface eth0\n standby 1 ip 10.0.0.1\n",
+        &["b.conf:1: hsrpd realtime priority 0: real-time priority `0` is not a number from 1 to 99"],
+    ),
+    (
+        "real-time without a priority",
+        "hsrpd realtime\ninterface eth0\n standby 1 ip 10.0.0.1\n",
+        &["b.conf:1: hsrpd realtime: incomplete command: hsrpd realtime priority N (N = 1-99)"],
+    ),
+    (
+        "real-time with a trailing word",
+        "hsrpd realtime priority 20 memlock\ninterface eth0\n standby 1 ip 10.0.0.1\n",
+        &["b.conf:1: hsrpd realtime priority 20 memlock: unexpected `memlock`"],
+    ),
+    (
+        "unknown daemon setting",
+        "hsrpd turbo\ninterface eth0\n standby 1 ip 10.0.0.1\n",
+        &["b.conf:1: hsrpd turbo: unknown hsrpd command `turbo` (expected notify or realtime)"],
+    ),
+    (
+        "two different real-time priorities",
+        "hsrpd realtime priority 20\nhsrpd realtime priority 30\ninterface eth0\n standby 1 ip 10.0.0.1\n",
+        &["b.conf:2: hsrpd realtime priority 30: hsrpd realtime priority already set to a different value at line 1"],
     ),
     (
         "unknown interface command",
@@ -166,8 +216,8 @@ const BROKEN: &[(&str, &str, &[&str])] = &[
     ),
     (
         "unsupported track type",
-        "track 1 interface eth1 ip routing\ninterface eth0\n standby 1 ip 10.0.0.1\n standby 1 track 1\n",
-        &["b.conf:1: track 1 interface eth1 ip routing: unsupported track type `ip` (only line-protocol)"],
+        "track 1 interface eth1 ipv6 routing\ninterface eth0\n standby 1 ip 10.0.0.1\n standby 1 track 1\n",
+        &["b.conf:1: track 1 interface eth1 ipv6 routing: unsupported track type `ipv6 routing` (expected line-protocol or ip routing)"],
     ),
     (
         "track route with host bits",
@@ -192,17 +242,17 @@ const BROKEN: &[(&str, &str, &[&str])] = &[
     (
         "key-string before key",
         "key chain K\n key-string abc\ninterface eth0\n standby 1 ip 10.0.0.1\n",
-        &["b.conf:2: key-string abc: `key-string` must follow a `key N` line"],
+        &["b.conf:2: key-string <redacted>: `key-string` must follow a `key N` line"],
     ),
     (
         "encrypted key-string",
         "interface eth0\n standby 1 ip 10.0.0.1\n standby 1 authentication md5 key-string 7 0822455D0A16\n",
-        &["b.conf:3: standby 1 authentication md5 key-string 7 0822455D0A16: encrypted (type 7) key-strings are not supported; give the key in clear text"],
+        &["b.conf:3: standby 1 authentication md5 key-string 7 <redacted>: encrypted (type 7) key-strings are not supported; give the key in clear text"],
     ),
     (
         "text authentication too long",
         "interface eth0\n standby 1 ip 10.0.0.1\n standby 1 authentication text verylongpassword\n",
-        &["b.conf:3: standby 1 authentication text verylongpassword: text authentication string must be 1-8 characters (got 16)"],
+        &["b.conf:3: standby 1 authentication text <redacted>: text authentication string must be 1-8 characters (got 16)"],
     ),
     (
         "md5 without key",
@@ -228,6 +278,20 @@ const BROKEN: &[(&str, &str, &[&str])] = &[
         "follow names no group",
         "interface eth0\n standby 1 ip 10.0.0.1\n standby 1 follow MASTER\n",
         &["b.conf:3: standby 1 follow MASTER: no group is named MASTER"],
+    ),
+    (
+        "priority, preempt or track on a following group",
+        "track 1 interface eth1 line-protocol\ninterface eth0\n standby 1 ip 10.0.0.1\n standby 1 name M\n standby 2 ip 10.0.0.2\n standby 2 follow M\n standby 2 priority 120\n standby 2 preempt\n standby 2 track 1\n",
+        &[
+            "b.conf:7: standby 2 priority 120: group 2 follows group M, which decides its state: `standby 2 priority` has no effect on a following group (configure it on M)",
+            "b.conf:8: standby 2 preempt: group 2 follows group M, which decides its state: `standby 2 preempt` has no effect on a following group (configure it on M)",
+            "b.conf:9: standby 2 track 1: group 2 follows group M, which decides its state: `standby 2 track` has no effect on a following group (configure it on M)",
+        ],
+    ),
+    (
+        "mac-refresh out of range",
+        "interface eth0\n standby mac-refresh 256\n standby 1 ip 10.0.0.1\n",
+        &["b.conf:2: standby mac-refresh 256: mac-refresh interval must be 0-255"],
     ),
     (
         "duplicate group name",
@@ -295,6 +359,26 @@ fn every_broken_config_gives_exactly_its_error_lines() {
 }
 
 #[test]
+fn realtime_priority_is_read_and_off_by_default() {
+    let on = config::parse(
+        "! comment\nhsrpd realtime priority 20\ninterface eth0\n standby 1 ip 10.0.0.1\n",
+        "rt.conf",
+    )
+    .unwrap();
+    assert_eq!(on.realtime, Some(20));
+    // Keywords are case-insensitive like the rest of the file; repeating the same value
+    // is harmless.
+    let again = config::parse(
+        "HSRPD Realtime Priority 99\nhsrpd realtime priority 99\ninterface eth0\n standby 1 ip 10.0.0.1\n",
+        "rt.conf",
+    )
+    .unwrap();
+    assert_eq!(again.realtime, Some(99));
+    let off = config::parse("interface eth0\n standby 1 ip 10.0.0.1\n", "rt.conf").unwrap();
+    assert_eq!(off.realtime, None);
+}
+
+#[test]
 fn all_errors_are_reported_not_only_the_first() {
     let text = "\
 interface eth0
@@ -311,7 +395,7 @@ interface eth1
         vec![
             "m.conf:3: standby 1 priority 300: priority must be 1-255",
             "m.conf:4: standby 1 timers 5 5: hold time must be greater than hello time",
-            "m.conf:5: bogus line: unknown command `bogus` (expected interface, track or key chain)",
+            "m.conf:5: bogus line: unknown command `bogus` (expected interface, track, key chain, ip sla, fast-path or hsrpd)",
             "m.conf:7: standby 2 ip 10.0.0.1: virtual IP 10.0.0.1 is already used by eth0 group 1 (line 2)",
         ]
     );

@@ -29,6 +29,8 @@ fn eth0(line: usize, groups: Vec<GroupSpec>) -> InterfaceConfig {
         }],
         version: Version::V2,
         use_bia: false,
+        mac_refresh_s: None,
+        init_delay_s: None,
         groups,
     }
 }
@@ -83,6 +85,8 @@ fn tracking_example_parses_with_track_object_and_decrement_60() {
             kind: TrackKind::Interface {
                 name: "eth1".into(),
             },
+            delay_up_s: 0,
+            delay_down_s: 0,
         },
     )]
     .into();
@@ -147,10 +151,11 @@ interface eth0
  ip address 192.168.2.2 255.255.255.0 secondary
  standby version 2
  standby use-bia
+ standby mac-refresh 30
  standby 300 ip 192.168.1.254
  standby 300 ip 192.168.2.254 secondary
  standby 300 priority 120
- standby 300 preempt delay minimum 30 reload 60 sync 5
+ standby 300 preempt delay minimum 30 reload 60
  standby 300 timers 1 4
  standby 300 track 10 shutdown
  standby 300 track 11
@@ -201,7 +206,7 @@ fn full_grammar_parses() {
         Some(Preempt {
             minimum_s: 30,
             reload_s: 60,
-            sync_s: 5
+            sync_s: 0
         })
     );
     assert_eq!(
@@ -225,6 +230,8 @@ fn full_grammar_parses() {
     assert_eq!(g300.name.as_deref(), Some("LAN-V4"));
     let g301 = &eth0.groups[1];
     assert_eq!(g301.follow.as_deref(), Some("LAN-V4"));
+    assert_eq!(eth0.mac_refresh_s, Some(30));
+    assert_eq!(g301.key_timeout_s, Some(30));
     assert_eq!(
         g301.auth,
         Auth::Md5 {

@@ -90,7 +90,8 @@ fn check_errors_point_at_lines(text: &str) {
         for d in &e.diagnostics {
             if let Some(n) = d.line {
                 assert!(n >= 1 && n <= lines.len(), "line {n} out of range");
-                assert_eq!(d.text, lines[n - 1].trim());
+                // The line as written, secrets (key-string, authentication text) redacted.
+                assert_eq!(d.text, config::redact_secrets(lines[n - 1].trim()));
             }
             assert!(!d.reason.is_empty());
         }

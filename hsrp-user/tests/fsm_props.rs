@@ -103,9 +103,9 @@ fn any_event() -> impl Strategy<Value = Event> {
             let mut c = base_cfg();
             c.priority = p;
             c.timers = timers.then(|| Timers::from_millis(100, 400));
-            Event::ConfigChange(c)
+            Event::ConfigChange(Box::new(c))
         }),
-        1 => Just(Event::ConfigChange({ let mut c = base_cfg(); c.priority = 0; c })),
+        1 => Just(Event::ConfigChange(Box::new({ let mut c = base_cfg(); c.priority = 0; c }))),
         1 => Just(Event::Shutdown),
     ]
 }
@@ -344,7 +344,7 @@ fn invalid_configuration_is_refused_with_a_reason() {
     let (mut g, _) = running(base_cfg());
     let mut bad = base_cfg();
     bad.priority = 0;
-    let actions = g.handle(Time::from_secs(1), Event::ConfigChange(bad));
+    let actions = g.handle(Time::from_secs(1), Event::ConfigChange(Box::new(bad)));
     assert!(matches!(&actions[..], [Action::ConfigRejected { .. }]));
     assert_eq!(g.priority(), 100);
 }

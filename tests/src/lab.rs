@@ -14,9 +14,11 @@
 //!     | up0 ... uI
 //!   [server: bridge up0 10.1.0.100/24]
 //! ```
-//! Router I (1-based) is `routers[I-1]`. Frames XDP sends into a veth (XDP_TX, redirect)
-//! are dropped unless the peer end has an XDP program: [`LabOptions::xdp_on_switch`] puts
-//! hsrp's own program, with empty maps (which passes everything), on every switch-side end.
+//! Router I (1-based) is `routers[I-1]`. hsrpd attaches to veth in generic (SKB) mode,
+//! whose XDP_TX and redirects reach the peer like any frame. [`LabOptions::xdp_on_switch`]
+//! still puts hsrp's own program, with empty maps (which passes everything), on every
+//! switch-side end for the tests that want the peers as they were with native mode; the
+//! plain lab (`lab_plain`: no peer programs, nothing resolved in advance) is what users run.
 
 use std::fs;
 use std::net::Ipv4Addr;
@@ -50,8 +52,8 @@ pub struct LabOptions {
     pub host: bool,
     /// A `server` namespace behind an uplink bridge that every router plugs into.
     pub server: bool,
-    /// XDP (pass-through) on the switch-side veth ends, so frames the routers' XDP sends
-    /// (ARP answers, forwarded traffic) arrive.
+    /// XDP (pass-through) on the switch-side veth ends (needed by native-mode XDP into a
+    /// veth; hsrpd's generic mode on veth does not need it: see `lab_plain`).
     pub xdp_on_switch: bool,
 }
 
@@ -131,6 +133,8 @@ pub struct Lab {
     /// The hsrpd the lab starts: [`hsrpd_bin`] (debug) unless a benchmark sets a release
     /// build.
     pub hsrpd: PathBuf,
+    /// Extra arguments of `hsrpd run` for every daemon the lab starts (e.g. `--realtime`).
+    pub hsrpd_args: Vec<String>,
 }
 
 impl Lab {
@@ -156,6 +160,7 @@ impl Lab {
             lan,
             dir,
             hsrpd: hsrpd_bin(),
+            hsrpd_args: Vec::new(),
         };
         if opts.server {
             let server = Netns::new("srv")?;
@@ -296,6 +301,7 @@ impl Lab {
             .arg(&cfg_path)
             .arg("--socket")
             .arg(&socket)
+            .args(&self.hsrpd_args)
             .env(
                 "RUST_LOG",
                 std::env::var("RUST_LOG").unwrap_or_else(|_| "info".into()),
@@ -366,6 +372,18 @@ impl Lab {
 
     /// tcpdump on `iface` in `ns`, into `<lab dir>/<tag>.pcap`.
     pub fn capture_in(&self, ns: &Netns, iface: &str, tag: &str) -> Result<Capture> {
+        self.capture_filtered(ns, iface, tag, &[])
+    }
+
+    /// [`Lab::capture_in`] with a tcpdump filter expression (as separate words), e.g.
+    /// only the control plane while a traffic flood crosses the same interface.
+    pub fn capture_filtered(
+        &self,
+        ns: &Netns,
+        iface: &str,
+        tag: &str,
+        filter: &[&str],
+    ) -> Result<Capture> {
         crate::require_tool("tcpdump");
         let file = self.dir.join(format!("{tag}.pcap"));
         let err = self.dir.join(format!("{tag}.tcpdump.log"));
@@ -373,6 +391,7 @@ impl Lab {
             .command("tcpdump")
             .args(["-i", iface, "-U", "--immediate-mode", "-s", "256", "-w"])
             .arg(&file)
+            .args(filter)
             .stdout(Stdio::null())
             .stderr(fs::File::create(&err)?)
             .spawn()

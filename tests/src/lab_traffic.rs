@@ -362,18 +362,25 @@ pub struct Keepalived {
     dir: PathBuf,
     pub advert: Timers,
     pub use_vmac: bool,
+    /// Extra `global_defs` lines ([`Keepalived::config_with`]).
+    pub global: String,
 }
 
 impl Keepalived {
     /// The keepalived configuration of router `i`: r1 priority 110, r2 100 (both preempt,
     /// keepalived's default), VRID 1, the lab's VIP, `advert_int` = the hello.
     pub fn config(i: usize, advert: Timers, use_vmac: bool) -> String {
+        Self::config_with(i, advert, use_vmac, "")
+    }
+
+    /// [`Keepalived::config`] with extra `global_defs` lines (e.g. its real-time options).
+    pub fn config_with(i: usize, advert: Timers, use_vmac: bool, global: &str) -> String {
         let prio = if i == 1 { 110 } else { 100 };
         let advert_s = f64::from(advert.hello_ms) / 1000.0;
         let vmac = if use_vmac { "    use_vmac\n" } else { "" };
         format!(
             "global_defs {{\n    vrrp_version 3\n    script_user root\n    \
-             vrrp_garp_master_delay 0\n    vrrp_garp_master_repeat 1\n}}\n\
+             vrrp_garp_master_delay 0\n    vrrp_garp_master_repeat 1\n{global}}}\n\
              vrrp_instance lab {{\n    state BACKUP\n    interface {ROUTER_LAN_IF}\n    \
              virtual_router_id 1\n    priority {prio}\n    advert_int {advert_s}\n{vmac}    \
              virtual_ipaddress {{\n        {VIP}/24\n    }}\n}}\n"
@@ -382,6 +389,16 @@ impl Keepalived {
 
     /// Starts keepalived on every router of the lab (none must run hsrpd).
     pub fn start(lab: &Lab, advert: Timers, use_vmac: bool) -> Result<Keepalived> {
+        Self::start_with(lab, advert, use_vmac, "")
+    }
+
+    /// [`Keepalived::start`] with extra `global_defs` lines.
+    pub fn start_with(
+        lab: &Lab,
+        advert: Timers,
+        use_vmac: bool,
+        global: &str,
+    ) -> Result<Keepalived> {
         crate::require_tool("keepalived");
         let dir = lab.dir.join(format!("keepalived-{}", crate::unique("")));
         fs::create_dir_all(&dir)?;
@@ -390,6 +407,7 @@ impl Keepalived {
             dir,
             advert,
             use_vmac,
+            global: global.to_string(),
         };
         for i in 1..=lab.routers.len() {
             let c = k.spawn(lab, i)?;
@@ -400,7 +418,10 @@ impl Keepalived {
 
     fn spawn(&self, lab: &Lab, i: usize) -> Result<Child> {
         let cfg = self.dir.join(format!("r{i}.conf"));
-        fs::write(&cfg, Self::config(i, self.advert, self.use_vmac))?;
+        fs::write(
+            &cfg,
+            Self::config_with(i, self.advert, self.use_vmac, &self.global),
+        )?;
         let log = fs::File::create(self.dir.join(format!("r{i}.log")))?;
         let p = |s: &str| self.dir.join(format!("r{i}.{s}.pid")).display().to_string();
         lab.router(i)

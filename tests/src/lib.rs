@@ -3,11 +3,15 @@
 //! behind. Tests that need root fail loudly (never skip) when not root.
 
 pub mod lab;
+pub mod lab_churn;
 pub mod lab_flood;
+pub mod lab_load;
+pub mod lab_plain;
 pub mod lab_scale;
 pub mod lab_traffic;
 pub mod probe;
 pub mod rogue;
+pub mod soak;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};

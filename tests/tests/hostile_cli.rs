@@ -18,22 +18,22 @@ const CASES: &[(&[&str], i32, &str)] = &[
     ),
     (
         &["run", "-c", "{dir}/missing.conf", "--socket", "{dir}/s"],
-        1,
+        78,
         "hsrpd: error: cannot read {dir}/missing.conf: No such file or directory (os error 2)",
     ),
     (
         &["run", "-c", "{dir}/bad.conf", "--socket", "{dir}/s"],
-        1,
+        78,
         "hsrpd: error: {dir}/bad.conf:2: standby 1 priority 300: priority must be 1-255",
     ),
     (
         &["check", "-c", "{dir}/missing.conf"],
-        1,
+        78,
         "hsrpd: error: check: cannot read {dir}/missing.conf: No such file or directory (os error 2)",
     ),
     (
         &["check", "-c", "{dir}/bad.conf"],
-        1,
+        78,
         "{dir}/bad.conf:2: standby 1 priority 300: priority must be 1-255",
     ),
     (

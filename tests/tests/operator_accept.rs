@@ -102,11 +102,8 @@ fn control(lab: &Lab, i: usize, args: &[&str]) {
 
 #[test]
 fn services_answer_on_the_vip_only_while_active() {
-    // Generic XDP: veth's native mode hands the kernel a frame whose destination MAC XDP
-    // rewrote still marked "for another host", and the kernel drops it (docs/architecture.md,
-    // slow path on veth); a physical NIC's driver builds the skb after XDP, like generic
-    // mode does. The daemons inherit this.
-    std::env::set_var("HSRPD_XDP_MODE", "generic");
+    // hsrpd attaches to veth in generic mode (docs/architecture.md): frames it passes
+    // to the kernel after rewriting the destination MAC are classified anew there.
     let mut lab = Lab::new(LabOptions {
         routers: 2,
         host: true,

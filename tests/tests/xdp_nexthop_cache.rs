@@ -198,9 +198,13 @@ fn the_cache_follows_route_neighbour_mtu_and_rule_changes() {
     veth(&r2, Some(&router), &b0, Some(&sb)).unwrap();
     // Checksums filled in by the host (veth offload would leave UDP checksums partial,
     // and XDP forwards the frame as it is).
+    // ip_no_pmtu_disc: the host sends without DF and ignores "fragmentation needed", so
+    // after the MTU drop in (v) its large datagrams stay large (the kernel path on r
+    // would otherwise answer the first with ICMP, and the host would fragment the rest
+    // into pieces that the fast path rightly forwards).
     host.exec(&format!(
         "ethtool -K {h0} tx off >/dev/null && ip addr add 10.0.1.10/24 dev {h0} \
-         && ip route add default via 10.0.1.1"
+         && ip route add default via 10.0.1.1 && sysctl -qw net.ipv4.ip_no_pmtu_disc=1"
     ))
     .unwrap();
     for (ns, dev, net, mac) in [
@@ -250,10 +254,12 @@ fn the_cache_follows_route_neighbour_mtu_and_rule_changes() {
     std::fs::create_dir_all(&dir).unwrap();
     let stop = dir.join("stop");
     let config = dir.join("r.conf");
+    // `fast-path on`: the forward chain's drop-all rule proves that every delivered
+    // frame was forwarded by XDP (under `auto` hsrpd would hand them to the kernel).
     std::fs::write(
         &config,
         format!(
-            "interface {r0}\n standby version 2\n standby 1 ip 10.0.1.1\n \
+            "fast-path on\ninterface {r0}\n standby version 2\n standby 1 ip 10.0.1.1\n \
              standby 1 priority 110\n standby 1 timers msec 100 msec 300\n"
         ),
     )

@@ -118,7 +118,8 @@ pub fn run(args: &[String]) -> Result<()> {
     let impls = opt(args, "--impls", DEFAULT_IMPLS)?;
     ensure!(
         is_root(),
-        "the benchmark needs root (network namespaces, XDP): `sudo -E cargo xtask bench failover`"
+        "the benchmark needs root (network namespaces, XDP): `{}`",
+        crate::util::sudo_hint("bench failover")
     );
     crate::lab::build_lab_tools()?;
     let mut all = Vec::new();

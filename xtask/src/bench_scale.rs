@@ -48,7 +48,8 @@ pub fn run_bench(args: &[String]) -> Result<()> {
     }
     ensure!(
         is_root(),
-        "the benchmark needs root (network namespaces, XDP): `sudo -E cargo xtask bench scale`"
+        "the benchmark needs root (network namespaces, XDP): `{}`",
+        crate::util::sudo_hint("bench scale")
     );
     crate::lab::build_lab_tools()?;
     say("building a release hsrpd (the one measured)");

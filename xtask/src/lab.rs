@@ -25,7 +25,8 @@ pub fn lab_binary() -> PathBuf {
 pub fn lab(keep: bool) -> Result<()> {
     ensure!(
         is_root(),
-        "the lab needs root (network namespaces, XDP): run `sudo -E cargo xtask lab`"
+        "the lab needs root (network namespaces, XDP): run `{}`",
+        crate::util::sudo_hint("lab")
     );
     // A fresh machine: the Debian tools the demo drives (bpftool for the map dump, ...).
     crate::setup::setup()?;
@@ -48,4 +49,40 @@ pub fn flood(args: &[String]) -> Result<()> {
     crate::setup::setup()?;
     build_lab_tools()?;
     run(Command::new(lab_binary()).arg("flood").args(args))
+}
+
+/// `cargo xtask soak`: the chaos soak (`hsrp-lab soak`, see `hsrp_tests::soak`).
+pub fn soak(minutes: u64, seed: Option<u64>) -> Result<()> {
+    ensure!(
+        is_root(),
+        "the soak needs root (network namespaces, XDP): run `sudo -E cargo xtask soak`"
+    );
+    ensure!(minutes > 0, "--minutes must be at least 1");
+    crate::setup::setup()?;
+    build_lab_tools()?;
+    let mut c = Command::new(lab_binary());
+    c.args(["soak", "--minutes", &minutes.to_string()]);
+    if let Some(s) = seed {
+        c.args(["--seed", &s.to_string()]);
+    }
+    run(&mut c)
+}
+
+/// `cargo xtask bench churn`: memory and descriptor bounds under churn (`hsrp-lab churn`,
+/// see `hsrp_tests::lab_churn`), on a release hsrpd.
+pub fn churn(args: &[String]) -> Result<()> {
+    ensure!(
+        is_root(),
+        "the benchmark needs root (network namespaces, XDP): run `sudo -E cargo xtask bench churn`"
+    );
+    crate::setup::setup()?;
+    build_lab_tools()?;
+    say("building a release hsrpd (the one measured)");
+    run(cargo(None).args(["build", "--release", "-p", "hsrp-user", "--bin", "hsrpd"]))?;
+    let hsrpd = workspace_root().join("target/release/hsrpd");
+    run(Command::new(lab_binary())
+        .arg("churn")
+        .args(args)
+        .arg("--hsrpd")
+        .arg(&hsrpd))
 }

@@ -3,18 +3,26 @@
 //! - `build`: bootstrap the eBPF toolchain if needed, build the XDP object and `hsrpd`.
 //! - `run -- ARGS`: build, then run `hsrpd ARGS`.
 //! - `test`: every test (setup, build, unit/host tests, privileged tests) with a summary.
+//! - `load` / `unload --iface IF`: the data plane alone (`hsrpd load` / `unload`).
+//! - `dist`: release build, man pages, completions and the Debian package (target/dist).
 //! - `setup`: install the Debian packages the tests use.
 //! - `bench dataplane`: the XDP data-plane benchmark.
 //! - `lab [--keep]`: the demo; `bench failover`: failover outage vs keepalived.
+//! - `soak --minutes N [--seed S]`: the chaos soak (random faults, invariants).
+//! - `bench load`: hellos on time with the CPUs busy, hsrpd (default, real-time) vs
+//!   keepalived.
 
 mod bench_dataplane;
 mod bench_failover;
+mod bench_load;
 mod bench_scale;
 mod bootstrap;
 mod build;
+mod dist;
 mod elf;
 mod fuzz;
 mod lab;
+mod mdroff;
 mod setup;
 mod test;
 mod test_times;
@@ -48,6 +56,20 @@ enum Cmd {
         #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
         args: Vec<String>,
     },
+    /// Release build, man pages, shell completions and the Debian package in target/dist/
+    /// (prints the package's path).
+    Dist,
+    /// Build if needed, then attach the XDP data plane alone to IF and pin its maps
+    /// (`hsrpd load`, root); prints the bpftool commands that read the maps.
+    Load {
+        #[arg(long)]
+        iface: String,
+    },
+    /// Detach the data plane of `cargo xtask load` from IF (`hsrpd unload`, root).
+    Unload {
+        #[arg(long)]
+        iface: String,
+    },
     /// Install the Debian packages the tests need (only the missing ones).
     Setup,
     /// Run the libFuzzer targets (all, or the named ones) for `--seconds` each.
@@ -62,6 +84,15 @@ enum Cmd {
         /// Leave the lab running and print how to explore and tear it down.
         #[arg(long)]
         keep: bool,
+    },
+    /// The chaos soak (root): two hsrpd routers with traffic, random faults from a seeded
+    /// RNG (the seed is printed), invariants checked; exit 1 if one broke.
+    Soak {
+        #[arg(long, default_value_t = 10)]
+        minutes: u64,
+        /// Replay the faults of an earlier run.
+        #[arg(long)]
+        seed: Option<u64>,
     },
     /// Benchmarks.
     Bench {
@@ -87,6 +118,18 @@ enum Bench {
         #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
         args: Vec<String>,
     },
+    /// Hellos on time under load (CPU hog, forwarding flood), hsrpd default/real-time vs
+    /// keepalived: --seconds S | --minutes M, --timers 50/150,15/50, --loads, --impls
+    Load {
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<String>,
+    },
+    /// Memory and descriptors of two daemons with 1000 groups after N minutes of churn vs
+    /// after 1: --minutes N (5), --groups G (1000)
+    Churn {
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<String>,
+    },
     /// Control-plane flood: the generator's rate, XDP counts, hsrpd CPU vs idle: --seconds S
     Flood {
         #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
@@ -100,6 +143,9 @@ fn main() -> ExitCode {
         Cmd::Build => build::build(),
         Cmd::Run { args } => return run_hsrpd(&args),
         Cmd::Test { args } => test::test(&args),
+        Cmd::Dist => dist::dist().map(|_| ()),
+        Cmd::Load { iface } => return load_unload("load", &iface),
+        Cmd::Unload { iface } => return load_unload("unload", &iface),
         Cmd::Setup => setup::setup(),
         Cmd::Fuzz { seconds, targets } => fuzz::fuzz(
             &targets.iter().map(String::as_str).collect::<Vec<_>>(),
@@ -109,12 +155,19 @@ fn main() -> ExitCode {
             which: Bench::Dataplane { args },
         } => build::build().and_then(|()| bench_dataplane::run(&args)),
         Cmd::Lab { keep } => lab::lab(keep),
+        Cmd::Soak { minutes, seed } => lab::soak(minutes, seed),
         Cmd::Bench {
             which: Bench::Failover { args },
         } => bench_failover::run(&args),
         Cmd::Bench {
             which: Bench::Scale { args },
         } => bench_scale::run_bench(&args),
+        Cmd::Bench {
+            which: Bench::Load { args },
+        } => bench_load::run_bench(&args),
+        Cmd::Bench {
+            which: Bench::Churn { args },
+        } => lab::churn(&args),
         Cmd::Bench {
             which: Bench::Flood { args },
         } => lab::flood(&args),
@@ -126,6 +179,27 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// `cargo xtask load|unload --iface IF`: refuses early without root (naming the command that
+/// works under sudo), then `hsrpd load|unload --iface IF` after a build.
+fn load_unload(verb: &str, iface: &str) -> ExitCode {
+    if !util::is_root() {
+        eprintln!(
+            "xtask: error: attaching XDP needs root: `{}`",
+            util::sudo_hint(&format!("{verb} --iface {iface}"))
+        );
+        return ExitCode::FAILURE;
+    }
+    let args = [verb.to_string(), "--iface".to_string(), iface.to_string()];
+    let code = run_hsrpd(&args);
+    if verb == "load" && code == ExitCode::SUCCESS {
+        util::say(format!(
+            "the data plane stays attached to {iface}; read the maps with the bpftool \
+             commands above, detach with `cargo xtask unload --iface {iface}`"
+        ));
+    }
+    code
 }
 
 /// Builds, then runs hsrpd with the given arguments, passing its exit status through.

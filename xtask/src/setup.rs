@@ -16,9 +16,17 @@ pub const PACKAGES: &[(&str, &str)] = &[
     ("tcpdump", "captures in tests"),
     ("iperf3", "traffic in the lab and benchmarks"),
     ("python3-scapy", "crafted frames in tests"),
+    (
+        "python3-prometheus-client",
+        "the reference parser of `hsrpd status --format prometheus`",
+    ),
     ("nftables", "firewall scenarios in tests"),
     ("ethtool", "turning veth offloads off for sane checksums"),
     ("keepalived", "the reference FHRP in the failover benchmark"),
+    (
+        "stress-ng",
+        "the CPU hog of the load benchmark and the soak",
+    ),
 ];
 
 fn installed(pkg: &str) -> bool {
@@ -38,9 +46,10 @@ pub fn setup() -> Result<()> {
     }
     if !is_root() {
         bail!(
-            "setup: missing packages {}; installing them needs root (run `sudo -E cargo xtask \
-             setup`, or `apt-get install {}`)",
+            "setup: missing packages {}; installing them needs root (run `{}`, or \
+             `apt-get install {}`)",
             missing.join(", "),
+            crate::util::sudo_hint("setup"),
             missing.join(" ")
         );
     }

@@ -51,8 +51,8 @@ pub fn test(extra: &[String]) -> Result<()> {
         stages.push(stage("privileged tests (tests/, one at a time)", || {
             if !is_root() {
                 bail!(
-                    "the privileged tests need root (network namespaces, XDP): run \
-                     `sudo -E cargo xtask test`"
+                    "the privileged tests need root (network namespaces, XDP): run `{}`",
+                    crate::util::sudo_hint("test")
                 );
             }
             let mut cmd = cargo(None);

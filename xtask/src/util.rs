@@ -98,6 +98,17 @@ pub fn probe(cmd: &mut Command) -> Option<String> {
         .then(|| String::from_utf8_lossy(&out.stdout).into_owned())
 }
 
+/// How to run `cargo xtask ARGS` as root on a stock Debian: sudo's `secure_path` drops
+/// `~/.cargo/bin` from PATH (so `sudo -E cargo` is "command not found") and sudo sets HOME
+/// to root's (so rustup would look for toolchains in /root). The caller's shell expands
+/// `$PATH` and `$HOME` before sudo runs.
+pub fn sudo_hint(args: &str) -> String {
+    format!(
+        "sudo env \"PATH=$PATH\" \"RUSTUP_HOME=${{RUSTUP_HOME:-$HOME/.rustup}}\" \
+         \"CARGO_HOME=${{CARGO_HOME:-$HOME/.cargo}}\" cargo xtask {args}"
+    )
+}
+
 pub fn is_root() -> bool {
     // SAFETY: geteuid has no preconditions and cannot fail.
     unsafe { libc::geteuid() == 0 }

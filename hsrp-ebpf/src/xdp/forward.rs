@@ -1,5 +1,6 @@
 //! Frames to a virtual MAC of this interface: drop when the group is not Active; answer
-//! echo/ARP/NS for a VIP; otherwise forward (fib lookup, TTL/hop limit - 1, new MACs,
+//! echo/ARP/NS for a VIP; in kernel-path mode (`HSRP_FWD_MODE`, netfilter hooks present)
+//! hand everything else to the kernel; otherwise forward (fib lookup, TTL/hop limit - 1, new MACs,
 //! devmap redirect), or hand to the kernel with the interface MAC as destination when the
 //! fast path cannot (no neighbour, TTL expiring, needs fragmentation, IP options, lookup
 //! failure, target not in the devmap, output = input interface).
@@ -64,6 +65,10 @@ fn ipv4(ctx: &XdpContext, ifindex: u32, group: VmacValue) -> u32 {
         }
     }
     let dst = pkt::ip4(f, L3 + 16);
+    if maps::kernel_path() {
+        // Netfilter must see it: firewall, NAT, conntrack (the VIP's answers came first).
+        return slow_or_vip(ctx, ifindex, slot, FAMILY_V4, pkt::addr4(dst));
+    }
     let tot_len = pkt::be16(f, L3 + 2);
     // Read before the lookup: an entry filled while userspace bumps it is born stale.
     let gen = maps::nh_gen();
@@ -140,6 +145,9 @@ fn ipv6(ctx: &XdpContext, ifindex: u32, group: VmacValue) -> u32 {
         if let Some(verdict) = answer::ns(ctx, ifindex) {
             return verdict;
         }
+    }
+    if maps::kernel_path() {
+        return slow_or_vip(ctx, ifindex, slot, FAMILY_V6, pkt::addr6(dst));
     }
     let Some(f) = pkt::bytes::<{ L4_V6 }>(ctx, 0) else {
         return slow_path(ctx, ifindex, slot);

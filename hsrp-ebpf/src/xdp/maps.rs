@@ -213,6 +213,16 @@ pub static HSRP_NEXTHOP: HashMap<
 #[btf_map]
 pub static HSRP_NH_GEN: Array<u32, 1> = Array::new();
 
+/// `[0]`: [`hsrp_ebpf::FWD_FAST_PATH`] or [`hsrp_ebpf::FWD_KERNEL_PATH`], written by hsrpd.
+#[btf_map]
+pub static HSRP_FWD_MODE: Array<u32, 1> = Array::new();
+
+/// True when forwarded frames must go through the kernel (netfilter).
+#[inline(always)]
+pub fn kernel_path() -> bool {
+    HSRP_FWD_MODE.get(0).copied().unwrap_or(0) != hsrp_ebpf::FWD_FAST_PATH
+}
+
 /// The cache generation now (0 = the cache is off).
 #[inline(always)]
 pub fn nh_gen() -> u32 {

@@ -5,9 +5,12 @@
 //! - `resolve`: pass 2, whole-file checks and key-chain resolution;
 //! - `system`: pass 3, interfaces and addresses against the kernel;
 //! - `operator`: hsrpd's own `hsrpd ...` lines (notify program);
-//! - `model`: the resulting plain data; `error`: `FILE:LINE: TEXT: reason` messages.
+//! - `model`: the resulting plain data; `error`: `FILE:LINE: TEXT: reason` messages;
+//! - `advice`: warnings of `hsrpd check` about the system around a valid file.
 
+mod advice;
 mod error;
+pub mod lifetime;
 mod model;
 pub mod operator;
 mod parse;
@@ -20,7 +23,8 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 
-pub use error::{ConfigError, Diagnostic};
+pub use advice::{warnings, SystemFacts};
+pub use error::{redact_secrets, ConfigError, Diagnostic};
 pub use model::*;
 pub use system::{validate_against_system, SystemView};
 
@@ -42,6 +46,32 @@ pub enum LoadError {
     System(anyhow::Error),
     #[error("{0}")]
     Invalid(ConfigError),
+}
+
+/// Reads and parses a file, whole-file rules included, reading nothing from the system.
+pub fn load_offline(path: &Path) -> Result<Config, LoadError> {
+    let source = path.display().to_string();
+    let text = std::fs::read_to_string(path).map_err(|err| LoadError::Read {
+        path: source.clone(),
+        err,
+    })?;
+    parse(&text, &source).map_err(LoadError::Invalid)
+}
+
+impl SystemFacts {
+    /// The facts of the current network namespace for `config`'s interfaces.
+    pub fn read(config: &Config) -> SystemFacts {
+        SystemFacts {
+            ipv4_forwarding: crate::net::ipv4_forwarding().ok(),
+            ipv6_forwarding: crate::net::ipv6_forwarding().ok(),
+            rp_filter: config
+                .interfaces
+                .iter()
+                .map(|i| (i.name.clone(), crate::net::rp_filter(&i.name).ok()))
+                .collect(),
+            xdp_object: crate::dataplane::loader::embedded_object().is_ok(),
+        }
+    }
 }
 
 /// Reads, parses and checks a file against the current network namespace: what
@@ -77,14 +107,34 @@ pub fn load(path: &Path) -> Result<Config, LoadError> {
 }
 
 /// Entry point of `hsrpd check`: exit 0 and a summary on stdout when the file is valid;
-/// exit 1 with one `FILE:LINE: TEXT: reason` line per problem on stderr otherwise.
+/// exit 78 (EX_CONFIG) with one `FILE:LINE: TEXT: reason` line per problem on stderr when
+/// it is not, or cannot be read. Online, warnings about the system around a valid file
+/// (`advice`) go to stderr as `hsrpd: warning: ...` and leave the exit status 0.
+/// `offline`: the file alone (syntax and whole-file rules), nothing read from the system.
 pub fn check(path: &Path) -> anyhow::Result<ExitCode> {
-    match load(path) {
+    check_with(path, false)
+}
+
+/// [`check`], optionally offline.
+pub fn check_with(path: &Path, offline: bool) -> anyhow::Result<ExitCode> {
+    let loaded = if offline {
+        load_offline(path)
+    } else {
+        load(path)
+    };
+    match loaded {
         Ok(config) => {
             let groups = config.groups().count();
+            if !offline {
+                let p = crate::logging::error_prefix();
+                for w in warnings(&config, &SystemFacts::read(&config)) {
+                    eprintln!("{p}hsrpd: warning: {w}");
+                }
+            }
             println!(
-                "{}: OK: {} interface(s), {} group(s), {} track object(s), {} key chain(s)",
+                "{}: OK{}: {} interface(s), {} group(s), {} track object(s), {} key chain(s)",
                 config.source,
+                if offline { " (offline)" } else { "" },
                 config.interfaces.len(),
                 groups,
                 config.tracks.len(),
@@ -93,11 +143,16 @@ pub fn check(path: &Path) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Err(LoadError::Invalid(e)) => {
+            let p = crate::logging::error_prefix();
             for line in e.lines() {
-                eprintln!("{line}");
+                eprintln!("{p}{line}");
             }
-            eprintln!("hsrpd: {} error(s) in {}", e.diagnostics.len(), e.source);
-            Ok(ExitCode::FAILURE)
+            eprintln!("{p}hsrpd: {} error(s) in {}", e.diagnostics.len(), e.source);
+            Ok(ExitCode::from(crate::manual::exit::CONFIG))
+        }
+        Err(e @ LoadError::Read { .. }) => {
+            eprintln!("{}hsrpd: error: check: {e}", crate::logging::error_prefix());
+            Ok(ExitCode::from(crate::manual::exit::CONFIG))
         }
         Err(e) => Err(e).context("check"),
     }

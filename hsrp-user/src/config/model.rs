@@ -32,8 +32,58 @@ pub struct Config {
     pub tracks: BTreeMap<u32, TrackSpec>,
     /// `key chain NAME` blocks, by name.
     pub key_chains: BTreeMap<String, KeyChain>,
+    /// `ip sla N` operations (all scheduled: an unscheduled one is refused).
+    pub ip_slas: BTreeMap<u32, IpSla>,
     /// hsrpd's own `hsrpd ...` lines (notify program).
     pub operator: super::operator::OperatorSettings,
+    /// `hsrpd realtime priority N`: the timer thread runs SCHED_FIFO at N with memory
+    /// locked (None: normal scheduling).
+    pub realtime: Option<u8>,
+    /// `fast-path on|off|auto` (default auto): may XDP forward past netfilter hooks.
+    pub fast_path: crate::fastpath::Setting,
+}
+
+/// An `ip sla N` block with ` icmp-echo A [source-interface IF | source-ip A]`, its
+/// ` frequency`, ` timeout` and ` threshold`, and `ip sla schedule N life forever
+/// start-time now`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct IpSla {
+    pub id: u32,
+    pub line: usize,
+    /// `None` until the ` icmp-echo` line.
+    pub target: Option<Ipv4Addr>,
+    pub source: SlaSource,
+    /// Seconds between probes (IOS default 60).
+    pub frequency_s: u32,
+    /// How long a probe waits for its reply (IOS default 5000 ms).
+    pub timeout_ms: u32,
+    /// A reply slower than this is "over threshold" (IOS default 5000 ms).
+    pub threshold_ms: u32,
+    /// Line of its `ip sla schedule`, if any.
+    pub scheduled: Option<usize>,
+}
+
+impl IpSla {
+    pub fn new(id: u32, line: usize) -> IpSla {
+        IpSla {
+            id,
+            line,
+            target: None,
+            source: SlaSource::Any,
+            frequency_s: 60,
+            timeout_ms: 5000,
+            threshold_ms: 5000,
+            scheduled: None,
+        }
+    }
+}
+
+/// Where an IP SLA probe leaves from.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum SlaSource {
+    Any,
+    Interface(String),
+    Address(Ipv4Addr),
 }
 
 impl Config {
@@ -58,6 +108,12 @@ pub struct InterfaceConfig {
     pub version: Version,
     /// `standby use-bia`: Active groups use the interface MAC instead of the virtual MAC.
     pub use_bia: bool,
+    /// `standby mac-refresh S` (0-255 s, 0 = none): the refresh hellos of Active following
+    /// groups; `None` = the IOS default of 10 s.
+    pub mac_refresh_s: Option<u8>,
+    /// `standby delay minimum S reload S`: (minimum, reload) seconds a group waits after
+    /// the interface comes up before it starts; `None` = no wait.
+    pub init_delay_s: Option<(u16, u16)>,
     /// Groups in order of first mention.
     pub groups: Vec<GroupSpec>,
 }
@@ -127,6 +183,9 @@ pub struct GroupSpec {
     pub auth: Auth,
     /// The key chain `auth` came from, so a receiver can accept any of its keys.
     pub key_chain: Option<String>,
+    /// `md5 key-string K timeout S`: after a change of K (SIGHUP), the previous key is
+    /// still accepted for S seconds.
+    pub key_timeout_s: Option<u16>,
     pub name: Option<String>,
     /// `standby G mac-address`: overrides the derived virtual MAC.
     pub mac: Option<MacAddr>,
@@ -159,6 +218,7 @@ impl GroupSpec {
             tracks: Vec::new(),
             auth: Auth::DefaultText,
             key_chain: None,
+            key_timeout_s: None,
             name: None,
             mac: None,
             follow: None,
@@ -283,16 +343,115 @@ pub struct TrackSpec {
     pub id: u32,
     pub line: usize,
     pub kind: TrackKind,
+    /// ` delay up S down S`: how long a change must last before it counts (0 = at once).
+    pub delay_up_s: u16,
+    pub delay_down_s: u16,
 }
+
+impl TrackSpec {
+    pub fn new(id: u32, line: usize, kind: TrackKind) -> TrackSpec {
+        TrackSpec {
+            id,
+            line,
+            kind,
+            delay_up_s: 0,
+            delay_down_s: 0,
+        }
+    }
+}
+
+/// Track object numbers a configuration may use (IOS: 1-1000).
+pub const TRACK_ID_MAX: u32 = 1000;
+/// `standby G track IF [D]` (the old form) creates an implicit line-protocol object per
+/// interface, numbered from here (above every number a `track N` line can use).
+pub const IMPLICIT_TRACK_BASE: u32 = 1001;
 
 /// What a track object watches.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum TrackKind {
     /// `track N interface IF line-protocol`: up while the link is up.
     Interface { name: String },
+    /// `track N interface IF ip routing`: up while the link is up, has an IPv4 address and
+    /// IPv4 forwarding is on for it.
+    IpRouting { name: String },
     /// `track N ip route P reachability` / `track N ipv6 route P reachability`: up while
     /// the routing table has a route for exactly this prefix.
     Route { prefix: IpAddr, prefix_len: u8 },
+    /// `track N script PATH interval S [rise R] [fall F] [timeout T]`: up while the script
+    /// exits 0 within the timeout (rise/fall: results in a row needed to change).
+    Script {
+        path: String,
+        interval_s: u16,
+        rise: u8,
+        fall: u8,
+        timeout_s: u16,
+    },
+    /// `track N file PATH [interval S]`: the file says `up`/`1` or `down`/`0`.
+    File { path: String, interval_s: u16 },
+    /// `track N ip sla N [state | reachability]`: up while the operation's last probe was
+    /// answered within its threshold (`state`) or at all (`reachability`).
+    IpSla { operation: u32, reachability: bool },
+    /// `track N list boolean {and|or}` with ` object M [not]` lines.
+    ListBoolean {
+        and: bool,
+        /// (object, negated).
+        members: Vec<(u32, bool)>,
+    },
+    /// `track N list threshold {weight|percentage}` with ` object M [weight W]` and
+    /// ` threshold {weight|percentage} up U down D`.
+    ListThreshold {
+        percentage: bool,
+        /// (object, weight; default 10).
+        members: Vec<(u32, u32)>,
+        /// (up, down), `None` until the ` threshold` line.
+        thresholds: Option<(u32, u32)>,
+    },
+}
+
+/// IOS: the weight of a threshold list member without ` weight W`.
+pub const DEFAULT_TRACK_WEIGHT: u32 = 10;
+
+impl TrackKind {
+    /// Objects this one is computed from.
+    pub fn members(&self) -> Vec<u32> {
+        match self {
+            TrackKind::ListBoolean { members, .. } => members.iter().map(|m| m.0).collect(),
+            TrackKind::ListThreshold { members, .. } => members.iter().map(|m| m.0).collect(),
+            _ => Vec::new(),
+        }
+    }
+
+    /// The words `show track` uses for the kind.
+    pub fn describe(&self) -> String {
+        match self {
+            TrackKind::Interface { name } => format!("Interface {name} line-protocol"),
+            TrackKind::IpRouting { name } => format!("Interface {name} ip routing"),
+            TrackKind::Route { prefix, prefix_len } => {
+                let fam = if prefix.is_ipv4() { "IP" } else { "IPv6" };
+                format!("{fam} route {prefix}/{prefix_len} reachability")
+            }
+            TrackKind::Script { path, .. } => format!("Script {path}"),
+            TrackKind::IpSla {
+                operation,
+                reachability,
+            } => format!(
+                "IP SLA {operation} {}",
+                if *reachability {
+                    "reachability"
+                } else {
+                    "state"
+                }
+            ),
+            TrackKind::File { path, .. } => format!("File {path}"),
+            TrackKind::ListBoolean { and, .. } => {
+                format!("List boolean {}", if *and { "and" } else { "or" })
+            }
+            TrackKind::ListThreshold { percentage, .. } => format!(
+                "List threshold {}",
+                if *percentage { "percentage" } else { "weight" }
+            ),
+        }
+    }
 }
 
 /// A `key chain NAME` block.
@@ -310,6 +469,42 @@ impl KeyChain {
             .iter()
             .find_map(|(id, k)| k.key_string.as_deref().map(|s| (*id, s)))
     }
+
+    /// The key a sender uses at `t` (Unix seconds): the lowest-numbered key with a
+    /// key-string whose `send-lifetime` (if any) contains `t`.
+    pub fn send_key_at(&self, t: u64) -> Option<(u32, &[u8])> {
+        self.keys.iter().find_map(|(id, k)| {
+            let valid = k.send_lifetime.is_none_or(|l| l.contains(t));
+            k.key_string.as_deref().filter(|_| valid).map(|s| (*id, s))
+        })
+    }
+
+    /// The keys a receiver accepts at `t`: those with a key-string whose
+    /// `accept-lifetime` (if any) contains `t`.
+    pub fn accept_keys_at(&self, t: u64) -> Vec<(u32, &[u8])> {
+        self.keys
+            .iter()
+            .filter(|(_, k)| k.accept_lifetime.is_none_or(|l| l.contains(t)))
+            .filter_map(|(id, k)| k.key_string.as_deref().map(|s| (*id, s)))
+            .collect()
+    }
+
+    /// The first instant after `t` at which the send key or the accepted keys may change.
+    pub fn next_change_after(&self, t: u64) -> Option<u64> {
+        self.keys
+            .values()
+            .flat_map(|k| k.send_lifetime.iter().chain(k.accept_lifetime.iter()))
+            .flat_map(|l| l.edges())
+            .filter(|e| *e > t)
+            .min()
+    }
+
+    /// True when some key has a lifetime (the daemon then re-reads the chain over time).
+    pub fn has_lifetimes(&self) -> bool {
+        self.keys
+            .values()
+            .any(|k| k.send_lifetime.is_some() || k.accept_lifetime.is_some())
+    }
 }
 
 /// A ` key N` entry of a key chain.
@@ -317,6 +512,10 @@ impl KeyChain {
 pub struct Key {
     pub line: usize,
     pub key_string: Option<Vec<u8>>,
+    /// `send-lifetime`: when the key may sign (`None`: always).
+    pub send_lifetime: Option<super::lifetime::Lifetime>,
+    /// `accept-lifetime`: when the key is accepted (`None`: always).
+    pub accept_lifetime: Option<super::lifetime::Lifetime>,
 }
 
 impl fmt::Debug for Key {
@@ -325,6 +524,8 @@ impl fmt::Debug for Key {
         f.debug_struct("Key")
             .field("line", &self.line)
             .field("key_string", &self.key_string.as_ref().map(|_| ".."))
+            .field("send_lifetime", &self.send_lifetime)
+            .field("accept_lifetime", &self.accept_lifetime)
             .finish()
     }
 }

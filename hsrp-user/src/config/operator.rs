@@ -95,7 +95,7 @@ pub(crate) fn hsrpd_line(d: &mut OperatorDraft, line: usize, toks: &[&str]) -> R
             }
         }
         Some(_) => Err(format!(
-            "unknown hsrpd command `{}` (expected notify)",
+            "unknown hsrpd command `{}` (expected notify or realtime)",
             toks[1]
         )),
         None => Err(USAGE.into()),

@@ -6,8 +6,9 @@ use std::net::{IpAddr, Ipv4Addr};
 
 use super::error::Diagnostics;
 use super::model::{
-    GroupTrack, IfAddress, Ipv6LinkLocal, Ipv6Prefix, Key, KeyChain, Preempt, Timers, TrackAction,
-    TrackKind, TrackSpec, DEFAULT_TRACK_DECREMENT, RA_LIFETIME_RANGE_S,
+    GroupTrack, IfAddress, IpSla, Ipv6LinkLocal, Ipv6Prefix, Key, KeyChain, Preempt, SlaSource,
+    Timers, TrackAction, TrackKind, TrackSpec, DEFAULT_TRACK_DECREMENT, DEFAULT_TRACK_WEIGHT,
+    RA_LIFETIME_RANGE_S, TRACK_ID_MAX,
 };
 use super::values;
 use crate::proto::{MacAddr, Version};
@@ -19,7 +20,8 @@ pub(crate) type At<T> = Option<(T, usize)>;
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) enum AuthDraft {
     Text(Vec<u8>),
-    Md5Key(Vec<u8>),
+    /// The key and its `timeout S` (how long the previous key stays accepted).
+    Md5Key(Vec<u8>, Option<u16>),
     KeyChain(String),
 }
 
@@ -40,6 +42,9 @@ pub(crate) struct GroupDraft {
     pub preempt: At<Preempt>,
     pub timers: At<Timers>,
     pub tracks: Vec<GroupTrack>,
+    /// `standby G track IF [D]` (the old form): (interface, decrement, line); pass 2 gives
+    /// each interface an implicit line-protocol object.
+    pub interface_tracks: Vec<(String, u8, usize)>,
     pub auth: At<AuthDraft>,
     pub name: At<String>,
     pub mac: At<MacAddr>,
@@ -65,6 +70,7 @@ impl GroupDraft {
             preempt: None,
             timers: None,
             tracks: Vec::new(),
+            interface_tracks: Vec::new(),
             auth: None,
             name: None,
             mac: None,
@@ -83,6 +89,8 @@ pub(crate) struct InterfaceDraft {
     pub addresses: Vec<IfAddress>,
     pub version: At<Version>,
     pub use_bia: Option<usize>,
+    pub mac_refresh: At<u8>,
+    pub init_delay: At<(u16, u16)>,
     pub groups: Vec<GroupDraft>,
 }
 
@@ -94,15 +102,23 @@ pub(crate) struct Drafts {
     /// Track objects whose definition was invalid (references to them are not reported).
     pub broken_tracks: BTreeSet<u32>,
     pub key_chains: BTreeMap<String, KeyChain>,
+    pub ip_slas: BTreeMap<u32, IpSla>,
     /// `hsrpd ...` lines (hsrpd's own settings).
     pub operator: super::operator::OperatorDraft,
+    /// `hsrpd realtime priority N`.
+    pub realtime: At<u8>,
+    /// `fast-path on|off|auto` (global), with its line.
+    pub fast_path: Option<(crate::fastpath::Setting, usize)>,
 }
 
 /// Which block indented lines belong to.
 enum Block {
     None,
     Interface(usize),
-    Track,
+    /// The sub-lines of `track N ...`.
+    Track(u32),
+    /// The sub-lines of `ip sla N`.
+    IpSla(u32),
     KeyChain {
         name: String,
         key: Option<u32>,
@@ -129,7 +145,18 @@ pub(crate) fn read(text: &str, diags: &mut Diagnostics) -> Drafts {
                     Err("indented line outside any block (`interface` or `key chain`)".into())
                 }
                 Block::Interface(ifx) => interface_line(&mut drafts.interfaces[*ifx], line, &toks),
-                Block::Track => Err("`track` objects take no sub-commands".into()),
+                Block::IpSla(id) => match drafts.ip_slas.get_mut(id) {
+                    Some(op) => ip_sla_line(op, &toks),
+                    None => Ok(()),
+                },
+                Block::Track(id) => {
+                    let r = track_line(&mut drafts, *id, &toks);
+                    if r.is_err() {
+                        // Incomplete now: no follow-on complaints about it.
+                        drafts.broken_tracks.insert(*id);
+                    }
+                    r
+                }
                 Block::KeyChain { name, key } => {
                     let chain = drafts.key_chains.get_mut(name.as_str());
                     match chain {
@@ -205,6 +232,8 @@ fn top_line(drafts: &mut Drafts, line: usize, toks: &[&str]) -> (Block, Result<(
                         addresses: Vec::new(),
                         version: None,
                         use_bia: None,
+                        mac_refresh: None,
+                        init_delay: None,
                         groups: Vec::new(),
                     });
                     drafts.interfaces.len() - 1
@@ -212,10 +241,10 @@ fn top_line(drafts: &mut Drafts, line: usize, toks: &[&str]) -> (Block, Result<(
             };
             (Block::Interface(ifx), Ok(()))
         }
-        "track" => {
-            let result = track_object(drafts, line, toks);
-            (Block::Track, result)
-        }
+        "track" => match track_object(drafts, line, toks) {
+            Ok(id) => (Block::Track(id), Ok(())),
+            Err(e) => (Block::Broken, Err(e)),
+        },
         "key" if toks.get(1).map(|t| kw(t)) == Some("chain".into()) => {
             let result = match toks.get(2) {
                 None => Err("incomplete command: key chain NAME".into()),
@@ -236,10 +265,17 @@ fn top_line(drafts: &mut Drafts, line: usize, toks: &[&str]) -> (Block, Result<(
                 Err(e) => (Block::Broken, Err(e)),
             }
         }
+        "ip" if toks.get(1).map(|t| kw(t)).as_deref() == Some("sla") => {
+            ip_sla_top(drafts, line, toks)
+        }
         "hsrpd" => (
             Block::None,
-            super::operator::hsrpd_line(&mut drafts.operator, line, toks),
+            match toks.get(1).map(|t| kw(t)).as_deref() {
+                Some("realtime") => daemon_line(drafts, line, toks),
+                _ => super::operator::hsrpd_line(&mut drafts.operator, line, toks),
+            },
         ),
+        "fast-path" => (Block::None, fast_path(drafts, line, toks)),
         "standby" | "ip" | "description" => (
             Block::None,
             Err(format!(
@@ -255,37 +291,266 @@ fn top_line(drafts: &mut Drafts, line: usize, toks: &[&str]) -> (Block, Result<(
         _ => (
             Block::Broken,
             Err(format!(
-                "unknown command `{}` (expected interface, track or key chain)",
+                "unknown command `{}` (expected interface, track, key chain, ip sla, fast-path or hsrpd)",
                 toks[0]
             )),
         ),
     }
 }
 
-/// `track N interface IF line-protocol` | `track N ip route P reachability` |
-/// `track N ipv6 route P reachability`.
-fn track_object(drafts: &mut Drafts, line: usize, toks: &[&str]) -> Result<(), String> {
+/// `hsrpd realtime priority N`: settings of the daemon itself, not of IOS.
+fn daemon_line(drafts: &mut Drafts, line: usize, toks: &[&str]) -> Result<(), String> {
+    const USAGE: &str = "incomplete command: hsrpd realtime priority N (N = 1-99)";
+    match toks.get(1).map(|t| kw(t)).as_deref() {
+        Some("realtime") => {}
+        Some(other) => {
+            return Err(format!(
+                "unknown hsrpd setting `{other}` (expected realtime)"
+            ))
+        }
+        None => return Err(USAGE.into()),
+    }
+    if toks.get(2).map(|t| kw(t)).as_deref() != Some("priority") {
+        return Err(USAGE.into());
+    }
+    let tok = toks.get(3).ok_or(USAGE)?;
+    let priority = match tok.parse::<u8>() {
+        Ok(p) if (1..=99).contains(&p) => p,
+        _ => {
+            return Err(format!(
+                "real-time priority `{tok}` is not a number from 1 to 99"
+            ))
+        }
+    };
+    end(toks, 4)?;
+    set(
+        &mut drafts.realtime,
+        priority,
+        line,
+        "hsrpd realtime priority",
+    )
+}
+
+/// `fast-path on|off|auto`: whether XDP may forward past netfilter hooks (see
+/// `crate::fastpath`).
+fn fast_path(drafts: &mut Drafts, line: usize, toks: &[&str]) -> Result<(), String> {
+    use crate::fastpath::Setting;
+    let setting = match toks.get(1).map(|t| kw(t)).as_deref() {
+        Some("auto") => Setting::Auto,
+        Some("on") => Setting::On,
+        Some("off") => Setting::Off,
+        Some(other) => return Err(format!("fast-path {other}: expected on, off or auto")),
+        None => return Err("incomplete command: fast-path on|off|auto".into()),
+    };
+    end(toks, 2)?;
+    if let Some((_, first)) = drafts.fast_path {
+        return Err(format!("fast-path is already set on line {first}"));
+    }
+    drafts.fast_path = Some((setting, line));
+    Ok(())
+}
+
+/// `track N interface IF {line-protocol | ip routing}` | `track N ip route P reachability`
+/// | `track N ipv6 route P reachability` | `track N list {boolean {and|or} | threshold
+/// {weight|percentage}}`. Returns the object number, whose sub-lines follow.
+fn track_object(drafts: &mut Drafts, line: usize, toks: &[&str]) -> Result<u32, String> {
     const USAGE: &str = "incomplete command: track N interface IF line-protocol | track N ip route PREFIX reachability";
     let id_tok = toks.get(1).ok_or(USAGE)?;
-    let id = values::number(id_tok, 1, 1000, "track object")?;
+    let id = values::number(id_tok, 1, TRACK_ID_MAX, "track object")?;
     match parse_track_kind(toks) {
-        Ok(kind) => {
-            let spec = TrackSpec { id, line, kind };
-            match drafts.tracks.get(&id) {
-                Some(old) if old.kind != spec.kind => Err(format!(
-                    "track {id} already defined differently at line {}",
-                    old.line
+        Ok(kind) => match drafts.tracks.get(&id) {
+            // A repeated header continues the object (lists gain members).
+            Some(old) if same_header(&old.kind, &kind) => Ok(id),
+            Some(old) => Err(format!(
+                "track {id} already defined differently at line {}",
+                old.line
+            )),
+            None => {
+                drafts.tracks.insert(id, TrackSpec::new(id, line, kind));
+                Ok(id)
+            }
+        },
+        Err(e) => {
+            drafts.broken_tracks.insert(id);
+            Err(e)
+        }
+    }
+}
+
+/// Two headers of the same object: equal, lists compared by their type only.
+fn same_header(a: &TrackKind, b: &TrackKind) -> bool {
+    match (a, b) {
+        (TrackKind::ListBoolean { and: x, .. }, TrackKind::ListBoolean { and: y, .. }) => x == y,
+        (
+            TrackKind::ListThreshold { percentage: x, .. },
+            TrackKind::ListThreshold { percentage: y, .. },
+        ) => x == y,
+        _ => a == b,
+    }
+}
+
+/// A line inside a `track N` block: ` delay up S down S` for any object, ` object M ...`
+/// and ` threshold ...` for lists.
+fn track_line(drafts: &mut Drafts, id: u32, toks: &[&str]) -> Result<(), String> {
+    let Some(spec) = drafts.tracks.get_mut(&id) else {
+        return Ok(()); // the header was refused already
+    };
+    let words: Vec<String> = toks.iter().map(|t| kw(t)).collect();
+    match words[0].as_str() {
+        "delay" => {
+            const USAGE: &str =
+                "incomplete command: delay {up S [down S] | down S [up S]} (0-180 s)";
+            if toks.len() < 3 {
+                return Err(USAGE.into());
+            }
+            let mut i = 1;
+            let (mut up, mut down) = (None, None);
+            while i < toks.len() {
+                let v = toks.get(i + 1).ok_or(USAGE)?;
+                let slot = match words[i].as_str() {
+                    "up" if up.is_none() => &mut up,
+                    "down" if down.is_none() => &mut down,
+                    _ => {
+                        return Err(format!(
+                            "unexpected `{}` (expected up S or down S)",
+                            toks[i]
+                        ))
+                    }
+                };
+                *slot = Some(values::number(v, 0, 180, &format!("delay {}", words[i]))? as u16);
+                i += 2;
+            }
+            spec.delay_up_s = up.unwrap_or(spec.delay_up_s);
+            spec.delay_down_s = down.unwrap_or(spec.delay_down_s);
+            Ok(())
+        }
+        "object" => {
+            let m = values::number(
+                toks.get(1).ok_or("incomplete command: object M")?,
+                1,
+                TRACK_ID_MAX,
+                "track object",
+            )?;
+            if m == id {
+                return Err(format!("track {id} cannot be a member of itself"));
+            }
+            match &mut spec.kind {
+                TrackKind::ListBoolean { members, .. } => {
+                    let not = match words.get(2).map(String::as_str) {
+                        None => false,
+                        Some("not") => {
+                            end(toks, 3)?;
+                            true
+                        }
+                        Some(_) => return Err(format!("unexpected `{}` (expected not)", toks[2])),
+                    };
+                    add_member(members, m, not)
+                }
+                TrackKind::ListThreshold {
+                    percentage,
+                    members,
+                    ..
+                } => {
+                    let weight = match words.get(2).map(String::as_str) {
+                        None => DEFAULT_TRACK_WEIGHT,
+                        Some("weight") if !*percentage => {
+                            let w = values::number(
+                                toks.get(3).ok_or("incomplete command: object M weight 1-255")?,
+                                1,
+                                255,
+                                "weight",
+                            )?;
+                            end(toks, 4)?;
+                            w
+                        }
+                        Some("weight") => {
+                            return Err("a percentage list counts objects: `weight` applies to `list threshold weight` only".into())
+                        }
+                        Some(_) => return Err(format!("unexpected `{}` (expected weight W)", toks[2])),
+                    };
+                    add_member(members, m, weight)
+                }
+                _ => Err("`object` lines belong to `track N list ...` objects".into()),
+            }
+        }
+        "threshold" => {
+            let TrackKind::ListThreshold {
+                percentage,
+                thresholds,
+                ..
+            } = &mut spec.kind
+            else {
+                return Err("`threshold` lines belong to `track N list threshold` objects".into());
+            };
+            let (unit, max) = if *percentage {
+                ("percentage", 100)
+            } else {
+                ("weight", 255)
+            };
+            let usage = format!("incomplete command: threshold {unit} up U down D");
+            if words.get(1).map(String::as_str) != Some(unit) {
+                return Err(format!(
+                    "this list is a {unit} list: expected `threshold {unit} up U down D`"
+                ));
+            }
+            let mut i = 2;
+            let (mut up, mut down) = (None, None);
+            while i < toks.len() {
+                let v = toks.get(i + 1).ok_or(usage.clone())?;
+                match words[i].as_str() {
+                    "up" if up.is_none() => up = Some(values::number(v, 1, max, "threshold up")?),
+                    "down" if down.is_none() => {
+                        down = Some(values::number(v, 0, max - 1, "threshold down")?)
+                    }
+                    _ => {
+                        return Err(format!(
+                            "unexpected `{}` (expected up U or down D)",
+                            toks[i]
+                        ))
+                    }
+                }
+                i += 2;
+            }
+            let (Some(up), Some(down)) = (up, down) else {
+                return Err(usage);
+            };
+            if down >= up {
+                return Err(format!(
+                    "threshold down ({down}) must be below threshold up ({up})"
+                ));
+            }
+            match thresholds {
+                Some(old) if *old != (up, down) => Err(format!(
+                    "threshold already set to up {} down {}",
+                    old.0, old.1
                 )),
-                Some(_) => Ok(()),
-                None => {
-                    drafts.tracks.insert(id, spec);
+                _ => {
+                    *thresholds = Some((up, down));
                     Ok(())
                 }
             }
         }
-        Err(e) => {
-            drafts.broken_tracks.insert(id);
-            Err(e)
+        _ => Err(format!(
+            "unknown track sub-command `{}` (expected object, threshold or delay)",
+            toks[0]
+        )),
+    }
+}
+
+/// Adds a list member; the same member twice with different settings is a mistake.
+fn add_member<T: PartialEq + Copy>(
+    members: &mut Vec<(u32, T)>,
+    m: u32,
+    v: T,
+) -> Result<(), String> {
+    match members.iter().find(|(o, _)| *o == m) {
+        Some((_, old)) if *old != v => Err(format!(
+            "object {m} is already in this list with other settings"
+        )),
+        Some(_) => Ok(()),
+        None => {
+            members.push((m, v));
+            Ok(())
         }
     }
 }
@@ -298,12 +563,26 @@ fn parse_track_kind(toks: &[&str]) -> Result<TrackKind, String> {
             let name = values::interface_name(name)?;
             match words.get(4).map(String::as_str) {
                 Some("line-protocol") => end(toks, 5).map(|_| TrackKind::Interface { name }),
+                Some("ip") if words.get(5).map(String::as_str) == Some("routing") => {
+                    end(toks, 6).map(|_| TrackKind::IpRouting { name })
+                }
                 Some(_) => Err(format!(
-                    "unsupported track type `{}` (only line-protocol)",
-                    toks[4]
+                    "unsupported track type `{}` (expected line-protocol or ip routing)",
+                    toks[4..].join(" ")
                 )),
                 None => Err("incomplete command: track N interface IF line-protocol".into()),
             }
+        }
+        Some("ip") if words.get(3).map(String::as_str) == Some("sla") => {
+            const USAGE: &str = "incomplete command: track N ip sla N [state | reachability]";
+            let operation = values::number(toks.get(4).ok_or(USAGE)?, 1, 2_147_483_647, "ip sla operation")?;
+            let reachability = match words.get(5).map(String::as_str) {
+                None | Some("state") => false,
+                Some("reachability") => true,
+                Some(_) => return Err(format!("unexpected `{}` (expected state or reachability)", toks[5])),
+            };
+            end(toks, 6)?;
+            Ok(TrackKind::IpSla { operation, reachability })
         }
         Some(family @ ("ip" | "ipv6")) => {
             if words.get(3).map(String::as_str) != Some("route") {
@@ -337,12 +616,214 @@ fn parse_track_kind(toks: &[&str]) -> Result<TrackKind, String> {
                 None => Err(format!("incomplete command: track N {family} route PREFIX reachability")),
             }
         }
+        Some("script") => script_track(toks, &words),
+        Some("file") => {
+            const USAGE: &str = "incomplete command: track N file PATH [interval 1-3600]";
+            let path = absolute_path(toks.get(3).ok_or(USAGE)?)?;
+            let interval_s = match words.get(4).map(String::as_str) {
+                None => DEFAULT_FILE_INTERVAL_S,
+                Some("interval") => {
+                    let s = values::number(toks.get(5).ok_or(USAGE)?, 1, 3600, "interval")?;
+                    end(toks, 6)?;
+                    s as u16
+                }
+                Some("weight") => return Err("`track N file PATH weight` is not implemented: a file object is up or down; weigh objects with a `track M list threshold weight` list".into()),
+                Some(_) => return Err(format!("unexpected `{}` (expected interval S)", toks[4])),
+            };
+            Ok(TrackKind::File { path, interval_s })
+        }
+        Some("list") => {
+            const USAGE: &str = "incomplete command: track N list {boolean {and|or} | threshold {weight|percentage}}";
+            let kind = match (words.get(3).map(String::as_str), words.get(4).map(String::as_str)) {
+                (Some("boolean"), Some(op @ ("and" | "or"))) => TrackKind::ListBoolean {
+                    and: op == "and",
+                    members: Vec::new(),
+                },
+                (Some("threshold"), Some(unit @ ("weight" | "percentage"))) => {
+                    TrackKind::ListThreshold {
+                        percentage: unit == "percentage",
+                        members: Vec::new(),
+                        thresholds: None,
+                    }
+                }
+                (Some("boolean" | "threshold"), Some(_)) => {
+                    return Err(format!("unexpected `{}`", toks[4]))
+                }
+                (Some("boolean" | "threshold"), None) => return Err(USAGE.into()),
+                (Some(_), _) => {
+                    return Err(format!(
+                        "unknown list type `{}` (expected boolean or threshold)",
+                        toks[3]
+                    ))
+                }
+                (None, _) => return Err(USAGE.into()),
+            };
+            end(toks, 5).map(|_| kind)
+        }
         Some(_) => Err(format!(
-            "unknown track type `{}` (expected interface, ip route or ipv6 route)",
+            "unknown track type `{}` (expected interface, ip route, ipv6 route, list, script or file)",
             toks[2]
         )),
         None => Err("incomplete command: track N interface IF line-protocol | track N ip route PREFIX reachability".into()),
     }
+}
+
+/// `ip sla N` (a block follows) or `ip sla schedule N life forever start-time now`.
+fn ip_sla_top(drafts: &mut Drafts, line: usize, toks: &[&str]) -> (Block, Result<(), String>) {
+    const USAGE: &str =
+        "incomplete command: ip sla N | ip sla schedule N life forever start-time now";
+    let words: Vec<String> = toks.iter().map(|t| kw(t)).collect();
+    if words.get(2).map(String::as_str) == Some("schedule") {
+        let result = (|| {
+            let id = values::number(
+                toks.get(3).ok_or(USAGE)?,
+                1,
+                2_147_483_647,
+                "ip sla operation",
+            )?;
+            let rest: Vec<&str> = words[4..].iter().map(String::as_str).collect();
+            if rest != ["life", "forever", "start-time", "now"] {
+                return Err("only `ip sla schedule N life forever start-time now` is implemented (other lives and start times are not)".to_string());
+            }
+            let op = drafts.ip_slas.get_mut(&id).ok_or_else(|| {
+                format!("ip sla {id} is not defined (define it above its schedule)")
+            })?;
+            op.scheduled.get_or_insert(line);
+            Ok(())
+        })();
+        return (Block::None, result);
+    }
+    let id = match toks
+        .get(2)
+        .ok_or(USAGE.to_string())
+        .and_then(|t| values::number(t, 1, 2_147_483_647, "ip sla operation"))
+    {
+        Ok(id) => id,
+        Err(e) => return (Block::Broken, Err(e)),
+    };
+    if let Err(e) = end(toks, 3) {
+        return (Block::Broken, Err(e));
+    }
+    drafts
+        .ip_slas
+        .entry(id)
+        .or_insert_with(|| IpSla::new(id, line));
+    (Block::IpSla(id), Ok(()))
+}
+
+/// A line inside `ip sla N`: ` icmp-echo A [source-interface IF | source-ip A]`,
+/// ` frequency S`, ` timeout MS`, ` threshold MS`.
+fn ip_sla_line(op: &mut IpSla, toks: &[&str]) -> Result<(), String> {
+    let words: Vec<String> = toks.iter().map(|t| kw(t)).collect();
+    let value = |what: &str, lo: u32, hi: u32| -> Result<u32, String> {
+        let v = toks
+            .get(1)
+            .ok_or_else(|| format!("incomplete command: {what} {lo}-{hi}"))?;
+        end(toks, 2)?;
+        values::number(v, lo, hi, what)
+    };
+    match words[0].as_str() {
+        "icmp-echo" => {
+            const USAGE: &str = "incomplete command: icmp-echo A.B.C.D [source-interface IF | source-ip A.B.C.D]";
+            let target = values::ipv4(toks.get(1).ok_or(USAGE)?, "target")?;
+            if target.is_unspecified() || target.is_multicast() || target.is_broadcast() {
+                return Err(format!("{target} cannot be an icmp-echo target"));
+            }
+            let source = match words.get(2).map(String::as_str) {
+                None => SlaSource::Any,
+                Some("source-interface") => {
+                    SlaSource::Interface(values::interface_name(toks.get(3).ok_or(USAGE)?)?)
+                }
+                Some("source-ip") => {
+                    SlaSource::Address(values::ipv4(toks.get(3).ok_or(USAGE)?, "source address")?)
+                }
+                Some(_) => {
+                    return Err(format!(
+                        "unexpected `{}` (expected source-interface IF or source-ip A)",
+                        toks[2]
+                    ))
+                }
+            };
+            end(toks, if source == SlaSource::Any { 2 } else { 4 })?;
+            if op.target.is_some_and(|t| t != target) {
+                return Err(format!("ip sla {} already probes another target", op.id));
+            }
+            op.target = Some(target);
+            op.source = source;
+            Ok(())
+        }
+        "frequency" => {
+            op.frequency_s = value("frequency", 1, 604_800)?;
+            Ok(())
+        }
+        "timeout" => {
+            op.timeout_ms = value("timeout", 0, 604_800_000)?;
+            Ok(())
+        }
+        "threshold" => {
+            op.threshold_ms = value("threshold", 0, 2_147_483_647)?;
+            Ok(())
+        }
+        _ => Err(format!(
+            "unknown ip sla command `{}` (expected icmp-echo, frequency, timeout or threshold; other operation types are not implemented)",
+            toks[0]
+        )),
+    }
+}
+
+/// How often a tracked file is read when no interval is given.
+const DEFAULT_FILE_INTERVAL_S: u16 = 1;
+
+/// Scripts and files are named by absolute paths (the daemon's working directory is no
+/// concern of the configuration).
+fn absolute_path(p: &str) -> Result<String, String> {
+    if !p.starts_with('/') {
+        return Err(format!("`{p}` is not an absolute path"));
+    }
+    Ok(p.to_string())
+}
+
+/// `track N script PATH interval S [rise R] [fall F] [timeout T]`.
+fn script_track(toks: &[&str], words: &[String]) -> Result<TrackKind, String> {
+    const USAGE: &str =
+        "incomplete command: track N script PATH interval S [rise R] [fall F] [timeout T]";
+    let path = absolute_path(toks.get(3).ok_or(USAGE)?)?;
+    let (mut interval, mut rise, mut fall, mut timeout) = (None, None, None, None);
+    let mut i = 4;
+    while i < toks.len() {
+        let v = toks.get(i + 1).ok_or(USAGE)?;
+        match words[i].as_str() {
+            "interval" if interval.is_none() => {
+                interval = Some(values::number(v, 1, 3600, "interval")? as u16)
+            }
+            "rise" if rise.is_none() => rise = Some(values::number(v, 1, 255, "rise")? as u8),
+            "fall" if fall.is_none() => fall = Some(values::number(v, 1, 255, "fall")? as u8),
+            "timeout" if timeout.is_none() => {
+                timeout = Some(values::number(v, 1, 3600, "timeout")? as u16)
+            }
+            _ => {
+                return Err(format!(
+                    "unexpected `{}` (expected interval, rise, fall or timeout)",
+                    toks[i]
+                ))
+            }
+        }
+        i += 2;
+    }
+    let interval_s = interval.ok_or(USAGE)?;
+    let timeout_s = timeout.unwrap_or(interval_s);
+    if timeout_s > interval_s {
+        return Err(format!(
+            "timeout ({timeout_s} s) must not exceed the interval ({interval_s} s): one run at a time"
+        ));
+    }
+    Ok(TrackKind::Script {
+        path,
+        interval_s,
+        rise: rise.unwrap_or(1),
+        fall: fall.unwrap_or(1),
+        timeout_s,
+    })
 }
 
 /// A route prefix with host bits set is almost certainly a typo; say what was meant.
@@ -452,6 +933,40 @@ fn standby_line(ifc: &mut InterfaceDraft, line: usize, toks: &[&str]) -> Result<
             ifc.use_bia.get_or_insert(line);
             return Ok(());
         }
+        "delay" => {
+            // IOS defaults when the line is given: minimum 1 s, reload 5 s.
+            const USAGE: &str =
+                "incomplete command: standby delay minimum S [reload S] (0-10000 s)";
+            let words: Vec<String> = toks.iter().map(|t| kw(t)).collect();
+            let (mut minimum, mut reload) = (None, None);
+            let mut i = 2;
+            if toks.len() < 4 {
+                return Err(USAGE.into());
+            }
+            while i < toks.len() {
+                let v = toks.get(i + 1).ok_or(USAGE)?;
+                let slot = match words[i].as_str() {
+                    "minimum" if minimum.is_none() => &mut minimum,
+                    "reload" if reload.is_none() => &mut reload,
+                    _ => {
+                        return Err(format!(
+                            "unexpected `{}` (expected minimum S or reload S)",
+                            toks[i]
+                        ))
+                    }
+                };
+                *slot = Some(values::number(v, 0, 10_000, &format!("delay {}", words[i]))? as u16);
+                i += 2;
+            }
+            let d = (minimum.unwrap_or(1), reload.unwrap_or(5));
+            return set(&mut ifc.init_delay, d, line, "standby delay");
+        }
+        "mac-refresh" => {
+            let usage = "incomplete command: standby mac-refresh 0-255";
+            let s = values::number(toks.get(2).ok_or(usage)?, 0, 255, "mac-refresh interval")?;
+            end(toks, 3)?;
+            return set(&mut ifc.mac_refresh, s as u8, line, "standby mac-refresh");
+        }
         _ if values::is_decimal(first) => {
             (values::number(first, 0, 4095, "group")? as u16, &toks[2..])
         }
@@ -558,6 +1073,34 @@ fn group_command(g: &mut GroupDraft, line: usize, rest: &[&str]) -> Result<(), S
             let t = timers(rest, &words)?;
             set(&mut g.timers, t, line, "timers")
         }
+        "track" if rest.get(1).is_some_and(|t| !values::is_decimal(t)) => {
+            // The old IOS form: `standby G track IF [D]` tracks the line protocol of IF.
+            let name = values::interface_name(rest[1])?;
+            let d = match (words.get(2).map(String::as_str), rest.get(3)) {
+                (None, _) => DEFAULT_TRACK_DECREMENT,
+                (Some("decrement"), Some(d)) => {
+                    end(rest, 4)?;
+                    values::number(d, 1, 255, "decrement")? as u8
+                }
+                (Some(d), _) if values::is_decimal(d) => {
+                    end(rest, 3)?;
+                    values::number(d, 1, 255, "decrement")? as u8
+                }
+                (Some(_), _) => {
+                    return Err(format!("unexpected `{}` (expected a decrement 1-255)", rest[2]))
+                }
+            };
+            match g.interface_tracks.iter().find(|(n, _, _)| *n == name) {
+                Some((_, old, at)) if *old != d => Err(format!(
+                    "track {name} already set to a different decrement at line {at}"
+                )),
+                Some(_) => Ok(()),
+                None => {
+                    g.interface_tracks.push((name, d, line));
+                    Ok(())
+                }
+            }
+        }
         "track" => {
             let object = values::number(
                 arg(1, "standby G track N [decrement D | shutdown]")?,
@@ -621,7 +1164,12 @@ fn group_command(g: &mut GroupDraft, line: usize, rest: &[&str]) -> Result<(), S
     }
 }
 
-/// `preempt [delay {S | [minimum S] [reload S] [sync S]}]` (bare `delay S` is the old IOS
+/// IOS `preempt delay sync S` waits for IP redundancy clients (stateful NAT, IPsec) to
+/// synchronise before preempting; hsrpd has no such clients, and accepting the line
+/// without waiting would pretend otherwise.
+const PREEMPT_SYNC_REFUSED: &str = "`preempt delay sync` is not implemented: hsrpd has no IP redundancy clients to wait for (remove `sync S`; `minimum` and `reload` work)";
+
+/// `preempt [delay {S | [minimum S] [reload S]}]` (bare `delay S` is the old IOS
 /// spelling of `delay minimum S`).
 fn preempt(rest: &[&str], words: &[String]) -> Result<Preempt, String> {
     let mut p = Preempt::default();
@@ -644,7 +1192,7 @@ fn preempt(rest: &[&str], words: &[String]) -> Result<Preempt, String> {
         let slot = match words[i].as_str() {
             "minimum" => &mut p.minimum_s,
             "reload" => &mut p.reload_s,
-            "sync" => &mut p.sync_s,
+            "sync" => return Err(PREEMPT_SYNC_REFUSED.into()),
             _ => {
                 return Err(format!(
                     "unexpected `{}` (expected minimum, reload or sync)",
@@ -717,9 +1265,12 @@ fn authentication(rest: &[&str], words: &[String]) -> Result<AuthDraft, String> 
         Some("md5") => match words.get(2).map(String::as_str) {
             Some("key-string") => {
                 let mut args = &rest[3..];
-                // Trailing `timeout S` (key rollover): accepted for compatibility, not used.
+                // Trailing `timeout S`: after a key change, the previous key is still
+                // accepted for S seconds (IOS).
+                let mut timeout = None;
                 if args.len() >= 3 && args[args.len() - 2].eq_ignore_ascii_case("timeout") {
-                    values::number(args[args.len() - 1], 0, 32767, "key timeout")?;
+                    timeout =
+                        Some(values::number(args[args.len() - 1], 0, 32767, "key timeout")? as u16);
                     args = &args[..args.len() - 2];
                 }
                 // Optional encryption type: 0 = clear text, 7 = Cisco's reversible scramble.
@@ -732,7 +1283,7 @@ fn authentication(rest: &[&str], words: &[String]) -> Result<AuthDraft, String> 
                     ["0", key] => key,
                     [_, extra, ..] => return Err(format!("unexpected `{extra}`")),
                 };
-                md5_key(key.as_bytes()).map(AuthDraft::Md5Key)
+                md5_key(key.as_bytes()).map(|k| AuthDraft::Md5Key(k, timeout))
             }
             Some("key-chain") => {
                 let name = rest.get(3).ok_or(USAGE)?;
@@ -791,6 +1342,8 @@ fn key_chain_line(
             chain.keys.entry(id).or_insert(Key {
                 line,
                 key_string: None,
+                send_lifetime: None,
+                accept_lifetime: None,
             });
             *current = Some(id);
             Ok(())
@@ -825,8 +1378,29 @@ fn key_chain_line(
                 }
             }
         }
+        w @ ("send-lifetime" | "accept-lifetime") => {
+            let Some(id) = *current else {
+                return Err(format!("`{}` must follow a `key N` line", toks[0]));
+            };
+            let life = super::lifetime::parse(&toks[1..])?;
+            let Some(entry) = chain.keys.get_mut(&id) else {
+                return Ok(()); // unreachable: `current` is only set after inserting the key
+            };
+            let slot = if w == "send-lifetime" {
+                &mut entry.send_lifetime
+            } else {
+                &mut entry.accept_lifetime
+            };
+            match slot {
+                Some(old) if *old != life => Err(format!("key {id} already has a different {w}")),
+                _ => {
+                    *slot = Some(life);
+                    Ok(())
+                }
+            }
+        }
         _ => Err(format!(
-            "unknown key chain command `{}` (expected key N or key-string)",
+            "unknown key chain command `{}` (expected key N, key-string, send-lifetime or accept-lifetime)",
             toks[0]
         )),
     }

@@ -6,12 +6,23 @@ use std::collections::{BTreeMap, HashMap};
 use std::net::{IpAddr, Ipv6Addr};
 
 use super::error::Diagnostics;
-use super::model::{Config, Family, GroupSpec, InterfaceConfig};
+use super::model::{
+    Config, Family, GroupSpec, GroupTrack, InterfaceConfig, TrackAction, TrackKind, TrackSpec,
+    IMPLICIT_TRACK_BASE,
+};
 use super::parse::{AuthDraft, Drafts, GroupDraft, InterfaceDraft};
 use crate::proto::{Auth, MacAddr, Version};
 
 /// Builds the configuration, recording every cross-line problem in `diags`.
-pub(crate) fn resolve(drafts: Drafts, source: &str, text: &str, diags: &mut Diagnostics) -> Config {
+pub(crate) fn resolve(
+    mut drafts: Drafts,
+    source: &str,
+    text: &str,
+    diags: &mut Diagnostics,
+) -> Config {
+    add_interface_tracks(&mut drafts);
+    check_tracks(&drafts, diags);
+    check_ip_slas(&drafts, diags);
     let mut interfaces = Vec::new();
     for ifc in &drafts.interfaces {
         interfaces.push(resolve_interface(ifc, &drafts, diags));
@@ -30,6 +41,9 @@ pub(crate) fn resolve(drafts: Drafts, source: &str, text: &str, diags: &mut Diag
         tracks: drafts.tracks,
         operator: drafts.operator.finish(),
         key_chains: drafts.key_chains,
+        realtime: drafts.realtime.map(|(p, _)| p),
+        ip_slas: drafts.ip_slas,
+        fast_path: drafts.fast_path.map(|(s, _)| s).unwrap_or_default(),
     }
 }
 
@@ -50,6 +64,8 @@ fn resolve_interface(
         addresses: ifc.addresses.clone(),
         version,
         use_bia: ifc.use_bia.is_some(),
+        mac_refresh_s: ifc.mac_refresh.map(|(s, _)| s),
+        init_delay_s: ifc.init_delay.map(|(d, _)| d),
         groups,
     }
 }
@@ -150,14 +166,26 @@ fn resolve_group(
         }
     }
     spec.tracks = g.tracks.clone();
+    for (name, d, line) in &g.interface_tracks {
+        if let Some(object) = implicit_track(drafts, name) {
+            spec.tracks.push(GroupTrack {
+                object,
+                action: TrackAction::Decrement(*d),
+                line: *line,
+            });
+        }
+    }
 
     if let Some((auth, line)) = &g.auth {
         spec.auth = match auth {
             AuthDraft::Text(t) => Auth::Text(t.clone()),
-            AuthDraft::Md5Key(k) => Auth::Md5 {
-                key: k.clone(),
-                key_id: 0,
-            },
+            AuthDraft::Md5Key(k, timeout) => {
+                spec.key_timeout_s = *timeout;
+                Auth::Md5 {
+                    key: k.clone(),
+                    key_id: 0,
+                }
+            }
             AuthDraft::KeyChain(name) => {
                 spec.key_chain = Some(name.clone());
                 match drafts.key_chains.get(name) {
@@ -305,6 +333,7 @@ fn check_names(drafts: &Drafts, diags: &mut Diagnostics) {
             let Some((target, line)) = &g.follow else {
                 continue;
             };
+            check_follower_settings(g, target, diags);
             match names.get(target.as_str()) {
                 None => diags.at(*line, format!("no group is named {target}")),
                 Some((_, _, _, _)) if g.name.as_ref().map(|(n, _)| n) == Some(target) => {
@@ -317,6 +346,164 @@ fn check_names(drafts: &Drafts, diags: &mut Diagnostics) {
                     ),
                 ),
                 Some(_) => {}
+            }
+        }
+    }
+}
+
+/// A following group takes its state from its master: the election settings of its own
+/// would be accepted and ignored, so they are refused, each on its line.
+fn check_follower_settings(g: &GroupDraft, master: &str, diags: &mut Diagnostics) {
+    let n = g.group;
+    let lines = [
+        ("priority", g.priority.map(|(_, l)| l)),
+        ("preempt", g.preempt.map(|(_, l)| l)),
+        (
+            "track",
+            g.tracks
+                .first()
+                .map(|t| t.line)
+                .or(g.interface_tracks.first().map(|t| t.2)),
+        ),
+    ];
+    for (what, line) in lines {
+        if let Some(line) = line {
+            diags.at(
+                line,
+                format!("group {n} follows group {master}, which decides its state: `standby {n} {what}` has no effect on a following group (configure it on {master})"),
+            );
+        }
+    }
+}
+
+/// The implicit object of `standby G track IF`: one per interface, numbered from
+/// [`IMPLICIT_TRACK_BASE`] in order of first mention.
+fn add_interface_tracks(drafts: &mut Drafts) {
+    let mut next = IMPLICIT_TRACK_BASE;
+    let mut wanted: Vec<(String, usize)> = Vec::new();
+    for ifc in &drafts.interfaces {
+        for g in &ifc.groups {
+            for (name, _, line) in &g.interface_tracks {
+                if !wanted.iter().any(|(n, _)| n == name) {
+                    wanted.push((name.clone(), *line));
+                }
+            }
+        }
+    }
+    for (name, line) in wanted {
+        drafts.tracks.insert(
+            next,
+            TrackSpec::new(next, line, TrackKind::Interface { name }),
+        );
+        next += 1;
+    }
+}
+
+/// The implicit object tracking `name`'s line protocol (see [`add_interface_tracks`]).
+fn implicit_track(drafts: &Drafts, name: &str) -> Option<u32> {
+    drafts
+        .tracks
+        .range(IMPLICIT_TRACK_BASE..)
+        .find_map(|(id, t)| match &t.kind {
+            TrackKind::Interface { name: n } if n == name => Some(*id),
+            _ => None,
+        })
+}
+
+/// Lists name defined objects, never themselves (directly or through other lists), and a
+/// threshold list has its thresholds.
+fn check_tracks(drafts: &Drafts, diags: &mut Diagnostics) {
+    for (id, t) in &drafts.tracks {
+        let members = t.kind.members();
+        let is_list = matches!(
+            t.kind,
+            TrackKind::ListBoolean { .. } | TrackKind::ListThreshold { .. }
+        );
+        if drafts.broken_tracks.contains(id) {
+            continue; // one of its lines was refused already
+        }
+        if is_list && members.is_empty() {
+            diags.at(
+                t.line,
+                format!("track {id} is a list without members (add ` object M` lines)"),
+            );
+        }
+        if let TrackKind::ListThreshold {
+            thresholds: None,
+            percentage,
+            ..
+        } = t.kind
+        {
+            let unit = if percentage { "percentage" } else { "weight" };
+            diags.at(
+                t.line,
+                format!("track {id} needs its thresholds (add ` threshold {unit} up U down D`)"),
+            );
+        }
+        for m in members {
+            if !drafts.tracks.contains_key(&m) && !drafts.broken_tracks.contains(&m) {
+                diags.at(
+                    t.line,
+                    format!("track {id}: member object {m} is not defined"),
+                );
+            }
+        }
+        // Walk the member relation; bounded by the number of objects.
+        let mut seen = std::collections::BTreeSet::new();
+        let mut stack = t.kind.members();
+        while let Some(m) = stack.pop() {
+            if m == *id {
+                diags.at(
+                    t.line,
+                    format!("track {id} is a member of itself through its lists"),
+                );
+                break;
+            }
+            if seen.insert(m) {
+                if let Some(mt) = drafts.tracks.get(&m) {
+                    stack.extend(mt.kind.members());
+                }
+            }
+        }
+    }
+}
+
+/// Every operation has a target and a schedule, its timeout fits its frequency and its
+/// threshold its timeout (as IOS requires), and tracked operations exist.
+fn check_ip_slas(drafts: &Drafts, diags: &mut Diagnostics) {
+    for (id, op) in &drafts.ip_slas {
+        if op.target.is_none() {
+            diags.at(op.line, format!("ip sla {id} has no operation (add ` icmp-echo A.B.C.D`; other types are not implemented)"));
+        }
+        if op.scheduled.is_none() {
+            diags.at(op.line, format!("ip sla {id} is never scheduled (add `ip sla schedule {id} life forever start-time now`)"));
+        }
+        if u64::from(op.timeout_ms) > u64::from(op.frequency_s) * 1000 {
+            diags.at(
+                op.line,
+                format!(
+                    "ip sla {id}: timeout {} ms exceeds the frequency of {} s",
+                    op.timeout_ms, op.frequency_s
+                ),
+            );
+        }
+        if op.threshold_ms > op.timeout_ms {
+            diags.at(
+                op.line,
+                format!(
+                    "ip sla {id}: threshold {} ms exceeds the timeout of {} ms",
+                    op.threshold_ms, op.timeout_ms
+                ),
+            );
+        }
+    }
+    for (id, t) in &drafts.tracks {
+        if let TrackKind::IpSla { operation, .. } = t.kind {
+            if !drafts.ip_slas.contains_key(&operation) {
+                diags.at(
+                    t.line,
+                    format!("track {id}: ip sla {operation} is not defined"),
+                );
             }
         }
     }

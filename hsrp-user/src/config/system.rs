@@ -158,7 +158,8 @@ pub fn validate_against_system(
         }
     }
     for t in config.tracks.values() {
-        if let super::model::TrackKind::Interface { name } = &t.kind {
+        use super::model::TrackKind;
+        if let TrackKind::Interface { name } | TrackKind::IpRouting { name } = &t.kind {
             if !system.interfaces.contains_key(name) {
                 diags.at(t.line, format!("interface {name} does not exist"));
             }

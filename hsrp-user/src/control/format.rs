@@ -32,6 +32,7 @@ pub fn brief(snap: &Snapshot) -> String {
             operator_notes(g)
         );
     }
+    data_plane_lines(&mut out, snap);
     out
 }
 
@@ -74,6 +75,22 @@ fn priority_line(g: &GroupStatus) -> String {
     }
 }
 
+/// The data plane's mode lines, shared by both layouts: how XDP is attached on each
+/// interface and where forwarded frames go.
+fn data_plane_lines(out: &mut String, snap: &Snapshot) {
+    if !snap.interfaces.is_empty() {
+        let modes: Vec<String> = snap
+            .interfaces
+            .iter()
+            .map(|i| format!("{} {}", i.name, i.xdp_mode))
+            .collect();
+        let _ = writeln!(out, "XDP attach mode: {}", modes.join(", "));
+    }
+    if !snap.forwarding.is_empty() {
+        let _ = writeln!(out, "XDP forwarding: {}", snap.forwarding);
+    }
+}
+
 fn peer_brief(p: Option<&PeerStatus>) -> String {
     match p {
         None => "unknown".into(),
@@ -96,6 +113,7 @@ pub fn detail(snap: &Snapshot) -> String {
     if !snap.nexthop_cache.is_empty() {
         let _ = writeln!(out, "XDP next-hop cache: {}", snap.nexthop_cache);
     }
+    data_plane_lines(&mut out, snap);
     out
 }
 
@@ -362,6 +380,16 @@ mod tests {
         let snap = Snapshot {
             groups: vec![group()],
             nexthop_cache: "off: a policy routing rule".into(),
+            forwarding: "kernel path: netfilter sees forwarded traffic: nftables chain inet \
+                         fw forward on ip forward"
+                .into(),
+            interfaces: vec![super::super::snapshot::InterfaceStatus {
+                name: "eth0".into(),
+                ifindex: 2,
+                xdp_mode: "generic".into(),
+                up: true,
+                ..Default::default()
+            }],
             ..Default::default()
         };
         let text = detail(&snap);
@@ -381,6 +409,9 @@ mod tests {
              0 dropped while not Active",
             "    ARP 2 answered, 0 dropped; ND 0 answered, 0 dropped; echo 0 answered",
             "XDP next-hop cache: off: a policy routing rule",
+            "XDP attach mode: eth0 generic",
+            "XDP forwarding: kernel path: netfilter sees forwarded traffic: nftables chain \
+             inet fw forward on ip forward",
         ] {
             assert!(text.contains(needle), "missing {needle:?} in\n{text}");
         }

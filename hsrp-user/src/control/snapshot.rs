@@ -8,9 +8,16 @@ use serde::{Deserialize, Serialize};
 
 use crate::proto::State;
 
+/// The version of the JSON document (`hsrpd status --json`, docs/status.md): raised when a
+/// field changes meaning or disappears; new fields do not raise it.
+pub const SCHEMA_VERSION: u32 = 1;
+
 /// The whole daemon, as one status request sees it.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct Snapshot {
+    /// [`SCHEMA_VERSION`] of the daemon that answered.
+    #[serde(default)]
+    pub schema_version: u32,
     pub pid: u32,
     /// The configuration file the running config came from.
     pub config: String,
@@ -21,6 +28,73 @@ pub struct Snapshot {
     /// The XDP next-hop cache: "on", or "off: REASON".
     #[serde(default)]
     pub nexthop_cache: String,
+    /// How late the loop served the groups' timers (hellos above all), since start.
+    #[serde(default)]
+    pub timer_lateness: Option<TimerLateness>,
+    /// Tracked objects (what `show track` prints).
+    #[serde(default)]
+    pub tracks: Vec<TrackStatus>,
+    /// Where forwarded frames go: "fast path: REASON" (XDP) or "kernel path: REASON"
+    /// (netfilter sees them).
+    #[serde(default)]
+    pub forwarding: String,
+}
+
+/// One tracked object.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct TrackStatus {
+    pub object: u32,
+    /// What it watches, in `show track` words ("Interface eth1 line-protocol", ...).
+    pub kind: String,
+    /// "up", "down", or "unknown" before the first evaluation.
+    pub state: String,
+    pub changes: u64,
+    /// Seconds since the last change (none before the first).
+    pub last_change_s: Option<f64>,
+    pub delay_up_s: u16,
+    pub delay_down_s: u16,
+    /// A change waiting for its delay: the state it goes to and when.
+    pub pending: Option<TrackPending>,
+    /// The groups that track it and what it does to them.
+    pub tracked_by: Vec<TrackedBy>,
+}
+
+/// A delayed change of a tracked object.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct TrackPending {
+    pub up: bool,
+    pub in_ms: u64,
+}
+
+/// A group tracking an object.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct TrackedBy {
+    pub interface: String,
+    pub group: u16,
+    /// "decrement D" or "shutdown".
+    pub action: String,
+}
+
+/// Timer lateness: from a group's deadline to the wake-up that served it.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct TimerLateness {
+    /// Group wake-ups measured.
+    pub wakeups: u64,
+    pub p50_ms: f64,
+    pub p99_ms: f64,
+    pub max_ms: f64,
+}
+
+/// What the XDP program did with the HSRP control frames of one interface, summed over
+/// CPUs.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ControlCounters {
+    /// Passed to hsrpd's packet socket.
+    pub passed: u64,
+    /// Dropped as malformed.
+    pub malformed: u64,
+    /// Dropped by the per-source rate limit.
+    pub rate_limited: u64,
 }
 
 /// One interface hsrpd runs on.
@@ -31,6 +105,9 @@ pub struct InterfaceStatus {
     /// How the XDP program is attached: "native" or "generic".
     pub xdp_mode: String,
     pub up: bool,
+    /// The XDP control-plane filter's counters (None: could not be read).
+    #[serde(default)]
+    pub control: Option<ControlCounters>,
 }
 
 /// A router seen on the LAN (the Active or the Standby).

@@ -121,6 +121,7 @@ impl Daemon {
                     self.ifaces[i].counts_dirty = true;
                     let g = &self.groups[gi];
                     info!(
+                        target: crate::logging::STATE_TARGET,
                         "{} grp {}: {from} -> {to}: {reason}",
                         g.key.iface, g.key.group
                     );

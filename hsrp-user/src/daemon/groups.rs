@@ -69,6 +69,18 @@ pub fn group_config(iface: &InterfaceConfig, spec: &GroupSpec, if_mac: MacAddr) 
         auth: spec.auth.clone(),
         mac,
         name: spec.name.clone(),
+        init_delay: iface.init_delay_s.map(|(minimum, reload)| fsm::InitDelay {
+            minimum: Duration::from_secs(minimum.into()),
+            reload: Duration::from_secs(reload.into()),
+        }),
+        follow: spec.follow.as_ref().map(|master| fsm::Follow {
+            master: master.clone(),
+            mac_refresh: iface
+                .mac_refresh_s
+                .map_or(Some(fsm::config::DEFAULT_MAC_REFRESH), |s| {
+                    (s > 0).then(|| Duration::from_secs(s.into()))
+                }),
+        }),
     }
 }
 

@@ -12,10 +12,11 @@ use crate::proto::{GroupMessage, Opcode, State, Version};
 
 impl Daemon {
     /// The Resign group `gi` would send if it stopped now: `None` unless it is Active.
-    /// Exactly the state machine's Resign (`Group::go_initial`).
+    /// Exactly the state machine's Resign (`Group::go_initial`); a following group sends
+    /// none (it has no election of its own).
     fn resign_message(&self, gi: usize) -> Option<GroupMessage> {
         let g = &self.groups[gi];
-        if g.fsm.state() != State::Active {
+        if g.fsm.state() != State::Active || g.fsm.follows() {
             return None;
         }
         let t = g.fsm.timers();

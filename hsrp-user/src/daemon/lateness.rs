@@ -28,6 +28,16 @@ impl Default for Lateness {
 }
 
 impl Lateness {
+    /// Samples recorded.
+    pub fn count(&self) -> u64 {
+        self.count
+    }
+
+    /// The largest sample (exact).
+    pub fn max(&self) -> Duration {
+        self.max
+    }
+
     pub fn record(&mut self, late: Duration) {
         let i = (late.as_micros() / u128::from(STEP_US)).min(BUCKETS as u128 - 1) as usize;
         self.buckets[i] += 1;

@@ -16,11 +16,16 @@
 //! - `schedule`: deadline order and group lookup, so a wake-up costs O(log groups);
 //!   `lateness`: how late timers are served.
 //! - `groups`: configuration → state machine; `xdp_probe`: is an interface taken.
+//! - `service`: systemd readiness, watchdog and stop notifications.
 //! - `ra`: Router Advertisements of the IPv6 groups this router is Active for, periodic
 //!   and in answer to Router Solicitations.
 //! - `operator`: what the operator sees and does while it runs: state changes to the
 //!   notify program (`notify`) and the events stream, control commands (maintenance,
 //!   temporary priority, forced tracks, reload).
+//! - `aux`: the loop's runtime and the `hsrpd-aux` runtime of the slow work (status socket,
+//!   next-hop cache, configuration loading) that must not delay a hello; `realtime`: the
+//!   opt-in SCHED_FIFO + mlockall mode of the timer thread, whose wake-ups then come from a
+//!   timerfd (`precise_timer`) rather than tokio's millisecond timer wheel.
 //! - `sentinel`: a small process spawned first, before any data-plane or socket fd exists,
 //!   that holds the ready-built Resign frames of the Active groups and sends them if the
 //!   daemon dies without a clean stop (SIGKILL, panic, abort), so the Standby takes over at
@@ -28,20 +33,28 @@
 
 mod accept;
 mod actions;
+mod aux;
+pub mod fast_path;
+mod follow;
 pub mod groups;
 mod handover;
+mod keys;
 mod last_words;
 mod lateness;
 pub mod nexthop_cache;
 mod notify;
 mod operator;
+mod precise_timer;
 pub mod ra;
+pub mod realtime;
 mod reload;
 pub mod rx;
 mod schedule;
 pub mod sentinel;
+mod service;
 mod startup;
 mod status;
+mod tracking;
 mod xdp_probe;
 
 use std::net::IpAddr;
@@ -56,7 +69,7 @@ use tokio::signal::unix::{signal, SignalKind};
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
-use crate::config::{Config, GroupSpec, InterfaceConfig};
+use crate::config::{Config, GroupSpec, InterfaceConfig, LoadError};
 use crate::control;
 use crate::dataplane::maps::DataplaneMaps;
 use crate::dataplane::{AttachMode, Dataplane};
@@ -87,19 +100,36 @@ pub struct RunOptions {
     /// Keep the XDP next-hop cache (`nexthop_cache`); off: every forwarded frame takes
     /// the fib lookup.
     pub nexthop_cache: bool,
+    /// Group of the control socket (mode 0660), when not the daemon's own.
+    pub socket_gid: Option<u32>,
+    /// `--realtime[=N]`: real-time mode at priority N whatever the configuration says.
+    pub realtime: Option<u8>,
 }
 
 impl Default for RunOptions {
     fn default() -> Self {
         RunOptions {
             nexthop_cache: true,
+            socket_gid: None,
+            realtime: None,
         }
     }
 }
 
 /// [`run`] with explicit [`RunOptions`].
 pub fn run_with(config: &Path, socket: &Path, options: RunOptions) -> Result<ExitCode> {
-    let cfg = crate::config::load(config).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let cfg = match crate::config::load(config) {
+        Ok(cfg) => cfg,
+        // EX_CONFIG: the unit's RestartPreventExitStatus= stops restarts that cannot help.
+        Err(e @ (LoadError::Read { .. } | LoadError::Invalid(_))) => {
+            // One line per problem, each a journal record of its own.
+            for line in e.to_string().lines() {
+                eprintln!("{}hsrpd: error: {line}", crate::logging::error_prefix());
+            }
+            return Ok(ExitCode::from(crate::manual::exit::CONFIG));
+        }
+        Err(e) => return Err(anyhow::anyhow!("{e}")),
+    };
     // First, while no data-plane or socket descriptor exists and no thread runs.
     let sentinel = match sentinel::Sentinel::spawn() {
         Ok(s) => Some(s),
@@ -108,10 +138,9 @@ pub fn run_with(config: &Path, socket: &Path, options: RunOptions) -> Result<Exi
             None
         }
     };
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .context("starting the tokio runtime")?;
+    realtime::bound_memory();
+    let aux = aux::aux_runtime()?;
+    let runtime = aux::timer_runtime()?;
     runtime.block_on(async {
         let (ctl_tx, ctl_rx) = mpsc::channel(16);
         let (cmd_tx, cmd_rx) = mpsc::channel(16);
@@ -119,19 +148,48 @@ pub fn run_with(config: &Path, socket: &Path, options: RunOptions) -> Result<Exi
         // Signals first: a SIGTERM during start-up must still stop us cleanly.
         let mut signals = Signals::new()?;
         let mut frame_rx = frame_rx;
-        let listener = control::bind(socket)?;
-        let mut daemon = Daemon::start(config, cfg, frame_tx, options).await?;
+        let listener = {
+            // Registered with the aux runtime, which serves it.
+            let _aux = aux.handle().enter();
+            control::bind(socket)?
+        };
+        control::set_access(socket, options.socket_gid)?;
+        let mut daemon = Daemon::start(config, cfg, frame_tx, options, aux.handle()).await?;
         daemon.sentinel = sentinel;
         daemon.accept_start();
+        let wanted = daemon.realtime.wanted(daemon.config.realtime);
+        let realtime = daemon.set_realtime(wanted);
+        // Everything that needs the start-up privileges is done (see `privileges`), on
+        // this thread and on the aux runtime's; real-time mode keeps what it needs to be
+        // changed by a reload (and CAP_IPC_LOCK for memory locked with MCL_FUTURE).
+        let keep = crate::privileges::runtime_set(wanted.is_some());
+        let aux_drop = aux.spawn(async move { crate::privileges::drop_to(keep) });
+        match crate::privileges::drop_to(keep) {
+            Ok(()) => debug!("capabilities reduced to {}", crate::privileges::names(keep)),
+            Err(e) => warn!("cannot drop capabilities: {e}; running with all of them"),
+        }
+        if let Ok(Err(e)) = aux_drop.await {
+            warn!("cannot drop the aux thread's capabilities: {e}");
+        }
         let ops = control::ops::Ops {
             events: Some(daemon.operator.bus.clone()),
             commands: Some(cmd_tx),
         };
-        let server = tokio::spawn(control::serve_with(listener, ctl_tx, ops));
-        let result = daemon
-            .serve(&mut signals, &mut frame_rx, ctl_rx, cmd_rx)
-            .await;
+        let server = aux.spawn(control::serve_with(listener, ctl_tx, ops));
+        let demotions = aux.spawn(realtime::watch_demotion());
+        let manager = service::ServiceManager::from_env();
+        let result = match realtime {
+            Ok(()) => {
+                manager.ready(&format!("running {} group(s)", daemon.groups.len()));
+                daemon
+                    .serve(&mut signals, &mut frame_rx, ctl_rx, cmd_rx, &manager)
+                    .await
+            }
+            Err(e) => Err(e),
+        };
+        manager.stopping();
         server.abort();
+        demotions.abort();
         daemon.stop(&mut frame_rx, &mut signals).await;
         let _ = std::fs::remove_file(socket);
         result.map(|()| ExitCode::SUCCESS)
@@ -194,6 +252,8 @@ struct GroupRt {
     vips: Vec<IpAddr>,
     /// IPv6 groups: when the next Router Advertisement is due (running while Active).
     ra: ra::RaSchedule,
+    /// `key-string ... timeout S`: the previous key, still accepted until then.
+    old_key: Option<(Auth, Time)>,
 }
 
 struct Daemon {
@@ -206,6 +266,10 @@ struct Daemon {
     netlink: Netlink,
     watcher: NetWatcher,
     tracker: Tracker,
+    /// Background checks of tracked objects (`tracking`).
+    probes: tracking::Probes,
+    /// When key chain lifetimes are next looked at (`keys`).
+    key_deadline: Option<Time>,
     ifaces: Vec<Iface>,
     groups: Vec<GroupRt>,
     /// While set, `execute` leaves the data plane of a group leaving Active as it is (a
@@ -213,6 +277,8 @@ struct Daemon {
     keep_data_plane: bool,
     schedule: schedule::Schedule,
     index: schedule::GroupIndex,
+    /// Per group, the groups following it (`follow`).
+    followers: Vec<Vec<usize>>,
     /// The IPv6 groups (the only ones with Router Advertisements).
     ipv6_groups: Vec<usize>,
     /// Scratch list of due groups, reused across wake-ups.
@@ -224,10 +290,20 @@ struct Daemon {
     nexthop: Option<nexthop_cache::NexthopKeeper>,
     /// Notify program, events stream, operator commands (`operator`).
     operator: operator::Operator,
+    /// Keeps forwarding in XDP or in the kernel as the netfilter hooks require.
+    fast_path: Option<fast_path::FastPathKeeper>,
     /// Per group, the Resign last handed to the sentinel (`None`: not Active).
     last_words: Vec<Option<crate::proto::GroupMessage>>,
     /// Some group's last words may have changed: rewrite them at the end of the iteration.
     last_words_dirty: bool,
+    /// The slow-work runtime (`aux`).
+    aux: tokio::runtime::Handle,
+    /// Real-time mode of the timer thread, as applied.
+    realtime: realtime::Realtime,
+    /// The loop's wake-up timer in real-time mode (None: tokio's).
+    precise: Option<precise_timer::PreciseTimer>,
+    /// Configurations read on SIGHUP by the aux runtime, waiting to be applied.
+    loaded: reload::Loaded,
 }
 
 /// What a received frame is to the groups (`Daemon::classify`).
@@ -267,6 +343,8 @@ impl Daemon {
         ifaces
             .chain(self.schedule.next())
             .chain(self.ra_deadline())
+            .chain(self.tracker.next_deadline())
+            .chain(self.key_deadline)
             .chain(self.operator.next_deadline())
             .min()
     }
@@ -291,6 +369,7 @@ impl Daemon {
         for iface in &mut self.ifaces {
             iface.counts_dirty = true;
         }
+        self.index_followers();
     }
 
     async fn serve(
@@ -299,7 +378,12 @@ impl Daemon {
         frames: &mut mpsc::Receiver<(usize, Vec<u8>)>,
         mut requests: mpsc::Receiver<control::Request>,
         mut commands: mpsc::Receiver<control::ops::CommandRequest>,
+        manager: &service::ServiceManager,
     ) -> Result<()> {
+        // Without a watchdog the branch is disabled; the period only has to be valid.
+        let period = manager.watchdog_period();
+        let mut watchdog = tokio::time::interval(period.unwrap_or(Duration::from_secs(3600)));
+        watchdog.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         info!(
             "running: {} interface(s), {} group(s), status on the control socket",
             self.ifaces.len(),
@@ -320,8 +404,12 @@ impl Daemon {
                     info!("SIGINT: stopping");
                     return Ok(());
                 }
-                _ = signals.hup.recv() => {
-                    self.reload().await;
+                // Before frames: a flood keeps the frame branch ready, and a loop that
+                // still turns is alive; only a loop stuck in one wake-up misses a ping.
+                _ = watchdog.tick(), if period.is_some() => manager.watchdog(),
+                _ = signals.hup.recv() => self.begin_reload(),
+                Some(loaded) = self.loaded.rx.recv() => {
+                    self.reload(loaded).await;
                     // Groups may be gone, re-keyed or re-signed.
                     self.last_words_dirty = true;
                 }
@@ -337,11 +425,14 @@ impl Daemon {
                     }
                 }
                 Some(event) = self.watcher.recv() => self.on_net_event(event).await,
+                Some(fact) = self.probes.rx.recv() => self.on_probe(fact).await,
                 Some(reply) = requests.recv() => {
                     let _ = reply.send(self.snapshot());
                 }
                 Some(command) = commands.recv() => self.on_command(command).await,
-                _ = tokio::time::sleep_until(wake) => self.on_timers().await,
+                _ = precise_timer::sleep_until(self.precise.as_ref(), wake) => {
+                    self.on_timers().await
+                }
             }
             self.sync_last_words();
         }
@@ -360,6 +451,8 @@ impl Daemon {
             }
         }
         self.due = due;
+        self.key_timers(now).await;
+        self.track_timers().await;
         self.operator_timers().await;
         self.ra_timers().await;
         self.advertise().await;
@@ -458,7 +551,7 @@ impl Daemon {
             }
             _ => {}
         }
-        let effect = self.tracker.on_event(&event);
+        let effect = self.tracker.on_event(self.now(), &event);
         for change in effect.changes {
             self.apply_track(change).await;
         }
@@ -470,9 +563,7 @@ impl Daemon {
                     continue;
                 }
             };
-            if let Some(change) = self.tracker.set(object, up) {
-                self.apply_track(change).await;
-            }
+            self.track_fact(object, up).await;
         }
         self.advertise().await;
     }
@@ -535,50 +626,28 @@ impl Daemon {
                     false
                 }
             };
-            if let Some(change) = self.tracker.set(object, up) {
-                self.apply_track(change).await;
-            }
+            self.track_fact(object, up).await;
         }
         for (object, prefix) in self.tracker.routes() {
             match self.netlink.route_exists(prefix).await {
-                Ok(up) => {
-                    if let Some(change) = self.tracker.set(object, up) {
-                        self.apply_track(change).await;
-                    }
-                }
+                Ok(up) => self.track_fact(object, up).await,
                 Err(e) => warn!("track {object}: cannot look up route {prefix}: {e}"),
             }
         }
     }
 
-    async fn apply_track(&mut self, change: crate::track::TrackChange) {
-        if self.track_masked(change.object, change.up) {
-            return;
-        }
-        info!(
-            "track {} is now {}",
-            change.object,
-            if change.up { "up" } else { "down" }
-        );
-        for gi in 0..self.groups.len() {
-            if self.groups[gi]
-                .fsm
-                .config()
-                .tracks
-                .iter()
-                .any(|t| t.object == change.object)
-            {
-                let event = Event::Track {
-                    object: change.object,
-                    up: change.up,
-                };
-                self.feed(gi, event).await;
-            }
+    /// Feeds one event to one group and carries out what it says; a state change drives
+    /// the groups following it in the same step.
+    async fn feed(&mut self, gi: usize, event: Event) {
+        let before = self.groups[gi].fsm.state();
+        self.feed_one(gi, event).await;
+        if self.groups[gi].fsm.state() != before {
+            self.drive_followers(gi).await;
         }
     }
 
-    /// Feeds one event to one group and carries out what it says.
-    async fn feed(&mut self, gi: usize, event: Event) {
+    /// [`Daemon::feed`] without the followers.
+    async fn feed_one(&mut self, gi: usize, event: Event) {
         let now = self.now();
         let actions = self.groups[gi].fsm.handle(now, event);
         self.schedule.set(gi, self.groups[gi].fsm.next_deadline());
@@ -596,6 +665,7 @@ impl Daemon {
         if let Some(keeper) = self.nexthop.take() {
             keeper.stop().await;
         }
+        drop(self.fast_path.take());
         if let Err(e) = self.maps.reset() {
             warn!("clearing the data plane maps: {e:#}");
         }

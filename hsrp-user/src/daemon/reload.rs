@@ -10,25 +10,60 @@ use std::collections::{BTreeSet, HashMap};
 
 use anyhow::{bail, Result};
 use log::{error, info};
+use tokio::sync::mpsc;
 
 use super::groups::{self, GroupKey};
 use super::Daemon;
 use crate::config::{self, Config};
 use crate::fsm::{Event, GroupConfig};
 
+/// A configuration read on the aux runtime: the file's load result.
+type LoadResult = Result<Config, config::LoadError>;
+
+/// The channel loaded configurations come back to the loop on.
+pub(super) struct Loaded {
+    tx: mpsc::UnboundedSender<LoadResult>,
+    pub(super) rx: mpsc::UnboundedReceiver<LoadResult>,
+}
+
+impl Default for Loaded {
+    fn default() -> Self {
+        let (tx, rx) = mpsc::unbounded_channel();
+        Loaded { tx, rx }
+    }
+}
+
 impl Daemon {
-    /// SIGHUP.
-    pub(super) async fn reload(&mut self) {
-        info!("SIGHUP received");
-        let _ = self.reload_reporting().await;
+    /// SIGHUP: reads and checks the file on the aux runtime (file system, parsing, the
+    /// system's interfaces), so the loop goes on serving timers meanwhile; the result
+    /// comes back to [`Daemon::reload`]. Two SIGHUPs in a row are applied in order.
+    pub(super) fn begin_reload(&self) {
+        info!("SIGHUP: reloading {}", self.config_path.display());
+        let path = self.config_path.clone();
+        let tx = self.loaded.tx.clone();
+        self.aux.spawn(async move {
+            let _ = tx.send(config::load(&path));
+        });
     }
 
-    /// A reload, logged, with its outcome for `hsrpd reload`: a summary, or every error
-    /// (one `FILE:LINE: TEXT: reason` line each) when the running configuration stays.
+    /// Applies a configuration read by [`Daemon::begin_reload`], or logs why not.
+    pub(super) async fn reload(&mut self, loaded: LoadResult) {
+        let _ = self.apply_loaded(loaded).await;
+    }
+
+    /// `hsrpd reload`: reads the file (on the loop: the operator waits for the answer)
+    /// and reports the outcome, a summary or every error (one `FILE:LINE: TEXT: reason`
+    /// line each) when the running configuration stays.
     pub(super) async fn reload_reporting(&mut self) -> Result<String, String> {
+        info!("reloading {} (hsrpd reload)", self.config_path.display());
+        let loaded = config::load(&self.config_path);
+        self.apply_loaded(loaded).await
+    }
+
+    /// Applies a loaded configuration, logged, with its outcome.
+    async fn apply_loaded(&mut self, loaded: LoadResult) -> Result<String, String> {
         let path = self.config_path.display().to_string();
-        info!("reloading {path}");
-        let new = match config::load(&self.config_path) {
+        let new = match loaded {
             Ok(c) => c,
             Err(e) => {
                 let mut lines: Vec<String> = e.to_string().lines().map(str::to_string).collect();
@@ -51,8 +86,21 @@ impl Daemon {
                 return Err(msg);
             }
         };
+        // Before anything else changes, so a refused real-time setting refuses it all.
+        let wanted = self.realtime.wanted(new.realtime);
+        if let Err(e) = self.set_realtime(wanted) {
+            let msg = format!(
+                "reload of {path} refused: {e:#}; the running configuration stays in effect"
+            );
+            error!("{msg}");
+            return Err(msg);
+        }
+        // Group indices change below: no follower is driven until they are indexed again.
+        self.followers.clear();
         self.apply(new, plan).await;
         self.reindex();
+        self.rekey().await;
+        self.sync_followers().await;
         self.operator_after_reload().await;
         let msg = format!("reloaded {path}: {} group(s)", self.groups.len());
         info!("{msg}");
@@ -108,8 +156,12 @@ impl Daemon {
             }
         }
         self.tracker = crate::track::Tracker::new(&new.tracks);
+        if let Some(keeper) = &self.fast_path {
+            keeper.set_setting(new.fast_path);
+        }
         self.config = new;
         self.refresh_tracks().await;
+        self.probes.restart(&self.tracker, &self.config.ip_slas);
 
         // Lookups by key, built once: a reload stays linear in the number of groups.
         let specs: HashMap<GroupKey, usize> = self
@@ -162,6 +214,7 @@ impl Daemon {
     /// One existing group gets its new configuration.
     async fn reconfigure(&mut self, gi: usize, gc: GroupConfig, spec: crate::config::GroupSpec) {
         let now = self.now();
+        let old_auth = self.groups[gi].fsm.config().auth.clone();
         match self.groups[gi].fsm.reconfigure(now, gc) {
             Ok(actions) => self.execute(gi, actions).await,
             Err(e) => {
@@ -173,6 +226,7 @@ impl Daemon {
             }
         }
         self.groups[gi].auths = groups::accepted_auths(&self.config, &spec);
+        self.keep_old_key(gi, old_auth, spec.key_timeout_s, now);
         let vmac = self.groups[gi].fsm.virtual_mac();
         let vips = spec.virtual_ips();
         self.groups[gi].spec = spec;

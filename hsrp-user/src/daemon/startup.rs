@@ -14,10 +14,12 @@ use futures::FutureExt;
 use log::{debug, info, warn};
 use tokio::sync::mpsc;
 
+use super::fast_path::FastPathKeeper;
 use super::groups::{self, GroupKey};
 use super::nexthop_cache::NexthopKeeper;
 use super::{xdp_probe, Daemon, GroupRt, Iface, MAX_RX_ERRORS};
 use crate::config::{Config, GroupSpec, InterfaceConfig};
+use crate::dataplane::fwd_mode::FwdModeMap;
 use crate::dataplane::maps::DataplaneMaps;
 use crate::dataplane::nexthop::NexthopMaps;
 use crate::dataplane::MapSet;
@@ -33,6 +35,7 @@ impl Daemon {
         config: Config,
         frame_tx: mpsc::Sender<(usize, Vec<u8>)>,
         options: super::RunOptions,
+        aux: &tokio::runtime::Handle,
     ) -> Result<Daemon> {
         let netlink = Netlink::connect().context("opening netlink")?;
         // Subscribed before anything is read, so no change between the reads and the loop
@@ -103,11 +106,21 @@ impl Daemon {
             });
         }
         add_forwarding_targets(&mut maps);
-        let nexthop = start_nexthop_cache(&mut dataplane, options.nexthop_cache).await?;
+        let nexthop = start_nexthop_cache(&mut dataplane, options.nexthop_cache, aux).await?;
+        // Before any group exists (so before any can be Active): no frame is forwarded
+        // past netfilter hooks that were there first.
+        let fast_path = FastPathKeeper::start(
+            FwdModeMap::from_dataplane(&mut dataplane)?,
+            config.fast_path,
+        )
+        .await
+        .context("deciding between the XDP fast path and the kernel path")?;
 
         let mut daemon = Daemon {
             config_path: config_path.to_path_buf(),
             tracker: Tracker::new(&config.tracks),
+            probes: super::tracking::Probes::new(),
+            key_deadline: None,
             operator: super::operator::Operator::new(&config.operator),
             config,
             start: Instant::now(),
@@ -120,13 +133,22 @@ impl Daemon {
             keep_data_plane: false,
             schedule: Default::default(),
             index: Default::default(),
+            followers: Vec::new(),
             ipv6_groups: Vec::new(),
             due: Vec::new(),
             lateness: Default::default(),
             sentinel: None,
             nexthop,
+            fast_path: Some(fast_path),
             last_words: Vec::new(),
             last_words_dirty: true,
+            aux: aux.clone(),
+            realtime: super::realtime::Realtime {
+                cli: options.realtime,
+                applied: None,
+            },
+            loaded: Default::default(),
+            precise: None,
         };
         // (interface, group) pairs; the interface configuration is borrowed, not cloned per
         // group (it holds every group: cloning it per group is quadratic in memory).
@@ -144,7 +166,12 @@ impl Daemon {
             daemon.groups.push(g);
         }
         daemon.reindex();
+        // Before any group speaks: the keys valid now.
+        daemon.rekey().await;
         daemon.refresh_tracks().await;
+        daemon
+            .probes
+            .restart(&daemon.tracker, &daemon.config.ip_slas);
         for gi in 0..daemon.groups.len() {
             if daemon.ifaces[daemon.groups[gi].iface].up {
                 daemon.feed(gi, Event::InterfaceUp).await;
@@ -192,6 +219,7 @@ impl Daemon {
             spec,
             fsm,
             ra: Default::default(),
+            old_key: None,
         })
     }
 
@@ -352,6 +380,7 @@ impl RateWindow {
 async fn start_nexthop_cache(
     dataplane: &mut Dataplane,
     enabled: bool,
+    aux: &tokio::runtime::Handle,
 ) -> Result<Option<NexthopKeeper>> {
     let mut maps = NexthopMaps::from_dataplane(dataplane)?;
     if !enabled {
@@ -361,8 +390,11 @@ async fn start_nexthop_cache(
         );
         return Ok(None);
     }
-    let keeper = NexthopKeeper::start(maps)
+    // On the aux runtime: its netlink dumps and map writes never delay a hello.
+    let keeper = aux
+        .spawn(NexthopKeeper::start(maps))
         .await
+        .context("the next-hop cache task")?
         .context("starting the next-hop cache")?;
     Ok(Some(keeper))
 }

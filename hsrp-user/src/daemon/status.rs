@@ -35,6 +35,7 @@ fn millis(d: Duration) -> u64 {
 impl Daemon {
     pub(super) fn snapshot(&self) -> Snapshot {
         let now = self.now();
+        let stats = self.maps.stats().ok();
         let interfaces = self
             .ifaces
             .iter()
@@ -43,6 +44,14 @@ impl Daemon {
                 ifindex: i.info.ifindex,
                 xdp_mode: i.mode.as_str().to_string(),
                 up: i.up,
+                control: stats.as_ref().map(|s| {
+                    let c = s.interface(i.info.ifindex).cloned().unwrap_or_default();
+                    crate::control::ControlCounters {
+                        passed: c.control_passed,
+                        malformed: c.control_malformed,
+                        rate_limited: c.control_rate_limited,
+                    }
+                }),
             })
             .collect();
         let groups = self
@@ -106,6 +115,7 @@ impl Daemon {
             })
             .collect();
         Snapshot {
+            schema_version: crate::control::snapshot::SCHEMA_VERSION,
             pid: std::process::id(),
             config: self.config.source.clone(),
             uptime_s: self.start.elapsed().as_secs_f64(),
@@ -115,6 +125,22 @@ impl Daemon {
                 Some(keeper) => keeper.status(),
                 None => "off: disabled (--no-nexthop-cache)".into(),
             },
+            timer_lateness: {
+                let l = &self.lateness;
+                let ms = |d: Duration| d.as_secs_f64() * 1000.0;
+                Some(crate::control::TimerLateness {
+                    wakeups: l.count(),
+                    p50_ms: ms(l.quantile(0.5)),
+                    p99_ms: ms(l.quantile(0.99)),
+                    max_ms: ms(l.max()),
+                })
+            },
+            tracks: self.track_status(),
+            forwarding: self
+                .fast_path
+                .as_ref()
+                .map(|k| k.status())
+                .unwrap_or_default(),
         }
     }
 }

@@ -187,58 +187,50 @@ impl Dataplane {
         })
     }
 
-    /// Attaches the program to `ifname`: native (driver) mode first, generic (SKB) mode if
-    /// the driver refuses. Returns the mode in use, which is also logged.
+    /// Attaches the program to `ifname` in the mode [`attach_policy`] picks for its driver:
+    /// native (driver) mode first, generic (SKB) mode if the driver refuses; generic
+    /// directly where native XDP is known to be wrong for the fast path (veth). Returns the
+    /// mode in use, which is also logged.
     pub fn attach(&mut self, ifname: &str) -> Result<AttachMode> {
         if self.attached.contains_key(ifname) {
             bail!("the data plane is already attached to {ifname}");
         }
         ifindex(ifname)?;
-        // HSRPD_XDP_MODE=generic|native forces a mode (e.g. generic on veth, whose native
-        // mode cannot hand the kernel a frame whose destination MAC XDP rewrote).
-        let forced = std::env::var("HSRPD_XDP_MODE").unwrap_or_default();
-        let (id, mode) = match forced.as_str() {
-            "" => self.attach_any(ifname)?,
-            "native" => (
-                xdp_program(&mut self.ebpf)?
-                    .attach(ifname, XdpMode::Driver)
-                    .with_context(|| {
-                        format!("attaching XDP to {ifname} in native mode (HSRPD_XDP_MODE)")
-                    })?,
-                AttachMode::Native,
-            ),
-            "generic" => (
-                xdp_program(&mut self.ebpf)?
+        let driver = match crate::net::driver_name(ifname) {
+            Ok(d) => Some(d),
+            Err(e) => {
+                debug!("{e}; trying native mode first");
+                None
+            }
+        };
+        let policy = attach_policy(driver.as_deref());
+        let program = xdp_program(&mut self.ebpf)?;
+        let (id, mode) = match policy {
+            AttachPolicy::Generic { why } => {
+                let id = program
                     .attach(ifname, XdpMode::Skb)
-                    .with_context(|| {
-                        format!("attaching XDP to {ifname} in generic mode (HSRPD_XDP_MODE)")
-                    })?,
-                AttachMode::Generic,
-            ),
-            other => bail!("HSRPD_XDP_MODE={other}: expected native or generic"),
+                    .with_context(|| format!("attaching XDP to {ifname} in generic mode"))?;
+                info!("{ifname}: generic (SKB) mode chosen: {why}");
+                (id, AttachMode::Generic)
+            }
+            AttachPolicy::NativeFirst => match program.attach(ifname, XdpMode::Driver) {
+                Ok(id) => (id, AttachMode::Native),
+                Err(native) => {
+                    let native = chain(&native);
+                    warn!(
+                        "{ifname}: native XDP refused ({native}); falling back to generic \
+                         (SKB) mode, which is slower"
+                    );
+                    let id = program.attach(ifname, XdpMode::Skb).with_context(|| {
+                        format!("attaching XDP to {ifname} (native mode failed too: {native})")
+                    })?;
+                    (id, AttachMode::Generic)
+                }
+            },
         };
         info!("{ifname}: XDP data plane attached in {mode} mode");
         self.attached.insert(ifname.to_string(), (id, mode));
         Ok(mode)
-    }
-
-    /// Native mode, or generic when the driver refuses.
-    fn attach_any(&mut self, ifname: &str) -> Result<(aya::programs::xdp::XdpLinkId, AttachMode)> {
-        let program = xdp_program(&mut self.ebpf)?;
-        Ok(match program.attach(ifname, XdpMode::Driver) {
-            Ok(id) => (id, AttachMode::Native),
-            Err(native) => {
-                let native = chain(&native);
-                warn!(
-                    "{ifname}: native XDP refused ({native}); falling back to generic (SKB) \
-                     mode, which is slower"
-                );
-                let id = program.attach(ifname, XdpMode::Skb).with_context(|| {
-                    format!("attaching XDP to {ifname} (native mode failed too: {native})")
-                })?;
-                (id, AttachMode::Generic)
-            }
-        })
     }
 
     /// Detaches the program from `ifname`.
@@ -339,6 +331,36 @@ impl Drop for Dataplane {
         if let Some(logs) = self.logs.take() {
             logs.stop();
         }
+    }
+}
+
+/// Which XDP mode to try on an interface, from its driver's name.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AttachPolicy {
+    /// Native (driver) mode, generic if the driver refuses.
+    NativeFirst,
+    /// Generic (SKB) mode only; `why` is logged.
+    Generic { why: &'static str },
+}
+
+/// The attach mode for an interface driven by `driver` (`None`: unknown).
+///
+/// veth gets generic mode. Its native XDP runs on a frame whose skb the peer already
+/// classified and checksummed: a frame handed to the kernel after its destination MAC
+/// was rewritten stays PACKET_OTHERHOST and is dropped; a redirected frame loses
+/// CHECKSUM_PARTIAL (a veth sender leaves UDP/TCP checksums to offload), so the receiver
+/// discards it; and XDP_TX or a redirect into a veth reaches the peer only when the peer
+/// runs an XDP program or has GRO on. Generic mode runs on the skb: the kernel
+/// re-classifies a frame whose destination MAC changed, keeps the checksum state, and
+/// transmits XDP_TX and redirected frames through the device like any other
+/// (measured in tests/tests/veth_plain_lab.rs).
+pub fn attach_policy(driver: Option<&str>) -> AttachPolicy {
+    match driver {
+        Some("veth") => AttachPolicy::Generic {
+            why: "native XDP on veth loses checksum offload state, cannot pass rewritten \
+                  frames to the kernel, and its XDP_TX needs an XDP program on the peer",
+        },
+        _ => AttachPolicy::NativeFirst,
     }
 }
 
@@ -512,6 +534,11 @@ impl LogPump {
         let thread = std::thread::Builder::new()
             .name("xdp-log".into())
             .spawn(move || {
+                // Reading a ring buffer needs no privilege; capabilities are per
+                // thread, so this one gives up all of its own.
+                if let Err(e) = crate::privileges::drop_all() {
+                    log::debug!("xdp-log thread: cannot drop capabilities: {e}");
+                }
                 let fd = logger.as_fd().as_raw_fd();
                 while !flag.load(Ordering::Relaxed) {
                     let mut pfd = libc::pollfd {
@@ -564,5 +591,21 @@ mod tests {
         assert!(ifindex("no\0such").is_err());
         let err = ifindex("hsrpt-none0").expect_err("missing interface");
         assert!(format!("{err}").contains("no interface named hsrpt-none0"));
+    }
+}
+
+#[cfg(test)]
+mod policy_tests {
+    use super::*;
+
+    #[test]
+    fn veth_gets_generic_mode_and_everything_else_native_first() {
+        assert!(matches!(
+            attach_policy(Some("veth")),
+            AttachPolicy::Generic { .. }
+        ));
+        for other in [Some("virtio_net"), Some("mlx5_core"), Some("ixgbe"), None] {
+            assert_eq!(attach_policy(other), AttachPolicy::NativeFirst, "{other:?}");
+        }
     }
 }

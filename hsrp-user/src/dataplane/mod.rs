@@ -6,14 +6,19 @@
 //! - `maps`: the typed map API; `vmac_table`: the direct-mapped `HSRP_VMAC` under it.
 //! - `nexthop`: the next-hop cache maps (generation, entries); kept by
 //!   `daemon::nexthop_cache`.
+//! - `fwd_mode`: fast path or kernel path for forwarded frames; kept by
+//!   `daemon::fast_path`.
 
 pub mod cli;
+pub mod fwd_mode;
 pub mod loader;
 pub mod maps;
 pub mod nexthop;
 pub mod vmac_table;
 
-pub use loader::{AttachMode, Dataplane, LoadOptions, DEFAULT_PIN_DIR, PROGRAM_NAME};
+pub use loader::{
+    attach_policy, AttachMode, AttachPolicy, Dataplane, LoadOptions, DEFAULT_PIN_DIR, PROGRAM_NAME,
+};
 
 use std::path::Path;
 

@@ -10,6 +10,8 @@ pub const DEFAULT_PRIORITY: u8 = 100;
 pub const DEFAULT_HELLO: Duration = Duration::from_secs(3);
 pub const DEFAULT_HOLD: Duration = Duration::from_secs(10);
 pub const DEFAULT_TRACK_DECREMENT: u8 = 10;
+/// IOS `standby mac-refresh` default: a following group's refresh hello every 10 s.
+pub const DEFAULT_MAC_REFRESH: Duration = Duration::from_secs(10);
 
 /// Hello and hold time of a group.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -70,6 +72,18 @@ pub struct Track {
     pub action: TrackAction,
 }
 
+/// `standby G follow NAME`: the group is an IOS "client group". It runs no election of its
+/// own: its state mirrors the state of the master group (fed as `Event::MasterState`), and
+/// the only hellos it sends are the periodic MAC refresh hellos of an Active follower.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Follow {
+    /// The name of the master group (for status and log lines).
+    pub master: String,
+    /// `standby mac-refresh S`: the interval of the refresh hellos while Active;
+    /// `None` = `standby mac-refresh 0`, no refresh hellos at all.
+    pub mac_refresh: Option<Duration>,
+}
+
 /// The configuration of one group, as the state machine needs it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct GroupConfig {
@@ -89,6 +103,20 @@ pub struct GroupConfig {
     /// `standby G mac-address`; `None` = derived from version, family and group.
     pub mac: Option<MacAddr>,
     pub name: Option<String>,
+    /// `Some`: a following group (see [`Follow`]); `None`: an ordinary group.
+    pub follow: Option<Follow>,
+    /// `standby delay minimum S reload S` (interface-wide): how long the group waits after
+    /// its interface comes up before it starts; `None` = it starts at once.
+    pub init_delay: Option<InitDelay>,
+}
+
+/// IOS `standby delay`: the wait before a group starts after its interface came up.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct InitDelay {
+    /// After any interface up (IOS default 1 s).
+    pub minimum: Duration,
+    /// After the first interface up since the process started (IOS default 5 s).
+    pub reload: Duration,
 }
 
 impl GroupConfig {
@@ -106,6 +134,8 @@ impl GroupConfig {
             auth: Auth::DefaultText,
             mac: None,
             name: None,
+            follow: None,
+            init_delay: None,
         }
     }
 

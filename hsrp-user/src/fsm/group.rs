@@ -13,6 +13,8 @@ use super::status::{RouterInfo, Status};
 use super::time::Time;
 use crate::proto::{GroupMessage, MacAddr, Opcode, State, Version};
 
+mod follow;
+
 /// Cisco repeats the gratuitous ARP of a new Active once, about 3 s later (docs/protocol.md §6).
 pub const GRATUITOUS_REPEAT: Duration = Duration::from_secs(3);
 
@@ -43,9 +45,14 @@ pub enum Event {
         object: u32,
         up: bool,
     },
+    /// The master group of a following group (`standby G follow NAME`) is now in `state`;
+    /// ordinary groups ignore it.
+    MasterState {
+        state: State,
+    },
     /// New configuration for this group. Invalid ones are refused with
     /// `Action::ConfigRejected` and the old one stays (prefer `Group::reconfigure`).
-    ConfigChange(GroupConfig),
+    ConfigChange(Box<GroupConfig>),
     /// Graceful stop: an Active group sends Resign so the Standby takes over at once. The
     /// group then stays in Initial for good.
     Shutdown,
@@ -163,8 +170,14 @@ pub struct Group {
     /// `Event::PriorityOverride`: replaces the configured priority while set.
     priority_override: Option<u8>,
     down_tracks: BTreeSet<u32>,
+    /// A following group: the master group's state as last reported.
+    master_state: State,
     /// How many times the group has come up (the first one is "after a reload").
     bring_ups: u32,
+    /// How many times its interface came up (the first one is "after a reload").
+    interface_ups: u32,
+    /// `standby delay`: the group starts then, not before.
+    init_timer: Option<Time>,
     /// Preemption of a lower-priority Active waits until then (preempt delay).
     preempt_not_before: Time,
 
@@ -224,7 +237,10 @@ impl Group {
             maintenance: false,
             priority_override: None,
             down_tracks: BTreeSet::new(),
+            master_state: State::Initial,
             bring_ups: 0,
+            interface_ups: 0,
+            init_timer: None,
             preempt_not_before: Time::ZERO,
             learned_vip: None,
             learned_timers: None,
@@ -323,6 +339,7 @@ impl Group {
             self.preempt_timer,
             self.hello_timer,
             self.gratuitous_timer,
+            self.init_timer,
         ]
         .into_iter()
         .flatten()
@@ -393,16 +410,22 @@ impl Group {
             }
             Event::Timer => {}
             Event::InterfaceUp => {
+                let first = !self.interface_up;
                 self.interface_up = true;
+                if first && self.start_init_delay(now) {
+                    return out;
+                }
                 self.maybe_bring_up(now, "interface up", &mut out);
             }
             Event::InterfaceDown => {
                 self.interface_up = false;
+                self.init_timer = None;
                 self.go_initial(now, "interface down".into(), false, &mut out);
             }
             Event::Track { object, up } => self.on_track(now, object, up, &mut out),
+            Event::MasterState { state } => self.on_master_state(now, state, &mut out),
             Event::ConfigChange(cfg) => {
-                if let Err(error) = self.apply_config(now, cfg, &mut out) {
+                if let Err(error) = self.apply_config(now, *cfg, &mut out) {
                     out.push(Action::ConfigRejected { error });
                 }
             }
@@ -478,6 +501,25 @@ impl Group {
         self.interface_up && !self.shut_down && !self.maintenance && !self.track_shutdown_active()
     }
 
+    /// `standby delay`: on an interface coming up, waits `reload` the first time since the
+    /// process started and `minimum` after that. True when the group now waits.
+    fn start_init_delay(&mut self, now: Time) -> bool {
+        self.interface_ups += 1;
+        let Some(d) = self.cfg.init_delay else {
+            return false;
+        };
+        let wait = if self.interface_ups == 1 {
+            d.reload.max(d.minimum)
+        } else {
+            d.minimum
+        };
+        if wait.is_zero() {
+            return false;
+        }
+        self.init_timer = Some(now + wait);
+        true
+    }
+
     fn track_shutdown_active(&self) -> bool {
         self.cfg
             .tracks
@@ -487,6 +529,12 @@ impl Group {
 
     /// RFC event a: Initial -> Listen (VIP known) or Learn, Active and Standby timers started.
     fn maybe_bring_up(&mut self, now: Time, why: &str, out: &mut Vec<Action>) {
+        if self.init_timer.is_some() {
+            return; // `standby delay`: started when it expires
+        }
+        if self.follows() {
+            return self.mirror_master(now, why, out);
+        }
         if self.state != State::Initial || !self.can_run() {
             return;
         }
@@ -520,7 +568,8 @@ impl Group {
         if self.state == State::Initial {
             return;
         }
-        if resign && self.state == State::Active {
+        // A following group sends no messages of its own but its MAC refresh hellos.
+        if resign && self.state == State::Active && !self.follows() {
             let msg = self.message(Opcode::Resign, State::Active);
             out.push(Action::Send {
                 msg,
@@ -556,6 +605,9 @@ impl Group {
 
     /// Announce a new priority at once, so peers (re)elect without waiting a hello.
     fn priority_changed(&mut self, now: Time, out: &mut Vec<Action>) {
+        if self.follows() {
+            return; // no election of its own: its priority is never announced
+        }
         if matches!(self.state, State::Speak | State::Standby | State::Active) {
             self.send_hello(now, out);
         }
@@ -579,7 +631,8 @@ impl Group {
         let restart = cfg.group != self.cfg.group
             || cfg.version != self.cfg.version
             || cfg.vip != self.cfg.vip
-            || cfg.virtual_mac(self.local_ip.is_ipv6()) != self.vmac;
+            || cfg.virtual_mac(self.local_ip.is_ipv6()) != self.vmac
+            || cfg.follow.is_some() != self.cfg.follow.is_some();
         let before = self.priority();
         let was_shut = self.track_shutdown_active();
         if restart {
@@ -626,13 +679,19 @@ impl Group {
         for _ in 0..MAX_TIMER_PASSES {
             // A Standby that knows of no Active takes over (RFC 2281 leaves a Speak router
             // whose Active timer already expired stuck in Standby; IOS goes Active).
-            if self.state == State::Standby && self.active.is_none() && self.active_timer.is_none()
+            if self.state == State::Standby
+                && self.active.is_none()
+                && self.active_timer.is_none()
+                && !self.follows()
             {
                 self.become_active(now, "no Active router known".into(), out);
                 continue;
             }
             let due = |t: Option<Time>| t.is_some_and(|t| t <= now);
-            if due(self.active_timer) {
+            if due(self.init_timer) {
+                self.init_timer = None;
+                self.maybe_bring_up(now, "interface up, standby delay over", out);
+            } else if due(self.active_timer) {
                 self.on_active_timer(now, out);
             } else if due(self.standby_timer) {
                 self.on_standby_timer(now, out);
@@ -716,6 +775,7 @@ impl Group {
 
     fn on_message(&mut self, now: Time, from: IpAddr, msg: &GroupMessage, out: &mut Vec<Action>) {
         if matches!(self.state, State::Initial | State::Disabled)
+            || self.follows()
             || msg.group != self.cfg.group
             || msg.version != self.cfg.version
             || from == self.local_ip
@@ -986,6 +1046,17 @@ impl Group {
             self.set_data_plane(false, out);
         }
         match to {
+            State::Active if self.follows() => {
+                self.set_data_plane(true, out);
+                self.start_mac_refresh(now);
+                if let Some(vip) = self.vip() {
+                    out.push(Action::SendGratuitous {
+                        vip,
+                        vmac: self.vmac,
+                    });
+                    self.gratuitous_timer = Some(now + GRATUITOUS_REPEAT);
+                }
+            }
             State::Active => {
                 self.set_data_plane(true, out);
                 self.send_hello(now, out);
@@ -997,6 +1068,7 @@ impl Group {
                     self.gratuitous_timer = Some(now + GRATUITOUS_REPEAT);
                 }
             }
+            State::Speak | State::Standby if self.follows() => self.hello_timer = None,
             State::Speak | State::Standby => {
                 if to == State::Standby && self.standby.is_some() {
                     self.standby = None;
@@ -1025,6 +1097,9 @@ impl Group {
             msg,
             from_vmac: self.state == State::Active,
         });
+        if self.follows() {
+            return self.start_mac_refresh(now);
+        }
         let interval = jittered(self.timers().hello, self.jitter.next_u32());
         self.hello_timer = Some(now + interval);
     }

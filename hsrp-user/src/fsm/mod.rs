@@ -17,7 +17,9 @@ pub mod jitter;
 pub mod status;
 pub mod time;
 
-pub use config::{ConfigError, GroupConfig, Preempt, Timers, Track, TrackAction};
+pub use config::{
+    ConfigError, Follow, GroupConfig, InitDelay, Preempt, Timers, Track, TrackAction,
+};
 pub use group::{Action, Event, Group, PeerRole, GRATUITOUS_REPEAT};
 pub use interface::{Advertiser, InterfaceCounts, InterfaceRole};
 pub use jitter::{JitterSource, NoJitter};

@@ -35,6 +35,13 @@ pub enum NetError {
         #[source]
         source: rtnetlink::Error,
     },
+    /// An nfnetlink request or notification socket failed (`what` says which).
+    #[error("nfnetlink {what}: {source}")]
+    Nfnetlink {
+        what: String,
+        #[source]
+        source: io::Error,
+    },
     /// Opening the netlink socket failed.
     #[error("netlink socket: {0}")]
     NetlinkSocket(#[source] io::Error),

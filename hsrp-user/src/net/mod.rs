@@ -9,13 +9,18 @@
 //! - [`NetWatcher`]: a stream of [`NetEvent`]s (link, address and route changes) for tracking.
 //! - [`disable_icmp_redirects`]: the RFC 2281 §6 sysctl.
 //! - `local_route`: the local routes of `standby G accept` groups' virtual addresses.
+//! - [`Notifier`]: the service manager's notification socket (`NOTIFY_SOCKET`).
 //!
 //! Network namespaces: every socket here belongs to the namespace of the thread that
 //! created it, so a caller (or a test) that `setns`es a thread gets sockets in that namespace.
 
+mod driver;
 mod error;
+pub mod icmp;
 mod links;
 pub mod local_route;
+pub mod nfhooks;
+mod notify;
 mod packet;
 mod packet_filter;
 mod prefix;
@@ -23,11 +28,16 @@ mod rtnl;
 mod sysctl;
 mod watch;
 
+pub use driver::driver_name;
 pub use error::NetError;
 pub use links::{IfAddr, InterfaceInfo, Netlink};
+pub use notify::{watchdog_timeout, Notifier};
 pub use packet::{PacketSocket, HSRP_MULTICAST_MACS};
 pub use prefix::IpPrefix;
-pub use sysctl::{disable_icmp_redirects, icmp_redirects_enabled};
+pub use sysctl::{
+    disable_icmp_redirects, icmp_redirects_enabled, ipv4_forwarding, ipv4_forwarding_on,
+    ipv6_forwarding, rp_filter,
+};
 pub use watch::{NetEvent, NetWatcher};
 
 /// `Result` with [`NetError`].

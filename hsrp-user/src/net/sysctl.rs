@@ -47,6 +47,49 @@ pub fn icmp_redirects_enabled(iface: &str) -> Result<bool> {
     Ok(read_flag(&redirects_path("all"))? || read_flag(&own)?)
 }
 
+/// `net.ipv4.ip_forward`.
+pub fn ipv4_forwarding() -> Result<bool> {
+    read_flag(Path::new("/proc/sys/net/ipv4/ip_forward"))
+}
+
+/// `net.ipv6.conf.all.forwarding`.
+pub fn ipv6_forwarding() -> Result<bool> {
+    read_flag(Path::new("/proc/sys/net/ipv6/conf/all/forwarding"))
+}
+
+/// The reverse-path filter in force on `iface`: the larger of `conf/all/rp_filter` and
+/// `conf/IF/rp_filter` (0 off, 1 strict, 2 loose).
+pub fn rp_filter(iface: &str) -> Result<u8> {
+    check_iface_name(iface)?;
+    let read = |conf: &str| -> Result<u8> {
+        let path = Path::new("/proc/sys/net/ipv4/conf")
+            .join(conf)
+            .join("rp_filter");
+        let text = fs::read_to_string(&path).map_err(|source| NetError::Sysctl {
+            path: path.clone(),
+            source,
+        })?;
+        text.trim().parse().map_err(|_| NetError::Sysctl {
+            path,
+            source: io::Error::new(io::ErrorKind::InvalidData, format!("read {text:?}")),
+        })
+    };
+    Ok(read("all")?.max(read(iface)?))
+}
+
+/// Whether IPv4 forwarding is on for `iface` (`conf/IF/forwarding`), what `track N
+/// interface IF ip routing` needs besides the link and an address.
+pub fn ipv4_forwarding_on(iface: &str) -> Result<bool> {
+    check_iface_name(iface)?;
+    let own = Path::new("/proc/sys/net/ipv4/conf").join(iface);
+    if !own.exists() {
+        return Err(NetError::NoSuchInterface {
+            iface: iface.to_owned(),
+        });
+    }
+    read_flag(&own.join("forwarding"))
+}
+
 fn write_value(path: &Path, value: &str) -> Result<()> {
     fs::write(path, value).map_err(|source| NetError::Sysctl {
         path: path.to_owned(),

@@ -238,10 +238,39 @@ impl Sim {
     }
 
     /// Feed `event` to group `g` of router `r` now, and carry out its actions.
+    /// A group that changes state drives the groups of the same router that follow it
+    /// (`standby G follow NAME`), in the same step.
     pub fn event(&mut self, r: RouterId, g: usize, event: Event) {
         let now = self.now;
+        let before = self.routers[r].groups[g].state();
         let actions = self.routers[r].groups[g].handle(now, event);
         self.execute(r, g, actions);
+        let state = self.routers[r].groups[g].state();
+        if state == before {
+            return;
+        }
+        for f in self.followers(r, g) {
+            let actions = self.routers[r].groups[f].handle(now, Event::MasterState { state });
+            self.execute(r, f, actions);
+        }
+    }
+
+    /// The groups of router `r` that follow its group `g` (by the master's name).
+    fn followers(&self, r: RouterId, g: usize) -> Vec<usize> {
+        let groups = &self.routers[r].groups;
+        let Some(name) = groups[g].config().name.as_deref() else {
+            return Vec::new();
+        };
+        (0..groups.len())
+            .filter(|&f| {
+                f != g
+                    && groups[f]
+                        .config()
+                        .follow
+                        .as_ref()
+                        .is_some_and(|fl| fl.master == name)
+            })
+            .collect()
     }
 
     /// Feed `event` to every group of router `r`.

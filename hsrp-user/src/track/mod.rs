@@ -1,16 +1,24 @@
-//! Tracking objects (`track N interface IF line-protocol`, `track N ip route P
-//! reachability`): their up/down state, kept from netlink, and the changes the groups must
+//! Tracking objects (`track N interface IF {line-protocol | ip routing}`, `track N ip route P
+//! reachability`, `track N list ...`): their up/down state and the changes the groups must
 //! hear about (`fsm::Event::Track`). The priority arithmetic itself lives in the state
-//! machine; this module only answers "which object changed, and is it up now".
+//! machine; the list and delay logic in `eval`; this module maps facts onto objects and
+//! answers "which object changed, and is it up now".
 //!
 //! Kept free of sockets: the daemon feeds it facts (a link's state, whether a route exists)
 //! and asks which prefixes to look up again after a route event, so it is unit-tested
 //! without a kernel.
 
+pub mod eval;
+pub mod probe;
+
 use std::collections::BTreeMap;
+use std::time::Duration;
 
 use crate::config::{TrackKind, TrackSpec};
+use crate::fsm::Time;
 use crate::net::{IpPrefix, NetEvent};
+
+use eval::{BoolOp, Evaluator, ObjectDef, ObjectInfo, Rule};
 
 /// One object changed state.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -33,101 +41,151 @@ pub struct Effect {
 /// The tracked objects of one configuration and their last known state.
 #[derive(Clone, Debug, Default)]
 pub struct Tracker {
-    objects: BTreeMap<u32, Object>,
+    specs: BTreeMap<u32, TrackSpec>,
+    eval: Evaluator,
 }
 
-#[derive(Clone, Debug)]
-struct Object {
-    kind: TrackKind,
-    /// `None` until first evaluated. Groups start with every object up, so an object first
-    /// found down is a change and one first found up is not.
-    up: Option<bool>,
+/// How the evaluator sees a configured object.
+fn object_def(s: &TrackSpec) -> ObjectDef {
+    let rule = match &s.kind {
+        TrackKind::ListBoolean { and, members } => Rule::Boolean {
+            op: if *and { BoolOp::And } else { BoolOp::Or },
+            members: members.clone(),
+        },
+        TrackKind::ListThreshold {
+            percentage,
+            members,
+            thresholds,
+        } => {
+            let (up, down) = thresholds.unwrap_or((1, 0));
+            Rule::Threshold {
+                percentage: *percentage,
+                members: members.clone(),
+                up,
+                down,
+            }
+        }
+        _ => Rule::Leaf,
+    };
+    ObjectDef {
+        id: s.id,
+        rule,
+        delay_up: Duration::from_secs(s.delay_up_s.into()),
+        delay_down: Duration::from_secs(s.delay_down_s.into()),
+    }
 }
 
 impl Tracker {
-    /// Objects of a configuration, none evaluated yet.
+    /// Objects of a configuration, none evaluated yet. The configuration was checked
+    /// (members defined, no cycles); should the evaluator still refuse it, the lists are
+    /// left out with an error logged and the leaf objects kept.
     pub fn new(specs: &BTreeMap<u32, TrackSpec>) -> Tracker {
-        let objects = specs
-            .iter()
-            .map(|(id, s)| {
-                (
-                    *id,
-                    Object {
-                        kind: s.kind.clone(),
-                        up: None,
-                    },
-                )
-            })
-            .collect();
-        Tracker { objects }
+        let defs: Vec<ObjectDef> = specs.values().map(object_def).collect();
+        let eval = Evaluator::new(defs.clone()).unwrap_or_else(|e| {
+            log::error!("tracking lists not evaluated: {e}");
+            let leaves = defs.into_iter().filter(|d| d.rule == Rule::Leaf).collect();
+            Evaluator::new(leaves).unwrap_or_default()
+        });
+        Tracker {
+            specs: specs.clone(),
+            eval,
+        }
     }
 
     /// The last known state of `object` (unknown objects and unevaluated ones count as up,
     /// which is what a group assumes before it hears otherwise).
     pub fn is_up(&self, object: u32) -> bool {
-        self.objects.get(&object).and_then(|o| o.up).unwrap_or(true)
+        self.eval.is_up(object)
     }
 
     /// Every object and its state, for status and for re-syncing groups after a reload.
     pub fn states(&self) -> Vec<TrackChange> {
-        self.objects
-            .keys()
-            .map(|&object| TrackChange {
+        self.eval
+            .ids()
+            .map(|object| TrackChange {
                 object,
                 up: self.is_up(object),
             })
             .collect()
     }
 
-    /// The interface objects: (object, interface name).
-    pub fn interfaces(&self) -> Vec<(u32, String)> {
-        self.objects
+    /// What `show track` prints: each object's configuration and state.
+    pub fn objects(&self) -> Vec<(&TrackSpec, ObjectInfo)> {
+        self.specs
             .iter()
-            .filter_map(|(id, o)| match &o.kind {
-                TrackKind::Interface { name } => Some((*id, name.clone())),
-                TrackKind::Route { .. } => None,
-            })
+            .filter_map(|(id, s)| self.eval.info(*id).map(|i| (s, i)))
             .collect()
+    }
+
+    fn leaves_where<T>(&self, f: impl Fn(&TrackKind) -> Option<T>) -> Vec<(u32, T)> {
+        self.specs
+            .iter()
+            .filter_map(|(id, s)| f(&s.kind).map(|t| (*id, t)))
+            .collect()
+    }
+
+    /// Every object's kind.
+    pub fn kinds(&self) -> impl Iterator<Item = (u32, &TrackKind)> {
+        self.specs.iter().map(|(id, s)| (*id, &s.kind))
+    }
+
+    /// The line-protocol objects: (object, interface name).
+    pub fn interfaces(&self) -> Vec<(u32, String)> {
+        self.leaves_where(|k| match k {
+            TrackKind::Interface { name } => Some(name.clone()),
+            _ => None,
+        })
+    }
+
+    /// The `ip routing` objects: (object, interface name).
+    pub fn ip_routing(&self) -> Vec<(u32, String)> {
+        self.leaves_where(|k| match k {
+            TrackKind::IpRouting { name } => Some(name.clone()),
+            _ => None,
+        })
     }
 
     /// The route objects: (object, prefix, host bits cleared as the kernel keys routes).
     pub fn routes(&self) -> Vec<(u32, IpPrefix)> {
-        self.objects
-            .iter()
-            .filter_map(|(id, o)| match &o.kind {
-                TrackKind::Route { prefix, prefix_len } => {
-                    IpPrefix::new(*prefix, *prefix_len).map(|p| (*id, p))
-                }
-                TrackKind::Interface { .. } => None,
-            })
-            .collect()
+        self.leaves_where(|k| match k {
+            TrackKind::Route { prefix, prefix_len } => IpPrefix::new(*prefix, *prefix_len),
+            _ => None,
+        })
     }
 
-    /// Records the state of `object`; returns the change if it is one.
-    pub fn set(&mut self, object: u32, up: bool) -> Option<TrackChange> {
-        let o = self.objects.get_mut(&object)?;
-        let before = o.up.unwrap_or(true);
-        o.up = Some(up);
-        (before != up).then_some(TrackChange { object, up })
+    /// Records a fact about leaf `object` at `now`; returns the objects that changed (the
+    /// object itself unless delayed, and the lists it completes or flips).
+    pub fn set(&mut self, now: Time, object: u32, up: bool) -> Vec<TrackChange> {
+        self.eval.set_leaf(now, object, up)
+    }
+
+    /// When a delayed change is due.
+    pub fn next_deadline(&self) -> Option<Time> {
+        self.eval.next_deadline()
+    }
+
+    /// The delayed changes due at `now`.
+    pub fn poll(&mut self, now: Time) -> Vec<TrackChange> {
+        self.eval.poll(now)
     }
 
     /// What a netlink event changes. `Resync` (the kernel dropped events) asks for every
     /// route object to be looked up again; links come back as `Link` events of their own
     /// only when they change, so the caller re-reads links on `Resync` too.
-    pub fn on_event(&mut self, event: &NetEvent) -> Effect {
+    pub fn on_event(&mut self, now: Time, event: &NetEvent) -> Effect {
         let mut effect = Effect::default();
         match event {
             NetEvent::Link { name, oper_up, .. } => {
                 for (id, n) in self.interfaces() {
                     if &n == name {
-                        effect.changes.extend(self.set(id, *oper_up));
+                        effect.changes.extend(self.set(now, id, *oper_up));
                     }
                 }
             }
             NetEvent::LinkRemoved { name, .. } => {
                 for (id, n) in self.interfaces() {
                     if &n == name {
-                        effect.changes.extend(self.set(id, false));
+                        effect.changes.extend(self.set(now, id, false));
                     }
                 }
             }
@@ -153,24 +211,24 @@ mod tests {
         let mut m = BTreeMap::new();
         m.insert(
             1,
-            TrackSpec {
-                id: 1,
-                line: 1,
-                kind: TrackKind::Interface {
+            TrackSpec::new(
+                1,
+                1,
+                TrackKind::Interface {
                     name: "eth1".into(),
                 },
-            },
+            ),
         );
         m.insert(
             2,
-            TrackSpec {
-                id: 2,
-                line: 2,
-                kind: TrackKind::Route {
+            TrackSpec::new(
+                2,
+                2,
+                TrackKind::Route {
                     prefix: "10.9.0.0".parse().unwrap(),
                     prefix_len: 16,
                 },
-            },
+            ),
         );
         m
     }
@@ -189,22 +247,26 @@ mod tests {
     fn first_evaluation_reports_only_down_objects() {
         let mut t = Tracker::new(&specs());
         assert!(t.is_up(1));
-        assert_eq!(t.set(1, true), None);
+        assert_eq!(t.set(Time::ZERO, 1, true), vec![]);
         assert_eq!(
-            t.set(2, false),
-            Some(TrackChange {
+            t.set(Time::ZERO, 2, false),
+            vec![TrackChange {
                 object: 2,
                 up: false
-            })
+            }]
         );
         assert!(!t.is_up(2));
-        assert_eq!(t.set(9, false), None, "unknown objects are ignored");
+        assert_eq!(
+            t.set(Time::ZERO, 9, false),
+            vec![],
+            "unknown objects are ignored"
+        );
     }
 
     #[test]
     fn link_events_change_interface_objects_once() {
         let mut t = Tracker::new(&specs());
-        let e = t.on_event(&link("eth1", false));
+        let e = t.on_event(Time::ZERO, &link("eth1", false));
         assert_eq!(
             e.changes,
             vec![TrackChange {
@@ -212,9 +274,9 @@ mod tests {
                 up: false
             }]
         );
-        assert_eq!(t.on_event(&link("eth1", false)).changes, vec![]);
-        assert_eq!(t.on_event(&link("eth2", true)).changes, vec![]);
-        let e = t.on_event(&link("eth1", true));
+        assert_eq!(t.on_event(Time::ZERO, &link("eth1", false)).changes, vec![]);
+        assert_eq!(t.on_event(Time::ZERO, &link("eth2", true)).changes, vec![]);
+        let e = t.on_event(Time::ZERO, &link("eth1", true));
         assert_eq!(
             e.changes,
             vec![TrackChange {
@@ -222,10 +284,13 @@ mod tests {
                 up: true
             }]
         );
-        let e = t.on_event(&NetEvent::LinkRemoved {
-            ifindex: 3,
-            name: "eth1".into(),
-        });
+        let e = t.on_event(
+            Time::ZERO,
+            &NetEvent::LinkRemoved {
+                ifindex: 3,
+                name: "eth1".into(),
+            },
+        );
         assert_eq!(
             e.changes,
             vec![TrackChange {
@@ -240,18 +305,27 @@ mod tests {
         let mut t = Tracker::new(&specs());
         let p: IpPrefix = "10.9.0.0/16".parse().unwrap();
         let other: IpPrefix = "10.8.0.0/16".parse().unwrap();
-        let e = t.on_event(&NetEvent::RouteRemoved {
-            prefix: p,
-            table: 254,
-        });
+        let e = t.on_event(
+            Time::ZERO,
+            &NetEvent::RouteRemoved {
+                prefix: p,
+                table: 254,
+            },
+        );
         assert_eq!(e.recheck, vec![(2, p)]);
         assert!(e.changes.is_empty());
-        let e = t.on_event(&NetEvent::RouteAdded {
-            prefix: other,
-            table: 254,
-            usable: true,
-        });
+        let e = t.on_event(
+            Time::ZERO,
+            &NetEvent::RouteAdded {
+                prefix: other,
+                table: 254,
+                usable: true,
+            },
+        );
         assert!(e.recheck.is_empty());
-        assert_eq!(t.on_event(&NetEvent::Resync).recheck, vec![(2, p)]);
+        assert_eq!(
+            t.on_event(Time::ZERO, &NetEvent::Resync).recheck,
+            vec![(2, p)]
+        );
     }
 }

@@ -68,6 +68,11 @@ fn fold(mut acc: u32) -> u16 {
     !(acc as u16)
 }
 
+/// The Internet checksum of `data` (RFC 1071), as ICMPv4 uses it: no pseudo-header.
+pub(crate) fn internet_checksum(data: &[u8]) -> u16 {
+    fold(sum16(0, data))
+}
+
 /// The checksum over a pseudo-header (addresses, protocol, length) and an upper-layer
 /// packet whose checksum field is zero.
 pub(crate) fn pseudo_checksum(src: IpAddr, dst: IpAddr, proto: u8, upper: &[u8]) -> u16 {

@@ -15,6 +15,7 @@
 
 pub mod addr;
 pub mod auth;
+pub mod echo;
 pub mod frame;
 mod nd;
 pub mod payload;

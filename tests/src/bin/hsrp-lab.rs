@@ -13,6 +13,12 @@
 //! hsrp-lab scale --groups 1000 --hello-ms 100 --hold-ms 300 --window-s 10 [--hsrpd PATH]
 //!                [--napi threaded|softirq]
 //!     the control-plane scale row: one JSON object on stdout (see `hsrp_tests::lab_scale`)
+//! hsrp-lab load [--seconds S | --minutes M] [--timers ..] [--loads ..] [--impls ..]
+//!     hellos on time under load: the table of `hsrp_tests::lab_load`
+//! hsrp-lab soak [--minutes N | --seconds S] [--seed S]
+//!     the chaos soak of `hsrp_tests::soak`: random faults, invariants; exit 1 if one broke
+//! hsrp-lab churn [--minutes N] [--groups G] [--hsrpd PATH]
+//!     RSS and descriptors after N minutes of churn vs after 1 (`hsrp_tests::lab_churn`)
 //! ```
 
 use std::process::{Command, ExitCode};
@@ -37,10 +43,14 @@ fn main() -> ExitCode {
         Some("bench") => bench(&args[1..]),
         Some("scale") => scale(&args[1..]),
         Some("flood") => flood(&args[1..]),
+        Some("load") => hsrp_tests::lab_load::main(&args[1..]),
+        Some("soak") => soak(&args[1..]),
+        Some("churn") => churn(&args[1..]),
         _ => Err(anyhow::anyhow!(
             "usage: hsrp-lab demo [--keep] | hsrp-lab bench --impl I --timers H/D --scenario S \
              --runs N | hsrp-lab scale --groups N --hello-ms H --hold-ms D --window-s S \
-             [--hsrpd PATH] [--napi threaded|softirq] | hsrp-lab flood [--seconds S]"
+             [--hsrpd PATH] [--napi threaded|softirq] | hsrp-lab flood [--seconds S] | {}",
+            hsrp_tests::lab_load::USAGE
         )),
     };
     match result {
@@ -558,5 +568,66 @@ fn scale(args: &[String]) -> Result<()> {
             "state_changes_seen": timing.state_changes_seen,
         })
     );
+    Ok(())
+}
+
+// ---- the chaos soak -----------------------------------------------------------------------
+
+fn soak(args: &[String]) -> Result<()> {
+    let mut duration = Duration::from_secs(600);
+    let mut seed = hsrp_tests::soak::fresh_seed();
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        let v = it.next().with_context(|| format!("{a} needs a value"))?;
+        let n: u64 = v
+            .parse()
+            .with_context(|| format!("{a} {v}: not a number"))?;
+        match a.as_str() {
+            "--minutes" => duration = Duration::from_secs(n * 60),
+            "--seconds" => duration = Duration::from_secs(n),
+            "--seed" => seed = n,
+            other => bail!("unknown option {other} (--minutes N | --seconds S, --seed S)"),
+        }
+    }
+    let report = hsrp_tests::soak::run(duration, seed)?;
+    println!("{}", report.summary());
+    if !report.violations.is_empty() {
+        bail!(
+            "{} invariant(s) broken; replay with --seed {}",
+            report.violations.len(),
+            report.seed
+        );
+    }
+    Ok(())
+}
+
+// ---- memory and descriptor bounds under churn ---------------------------------------------
+
+fn churn(args: &[String]) -> Result<()> {
+    let mut minutes = 5u64;
+    let mut groups = 1000u16;
+    let mut hsrpd = None;
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        let v = it.next().with_context(|| format!("{a} needs a value"))?;
+        match a.as_str() {
+            "--minutes" => minutes = v.parse().with_context(|| format!("--minutes {v}"))?,
+            "--groups" => groups = v.parse().with_context(|| format!("--groups {v}"))?,
+            "--hsrpd" => hsrpd = Some(std::path::PathBuf::from(v)),
+            other => bail!("unknown option {other} (--minutes N, --groups G, --hsrpd PATH)"),
+        }
+    }
+    anyhow::ensure!(
+        minutes >= 2,
+        "--minutes {minutes}: at least 2 (the baseline is minute 1)"
+    );
+    let baseline = Duration::from_secs(60);
+    let report =
+        hsrp_tests::lab_churn::run(groups, Duration::from_secs(minutes * 60), hsrpd.as_deref())?;
+    println!("{}", report.summary(baseline));
+    let v = report.violations(baseline);
+    if !v.is_empty() {
+        bail!("{} bound(s) broken", v.len());
+    }
     Ok(())
 }

@@ -149,6 +149,22 @@ pub fn set_nh_gen(ebpf: &mut Ebpf, gen: u32) -> Result<bool> {
     Ok(true)
 }
 
+/// Sets `HSRP_FWD_MODE` of an object (kernel path or fast path). False when the object
+/// predates it: nothing to set.
+pub fn set_fwd_mode(ebpf: &mut Ebpf, kernel_path: bool) -> Result<bool> {
+    let Some(m) = ebpf.map_mut(map_names::FWD_MODE) else {
+        return Ok(false);
+    };
+    let mut a: Array<&mut MapData, u32> = Array::try_from(m)?;
+    let v = if kernel_path {
+        hsrp_ebpf::FWD_KERNEL_PATH
+    } else {
+        hsrp_ebpf::FWD_FAST_PATH
+    };
+    a.set(0, v, 0)?;
+    Ok(true)
+}
+
 /// Next-hop cache hits counted by an object, all slots and CPUs (0 without the cache).
 pub fn nh_cache_hits(ebpf: &mut Ebpf) -> Result<u64> {
     let Some(m) = ebpf.map_mut(map_names::STATS) else {

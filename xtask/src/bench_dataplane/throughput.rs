@@ -97,7 +97,13 @@ enum Router {
     Hsrp,
     /// hsrp with the next-hop cache on.
     HsrpCache,
+    /// hsrp in generic (SKB) mode, as hsrpd attaches it on veth, cache on.
+    HsrpGenericCache,
+    /// hsrp in generic mode with `HSRP_FWD_MODE` = kernel path (netfilter hooks present).
+    HsrpGenericKernelPath,
     KernelPass,
+    /// XDP_PASS in generic mode: kernel forwarding with the generic hook's cost.
+    KernelPassGeneric,
     Fib,
     Redirect,
     ParseDrop,
@@ -122,7 +128,7 @@ struct Row {
     traffic: Traffic,
 }
 
-const FORWARD_ROWS: [Row; 5] = [
+const FORWARD_ROWS: [Row; 8] = [
     Row {
         name: "hsrpd, next-hop cache off",
         router: Router::Hsrp,
@@ -148,7 +154,44 @@ const FORWARD_ROWS: [Row; 5] = [
         router: Router::HsrpCache,
         traffic: Traffic::Forward,
     },
+    Row {
+        name: "generic: hsrpd, cache on (veth)",
+        router: Router::HsrpGenericCache,
+        traffic: Traffic::Forward,
+    },
+    Row {
+        name: "generic: hsrpd, kernel path",
+        router: Router::HsrpGenericKernelPath,
+        traffic: Traffic::Forward,
+    },
+    Row {
+        name: "generic: kernel fwd (XDP_PASS)",
+        router: Router::KernelPassGeneric,
+        traffic: Traffic::Forward,
+    },
 ];
+
+impl Router {
+    /// Attached in generic (SKB) mode: r0 then needs GRO on, so veth receives the
+    /// generator's XDP frames through its NAPI and builds skbs (without a native program
+    /// or GRO, veth drops frames sent to it by XDP).
+    fn generic(self) -> bool {
+        matches!(
+            self,
+            Router::HsrpGenericCache | Router::HsrpGenericKernelPath | Router::KernelPassGeneric
+        )
+    }
+
+    fn is_hsrp(self) -> bool {
+        matches!(
+            self,
+            Router::Hsrp
+                | Router::HsrpCache
+                | Router::HsrpGenericCache
+                | Router::HsrpGenericKernelPath
+        )
+    }
+}
 
 /// The cheap paths, each next to the parse-only program on the same frames.
 const DROP_ROWS: [Row; 6] = [
@@ -303,9 +346,7 @@ fn measure_row(
     sink: &mut Ebpf,
 ) -> Result<f64> {
     let frame = match row.traffic {
-        Traffic::Forward if matches!(row.router, Router::Hsrp | Router::HsrpCache) => {
-            forward_frame(VMAC_A, topo.g0_mac)
-        }
+        Traffic::Forward if row.router.is_hsrp() => forward_frame(VMAC_A, topo.g0_mac),
         Traffic::Forward => forward_frame(topo.r0_mac, topo.g0_mac),
         Traffic::NotActive => forward_frame(VMAC_B, topo.g0_mac),
         Traffic::ControlMalformed => control_frame(&malformed_hello()),
@@ -316,7 +357,7 @@ fn measure_row(
     m.set(0, template(&frame), 0)?;
     // The cache is on only for its row (a fresh generation each time: the entry is
     // refilled by the warm-up), off for every other.
-    let on = row.router == Router::HsrpCache;
+    let on = matches!(row.router, Router::HsrpCache | Router::HsrpGenericCache);
     if !set_nh_gen(hsrp_obj, if on { next_gen() } else { 0 })? && on {
         say(format!(
             "{}: the hsrp object has no next-hop cache",
@@ -324,20 +365,40 @@ fn measure_row(
         ));
         return Ok(0.0);
     }
+    let kernel_path = row.router == Router::HsrpGenericKernelPath;
+    if !set_fwd_mode(hsrp_obj, kernel_path)? && kernel_path {
+        say(format!(
+            "{}: the hsrp object has no HSRP_FWD_MODE",
+            row.name
+        ));
+        return Ok(0.0);
+    }
     let hits_before = if on { nh_cache_hits(hsrp_obj)? } else { 0 };
     let (obj, name) = match row.router {
-        Router::Hsrp | Router::HsrpCache => (hsrp_obj, "hsrp"),
-        Router::KernelPass => (bench_obj, "bench_pass"),
+        Router::Hsrp
+        | Router::HsrpCache
+        | Router::HsrpGenericCache
+        | Router::HsrpGenericKernelPath => (hsrp_obj, "hsrp"),
+        Router::KernelPass | Router::KernelPassGeneric => (bench_obj, "bench_pass"),
         Router::Fib => (bench_obj, "bench_fib"),
         Router::Redirect => (bench_obj, "bench_redirect"),
         Router::ParseDrop => (bench_obj, "bench_parse_drop"),
     };
+    let generic = row.router.generic();
+    if generic {
+        topo.rtr.exec("ethtool -K r0 gro on >/dev/null")?;
+    }
     let link = topo.rtr.enter(|| {
         let p: &mut Xdp = obj
             .program_mut(name)
             .with_context(|| format!("no program {name}"))?
             .try_into()?;
-        Ok(p.attach("r0", XdpMode::Driver)?)
+        let mode = if generic {
+            XdpMode::Skb
+        } else {
+            XdpMode::Driver
+        };
+        Ok(p.attach("r0", mode)?)
     })?;
     // Runs the generator for `n` frames on one CPU; returns the wall time.
     let generate = |n: u32| -> Result<f64> {
@@ -380,6 +441,9 @@ fn measure_row(
         let p: &mut Xdp = obj.program_mut(name).context("program")?.try_into()?;
         Ok(p.detach(link)?)
     })?;
+    if generic {
+        topo.rtr.exec("ethtool -K r0 gro off >/dev/null")?;
+    }
     if on {
         // Every frame of the row (and warm-up) but the first should have hit.
         ensure!(
