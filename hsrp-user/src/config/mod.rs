@@ -4,8 +4,10 @@
 //! - `parse`: pass 1, the line grammar (every bad line reported);
 //! - `resolve`: pass 2, whole-file checks and key-chain resolution;
 //! - `system`: pass 3, interfaces and addresses against the kernel;
+//! - `bfd`: the BFD lines (`bfd interval`, `standby bfd`), refused until peering runs;
 //! - `model`: the resulting plain data; `error`: `FILE:LINE: TEXT: reason` messages.
 
+mod bfd;
 mod error;
 mod model;
 mod parse;

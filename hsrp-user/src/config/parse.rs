@@ -231,6 +231,14 @@ fn top_line(drafts: &mut Drafts, line: usize, toks: &[&str]) -> (Block, Result<(
                 Err(e) => (Block::Broken, Err(e)),
             }
         }
+        "standby" | "no" if super::bfd::is_global_standby_bfd(toks) => {
+            let negated = kw(toks[0]) == "no";
+            let toks = if negated { &toks[1..] } else { toks };
+            (
+                Block::None,
+                super::bfd::standby_bfd(toks, negated).and_then(super::bfd::refuse_enable),
+            )
+        }
         "standby" | "ip" | "description" => (
             Block::None,
             Err(format!(
@@ -363,6 +371,17 @@ fn check_host_bits(prefix: IpAddr, len: u8) -> Result<(), String> {
 /// A line inside an `interface` block.
 fn interface_line(ifc: &mut InterfaceDraft, line: usize, toks: &[&str]) -> Result<(), String> {
     match kw(toks[0]).as_str() {
+        "standby" if toks.get(1).map(|t| kw(t)).as_deref() == Some("bfd") => {
+            super::bfd::interface_standby_bfd(toks, false)
+        }
+        "no" if toks.get(1).map(|t| kw(t)).as_deref() == Some("standby")
+            && toks.get(2).map(|t| kw(t)).as_deref() == Some("bfd") =>
+        {
+            super::bfd::interface_standby_bfd(&toks[1..], true)
+        }
+        "bfd" => {
+            super::bfd::interval(toks).and_then(|_| Err(super::bfd::NOT_IMPLEMENTED.to_string()))
+        }
         "standby" => standby_line(ifc, line, toks),
         "description" => Ok(()),
         "ip" if toks.get(1).map(|t| kw(t)) == Some("address".into()) => {
