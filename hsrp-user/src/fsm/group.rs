@@ -49,6 +49,13 @@ pub enum Event {
     /// Graceful stop: an Active group sends Resign so the Standby takes over at once. The
     /// group then stays in Initial for good.
     Shutdown,
+    /// HSRP BFD peering: the BFD session to the router at `peer` went Down because the peer
+    /// fell silent or said Down (never for AdminDown). If `peer` is the Active this group
+    /// follows, this acts exactly as the Active timer expiring (RFC 2281 event c); any
+    /// other peer is ignored.
+    BfdPeerDown {
+        peer: IpAddr,
+    },
 }
 
 /// What the driver must do, in order.
@@ -137,6 +144,8 @@ pub struct Group {
     active_timer: Option<Time>,
     /// The hold time the running Active timer was started with (for the log line).
     active_hold: Duration,
+    /// The Active timer was expired early by BFD (for the log line).
+    active_lost_by_bfd: bool,
     standby_timer: Option<Time>,
     hello_timer: Option<Time>,
     preempt_timer: Option<Time>,
@@ -190,6 +199,7 @@ impl Group {
             standby: None,
             active_timer: None,
             active_hold: Duration::ZERO,
+            active_lost_by_bfd: false,
             standby_timer: None,
             hello_timer: None,
             preempt_timer: None,
@@ -356,6 +366,13 @@ impl Group {
                 self.shut_down = true;
                 self.go_initial(now, "shutdown".into(), true, &mut out);
             }
+            Event::BfdPeerDown { peer } => {
+                if self.active.is_some_and(|a| a.ip == peer) && self.active_timer.is_some() {
+                    // Expire the Active timer now; `expire_timers` below runs event c.
+                    self.active_timer = Some(now);
+                    self.active_lost_by_bfd = true;
+                }
+            }
         }
         self.expire_timers(now, &mut out);
         out
@@ -520,6 +537,7 @@ impl Group {
     fn start_active_timer(&mut self, now: Time, hold: Duration) {
         self.active_timer = Some(now + hold);
         self.active_hold = hold;
+        self.active_lost_by_bfd = false;
     }
 
     fn expire_timers(&mut self, now: Time, out: &mut Vec<Action>) {
@@ -569,7 +587,11 @@ impl Group {
         self.active_timer = None;
         let who = self.active.take();
         self.preempt_timer = None;
+        let by_bfd = std::mem::take(&mut self.active_lost_by_bfd);
         let reason = match who {
+            Some(p) if by_bfd => {
+                format!("BFD session to Active {} down: active timer expired", p.ip)
+            }
             Some(p) => format!(
                 "active timer expired (hold {} ms, Active was {})",
                 hold.as_millis(),
