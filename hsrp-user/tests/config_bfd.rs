@@ -1,9 +1,11 @@
 //! The BFD lines of the configuration (`bfd interval`, `[no] standby bfd`,
-//! `[no] standby bfd all-interfaces`): syntax errors name the problem and the line; every
-//! valid line that would turn HSRP BFD peering on is refused as not implemented (the
-//! daemon runs no BFD sessions yet); the `no` forms are accepted, as they ask for exactly
-//! what happens.
+//! `[no] standby bfd all-interfaces`): IOS semantics (peering on by default where BFD is
+//! configured, the interface's own line wins over the global one) and syntax errors that
+//! name the problem and the line.
 
+use std::time::Duration;
+
+use hsrp_user::bfd::SessionConfig;
 use hsrp_user::config;
 
 const GROUP: &str = "interface eth0\n ip address 10.0.0.2 255.255.255.0\n standby 1 ip 10.0.0.1\n";
@@ -15,32 +17,51 @@ fn errors(text: &str) -> Vec<String> {
     }
 }
 
-#[test]
-fn enabling_lines_are_refused_as_not_implemented() {
-    let cases = [
-        (
-            format!("{GROUP} bfd interval 50 min_rx 50 multiplier 3\n"),
-            "b.conf:4: bfd interval 50 min_rx 50 multiplier 3: BFD peering is not implemented yet",
-        ),
-        (
-            format!("{GROUP} standby bfd\n"),
-            "b.conf:4: standby bfd: BFD peering is not implemented yet",
-        ),
-        (
-            format!("standby bfd all-interfaces\n{GROUP}"),
-            "b.conf:1: standby bfd all-interfaces: BFD peering is not implemented yet",
-        ),
-    ];
-    for (text, want) in cases {
-        assert_eq!(errors(&text), [want], "{text}");
-    }
+fn peering(text: &str) -> Option<SessionConfig> {
+    let c = config::parse(text, "b.conf").unwrap_or_else(|e| panic!("{text}\n{e}"));
+    c.interfaces[0].bfd
 }
 
+const FAST: SessionConfig = SessionConfig {
+    desired_min_tx: Duration::from_millis(50),
+    required_min_rx: Duration::from_millis(60),
+    detect_mult: 3,
+};
+
 #[test]
-fn no_forms_are_accepted() {
-    let text = format!("no standby bfd all-interfaces\n{GROUP} no standby bfd\n");
-    let c = config::parse(&text, "b.conf").expect("the `no` forms are accepted");
-    assert_eq!(c.interfaces.len(), 1);
+fn peering_follows_ios_defaults_and_overrides() {
+    let interval = " bfd interval 50 min_rx 60 multiplier 3\n";
+    // No BFD on the interface: no peering, whatever `standby bfd` says.
+    assert_eq!(peering(GROUP), None);
+    assert_eq!(peering(&format!("{GROUP} standby bfd\n")), None);
+    // BFD configured: peering on by default.
+    assert_eq!(peering(&format!("{GROUP}{interval}")), Some(FAST));
+    assert_eq!(
+        peering(&format!("{GROUP}{interval} standby bfd\n")),
+        Some(FAST)
+    );
+    // Off on the interface, or everywhere.
+    assert_eq!(
+        peering(&format!("{GROUP}{interval} no standby bfd\n")),
+        None
+    );
+    assert_eq!(
+        peering(&format!("no standby bfd all-interfaces\n{GROUP}{interval}")),
+        None
+    );
+    // The interface's own line wins over the global one.
+    assert_eq!(
+        peering(&format!(
+            "no standby bfd all-interfaces\n{GROUP}{interval} standby bfd\n"
+        )),
+        Some(FAST)
+    );
+    assert_eq!(
+        peering(&format!(
+            "standby bfd all-interfaces\n{GROUP}{interval} no standby bfd\n"
+        )),
+        None
+    );
 }
 
 #[test]
@@ -57,6 +78,14 @@ fn syntax_errors_name_line_and_problem() {
         (
             format!("{GROUP} bfd interval 50 min_rx 50\n"),
             "b.conf:4: bfd interval 50 min_rx 50: incomplete command: bfd interval MS min_rx MS multiplier N",
+        ),
+        (
+            format!("{GROUP} bfd interval 50 min_rx 50 multiplier 3\n bfd interval 60 min_rx 50 multiplier 3\n"),
+            "b.conf:5: bfd interval 60 min_rx 50 multiplier 3: bfd interval already set to a different value at line 4",
+        ),
+        (
+            format!("{GROUP} standby bfd\n no standby bfd\n"),
+            "b.conf:5: no standby bfd: standby bfd already set to a different value at line 4",
         ),
         (
             format!("{GROUP} standby bfd all-interfaces\n"),

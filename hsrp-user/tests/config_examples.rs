@@ -30,6 +30,7 @@ fn eth0(line: usize, groups: Vec<GroupSpec>) -> InterfaceConfig {
         version: Version::V2,
         use_bia: false,
         groups,
+        bfd: None,
     }
 }
 

@@ -4,18 +4,15 @@
 //! - `standby bfd` / `no standby bfd` (interface): HSRP BFD peering on this interface;
 //! - `standby bfd all-interfaces` / `no standby bfd all-interfaces` (global).
 //!
-//! IOS enables HSRP BFD peering by default wherever BFD is configured on the interface;
-//! the `no` forms turn it off. The BFD protocol itself is implemented (`crate::bfd`), but
-//! the daemon does not run sessions yet, so every line that would turn peering on is
-//! refused with `NOT_IMPLEMENTED` after its syntax was checked; the `no` forms, which ask
-//! for no peering, are accepted: that is exactly what happens.
+//! As in IOS, HSRP BFD peering is on by default wherever BFD is configured on the
+//! interface; `no standby bfd` turns it off on one interface, `no standby bfd
+//! all-interfaces` everywhere, and an interface's own `standby bfd` line wins over the
+//! global one.
 
 use std::time::Duration;
 
+use super::parse::{Drafts, InterfaceDraft};
 use super::values;
-
-/// The refusal for lines that would enable BFD peering.
-pub(crate) const NOT_IMPLEMENTED: &str = "BFD peering is not implemented yet";
 
 /// IOS's ranges for `bfd interval` (milliseconds) and `multiplier`.
 pub(crate) const INTERVAL_MS: (u32, u32) = (50, 9999);
@@ -94,13 +91,27 @@ pub(crate) fn standby_bfd(toks: &[&str], negated: bool) -> Result<StandbyBfd, St
     })
 }
 
-/// `[no] standby bfd` inside an interface block (`toks` starts at `standby`).
-pub(crate) fn interface_standby_bfd(toks: &[&str], negated: bool) -> Result<(), String> {
+/// `[no] standby bfd` inside an interface block (`toks` starts at `standby`): on or off.
+pub(crate) fn interface_standby_bfd(toks: &[&str], negated: bool) -> Result<bool, String> {
     let s = standby_bfd(toks, negated)?;
     if s.all_interfaces {
         return Err("`standby bfd all-interfaces` is a global command (do not indent it)".into());
     }
-    refuse_enable(s)
+    Ok(s.enable)
+}
+
+/// The effective peering of one interface: its `bfd interval` if peering is on there.
+pub(crate) fn peering(ifc: &InterfaceDraft, drafts: &Drafts) -> Option<crate::bfd::SessionConfig> {
+    let (interval, _) = ifc.bfd_interval?;
+    let on = ifc
+        .standby_bfd
+        .or(drafts.standby_bfd_all)
+        .is_none_or(|(on, _)| on);
+    on.then_some(crate::bfd::SessionConfig {
+        desired_min_tx: interval.tx,
+        required_min_rx: interval.min_rx,
+        detect_mult: interval.multiplier,
+    })
 }
 
 /// True for a top-level `[no] standby bfd all-interfaces` (any other `standby` line at the
@@ -113,16 +124,6 @@ pub(crate) fn is_global_standby_bfd(toks: &[&str]) -> bool {
         &words[..]
     };
     rest.len() >= 3 && rest[0] == "standby" && rest[1] == "bfd" && rest[2] == "all-interfaces"
-}
-
-/// The verdict on a syntactically valid line: lines that turn peering on are refused
-/// until the daemon runs BFD sessions.
-pub(crate) fn refuse_enable(s: StandbyBfd) -> Result<(), String> {
-    if s.enable {
-        Err(NOT_IMPLEMENTED.into())
-    } else {
-        Ok(())
-    }
 }
 
 #[cfg(test)]
@@ -209,13 +210,7 @@ mod tests {
             standby_bfd(&t("standby bfd everywhere"), false),
             Err("unexpected `everywhere`".into())
         );
-        assert_eq!(
-            refuse_enable(standby_bfd(&t("standby bfd"), false).unwrap()),
-            Err(NOT_IMPLEMENTED.into())
-        );
-        assert_eq!(
-            refuse_enable(standby_bfd(&t("standby bfd"), true).unwrap()),
-            Ok(())
-        );
+        assert_eq!(interface_standby_bfd(&t("standby bfd"), true), Ok(false));
+        assert_eq!(interface_standby_bfd(&t("standby bfd"), false), Ok(true));
     }
 }

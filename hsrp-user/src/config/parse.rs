@@ -81,6 +81,10 @@ pub(crate) struct InterfaceDraft {
     pub version: At<Version>,
     pub use_bia: Option<usize>,
     pub groups: Vec<GroupDraft>,
+    /// `bfd interval ...`.
+    pub bfd_interval: At<super::bfd::BfdInterval>,
+    /// `standby bfd` (true) / `no standby bfd` (false).
+    pub standby_bfd: At<bool>,
 }
 
 /// Everything pass 1 read.
@@ -91,6 +95,8 @@ pub(crate) struct Drafts {
     /// Track objects whose definition was invalid (references to them are not reported).
     pub broken_tracks: BTreeSet<u32>,
     pub key_chains: BTreeMap<String, KeyChain>,
+    /// `standby bfd all-interfaces` (true) / `no standby bfd all-interfaces` (false).
+    pub standby_bfd_all: At<bool>,
 }
 
 /// Which block indented lines belong to.
@@ -201,6 +207,8 @@ fn top_line(drafts: &mut Drafts, line: usize, toks: &[&str]) -> (Block, Result<(
                         version: None,
                         use_bia: None,
                         groups: Vec::new(),
+                        bfd_interval: None,
+                        standby_bfd: None,
                     });
                     drafts.interfaces.len() - 1
                 }
@@ -234,10 +242,15 @@ fn top_line(drafts: &mut Drafts, line: usize, toks: &[&str]) -> (Block, Result<(
         "standby" | "no" if super::bfd::is_global_standby_bfd(toks) => {
             let negated = kw(toks[0]) == "no";
             let toks = if negated { &toks[1..] } else { toks };
-            (
-                Block::None,
-                super::bfd::standby_bfd(toks, negated).and_then(super::bfd::refuse_enable),
-            )
+            let result = super::bfd::standby_bfd(toks, negated).and_then(|s| {
+                set(
+                    &mut drafts.standby_bfd_all,
+                    s.enable,
+                    line,
+                    "standby bfd all-interfaces",
+                )
+            });
+            (Block::None, result)
         }
         "standby" | "ip" | "description" => (
             Block::None,
@@ -372,15 +385,18 @@ fn check_host_bits(prefix: IpAddr, len: u8) -> Result<(), String> {
 fn interface_line(ifc: &mut InterfaceDraft, line: usize, toks: &[&str]) -> Result<(), String> {
     match kw(toks[0]).as_str() {
         "standby" if toks.get(1).map(|t| kw(t)).as_deref() == Some("bfd") => {
-            super::bfd::interface_standby_bfd(toks, false)
+            let on = super::bfd::interface_standby_bfd(toks, false)?;
+            set(&mut ifc.standby_bfd, on, line, "standby bfd")
         }
         "no" if toks.get(1).map(|t| kw(t)).as_deref() == Some("standby")
             && toks.get(2).map(|t| kw(t)).as_deref() == Some("bfd") =>
         {
-            super::bfd::interface_standby_bfd(&toks[1..], true)
+            let on = super::bfd::interface_standby_bfd(&toks[1..], true)?;
+            set(&mut ifc.standby_bfd, on, line, "standby bfd")
         }
         "bfd" => {
-            super::bfd::interval(toks).and_then(|_| Err(super::bfd::NOT_IMPLEMENTED.to_string()))
+            let interval = super::bfd::interval(toks)?;
+            set(&mut ifc.bfd_interval, interval, line, "bfd interval")
         }
         "standby" => standby_line(ifc, line, toks),
         "description" => Ok(()),

@@ -50,6 +50,7 @@ fn resolve_interface(
         version,
         use_bia: ifc.use_bia.is_some(),
         groups,
+        bfd: super::bfd::peering(ifc, drafts),
     }
 }
 

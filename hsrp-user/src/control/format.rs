@@ -56,7 +56,51 @@ pub fn detail(snap: &Snapshot) -> String {
     if !snap.nexthop_cache.is_empty() {
         let _ = writeln!(out, "XDP next-hop cache: {}", snap.nexthop_cache);
     }
+    bfd_detail(&mut out, snap);
     out
+}
+
+/// The BFD sessions of HSRP BFD peering, one line each plus counters.
+fn bfd_detail(out: &mut String, snap: &Snapshot) {
+    for b in &snap.bfd {
+        let peer = b.peer.map_or_else(|| "?".into(), |p| p.to_string());
+        let tx = b
+            .tx_interval_ms
+            .map_or_else(|| "off".into(), |t| format!("{t} ms"));
+        let _ = writeln!(
+            out,
+            "BFD peer {peer} on {}: {} (remote {}), tx {tx}, detection {} ms, \
+             discriminators {}/{}, last diag {} (remote {})",
+            b.interface,
+            b.state,
+            b.remote_state,
+            b.detection_time_ms,
+            b.local_discriminator,
+            b.remote_discriminator,
+            b.local_diag,
+            b.remote_diag
+        );
+        let _ = writeln!(
+            out,
+            "  {} sent, {} received, {} up / {} down, {} detection expiries, \
+             {} with a wrong discriminator",
+            b.packets_sent,
+            b.packets_received,
+            b.up_transitions,
+            b.down_transitions,
+            b.detection_expiries,
+            b.wrong_discriminator
+        );
+    }
+    let d = snap.bfd_dropped;
+    if !snap.bfd.is_empty() || d != Default::default() {
+        let _ = writeln!(
+            out,
+            "BFD dropped: {} bad TTL, {} malformed, {} authenticated, \
+             {} unknown discriminator, {} without session",
+            d.bad_ttl, d.malformed, d.authenticated, d.unknown_discriminator, d.no_session
+        );
+    }
 }
 
 fn group_detail(out: &mut String, g: &GroupStatus) {

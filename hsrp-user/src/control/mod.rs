@@ -17,7 +17,10 @@ use anyhow::{bail, Context, Result};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt};
 use tokio::sync::{mpsc, oneshot};
 
-pub use snapshot::{DataplaneCounters, GroupStatus, InterfaceStatus, PeerStatus, Snapshot};
+pub use snapshot::{
+    BfdDropCounters, BfdSessionStatus, DataplaneCounters, GroupStatus, InterfaceStatus, PeerStatus,
+    Snapshot,
+};
 
 /// Where the daemon listens unless told otherwise.
 pub const DEFAULT_SOCKET: &str = "/run/hsrpd/hsrpd.sock";

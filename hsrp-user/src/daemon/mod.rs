@@ -16,6 +16,7 @@
 //! - `schedule`: deadline order and group lookup, so a wake-up costs O(log groups);
 //!   `lateness`: how late timers are served.
 //! - `groups`: configuration → state machine; `xdp_probe`: is an interface taken.
+//! - `bfd`: HSRP BFD peering, BFD sessions to the Active/Standby peers of the groups.
 //! - `ra`: Router Advertisements of the IPv6 groups this router is Active for, periodic
 //!   and in answer to Router Solicitations.
 //! - `sentinel`: a small process spawned first, before any data-plane or socket fd exists,
@@ -24,6 +25,7 @@
 //!   once rather than after the hold time; `last_words`: keeping those frames current.
 
 mod actions;
+mod bfd;
 pub mod groups;
 mod handover;
 mod last_words;
@@ -212,6 +214,9 @@ struct Daemon {
     last_words: Vec<Option<crate::proto::GroupMessage>>,
     /// Some group's last words may have changed: rewrite them at the end of the iteration.
     last_words_dirty: bool,
+    /// HSRP BFD peering: the sessions, and the datagrams their listeners receive.
+    bfd: bfd::Peering,
+    bfd_rx: mpsc::Receiver<bfd::BfdRx>,
 }
 
 /// What a received frame is to the groups (`Daemon::classify`).
@@ -251,6 +256,7 @@ impl Daemon {
         ifaces
             .chain(self.schedule.next())
             .chain(self.ra_deadline())
+            .chain(self.bfd.next_deadline())
             .min()
     }
 
@@ -319,6 +325,7 @@ impl Daemon {
                     }
                 }
                 Some(event) = self.watcher.recv() => self.on_net_event(event).await,
+                Some(rx) = self.bfd_rx.recv() => self.on_bfd_packet(rx).await,
                 Some(reply) = requests.recv() => {
                     let _ = reply.send(self.snapshot());
                 }
@@ -341,6 +348,7 @@ impl Daemon {
             }
         }
         self.due = due;
+        self.on_bfd_timers(now).await;
         self.ra_timers().await;
         self.advertise().await;
     }
@@ -559,12 +567,15 @@ impl Daemon {
         let actions = self.groups[gi].fsm.handle(now, event);
         self.schedule.set(gi, self.groups[gi].fsm.next_deadline());
         self.execute(gi, actions).await;
+        self.sync_bfd_peers(self.groups[gi].iface);
     }
 
     /// Graceful stop: Resign every Active group on the wire, keep forwarding until the
     /// Standby has taken over (`handover`), clear the maps, detach.
     async fn stop(&mut self, frames: &mut mpsc::Receiver<(usize, Vec<u8>)>, signals: &mut Signals) {
         self.resign_and_hand_over(frames, signals).await;
+        let now = self.now();
+        self.bfd.shutdown(now);
         // Resigned on the wire and handed over: the sentinel has nothing left to say.
         if let Some(s) = self.sentinel.take() {
             s.disarm();

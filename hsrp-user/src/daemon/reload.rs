@@ -94,6 +94,7 @@ impl Daemon {
         }
         self.tracker = crate::track::Tracker::new(&new.tracks);
         self.config = new;
+        self.configure_bfd();
         self.refresh_tracks().await;
 
         // Lookups by key, built once: a reload stays linear in the number of groups.

@@ -105,6 +105,7 @@ impl Daemon {
         add_forwarding_targets(&mut maps);
         let nexthop = start_nexthop_cache(&mut dataplane, options.nexthop_cache).await?;
 
+        let (bfd_tx, bfd_rx) = mpsc::channel(super::FRAME_QUEUE);
         let mut daemon = Daemon {
             config_path: config_path.to_path_buf(),
             tracker: Tracker::new(&config.tracks),
@@ -126,6 +127,8 @@ impl Daemon {
             nexthop,
             last_words: Vec::new(),
             last_words_dirty: true,
+            bfd: super::bfd::Peering::new(bfd_tx),
+            bfd_rx,
         };
         // (interface, group) pairs; the interface configuration is borrowed, not cloned per
         // group (it holds every group: cloning it per group is quadratic in memory).
@@ -143,6 +146,7 @@ impl Daemon {
             daemon.groups.push(g);
         }
         daemon.reindex();
+        daemon.configure_bfd();
         daemon.refresh_tracks().await;
         for gi in 0..daemon.groups.len() {
             if daemon.ifaces[daemon.groups[gi].iface].up {

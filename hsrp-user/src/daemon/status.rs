@@ -35,6 +35,7 @@ fn millis(d: Duration) -> u64 {
 impl Daemon {
     pub(super) fn snapshot(&self) -> Snapshot {
         let now = self.now();
+        let (bfd, bfd_dropped) = self.bfd.status();
         let interfaces = self
             .ifaces
             .iter()
@@ -113,6 +114,8 @@ impl Daemon {
                 Some(keeper) => keeper.status(),
                 None => "off: disabled (--no-nexthop-cache)".into(),
             },
+            bfd,
+            bfd_dropped,
         }
     }
 }

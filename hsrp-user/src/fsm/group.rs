@@ -214,6 +214,16 @@ impl Group {
 
     // ---- queries -------------------------------------------------------------------
 
+    /// The Active router this group follows, when it is another router.
+    pub fn active_peer(&self) -> Option<IpAddr> {
+        self.active.map(|p| p.ip)
+    }
+
+    /// The Standby router this group knows of, when it is another router.
+    pub fn standby_peer(&self) -> Option<IpAddr> {
+        self.standby.map(|p| p.ip)
+    }
+
     pub fn state(&self) -> State {
         self.state
     }
