@@ -19,6 +19,10 @@ pub const PACKAGES: &[(&str, &str)] = &[
     ("nftables", "firewall scenarios in tests"),
     ("ethtool", "turning veth offloads off for sane checksums"),
     ("keepalived", "the reference FHRP in the failover benchmark"),
+    (
+        "frr",
+        "bfdd, the reference BFD in the HSRP BFD peering interop test",
+    ),
 ];
 
 fn installed(pkg: &str) -> bool {
