@@ -31,16 +31,37 @@ fn status(lab: &Lab, i: usize) -> Snapshot {
     lab.status(i).expect("status")
 }
 
+/// An IPv6 group (virtual link-local from the vMAC), 1 s / 3 s timers, BFD.
+fn v6_config(priority: u8) -> String {
+    format!(
+        "interface lan0\n standby version 2\n standby 1 ipv6 autoconfig\n \
+         standby 1 priority {priority}\n standby 1 preempt\n standby 1 timers 1 3\n{BFD}"
+    )
+}
+
 /// r1 (150) Active, r2 (100) Standby, 1 s / 3 s HSRP timers, BFD Up on both.
 fn peered_pair() -> (Lab, hsrp_tests::lab::Capture) {
-    let mut lab = Lab::new(LabOptions::default()).expect("lab");
-    let cap = lab.capture("lan").expect("capture");
-    for (i, prio) in [(1, 150), (2, 100)] {
-        let cfg = format!(
+    peered_pair_with(|prio| {
+        format!(
             "{}{BFD}",
             router_config(2, &[(1, VIP, prio, true)], "timers 1 3")
-        );
-        lab.start_hsrpd(i, &cfg).expect("start hsrpd");
+        )
+    })
+}
+
+fn peered_pair_with(config: impl Fn(u8) -> String) -> (Lab, hsrp_tests::lab::Capture) {
+    let mut lab = Lab::new(LabOptions::default()).expect("lab");
+    let cap = lab.capture("lan").expect("capture");
+    // IPv6 groups need the link-local out of duplicate address detection (about 1 s).
+    for r in &lab.routers {
+        let ready = wait_for(Duration::from_secs(5), || {
+            r.ns.exec("ip -6 addr show dev lan0 scope link")
+                .is_ok_and(|o| o.contains("fe80") && !o.contains("tentative"))
+        });
+        assert!(ready.is_some(), "{}: no usable link-local", r.name);
+    }
+    for (i, prio) in [(1, 150), (2, 100)] {
+        lab.start_hsrpd(i, &config(prio)).expect("start hsrpd");
     }
     // Election takes two hold times (Listen -> Speak -> Standby -> Active: 6 s); BFD then
     // needs its slow start (1 s packets) and a Poll Sequence.
@@ -193,6 +214,66 @@ fn bfd_session_up_forgeries_dropped_and_frozen_active_lost_fast() {
         assert_eq!(f[1], "255", "{l}");
         let sport: u16 = f[2].parse().unwrap();
         assert!(sport >= 49152, "{l}");
+        assert_eq!(f[3], "3784", "{l}");
+    }
+}
+
+/// The same over IPv6: the session runs between the routers' link-local addresses (the
+/// senders of their hellos), hop limit 255, and a frozen Active is lost as fast.
+#[test]
+fn bfd_over_ipv6_link_local() {
+    let (lab, cap) = peered_pair_with(v6_config);
+    let s1 = status(&lab, 1);
+    let s2 = status(&lab, 2);
+    let (b1, b2) = (&s1.bfd[0], &s2.bfd[0]);
+    let p1 = b1.peer.expect("peer");
+    let p2 = b2.peer.expect("peer");
+    for p in [p1, p2] {
+        match p {
+            std::net::IpAddr::V6(a) => assert!(a.is_unicast_link_local(), "{a}"),
+            other => panic!("IPv4 peer {other} in an IPv6 group"),
+        }
+    }
+    assert_ne!(p1, p2);
+    assert_eq!(b1.remote_discriminator, b2.local_discriminator);
+    assert_eq!(b1.detection_time_ms, 150.0);
+    // A second of steady state (about 20 packets each way at 50 ms) for the capture.
+    std::thread::sleep(Duration::from_secs(1));
+    assert_eq!(status(&lab, 2).bfd[0].state, "Up");
+
+    lab.signal(1, libc::SIGSTOP).unwrap();
+    let took = wait_for(Duration::from_secs(5), || {
+        group_state(&lab, 2) == Some(State::Active)
+    })
+    .unwrap_or_else(|| panic!("r2 never became Active:\n{}", lab.log(2)));
+    println!(
+        "IPv6: SIGSTOP of the Active -> r2 Active (status poll): {} ms",
+        took.as_millis()
+    );
+    // As for IPv4: the hold timer alone would need at least 2 s.
+    assert!(took < Duration::from_secs(2), "took {took:?}");
+    assert!(
+        lab.log(2).contains(&format!(
+            "Standby -> Active: BFD session to Active {p2} down"
+        )),
+        "{}",
+        lab.log(2)
+    );
+    lab.signal(1, libc::SIGCONT).unwrap();
+
+    let pcap = cap.stop().unwrap();
+    let lines = tshark_fields(
+        &pcap,
+        "bfd && ipv6",
+        &["ipv6.src", "ipv6.hlim", "udp.srcport", "udp.dstport"],
+    )
+    .unwrap();
+    assert!(lines.len() > 20, "only {} BFD packets", lines.len());
+    for l in &lines {
+        let f: Vec<&str> = l.split('|').collect();
+        assert!(f[0].starts_with("fe80::"), "{l}");
+        assert_eq!(f[1], "255", "{l}");
+        assert!(f[2].parse::<u16>().unwrap() >= 49152, "{l}");
         assert_eq!(f[3], "3784", "{l}");
     }
 }

@@ -318,4 +318,62 @@ mod tests {
         assert_eq!(duration(10_000), "10 sec");
         assert_eq!(duration(750), "750 msec");
     }
+
+    #[test]
+    fn detail_lists_bfd_sessions_and_drops() {
+        use super::super::snapshot::{BfdDropCounters, BfdSessionStatus};
+        let snap = Snapshot {
+            groups: vec![group()],
+            bfd: vec![BfdSessionStatus {
+                interface: "eth0".into(),
+                peer: Some("192.168.1.3".parse().unwrap()),
+                state: "Up".into(),
+                remote_state: "Up".into(),
+                local_diag: "None".into(),
+                remote_diag: "None".into(),
+                local_discriminator: 7,
+                remote_discriminator: 9,
+                source_port: 49200,
+                tx_interval_ms: Some(50.0),
+                detection_time_ms: 150.0,
+                packets_sent: 10,
+                packets_received: 11,
+                up_transitions: 1,
+                ..Default::default()
+            }],
+            bfd_dropped: BfdDropCounters {
+                bad_ttl: 2,
+                ..Default::default()
+            },
+            ..Default::default()
+        };
+        let text = detail(&snap);
+        assert!(
+            text.contains(
+                "BFD peer 192.168.1.3 on eth0: Up (remote Up), tx 50 ms, detection 150 ms, \
+                 discriminators 7/9, last diag None (remote None)\n"
+            ),
+            "{text}"
+        );
+        assert!(
+            text.contains(
+                "  10 sent, 11 received, 1 up / 0 down, 0 detection expiries, \
+                 0 with a wrong discriminator\n"
+            ),
+            "{text}"
+        );
+        assert!(
+            text.contains(
+                "BFD dropped: 2 bad TTL, 0 malformed, 0 authenticated, 0 unknown \
+                 discriminator, 0 without session\n"
+            ),
+            "{text}"
+        );
+        // No BFD at all: no BFD lines.
+        let none = detail(&Snapshot {
+            groups: vec![group()],
+            ..Default::default()
+        });
+        assert!(!none.contains("BFD"), "{none}");
+    }
 }
