@@ -100,9 +100,12 @@ impl Peering {
         cfg: Option<SessionConfig>,
     ) {
         let Some(cfg) = cfg else {
-            if let Some(old) = self.ifaces.remove(&iface) {
-                old.tasks.iter().for_each(JoinHandle::abort);
+            if self.ifaces.contains_key(&iface) {
+                // Sessions end with AdminDown first, while the interface is still known.
                 self.sync_peers(now, iface, &[]);
+                if let Some(old) = self.ifaces.remove(&iface) {
+                    old.tasks.iter().for_each(JoinHandle::abort);
+                }
                 info!("{name}: BFD peering off");
             }
             return;
