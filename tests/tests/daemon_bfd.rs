@@ -196,7 +196,29 @@ fn bfd_session_up_forgeries_dropped_and_frozen_active_lost_fast() {
         )),
         "{log2}"
     );
+    // r2, now Active with no Standby, has no one left to peer with: the session to r1 is
+    // gone (ended with an AdminDown).
+    let gone = wait_for(Duration::from_secs(2), || status(&lab, 2).bfd.is_empty());
+    assert!(gone.is_some(), "{:?}", status(&lab, 2).bfd);
+    assert!(
+        lab.log(2).contains(&format!("BFD peer {r1}: Up -> Down")),
+        "{}",
+        lab.log(2)
+    );
     lab.signal(1, libc::SIGCONT).unwrap();
+    // r1 wakes up, preempts back (priority 150), and the pair peers again.
+    let again = wait_for(Duration::from_secs(20), || {
+        group_state(&lab, 1) == Some(State::Active)
+            && group_state(&lab, 2) == Some(State::Standby)
+            && bfd_state(&lab, 1).as_deref() == Some("Up")
+            && bfd_state(&lab, 2).as_deref() == Some("Up")
+    });
+    assert!(
+        again.is_some(),
+        "no peering after SIGCONT:\nr1:\n{}\nr2:\n{}",
+        lab.log(1),
+        lab.log(2)
+    );
 
     // On the wire: BFD Control packets from both routers, TTL 255, to port 3784, source
     // port 49152-65535, dissected without complaint.
