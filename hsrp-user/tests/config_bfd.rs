@@ -104,3 +104,24 @@ fn syntax_errors_name_line_and_problem() {
         assert_eq!(errors(&text), [want], "{text}");
     }
 }
+
+/// The example at the top of docs/bfd.md parses, with peering on at 50 ms x 3.
+#[test]
+fn docs_example_parses() {
+    let path = format!("{}/../docs/bfd.md", env!("CARGO_MANIFEST_DIR"));
+    let doc = std::fs::read_to_string(&path).unwrap();
+    let start = doc
+        .find("```\n! BFD on eth0")
+        .expect("example in docs/bfd.md")
+        + 4;
+    let len = doc[start..].find("```").unwrap();
+    let c = config::parse(&doc[start..start + len], "bfd.md").unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        c.interfaces[0].bfd,
+        Some(SessionConfig {
+            desired_min_tx: Duration::from_millis(50),
+            required_min_rx: Duration::from_millis(50),
+            detect_mult: 3,
+        })
+    );
+}
