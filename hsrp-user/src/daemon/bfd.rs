@@ -348,6 +348,15 @@ impl Peering {
     }
 }
 
+/// The router a group peers with: its Active while Standby, its Standby while Active.
+pub(super) fn bfd_peer(g: &crate::fsm::Group) -> Option<IpAddr> {
+    match g.state() {
+        crate::proto::State::Standby => g.active_peer(),
+        crate::proto::State::Active => g.standby_peer(),
+        _ => None,
+    }
+}
+
 /// Carry out a session's actions: packets on the wire, state changes logged, and a lost
 /// peer reported in `lost`.
 fn execute(s: &mut PeerRt, acts: Vec<Action>, lost: &mut Vec<PeerDown>) {
@@ -425,12 +434,7 @@ impl super::Daemon {
         }
         let mut wanted: Vec<IpAddr> = Vec::new();
         for g in self.groups.iter().filter(|g| g.iface == iface) {
-            let peer = match g.fsm.state() {
-                crate::proto::State::Standby => g.fsm.active_peer(),
-                crate::proto::State::Active => g.fsm.standby_peer(),
-                _ => None,
-            };
-            if let Some(p) = peer.filter(|p| !wanted.contains(p)) {
+            if let Some(p) = bfd_peer(&g.fsm).filter(|p| !wanted.contains(p)) {
                 wanted.push(p);
             }
         }

@@ -564,10 +564,15 @@ impl Daemon {
     /// Feeds one event to one group and carries out what it says.
     async fn feed(&mut self, gi: usize, event: Event) {
         let now = self.now();
+        let peer_before = bfd::bfd_peer(&self.groups[gi].fsm);
         let actions = self.groups[gi].fsm.handle(now, event);
         self.schedule.set(gi, self.groups[gi].fsm.next_deadline());
         self.execute(gi, actions).await;
-        self.sync_bfd_peers(self.groups[gi].iface);
+        // Only a change of the group's BFD peer can change the interface's sessions (a
+        // scan of the interface's groups, so not on every hello).
+        if bfd::bfd_peer(&self.groups[gi].fsm) != peer_before {
+            self.sync_bfd_peers(self.groups[gi].iface);
+        }
     }
 
     /// Graceful stop: Resign every Active group on the wire, keep forwarding until the
