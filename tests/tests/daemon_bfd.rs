@@ -299,3 +299,49 @@ fn bfd_over_ipv6_link_local() {
         assert_eq!(f[3], "3784", "{l}");
     }
 }
+
+/// Peering turned off by a reload (`no standby bfd`): r1 ends its session with an
+/// AdminDown, which r2 honours (Down, remote AdminDown, no takeover, no detection expiry);
+/// turned on again, the pair peers again.
+#[test]
+fn reload_turns_peering_off_with_admin_down_and_back_on() {
+    let (lab, _cap) = peered_pair();
+    let r1_conf = |extra: &str| {
+        format!(
+            "{}{BFD}{extra}",
+            router_config(2, &[(1, VIP, 150, true)], "timers 1 3")
+        )
+    };
+    let conf_path = lab.dir.join("r1.conf");
+    std::fs::write(&conf_path, r1_conf(" no standby bfd\n")).unwrap();
+    lab.signal(1, libc::SIGHUP).unwrap();
+    let off = wait_for(Duration::from_secs(3), || {
+        status(&lab, 1).bfd.is_empty()
+            && status(&lab, 2)
+                .bfd
+                .first()
+                .is_some_and(|b| b.state == "Down" && b.remote_state == "AdminDown")
+    });
+    assert!(
+        off.is_some(),
+        "r1 {:?}\nr2 {:?}\n{}",
+        status(&lab, 1).bfd,
+        status(&lab, 2).bfd,
+        lab.log(1)
+    );
+    let b2 = &status(&lab, 2).bfd[0];
+    assert_eq!(b2.local_diag, "NeighborSignaledDown");
+    assert_eq!(b2.detection_expiries, 0);
+    // HSRP carries on as before: nobody took over.
+    std::thread::sleep(Duration::from_millis(500));
+    assert_eq!(group_state(&lab, 1), Some(State::Active));
+    assert_eq!(group_state(&lab, 2), Some(State::Standby));
+
+    std::fs::write(&conf_path, r1_conf("")).unwrap();
+    lab.signal(1, libc::SIGHUP).unwrap();
+    let on = wait_for(Duration::from_secs(10), || {
+        bfd_state(&lab, 1).as_deref() == Some("Up") && bfd_state(&lab, 2).as_deref() == Some("Up")
+    });
+    assert!(on.is_some(), "{}", lab.log(1));
+    assert_eq!(group_state(&lab, 1), Some(State::Active));
+}
