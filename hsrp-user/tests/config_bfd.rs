@@ -68,8 +68,8 @@ fn peering_follows_ios_defaults_and_overrides() {
 fn syntax_errors_name_line_and_problem() {
     let cases = [
         (
-            format!("{GROUP} bfd interval 20 min_rx 50 multiplier 3\n"),
-            "b.conf:4: bfd interval 20 min_rx 50 multiplier 3: bfd interval must be 50-9999",
+            format!("{GROUP} bfd interval 9 min_rx 50 multiplier 3\n"),
+            "b.conf:4: bfd interval 9 min_rx 50 multiplier 3: bfd interval must be 10-9999",
         ),
         (
             format!("{GROUP} bfd interval 50 min_rx 50 multiplier 99\n"),
