@@ -5,8 +5,9 @@
 //! ```text
 //! hsrp-lab demo [--keep]
 //! hsrp-lab bench --impl hsrpd|keepalived|keepalived-vmac --timers 50/150 \
-//!                --scenario isolated|sigkill|link-down|sigterm --runs N
-//!     one JSON object per run on stdout, progress on stderr
+//!                --scenario isolated|sigkill|link-down|sigterm --runs N [--bfd 10x3]
+//!     one JSON object per run on stdout, progress on stderr; `--bfd` adds BFD between the
+//!     routers (hsrpd: `bfd interval`, HSRP BFD peering; keepalived: its own BFD, tracked)
 //! hsrp-lab scale --groups 1000 --hello-ms 100 --hold-ms 300 --window-s 10 [--hsrpd PATH]
 //!                [--napi threaded|softirq]
 //!     the control-plane scale row: one JSON object on stdout (see `hsrp_tests::lab_scale`)
@@ -18,8 +19,8 @@ use std::time::{Duration, Instant};
 use anyhow::{bail, Context, Result};
 use hsrp_tests::lab::{self, Lab, SERVER_IP, VIP};
 use hsrp_tests::lab_traffic::{
-    failover_lab, hsrpd_config, router_macs, set_lan_link, set_switch_port, wait_hsrpd_roles,
-    Failure, Keepalived, Stream, Timers,
+    failover_lab, hsrpd_bfd_config, hsrpd_config, router_macs, set_lan_link, set_switch_port,
+    wait_hsrpd_roles, Bfd, Failure, Keepalived, Stream, Timers,
 };
 use hsrp_tests::probe::Report;
 
@@ -276,12 +277,17 @@ fn bench(args: &[String]) -> Result<()> {
         .map(str::parse)
         .collect::<Result<_>>()?;
     let runs: u32 = arg(args, "--runs")?.parse().context("--runs")?;
+    let bfd: Option<Bfd> = match arg(args, "--bfd") {
+        Ok("off") | Err(_) => None,
+        Ok(b) => Some(b.parse()?),
+    };
+    let bfd_name = bfd.map_or("off".to_string(), |b| b.to_string());
     let mut lab = failover_lab()?;
-    let mut running = start(&mut lab, imp, timers)?;
+    let mut running = start(&mut lab, imp, timers, bfd)?;
     for failure in failures {
         for run in 1..=runs {
-            ensure_roles(&mut lab, &mut running, timers)?;
-            let r = one_run(&mut lab, &mut running, timers, failure)?;
+            ensure_roles(&mut lab, &mut running, timers, bfd)?;
+            let r = one_run(&mut lab, &mut running, timers, bfd, failure)?;
             let macs = router_macs(&lab)?;
             let via: Vec<&str> = r
                 .segments
@@ -289,7 +295,7 @@ fn bench(args: &[String]) -> Result<()> {
                 .map(|s| macs.get(&s.via).map_or("?", String::as_str))
                 .collect();
             say(format!(
-                "{} {timers} {} run {run}: {}",
+                "{} {timers} bfd {bfd_name} {} run {run}: {}",
                 imp.name(),
                 failure.name(),
                 r.summary()
@@ -298,7 +304,7 @@ fn bench(args: &[String]) -> Result<()> {
                 "{}",
                 serde_json::json!({
                     "impl": imp.name(), "timers": timers.to_string(),
-                    "hello_ms": timers.hello_ms, "hold_ms": timers.hold_ms,
+                    "hello_ms": timers.hello_ms, "hold_ms": timers.hold_ms, "bfd": bfd_name,
                     "scenario": failure.name(), "run": run,
                     "outage_ms": r.outage_ms, "lost": r.lost, "duplicates": r.duplicates,
                     "duplicates_by_two_routers": r.duplicates_by_two_routers,
@@ -306,7 +312,7 @@ fn bench(args: &[String]) -> Result<()> {
                     "sent": r.sent, "tail_lost": r.tail_lost,
                 })
             );
-            restore(&mut lab, &mut running, timers, failure)?;
+            restore(&mut lab, &mut running, timers, bfd, failure)?;
         }
     }
     if let Running::Keepalived(k) = &mut running {
@@ -315,20 +321,21 @@ fn bench(args: &[String]) -> Result<()> {
     Ok(())
 }
 
-fn start(lab: &mut Lab, imp: Impl, timers: Timers) -> Result<Running> {
+fn start(lab: &mut Lab, imp: Impl, timers: Timers, bfd: Option<Bfd>) -> Result<Running> {
     say(format!(
-        "starting {} on r1 (110) and r2 (100), timers {timers}",
-        imp.name()
+        "starting {} on r1 (110) and r2 (100), timers {timers}, BFD {}",
+        imp.name(),
+        bfd.map_or("off".to_string(), |b| b.to_string())
     ));
     Ok(match imp {
         Impl::Hsrpd => {
             for i in [1, 2] {
-                lab.start_hsrpd(i, &hsrpd_config(i, timers))?;
+                lab.start_hsrpd(i, &hsrpd_bfd_config(i, timers, bfd))?;
             }
             Running::Hsrpd
         }
         Impl::Keepalived { use_vmac } => {
-            Running::Keepalived(Keepalived::start(lab, timers, use_vmac)?)
+            Running::Keepalived(Keepalived::start_with_bfd(lab, timers, use_vmac, bfd)?)
         }
     })
 }
@@ -338,7 +345,12 @@ fn settle_limit(timers: Timers) -> Duration {
     Duration::from_millis(u64::from(3 * timers.hold_ms + 2 * timers.hello_ms) + 3000)
 }
 
-fn ensure_roles(lab: &mut Lab, running: &mut Running, timers: Timers) -> Result<()> {
+fn ensure_roles(
+    lab: &mut Lab,
+    running: &mut Running,
+    timers: Timers,
+    bfd: Option<Bfd>,
+) -> Result<()> {
     match running {
         Running::Hsrpd => wait_hsrpd_roles(lab, 1, 2, settle_limit(timers)),
         Running::Keepalived(k) => k.wait_roles(1, 2, settle_limit(timers)),
@@ -349,17 +361,48 @@ fn ensure_roles(lab: &mut Lab, running: &mut Running, timers: Timers) -> Result<
     hsrp_tests::lab_traffic::host_flush_neighbours(lab)?;
     // One hold time more, so the Standby has heard a fresh hello and both are settled.
     std::thread::sleep(Duration::from_millis(u64::from(timers.hold_ms)));
+    if let (Some(_), Running::Hsrpd) = (bfd, &*running) {
+        // BFD must be Up both ways before the failure, or the row measures the hold timer.
+        wait_bfd_up(lab, Duration::from_secs(10))?;
+    }
     Ok(())
+}
+
+/// Waits until both hsrpd report their BFD session to the other router Up.
+fn wait_bfd_up(lab: &Lab, limit: Duration) -> Result<()> {
+    let up = |i: usize| {
+        lab.status(i).is_ok_and(|s| {
+            s.bfd
+                .iter()
+                .any(|b| b.state == "Up" && b.remote_state == "Up")
+        })
+    };
+    lab::wait_for(limit, || up(1) && up(2))
+        .map(|_| ())
+        .with_context(|| {
+            format!(
+                "BFD not Up both ways within {limit:?}\nr1: {:?}\nr2: {:?}",
+                lab.status(1).map(|s| s.bfd),
+                lab.status(2).map(|s| s.bfd)
+            )
+        })
 }
 
 fn one_run(
     lab: &mut Lab,
     running: &mut Running,
     timers: Timers,
+    bfd: Option<Bfd>,
     failure: Failure,
 ) -> Result<Report> {
     let fail_at = Duration::from_millis(500);
-    let tail = timers.silent_failover_bound(0) * 2 + Duration::from_millis(1000);
+    // With BFD the failover is due one detection time after the failure: 2 s of stream
+    // after it show a failover that BFD missed as an outage of 2 s or more (the hold
+    // timer's 10 s would make every run a minute long).
+    let tail = match bfd {
+        Some(b) => b.detection() * 2 + Duration::from_millis(2000),
+        None => timers.silent_failover_bound(0) * 2 + Duration::from_millis(1000),
+    };
     let interval = Duration::from_millis(1);
     let count = ((fail_at + tail).as_millis()) as u64;
     let stream = Stream::start(lab, interval, count)?;
@@ -379,12 +422,18 @@ fn one_run(
     stream.finish()
 }
 
-fn restore(lab: &mut Lab, running: &mut Running, timers: Timers, failure: Failure) -> Result<()> {
+fn restore(
+    lab: &mut Lab,
+    running: &mut Running,
+    timers: Timers,
+    bfd: Option<Bfd>,
+    failure: Failure,
+) -> Result<()> {
     match failure {
         Failure::Isolated => set_switch_port(lab, 1, true)?,
         Failure::LinkDown => set_lan_link(lab, 1, true)?,
         Failure::Kill | Failure::Graceful => match running {
-            Running::Hsrpd => lab.start_hsrpd(1, &hsrpd_config(1, timers))?,
+            Running::Hsrpd => lab.start_hsrpd(1, &hsrpd_bfd_config(1, timers, bfd))?,
             Running::Keepalived(k) => {
                 // A SIGKILLed keepalived leaves its VRRP child and the VIP behind.
                 hsrp_tests::lab_traffic::kill_in_netns(&lab.router(1).ns, "keepalived");
