@@ -8,6 +8,10 @@
 //!                --scenario isolated|sigkill|link-down|sigterm --runs N [--bfd 10x3]
 //!     one JSON object per run on stdout, progress on stderr; `--bfd` adds BFD between the
 //!     routers (hsrpd: `bfd interval`, HSRP BFD peering; keepalived: its own BFD, tracked)
+//! hsrp-lab bfd --links 32 --bfd 10x3 --window-s 10 --minutes 1 [--stress]
+//!     BFD cost and stability (see `hsrp_tests::lab_bfd`): hsrpd's CPU with N sessions
+//!     against the same groups without BFD, then Up→Down transitions over the minutes
+//!     (and again with `stress-ng --cpu 1` with --stress); one JSON object on stdout
 //! hsrp-lab scale --groups 1000 --hello-ms 100 --hold-ms 300 --window-s 10 [--hsrpd PATH]
 //!                [--napi threaded|softirq]
 //!     the control-plane scale row: one JSON object on stdout (see `hsrp_tests::lab_scale`)
@@ -34,6 +38,7 @@ fn main() -> ExitCode {
         Some("demo") => demo(args.iter().any(|a| a == "--keep")),
         Some("bench") => bench(&args[1..]),
         Some("scale") => scale(&args[1..]),
+        Some("bfd") => bfd_bench(&args[1..]),
         _ => Err(anyhow::anyhow!(
             "usage: hsrp-lab demo [--keep] | hsrp-lab bench --impl I --timers H/D --scenario S \
              --runs N | hsrp-lab scale --groups N --hello-ms H --hold-ms D --window-s S \
@@ -446,6 +451,182 @@ fn restore(
         },
     }
     Ok(())
+}
+
+// ---- BFD cost and stability ----------------------------------------------------------------
+
+fn bfd_bench(args: &[String]) -> Result<()> {
+    use hsrp_tests::lab_bfd::{
+        bfd_bench_config, bfd_tally, prepare_bfd_lab, wait_bfd_sessions_up, BfdTally,
+    };
+    use hsrp_tests::lab_scale::ProcSample;
+    use hsrp_user::proto::State;
+    let num = |name: &str, default: u64| -> Result<u64> {
+        match arg(args, name) {
+            Err(_) => Ok(default),
+            Ok(v) => v.parse().with_context(|| format!("{name}: not a number")),
+        }
+    };
+    let links = usize::try_from(num("--links", 32)?).context("--links")?;
+    let bfd: Bfd = arg(args, "--bfd").unwrap_or("10x3").parse()?;
+    let window = Duration::from_secs(num("--window-s", 10)?);
+    let minutes = num("--minutes", 1)?;
+    let stress = args.iter().any(|a| a == "--stress");
+    // HSRP 1 s / 3 s: the groups settle within seconds, and their hellos are the same in
+    // the baseline and the BFD phase.
+    let (hello, hold) = (1, 3);
+    let mut lab = Lab::new(lab::LabOptions::default())?;
+    prepare_bfd_lab(&lab, links)?;
+    let roles = |lab: &Lab| -> bool {
+        let all = |i: usize, st: State| {
+            lab.status(i)
+                .is_ok_and(|s| s.groups.len() == links && s.groups.iter().all(|g| g.state == st))
+        };
+        all(1, State::Active) && all(2, State::Standby)
+    };
+    let cpu = |lab: &Lab| -> Result<[f64; 2]> {
+        let pids = [1, 2].map(|i| lab.daemon(i).map(|d| d.pid()).unwrap_or(-1));
+        let before = pids.map(ProcSample::read);
+        std::thread::sleep(window);
+        let after = pids.map(ProcSample::read);
+        let [b1, b2] = before;
+        let [a1, a2] = after;
+        Ok([b1?.cpu_percent_until(&a1?), b2?.cpu_percent_until(&a2?)])
+    };
+    let settle = |lab: &Lab| -> Result<()> {
+        lab::wait_for(Duration::from_secs(60), || roles(lab))
+            .map(|_| ())
+            .context("r1 Active and r2 Standby in every group not reached within 60 s")
+    };
+
+    say(format!(
+        "baseline: {links} groups on {links} links, HSRP {hello} s / {hold} s, no BFD"
+    ));
+    for i in [1, 2] {
+        lab.start_hsrpd(i, &bfd_bench_config(i, links, None, hello, hold))?;
+    }
+    settle(&lab)?;
+    std::thread::sleep(Duration::from_secs(1));
+    let base = cpu(&lab)?;
+    say(format!(
+        "baseline CPU over {} s: r1 {:.2} %, r2 {:.2} % of one core (load {})",
+        window.as_secs(),
+        base[0],
+        base[1],
+        load_average()
+    ));
+    for i in [1, 2] {
+        lab.stop_hsrpd(i, libc::SIGTERM, Duration::from_secs(10))?;
+    }
+
+    say(format!("the same groups with BFD {bfd} on every link"));
+    for i in [1, 2] {
+        lab.start_hsrpd(i, &bfd_bench_config(i, links, Some(bfd), hello, hold))?;
+    }
+    settle(&lab)?;
+    wait_bfd_sessions_up(&lab, links, Duration::from_secs(30))?;
+    std::thread::sleep(Duration::from_secs(1));
+    let with = cpu(&lab)?;
+    say(format!(
+        "with {links} BFD sessions at {bfd}: r1 {:.2} %, r2 {:.2} % of one core (load {})",
+        with[0],
+        with[1],
+        load_average()
+    ));
+
+    // Stability: Up→Down transitions while every peer lives.
+    let watch = |lab: &Lab, what: &str| -> Result<serde_json::Value> {
+        let before: Vec<BfdTally> = [1, 2]
+            .iter()
+            .map(|&i| bfd_tally(lab, i))
+            .collect::<Result<_>>()?;
+        let load_before = load_average();
+        say(format!(
+            "{what}: watching the sessions for {minutes} min (load {load_before})"
+        ));
+        let end = Instant::now() + Duration::from_secs(60 * minutes);
+        let mut min_up = links;
+        while Instant::now() < end {
+            std::thread::sleep(Duration::from_millis(500));
+            for i in [1, 2] {
+                if let Ok(t) = bfd_tally(lab, i) {
+                    min_up = min_up.min(t.up);
+                }
+            }
+        }
+        let after: Vec<BfdTally> = [1, 2]
+            .iter()
+            .map(|&i| bfd_tally(lab, i))
+            .collect::<Result<_>>()?;
+        let downs: Vec<u64> = before
+            .iter()
+            .zip(&after)
+            .map(|(b, a)| a.down_transitions - b.down_transitions)
+            .collect();
+        let expiries: Vec<u64> = before
+            .iter()
+            .zip(&after)
+            .map(|(b, a)| a.detection_expiries - b.detection_expiries)
+            .collect();
+        let load_after = load_average();
+        say(format!(
+            "{what}: Up->Down transitions r1 {}, r2 {} (detection expiries {}, {}); fewest \
+             sessions Up at once {min_up} of {links}; load {load_after}",
+            downs[0], downs[1], expiries[0], expiries[1]
+        ));
+        Ok(serde_json::json!({
+            "what": what, "minutes": minutes, "down_transitions": downs,
+            "detection_expiries": expiries, "fewest_up": min_up,
+            "load_before": load_before, "load_after": load_after,
+        }))
+    };
+    let mut stability = vec![watch(&lab, "as is")?];
+    if stress {
+        require_stress_ng()?;
+        let mut hog = Command::new("stress-ng")
+            .args(["--cpu", "1", "--timeout"])
+            .arg(format!("{}s", 60 * minutes + 5))
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .context("starting stress-ng")?;
+        std::thread::sleep(Duration::from_secs(1));
+        let r = watch(&lab, "stress-ng --cpu 1");
+        // SIGTERM: stress-ng stops its workers before it exits.
+        // SAFETY: kill(2) on our own child.
+        unsafe { libc::kill(hog.id() as i32, libc::SIGTERM) };
+        let _ = lab::wait_exit(&mut hog, Duration::from_secs(10));
+        stability.push(r?);
+    }
+    for i in [1, 2] {
+        lab.stop_hsrpd(i, libc::SIGTERM, Duration::from_secs(10))?;
+    }
+    println!(
+        "{}",
+        serde_json::json!({
+            "links": links, "bfd": bfd.to_string(), "window_s": window.as_secs(),
+            "hsrp_timers_s": [hello, hold],
+            "cpu_percent_baseline": base, "cpu_percent_bfd": with,
+            "cpu_percent_added": [with[0] - base[0], with[1] - base[1]],
+            "stability": stability,
+        })
+    );
+    Ok(())
+}
+
+fn require_stress_ng() -> Result<()> {
+    let found = Command::new("stress-ng")
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    anyhow::ensure!(found, "stress-ng is missing: apt-get install stress-ng");
+    Ok(())
+}
+
+fn load_average() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .map(|l| l.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
+        .unwrap_or_else(|_| "unknown".into())
 }
 
 // ---- the control-plane scale row ---------------------------------------------------------
