@@ -40,6 +40,8 @@ pub struct Run {
     pub lost: u64,
     pub duplicates: u64,
     pub router_changes: u64,
+    /// Traffic flowed again before the stream ended (false: the outage is a lower bound).
+    pub recovered: bool,
 }
 
 impl Run {
@@ -62,6 +64,7 @@ impl Run {
             lost: n("lost")?,
             duplicates: n("duplicates")?,
             router_changes: n("router_changes")?,
+            recovered: v["recovered"].as_bool().unwrap_or(true),
         })
     }
 }
@@ -214,7 +217,7 @@ fn print_table(all: &[Run]) {
     }
     let mut medians: BTreeMap<RowKey, f64> = BTreeMap::new();
     println!(
-        "\n{:<10} {:<5} {:<10} {:<16} {:>4} | {:>8} {:>8} {:>8} {:>8} ms | {:>9} {:>9} | {:>4} {:>7}",
+        "\n{:<10} {:<5} {:<10} {:<16} {:>4} | {:>8} {:>8} {:>8} {:>8} ms | {:>9} {:>9} | {:>4} {:>7} {:>5}",
         "timers",
         "bfd",
         "scenario",
@@ -227,7 +230,8 @@ fn print_table(all: &[Run]) {
         "lost med",
         "lost max",
         "dups",
-        "changes"
+        "changes",
+        "unrec"
     );
     for ((t, b, s, i), runs) in &groups {
         let outages: Vec<f64> = runs.iter().map(|r| r.outage_ms).collect();
@@ -236,17 +240,19 @@ fn print_table(all: &[Run]) {
         let [_, lmed, _, lmax] = stats(&lost).unwrap_or_default();
         let dups: u64 = runs.iter().map(|r| r.duplicates).sum();
         let changes = runs.iter().map(|r| r.router_changes).max().unwrap_or(0);
+        let unrecovered = runs.iter().filter(|r| !r.recovered).count();
         medians.insert((t.clone(), b.clone(), s.clone(), i.clone()), med);
         println!(
             "{t:<10} {b:<5} {s:<10} {i:<16} {:>4} | {mn:>8.1} {med:>8.1} {p95:>8.1} {mx:>8.1}    | \
-             {lmed:>9.0} {lmax:>9.0} | {dups:>4} {changes:>7}",
+             {lmed:>9.0} {lmax:>9.0} | {dups:>4} {changes:>7} {unrecovered:>5}",
             runs.len()
         );
     }
     println!(
         "\n(outage = longest gap at the server with a 1 packet/ms stream; `changes` = most \
          changes of the delivering router in one run: 1 is a clean failover, 0 means the \
-         old router kept forwarding)"
+         old router kept forwarding; `unrec` = runs where traffic had not resumed when the \
+         stream ended, whose outage is a lower bound)"
     );
     println!("\nratio of median outages, hsrpd / keepalived (< 1: hsrpd is faster):");
     for ((t, b, s, i), med) in &medians {

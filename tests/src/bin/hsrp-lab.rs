@@ -315,6 +315,7 @@ fn bench(args: &[String]) -> Result<()> {
                     "duplicates_by_two_routers": r.duplicates_by_two_routers,
                     "router_changes": r.router_changes(), "delivered_by": via,
                     "sent": r.sent, "tail_lost": r.tail_lost,
+                    "recovered": r.tail_lost == 0,
                 })
             );
             restore(&mut lab, &mut running, timers, bfd, failure)?;
@@ -345,9 +346,11 @@ fn start(lab: &mut Lab, imp: Impl, timers: Timers, bfd: Option<Bfd>) -> Result<R
     })
 }
 
-/// Time for an election: Init/Listen, Speak for a hold time, then Standby/Active.
+/// Time for an election: Init/Listen, Speak for a hold time, then Standby/Active; when
+/// both routers reach Speak together, the lower one goes back to Listen and waits one more
+/// hold time to Speak and another to Standby (four hold times).
 fn settle_limit(timers: Timers) -> Duration {
-    Duration::from_millis(u64::from(3 * timers.hold_ms + 2 * timers.hello_ms) + 3000)
+    Duration::from_millis(u64::from(4 * timers.hold_ms + 2 * timers.hello_ms) + 3000)
 }
 
 fn ensure_roles(
@@ -424,7 +427,20 @@ fn one_run(
         (Failure::Kill, Running::Keepalived(k)) => k.stop(1, libc::SIGKILL),
         (Failure::Graceful, Running::Keepalived(k)) => k.stop(1, libc::SIGTERM),
     }
-    stream.finish()
+    let mut r = stream.finish()?;
+    if !r.end_marker_seen && r.sent < count {
+        // Nothing arrived after the failure until the stream ended (the end markers were
+        // lost too): no failover within the stream. The outage is at least the rest of
+        // the stream; the row shows it as not recovered.
+        let rest = count - r.sent;
+        r.outage_ms = r
+            .outage_ms
+            .max(rest as f64 * interval.as_secs_f64() * 1000.0);
+        r.lost += rest;
+        r.tail_lost += rest;
+        r.sent = count;
+    }
+    Ok(r)
 }
 
 fn restore(
