@@ -407,9 +407,15 @@ fn one_run(
     // With BFD the failover is due one detection time after the failure: 2 s of stream
     // after it show a failover that BFD missed as an outage of 2 s or more (the hold
     // timer's 10 s would make every run a minute long).
-    let tail = match bfd {
-        Some(b) => b.detection() * 2 + Duration::from_millis(2000),
-        None => timers.silent_failover_bound(0) * 2 + Duration::from_millis(1000),
+    // keepalived's tracked BFD changes priorities but never declares the master down
+    // (keepalived.conf(5)), so its backup still waits for the master-down interval: one
+    // such interval and 1 s more show its real outage.
+    let tail = match (bfd, &*running) {
+        (Some(b), Running::Hsrpd) => b.detection() * 2 + Duration::from_millis(2000),
+        (Some(_), Running::Keepalived(_)) => {
+            timers.silent_failover_bound(0) + Duration::from_millis(1000)
+        }
+        (None, _) => timers.silent_failover_bound(0) * 2 + Duration::from_millis(1000),
     };
     let interval = Duration::from_millis(1);
     let count = ((fail_at + tail).as_millis()) as u64;
