@@ -407,9 +407,9 @@ fn one_run(
     // With BFD the failover is due one detection time after the failure: 2 s of stream
     // after it show a failover that BFD missed as an outage of 2 s or more (the hold
     // timer's 10 s would make every run a minute long).
-    // keepalived's tracked BFD changes priorities but never declares the master down
-    // (keepalived.conf(5)), so its backup still waits for the master-down interval: one
-    // such interval and 1 s more show its real outage.
+    // keepalived's tracked BFD only changes the priority or faults the instance
+    // (keepalived.conf(5)); nothing ends a backup's wait for the master-down interval, so
+    // the stream runs for one such interval and 1 s more to show its real outage.
     let tail = match (bfd, &*running) {
         (Some(b), Running::Hsrpd) => b.detection() * 2 + Duration::from_millis(2000),
         (Some(_), Running::Keepalived(_)) => {
