@@ -7,7 +7,8 @@
 //!
 //! Options (passed to `hsrp-lab bfd`): `--links N` (default 32), `--bfd 10x3`,
 //! `--window-s S` (CPU window, default 10), `--minutes M` (stability, default 1),
-//! `--stress`.
+//! `--stress`; `--release` measures a release hsrpd (what users run) instead of the
+//! debug build.
 
 use std::process::{Command, Stdio};
 
@@ -17,7 +18,14 @@ use serde_json::Value;
 use crate::bench_failover::load_average;
 use crate::util::{is_root, say};
 
-const OPTIONS: [&str; 5] = ["--links", "--bfd", "--window-s", "--minutes", "--stress"];
+const OPTIONS: [&str; 6] = [
+    "--links",
+    "--bfd",
+    "--window-s",
+    "--minutes",
+    "--stress",
+    "--release",
+];
 
 pub fn run(args: &[String]) -> Result<()> {
     for a in args.iter().filter(|a| a.starts_with("--")) {
@@ -30,10 +38,24 @@ pub fn run(args: &[String]) -> Result<()> {
         "the benchmark needs root (network namespaces, XDP): `sudo -E cargo xtask bench bfd`"
     );
     crate::lab::build_lab_tools()?;
+    let release = args.iter().any(|a| a == "--release");
+    let mut c = Command::new(crate::lab::lab_binary());
+    c.arg("bfd").args(args.iter().filter(|a| *a != "--release"));
+    if release {
+        say("building a release hsrpd (the one measured)");
+        crate::util::run(crate::util::cargo(None).args([
+            "build",
+            "--release",
+            "-p",
+            "hsrp-user",
+            "--bin",
+            "hsrpd",
+        ]))?;
+        c.arg("--hsrpd")
+            .arg(crate::util::workspace_root().join("target/release/hsrpd"));
+    }
     say(format!("load before: {}", load_average()));
-    let out = Command::new(crate::lab::lab_binary())
-        .arg("bfd")
-        .args(args)
+    let out = c
         .stderr(Stdio::inherit())
         .output()
         .context("running hsrp-lab bfd")?;

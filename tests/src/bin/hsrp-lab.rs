@@ -8,7 +8,7 @@
 //!                --scenario isolated|sigkill|link-down|sigterm --runs N [--bfd 10x3]
 //!     one JSON object per run on stdout, progress on stderr; `--bfd` adds BFD between the
 //!     routers (hsrpd: `bfd interval`, HSRP BFD peering; keepalived: its own BFD, tracked)
-//! hsrp-lab bfd --links 32 --bfd 10x3 --window-s 10 --minutes 1 [--stress]
+//! hsrp-lab bfd --links 32 --bfd 10x3 --window-s 10 --minutes 1 [--stress] [--hsrpd PATH]
 //!     BFD cost and stability (see `hsrp_tests::lab_bfd`): hsrpd's CPU with N sessions
 //!     against the same groups without BFD, then Up→Down transitions over the minutes
 //!     (and again with `stress-ng --cpu 1` with --stress); one JSON object on stdout
@@ -498,6 +498,10 @@ fn bfd_bench(args: &[String]) -> Result<()> {
     // the baseline and the BFD phase.
     let (hello, hold) = (1, 3);
     let mut lab = Lab::new(lab::LabOptions::default())?;
+    if let Ok(p) = arg(args, "--hsrpd") {
+        lab.hsrpd = p.into();
+    }
+    anyhow::ensure!(lab.hsrpd.is_file(), "{} is missing", lab.hsrpd.display());
     prepare_bfd_lab(&lab, links)?;
     let roles = |lab: &Lab| -> bool {
         let all = |i: usize, st: State| {
@@ -627,6 +631,7 @@ fn bfd_bench(args: &[String]) -> Result<()> {
         "{}",
         serde_json::json!({
             "links": links, "bfd": bfd.to_string(), "window_s": window.as_secs(),
+            "hsrpd": lab.hsrpd.display().to_string(),
             "hsrp_timers_s": [hello, hold],
             "cpu_percent_baseline": base, "cpu_percent_bfd": with,
             "cpu_percent_added": [with[0] - base[0], with[1] - base[1]],
