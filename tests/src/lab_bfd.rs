@@ -59,13 +59,17 @@ pub fn bfd_bench_config(i: usize, links: usize, bfd: Option<Bfd>, hello: u32, ho
 }
 
 /// What router `i`'s BFD sessions report: how many are Up both ways, and the sums of
-/// their Up→Down transitions and detection-time expiries.
+/// their Up→Down transitions and detection-time expiries; and the sum of its groups'
+/// HSRP state changes. A session ended and started again (its peer stopped being the
+/// Active or Standby) starts its counters from 0, so a false Down that made the Standby
+/// take over shows in `state_changes`, which never go back.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct BfdTally {
     pub sessions: usize,
     pub up: usize,
     pub down_transitions: u64,
     pub detection_expiries: u64,
+    pub state_changes: u64,
 }
 
 pub fn bfd_tally(lab: &Lab, i: usize) -> Result<BfdTally> {
@@ -79,6 +83,7 @@ pub fn bfd_tally(lab: &Lab, i: usize) -> Result<BfdTally> {
             .count(),
         down_transitions: s.bfd.iter().map(|b| b.down_transitions).sum(),
         detection_expiries: s.bfd.iter().map(|b| b.detection_expiries).sum(),
+        state_changes: s.groups.iter().map(|g| g.state_changes).sum(),
     })
 }
 

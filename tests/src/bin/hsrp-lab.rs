@@ -584,24 +584,26 @@ fn bfd_bench(args: &[String]) -> Result<()> {
             .iter()
             .map(|&i| bfd_tally(lab, i))
             .collect::<Result<_>>()?;
-        let downs: Vec<u64> = before
-            .iter()
-            .zip(&after)
-            .map(|(b, a)| a.down_transitions - b.down_transitions)
-            .collect();
-        let expiries: Vec<u64> = before
-            .iter()
-            .zip(&after)
-            .map(|(b, a)| a.detection_expiries - b.detection_expiries)
-            .collect();
+        let delta = |f: fn(&BfdTally) -> u64| -> Vec<u64> {
+            before
+                .iter()
+                .zip(&after)
+                .map(|(b, a)| f(a).saturating_sub(f(b)))
+                .collect()
+        };
+        let downs = delta(|t| t.down_transitions);
+        let expiries = delta(|t| t.detection_expiries);
+        let hsrp_changes = delta(|t| t.state_changes);
         let load_after = load_average();
         say(format!(
-            "{what}: Up->Down transitions r1 {}, r2 {} (detection expiries {}, {}); fewest \
-             sessions Up at once {min_up} of {links}; load {load_after}",
-            downs[0], downs[1], expiries[0], expiries[1]
+            "{what}: Up->Down transitions r1 {}, r2 {} (detection expiries {}, {}); HSRP \
+             state changes r1 {}, r2 {}; fewest sessions Up at once {min_up} of {links}; load \
+             {load_after}",
+            downs[0], downs[1], expiries[0], expiries[1], hsrp_changes[0], hsrp_changes[1]
         ));
         Ok(serde_json::json!({
             "what": what, "minutes": minutes, "down_transitions": downs,
+            "hsrp_state_changes": hsrp_changes,
             "detection_expiries": expiries, "fewest_up": min_up,
             "load_before": load_before, "load_after": load_after,
         }))
