@@ -2,8 +2,9 @@
 //! binary and the tests use.
 //!
 //! - `proto`: the protocol's vocabulary (states, opcodes, messages).
-//! - `wire`: the codec (HSRP v1/v2, authentication, the frames hsrpd sends).
+//! - `wire`: the codec (HSRP v1/v2, authentication, the frames hsrpd sends, BFD).
 //! - `fsm`: the per-group state machine, pure (no I/O, no clock).
+//! - `bfd`: the BFD session state machine for HSRP BFD peering, pure like `fsm`.
 //! - `sim`: a simulated LAN in virtual time that drives `fsm` through `wire`.
 //! - `config`: the IOS-syntax configuration parser.
 //! - `dataplane`: loading the XDP program, its maps, the Active flip.
@@ -23,6 +24,7 @@ pub const VERSION: &str = concat!(
     ")"
 );
 
+pub mod bfd;
 pub mod config;
 pub mod control;
 pub mod daemon;

@@ -32,6 +32,7 @@ fn eth0(line: usize, groups: Vec<GroupSpec>) -> InterfaceConfig {
         mac_refresh_s: None,
         init_delay_s: None,
         groups,
+        bfd: None,
     }
 }
 

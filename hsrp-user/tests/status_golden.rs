@@ -89,6 +89,8 @@ fn snapshot() -> Snapshot {
         groups: vec![group(1, State::Active), init],
         nexthop_cache: "on".into(),
         forwarding: "fast path: no netfilter hook sees forwarded traffic".into(),
+        bfd: Vec::new(),
+        bfd_dropped: Default::default(),
         timer_lateness: Some(TimerLateness {
             wakeups: 28800,
             p50_ms: 0.05,

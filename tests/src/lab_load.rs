@@ -316,7 +316,7 @@ pub fn run_row(
         } else {
             ""
         };
-        let k = Keepalived::start_with(lab, timers, false, global)?;
+        let k = Keepalived::start_with(lab, timers, false, global, None)?;
         k.wait_roles(1, 2, settle)?;
         keepalived = Some(k);
     }
@@ -629,7 +629,7 @@ mod tests {
 
     #[test]
     fn keepalived_realtime_options_reach_its_global_defs() {
-        let c = Keepalived::config_with(1, Timers::ms(50, 150), false, KEEPALIVED_RT);
+        let c = Keepalived::config_with(1, Timers::ms(50, 150), false, KEEPALIVED_RT, None);
         let defs = c.split("vrrp_instance").next().unwrap();
         assert!(defs.contains("vrrp_rt_priority 20"), "{c}");
         assert!(defs.contains("vrrp_no_swap") && defs.contains("vrrp_rlimit_rttime"));

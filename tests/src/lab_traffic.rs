@@ -137,6 +137,59 @@ pub fn hsrpd_config(i: usize, timers: Timers) -> String {
     lab::router_config(2, &[(GROUP, VIP, prio, true)], &timers.ios())
 }
 
+/// BFD between the two routers of a benchmark row: the interval (Desired Min TX and
+/// Required Min RX alike) and the detect multiplier, written `10x3`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Bfd {
+    pub interval_ms: u32,
+    pub multiplier: u8,
+}
+
+impl Bfd {
+    /// How long a session waits before declaring its silent peer down.
+    pub fn detection(&self) -> Duration {
+        Duration::from_millis(u64::from(self.interval_ms) * u64::from(self.multiplier))
+    }
+}
+
+impl fmt::Display for Bfd {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}x{}", self.interval_ms, self.multiplier)
+    }
+}
+
+impl FromStr for Bfd {
+    type Err = anyhow::Error;
+    /// `INTERVALxMULTIPLIER`: `10x3`.
+    fn from_str(s: &str) -> Result<Bfd> {
+        let (a, b) = s
+            .split_once('x')
+            .with_context(|| format!("bfd {s}: expected INTERVALxMULTIPLIER (ms), e.g. 10x3"))?;
+        Ok(Bfd {
+            interval_ms: a.parse().with_context(|| format!("bfd {s}: interval"))?,
+            multiplier: b.parse().with_context(|| format!("bfd {s}: multiplier"))?,
+        })
+    }
+}
+
+/// [`hsrpd_config`] with `bfd interval` on the LAN interface (HSRP BFD peering is on by
+/// default wherever BFD is configured).
+pub fn hsrpd_bfd_config(i: usize, timers: Timers, bfd: Option<Bfd>) -> String {
+    let c = hsrpd_config(i, timers);
+    match bfd {
+        None => c,
+        Some(b) => c.replacen(
+            '\n',
+            &format!(
+                "\n bfd interval {ms} min_rx {ms} multiplier {}\n",
+                b.multiplier,
+                ms = b.interval_ms
+            ),
+            1,
+        ),
+    }
+}
+
 /// The uplink MAC of each router: who delivered a packet at the server.
 pub fn router_macs(lab: &Lab) -> Result<BTreeMap<String, String>> {
     let mut m = BTreeMap::new();
@@ -364,40 +417,83 @@ pub struct Keepalived {
     pub use_vmac: bool,
     /// Extra `global_defs` lines ([`Keepalived::config_with`]).
     pub global: String,
+    pub bfd: Option<Bfd>,
 }
 
 impl Keepalived {
     /// The keepalived configuration of router `i`: r1 priority 110, r2 100 (both preempt,
     /// keepalived's default), VRID 1, the lab's VIP, `advert_int` = the hello.
-    pub fn config(i: usize, advert: Timers, use_vmac: bool) -> String {
-        Self::config_with(i, advert, use_vmac, "")
+    ///
+    /// With `bfd`, keepalived's own BFD runs between the two routers (each router's
+    /// keepalived is the other's BFD partner) and the VRRP instance tracks it. keepalived
+    /// has no "master down" event for BFD (keepalived.conf(5): a tracked BFD instance
+    /// either faults the VRRP instance or changes its priority), so the closest to HSRP
+    /// BFD peering is a reversed weight: while the session to the other router is down,
+    /// this router's priority rises by 50 and it becomes MASTER once it no longer hears a
+    /// higher priority.
+    pub fn config(i: usize, advert: Timers, use_vmac: bool, bfd: Option<Bfd>) -> String {
+        Self::config_with(i, advert, use_vmac, "", bfd)
     }
 
     /// [`Keepalived::config`] with extra `global_defs` lines (e.g. its real-time options).
-    pub fn config_with(i: usize, advert: Timers, use_vmac: bool, global: &str) -> String {
+    pub fn config_with(
+        i: usize,
+        advert: Timers,
+        use_vmac: bool,
+        global: &str,
+        bfd: Option<Bfd>,
+    ) -> String {
         let prio = if i == 1 { 110 } else { 100 };
         let advert_s = f64::from(advert.hello_ms) / 1000.0;
         let vmac = if use_vmac { "    use_vmac\n" } else { "" };
+        let (bfd_instance, track) = match bfd {
+            None => (String::new(), String::new()),
+            Some(b) => {
+                let me = 1 + i as u8;
+                let peer = if i == 1 { 3 } else { 2 };
+                (
+                    format!(
+                        "bfd_instance peer {{\n    neighbor_ip 10.0.0.{peer}\n    \
+                         source_ip 10.0.0.{me}\n    min_rx {ms}\n    min_tx {ms}\n    \
+                         multiplier {}\n    vrrp\n}}\n",
+                        b.multiplier,
+                        ms = b.interval_ms
+                    ),
+                    "    track_bfd {\n        peer weight 50 reverse\n    }\n".to_string(),
+                )
+            }
+        };
         format!(
             "global_defs {{\n    vrrp_version 3\n    script_user root\n    \
-             vrrp_garp_master_delay 0\n    vrrp_garp_master_repeat 1\n{global}}}\n\
+             vrrp_garp_master_delay 0\n    vrrp_garp_master_repeat 1\n{global}}}\n{bfd_instance}\
              vrrp_instance lab {{\n    state BACKUP\n    interface {ROUTER_LAN_IF}\n    \
-             virtual_router_id 1\n    priority {prio}\n    advert_int {advert_s}\n{vmac}    \
+             virtual_router_id 1\n    priority {prio}\n    advert_int {advert_s}\n{vmac}{track}    \
              virtual_ipaddress {{\n        {VIP}/24\n    }}\n}}\n"
         )
     }
 
     /// Starts keepalived on every router of the lab (none must run hsrpd).
     pub fn start(lab: &Lab, advert: Timers, use_vmac: bool) -> Result<Keepalived> {
-        Self::start_with(lab, advert, use_vmac, "")
+        Self::start_with(lab, advert, use_vmac, "", None)
     }
 
-    /// [`Keepalived::start`] with extra `global_defs` lines.
+    /// [`Keepalived::start`], with keepalived's BFD between the routers when `bfd` is set.
+    pub fn start_with_bfd(
+        lab: &Lab,
+        advert: Timers,
+        use_vmac: bool,
+        bfd: Option<Bfd>,
+    ) -> Result<Keepalived> {
+        Self::start_with(lab, advert, use_vmac, "", bfd)
+    }
+
+    /// [`Keepalived::start`] with extra `global_defs` lines, and keepalived's BFD when set.
     pub fn start_with(
         lab: &Lab,
         advert: Timers,
         use_vmac: bool,
         global: &str,
+        bfd: Option<Bfd>,
     ) -> Result<Keepalived> {
         crate::require_tool("keepalived");
         let dir = lab.dir.join(format!("keepalived-{}", crate::unique("")));
@@ -408,6 +504,7 @@ impl Keepalived {
             advert,
             use_vmac,
             global: global.to_string(),
+            bfd,
         };
         for i in 1..=lab.routers.len() {
             let c = k.spawn(lab, i)?;
@@ -420,16 +517,24 @@ impl Keepalived {
         let cfg = self.dir.join(format!("r{i}.conf"));
         fs::write(
             &cfg,
-            Self::config_with(i, self.advert, self.use_vmac, &self.global),
+            Self::config_with(i, self.advert, self.use_vmac, &self.global, self.bfd),
         )?;
         let log = fs::File::create(self.dir.join(format!("r{i}.log")))?;
         let p = |s: &str| self.dir.join(format!("r{i}.{s}.pid")).display().to_string();
+        // `--vrrp` would leave the BFD process out; without it keepalived starts the
+        // subsystems its configuration uses (VRRP, and BFD when configured).
+        let only_vrrp = if self.bfd.is_some() {
+            "--log-detail"
+        } else {
+            "--vrrp"
+        };
         lab.router(i)
             .ns
             .command("keepalived")
-            .args(["--dont-fork", "--log-console", "--vrrp", "--use-file"])
+            .args(["--dont-fork", "--log-console", only_vrrp, "--use-file"])
             .arg(&cfg)
             .args(["--pid", &p("main"), "--vrrp_pid", &p("vrrp")])
+            .args(["--bfd_pid", &p("bfd"), "--checkers_pid", &p("check")])
             .stdin(Stdio::null())
             .stdout(log.try_clone()?)
             .stderr(log)

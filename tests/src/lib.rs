@@ -3,6 +3,7 @@
 //! behind. Tests that need root fail loudly (never skip) when not root.
 
 pub mod lab;
+pub mod lab_bfd;
 pub mod lab_churn;
 pub mod lab_flood;
 pub mod lab_load;

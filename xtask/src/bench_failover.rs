@@ -9,6 +9,8 @@
 //! and the hsrpd / keepalived ratio of the medians.
 //!
 //! Options: `--runs N` (default 10), `--timers 1000/3000,100/300,50/150,15/50`,
+//! `--bfd off,10x3,50x3` (BFD interval x multiplier between the routers, default off:
+//! hsrpd's HSRP BFD peering, keepalived's own BFD tracked by its VRRP instance),
 //! `--scenarios isolated,sigkill,link-down,sigterm`,
 //! `--impls hsrpd,keepalived,keepalived-vmac`; `--from FILE` prints the table of runs saved
 //! earlier (the JSON lines of `hsrp-lab bench`) without measuring.
@@ -31,11 +33,15 @@ const DEFAULT_IMPLS: &str = "hsrpd,keepalived,keepalived-vmac";
 pub struct Run {
     pub imp: String,
     pub timers: String,
+    /// "off" or INTERVALxMULTIPLIER.
+    pub bfd: String,
     pub scenario: String,
     pub outage_ms: f64,
     pub lost: u64,
     pub duplicates: u64,
     pub router_changes: u64,
+    /// Traffic flowed again before the stream ended (false: the outage is a lower bound).
+    pub recovered: bool,
 }
 
 impl Run {
@@ -49,6 +55,8 @@ impl Run {
         Ok(Run {
             imp: s("impl")?,
             timers: s("timers")?,
+            // Runs saved before the BFD rows have no "bfd".
+            bfd: v["bfd"].as_str().unwrap_or("off").to_owned(),
             scenario: s("scenario")?,
             outage_ms: v["outage_ms"]
                 .as_f64()
@@ -56,6 +64,7 @@ impl Run {
             lost: n("lost")?,
             duplicates: n("duplicates")?,
             router_changes: n("router_changes")?,
+            recovered: v["recovered"].as_bool().unwrap_or(true),
         })
     }
 }
@@ -88,10 +97,19 @@ fn opt<'a>(args: &'a [String], name: &str, default: &'a str) -> Result<&'a str> 
 
 pub fn run(args: &[String]) -> Result<()> {
     for a in args.iter().step_by(2) {
-        if !["--runs", "--timers", "--scenarios", "--impls", "--from"].contains(&a.as_str()) {
+        if ![
+            "--runs",
+            "--timers",
+            "--bfd",
+            "--scenarios",
+            "--impls",
+            "--from",
+        ]
+        .contains(&a.as_str())
+        {
             bail!(
-                "bench failover: unknown option {a} (--runs, --timers, --scenarios, --impls, \
-                 --from)"
+                "bench failover: unknown option {a} (--runs, --timers, --bfd, --scenarios, \
+                 --impls, --from)"
             );
         }
     }
@@ -116,6 +134,7 @@ pub fn run(args: &[String]) -> Result<()> {
     let timers = opt(args, "--timers", DEFAULT_TIMERS)?;
     let scenarios = opt(args, "--scenarios", DEFAULT_SCENARIOS)?;
     let impls = opt(args, "--impls", DEFAULT_IMPLS)?;
+    let bfds = opt(args, "--bfd", "off")?;
     ensure!(
         is_root(),
         "the benchmark needs root (network namespaces, XDP): `{}`",
@@ -123,20 +142,31 @@ pub fn run(args: &[String]) -> Result<()> {
     );
     crate::lab::build_lab_tools()?;
     let mut all = Vec::new();
+    say(format!("load before: {}", load_average()));
     for t in timers.split(',') {
-        for imp in impls.split(',') {
-            say(format!(
-                "== {imp}, timers {t} ms, {runs} run(s) of {scenarios}"
-            ));
-            all.extend(run_series(imp, t, scenarios, runs)?);
+        for bfd in bfds.split(',') {
+            for imp in impls.split(',') {
+                say(format!(
+                    "== {imp}, timers {t} ms, BFD {bfd}, {runs} run(s) of {scenarios}"
+                ));
+                all.extend(run_series(imp, t, bfd, scenarios, runs)?);
+            }
         }
     }
+    say(format!("load after: {}", load_average()));
     print_table(&all);
     Ok(())
 }
 
 /// One `hsrp-lab bench` process: its JSON lines, its progress passed through.
-fn run_series(imp: &str, timers: &str, scenarios: &str, runs: u32) -> Result<Vec<Run>> {
+/// The machine's load averages (1, 5, 15 min), to print next to the figures.
+pub fn load_average() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .map(|l| l.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
+        .unwrap_or_else(|_| "unknown".into())
+}
+
+fn run_series(imp: &str, timers: &str, bfd: &str, scenarios: &str, runs: u32) -> Result<Vec<Run>> {
     let mut child = Command::new(crate::lab::lab_binary())
         .args([
             "bench",
@@ -146,6 +176,8 @@ fn run_series(imp: &str, timers: &str, scenarios: &str, runs: u32) -> Result<Vec
             timers,
             "--scenario",
             scenarios,
+            "--bfd",
+            bfd,
         ])
         .args(["--runs", &runs.to_string()])
         .stdout(Stdio::piped())
@@ -166,14 +198,19 @@ fn run_series(imp: &str, timers: &str, scenarios: &str, runs: u32) -> Result<Vec
     Ok(out)
 }
 
-/// (timers, scenario, implementation).
-type RowKey = (String, String, String);
+/// (timers, bfd, scenario, implementation).
+type RowKey = (String, String, String, String);
 
 fn print_table(all: &[Run]) {
     // Rows in the order measured.
     let mut groups: Vec<(RowKey, Vec<&Run>)> = Vec::new();
     for r in all {
-        let key = (r.timers.clone(), r.scenario.clone(), r.imp.clone());
+        let key = (
+            r.timers.clone(),
+            r.bfd.clone(),
+            r.scenario.clone(),
+            r.imp.clone(),
+        );
         match groups.iter_mut().find(|(k, _)| *k == key) {
             Some((_, v)) => v.push(r),
             None => groups.push((key, vec![r])),
@@ -181,8 +218,9 @@ fn print_table(all: &[Run]) {
     }
     let mut medians: BTreeMap<RowKey, f64> = BTreeMap::new();
     println!(
-        "\n{:<10} {:<10} {:<16} {:>4} | {:>8} {:>8} {:>8} {:>8} ms | {:>9} {:>9} | {:>4} {:>7}",
+        "\n{:<10} {:<5} {:<10} {:<16} {:>4} | {:>8} {:>8} {:>8} {:>8} ms | {:>9} {:>9} | {:>4} {:>7} {:>5}",
         "timers",
+        "bfd",
         "scenario",
         "impl",
         "runs",
@@ -193,36 +231,41 @@ fn print_table(all: &[Run]) {
         "lost med",
         "lost max",
         "dups",
-        "changes"
+        "changes",
+        "unrec"
     );
-    for ((t, s, i), runs) in &groups {
+    for ((t, b, s, i), runs) in &groups {
         let outages: Vec<f64> = runs.iter().map(|r| r.outage_ms).collect();
         let lost: Vec<f64> = runs.iter().map(|r| r.lost as f64).collect();
         let [mn, med, p95, mx] = stats(&outages).unwrap_or_default();
         let [_, lmed, _, lmax] = stats(&lost).unwrap_or_default();
         let dups: u64 = runs.iter().map(|r| r.duplicates).sum();
         let changes = runs.iter().map(|r| r.router_changes).max().unwrap_or(0);
-        medians.insert((t.clone(), s.clone(), i.clone()), med);
+        let unrecovered = runs.iter().filter(|r| !r.recovered).count();
+        medians.insert((t.clone(), b.clone(), s.clone(), i.clone()), med);
         println!(
-            "{t:<10} {s:<10} {i:<16} {:>4} | {mn:>8.1} {med:>8.1} {p95:>8.1} {mx:>8.1}    | \
-             {lmed:>9.0} {lmax:>9.0} | {dups:>4} {changes:>7}",
+            "{t:<10} {b:<5} {s:<10} {i:<16} {:>4} | {mn:>8.1} {med:>8.1} {p95:>8.1} {mx:>8.1}    | \
+             {lmed:>9.0} {lmax:>9.0} | {dups:>4} {changes:>7} {unrecovered:>5}",
             runs.len()
         );
     }
     println!(
         "\n(outage = longest gap at the server with a 1 packet/ms stream; `changes` = most \
          changes of the delivering router in one run: 1 is a clean failover, 0 means the \
-         old router kept forwarding)"
+         old router kept forwarding; `unrec` = runs where traffic had not resumed when the \
+         stream ended, whose outage is a lower bound)"
     );
     println!("\nratio of median outages, hsrpd / keepalived (< 1: hsrpd is faster):");
-    for ((t, s, i), med) in &medians {
+    for ((t, b, s, i), med) in &medians {
         if i != "hsrpd" {
             continue;
         }
         for other in ["keepalived", "keepalived-vmac"] {
-            if let Some(k) = medians.get(&(t.clone(), s.clone(), other.to_string())) {
+            if let Some(k) = medians.get(&(t.clone(), b.clone(), s.clone(), other.to_string())) {
                 let ratio = if *k > 0.0 { med / k } else { f64::INFINITY };
-                println!("  {t:<10} {s:<10} vs {other:<16} {ratio:>6.2}  ({med:.1} / {k:.1} ms)");
+                println!(
+                    "  {t:<10} bfd {b:<5} {s:<10} vs {other:<16} {ratio:>6.2}  ({med:.1} / {k:.1} ms)"
+                );
             }
         }
     }
@@ -250,6 +293,13 @@ mod tests {
         .unwrap();
         let r = Run::from_json(&v).unwrap();
         assert_eq!((r.lost, r.router_changes, r.outage_ms), (119, 1, 120.5));
+        assert_eq!(r.bfd, "off", "runs saved without a bfd field are BFD off");
+        let v: Value = serde_json::from_str(
+            r#"{"impl":"hsrpd","timers":"3s/10s","bfd":"10x3","scenario":"sigkill",
+                "outage_ms":31.0,"lost":30,"duplicates":0,"router_changes":1}"#,
+        )
+        .unwrap();
+        assert_eq!(Run::from_json(&v).unwrap().bfd, "10x3");
         let bad: Value = serde_json::from_str(r#"{"impl":"hsrpd"}"#).unwrap();
         let e = Run::from_json(&bad).unwrap_err().to_string();
         assert!(e.contains("timers"), "{e}");

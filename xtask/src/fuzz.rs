@@ -24,6 +24,7 @@ pub const TARGETS: &[(&str, Option<&str>)] = &[
     ("payload_v2", Some("dicts/hsrp.dict")),
     ("signed_message", None),
     ("parse_config", Some("dicts/config.dict")),
+    ("bfd_session", None),
 ];
 
 /// Total fuzzing time of the smoke run in `cargo xtask test`.

@@ -11,7 +11,9 @@
 //! - `soak --minutes N [--seed S]`: the chaos soak (random faults, invariants).
 //! - `bench load`: hellos on time with the CPUs busy, hsrpd (default, real-time) vs
 //!   keepalived.
+//! - `bench bfd`: CPU and stability of HSRP BFD peering with many sessions.
 
+mod bench_bfd;
 mod bench_dataplane;
 mod bench_failover;
 mod bench_load;
@@ -113,6 +115,12 @@ enum Bench {
         #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
         args: Vec<String>,
     },
+    /// BFD cost and stability: N sessions at 10 ms, CPU vs no BFD, Up->Down transitions:
+    /// --links 32 --bfd 10x3 --window-s 10 --minutes 1 [--stress]
+    Bfd {
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<String>,
+    },
     /// Control-plane scale: 1000 groups at 100 ms hellos, CPU, RSS, hello timing.
     Scale {
         #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
@@ -159,6 +167,9 @@ fn main() -> ExitCode {
         Cmd::Bench {
             which: Bench::Failover { args },
         } => bench_failover::run(&args),
+        Cmd::Bench {
+            which: Bench::Bfd { args },
+        } => bench_bfd::run(&args),
         Cmd::Bench {
             which: Bench::Scale { args },
         } => bench_scale::run_bench(&args),

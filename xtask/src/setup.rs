@@ -27,6 +27,10 @@ pub const PACKAGES: &[(&str, &str)] = &[
         "stress-ng",
         "the CPU hog of the load benchmark and the soak",
     ),
+    (
+        "frr",
+        "bfdd, the reference BFD in the HSRP BFD peering interop test",
+    ),
 ];
 
 fn installed(pkg: &str) -> bool {

@@ -5,10 +5,12 @@
 //! - `resolve`: pass 2, whole-file checks and key-chain resolution;
 //! - `system`: pass 3, interfaces and addresses against the kernel;
 //! - `operator`: hsrpd's own `hsrpd ...` lines (notify program);
+//! - `bfd`: the BFD lines (`bfd interval`, `standby bfd`);
 //! - `model`: the resulting plain data; `error`: `FILE:LINE: TEXT: reason` messages;
 //! - `advice`: warnings of `hsrpd check` about the system around a valid file.
 
 mod advice;
+mod bfd;
 mod error;
 pub mod lifetime;
 mod model;

@@ -116,6 +116,10 @@ pub struct InterfaceConfig {
     pub init_delay_s: Option<(u16, u16)>,
     /// Groups in order of first mention.
     pub groups: Vec<GroupSpec>,
+    /// HSRP BFD peering on this interface and its BFD parameters (`bfd interval`); None
+    /// when BFD is not configured here or peering is off (`no standby bfd`,
+    /// `no standby bfd all-interfaces`).
+    pub bfd: Option<crate::bfd::SessionConfig>,
 }
 
 /// An `ip address A M [secondary]` line.

@@ -92,6 +92,10 @@ pub(crate) struct InterfaceDraft {
     pub mac_refresh: At<u8>,
     pub init_delay: At<(u16, u16)>,
     pub groups: Vec<GroupDraft>,
+    /// `bfd interval ...`.
+    pub bfd_interval: At<super::bfd::BfdInterval>,
+    /// `standby bfd` (true) / `no standby bfd` (false).
+    pub standby_bfd: At<bool>,
 }
 
 /// Everything pass 1 read.
@@ -109,6 +113,8 @@ pub(crate) struct Drafts {
     pub realtime: At<u8>,
     /// `fast-path on|off|auto` (global), with its line.
     pub fast_path: Option<(crate::fastpath::Setting, usize)>,
+    /// `standby bfd all-interfaces` (true) / `no standby bfd all-interfaces` (false).
+    pub standby_bfd_all: At<bool>,
 }
 
 /// Which block indented lines belong to.
@@ -235,6 +241,8 @@ fn top_line(drafts: &mut Drafts, line: usize, toks: &[&str]) -> (Block, Result<(
                         mac_refresh: None,
                         init_delay: None,
                         groups: Vec::new(),
+                        bfd_interval: None,
+                        standby_bfd: None,
                     });
                     drafts.interfaces.len() - 1
                 }
@@ -276,6 +284,19 @@ fn top_line(drafts: &mut Drafts, line: usize, toks: &[&str]) -> (Block, Result<(
             },
         ),
         "fast-path" => (Block::None, fast_path(drafts, line, toks)),
+        "standby" | "no" if super::bfd::is_global_standby_bfd(toks) => {
+            let negated = kw(toks[0]) == "no";
+            let toks = if negated { &toks[1..] } else { toks };
+            let result = super::bfd::standby_bfd(toks, negated).and_then(|s| {
+                set(
+                    &mut drafts.standby_bfd_all,
+                    s.enable,
+                    line,
+                    "standby bfd all-interfaces",
+                )
+            });
+            (Block::None, result)
+        }
         "standby" | "ip" | "description" => (
             Block::None,
             Err(format!(
@@ -853,6 +874,20 @@ fn check_host_bits(prefix: IpAddr, len: u8) -> Result<(), String> {
 /// A line inside an `interface` block.
 fn interface_line(ifc: &mut InterfaceDraft, line: usize, toks: &[&str]) -> Result<(), String> {
     match kw(toks[0]).as_str() {
+        "standby" if toks.get(1).map(|t| kw(t)).as_deref() == Some("bfd") => {
+            let on = super::bfd::interface_standby_bfd(toks, false)?;
+            set(&mut ifc.standby_bfd, on, line, "standby bfd")
+        }
+        "no" if toks.get(1).map(|t| kw(t)).as_deref() == Some("standby")
+            && toks.get(2).map(|t| kw(t)).as_deref() == Some("bfd") =>
+        {
+            let on = super::bfd::interface_standby_bfd(&toks[1..], true)?;
+            set(&mut ifc.standby_bfd, on, line, "standby bfd")
+        }
+        "bfd" => {
+            let interval = super::bfd::interval(toks)?;
+            set(&mut ifc.bfd_interval, interval, line, "bfd interval")
+        }
         "standby" => standby_line(ifc, line, toks),
         "description" => Ok(()),
         "ip" if toks.get(1).map(|t| kw(t)) == Some("address".into()) => {

@@ -67,6 +67,7 @@ fn resolve_interface(
         mac_refresh_s: ifc.mac_refresh.map(|(s, _)| s),
         init_delay_s: ifc.init_delay.map(|(d, _)| d),
         groups,
+        bfd: super::bfd::peering(ifc, drafts),
     }
 }
 

@@ -114,7 +114,51 @@ pub fn detail(snap: &Snapshot) -> String {
         let _ = writeln!(out, "XDP next-hop cache: {}", snap.nexthop_cache);
     }
     data_plane_lines(&mut out, snap);
+    bfd_detail(&mut out, snap);
     out
+}
+
+/// The BFD sessions of HSRP BFD peering, one line each plus counters.
+fn bfd_detail(out: &mut String, snap: &Snapshot) {
+    for b in &snap.bfd {
+        let peer = b.peer.map_or_else(|| "?".into(), |p| p.to_string());
+        let tx = b
+            .tx_interval_ms
+            .map_or_else(|| "off".into(), |t| format!("{t} ms"));
+        let _ = writeln!(
+            out,
+            "BFD peer {peer} on {}: {} (remote {}), tx {tx}, detection {} ms, \
+             discriminators {}/{}, last diag {} (remote {})",
+            b.interface,
+            b.state,
+            b.remote_state,
+            b.detection_time_ms,
+            b.local_discriminator,
+            b.remote_discriminator,
+            b.local_diag,
+            b.remote_diag
+        );
+        let _ = writeln!(
+            out,
+            "  {} sent, {} received, {} up / {} down, {} detection expiries, \
+             {} with a wrong discriminator",
+            b.packets_sent,
+            b.packets_received,
+            b.up_transitions,
+            b.down_transitions,
+            b.detection_expiries,
+            b.wrong_discriminator
+        );
+    }
+    let d = snap.bfd_dropped;
+    if !snap.bfd.is_empty() || d != Default::default() {
+        let _ = writeln!(
+            out,
+            "BFD dropped: {} bad TTL, {} malformed, {} authenticated, \
+             {} unknown discriminator, {} without session",
+            d.bad_ttl, d.malformed, d.authenticated, d.unknown_discriminator, d.no_session
+        );
+    }
 }
 
 fn group_detail(out: &mut String, g: &GroupStatus) {
@@ -422,5 +466,63 @@ mod tests {
         assert_eq!(duration(3000), "3 sec");
         assert_eq!(duration(10_000), "10 sec");
         assert_eq!(duration(750), "750 msec");
+    }
+
+    #[test]
+    fn detail_lists_bfd_sessions_and_drops() {
+        use super::super::snapshot::{BfdDropCounters, BfdSessionStatus};
+        let snap = Snapshot {
+            groups: vec![group()],
+            bfd: vec![BfdSessionStatus {
+                interface: "eth0".into(),
+                peer: Some("192.168.1.3".parse().unwrap()),
+                state: "Up".into(),
+                remote_state: "Up".into(),
+                local_diag: "None".into(),
+                remote_diag: "None".into(),
+                local_discriminator: 7,
+                remote_discriminator: 9,
+                source_port: 49200,
+                tx_interval_ms: Some(50.0),
+                detection_time_ms: 150.0,
+                packets_sent: 10,
+                packets_received: 11,
+                up_transitions: 1,
+                ..Default::default()
+            }],
+            bfd_dropped: BfdDropCounters {
+                bad_ttl: 2,
+                ..Default::default()
+            },
+            ..Default::default()
+        };
+        let text = detail(&snap);
+        assert!(
+            text.contains(
+                "BFD peer 192.168.1.3 on eth0: Up (remote Up), tx 50 ms, detection 150 ms, \
+                 discriminators 7/9, last diag None (remote None)\n"
+            ),
+            "{text}"
+        );
+        assert!(
+            text.contains(
+                "  10 sent, 11 received, 1 up / 0 down, 0 detection expiries, \
+                 0 with a wrong discriminator\n"
+            ),
+            "{text}"
+        );
+        assert!(
+            text.contains(
+                "BFD dropped: 2 bad TTL, 0 malformed, 0 authenticated, 0 unknown \
+                 discriminator, 0 without session\n"
+            ),
+            "{text}"
+        );
+        // No BFD at all: no BFD lines.
+        let none = detail(&Snapshot {
+            groups: vec![group()],
+            ..Default::default()
+        });
+        assert!(!none.contains("BFD"), "{none}");
     }
 }

@@ -23,8 +23,8 @@ use tokio::io::{AsyncBufReadExt, AsyncWriteExt};
 use tokio::sync::{mpsc, oneshot};
 
 pub use snapshot::{
-    ControlCounters, DataplaneCounters, GroupStatus, InterfaceStatus, PeerStatus, Snapshot,
-    TimerLateness,
+    BfdDropCounters, BfdSessionStatus, ControlCounters, DataplaneCounters, GroupStatus,
+    InterfaceStatus, PeerStatus, Snapshot, TimerLateness,
 };
 pub use snapshot::{TrackPending, TrackStatus, TrackedBy};
 

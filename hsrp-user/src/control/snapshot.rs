@@ -38,6 +38,53 @@ pub struct Snapshot {
     /// (netfilter sees them).
     #[serde(default)]
     pub forwarding: String,
+    /// HSRP BFD peering: one entry per BFD session (empty when no interface runs BFD).
+    #[serde(default)]
+    pub bfd: Vec<BfdSessionStatus>,
+    /// BFD packets dropped before reaching any session.
+    #[serde(default)]
+    pub bfd_dropped: BfdDropCounters,
+}
+
+/// One BFD session to a peer (the Active or Standby of a group on `interface`).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct BfdSessionStatus {
+    pub interface: String,
+    pub peer: Option<IpAddr>,
+    /// AdminDown, Down, Init or Up.
+    pub state: String,
+    pub remote_state: String,
+    /// Why the session last left Up (RFC 5880 diagnostic), e.g. "ControlDetectionExpired".
+    pub local_diag: String,
+    pub remote_diag: String,
+    pub local_discriminator: u32,
+    pub remote_discriminator: u32,
+    pub source_port: u16,
+    /// Interval between our packets before jitter (absent: periodic sending is off).
+    pub tx_interval_ms: Option<f64>,
+    pub detection_time_ms: f64,
+    pub polling: bool,
+    pub packets_sent: u64,
+    pub packets_received: u64,
+    pub up_transitions: u64,
+    pub down_transitions: u64,
+    pub detection_expiries: u64,
+    pub wrong_discriminator: u64,
+}
+
+/// BFD packets dropped before any session saw them.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BfdDropCounters {
+    /// TTL / hop limit not 255 (RFC 5881 §5: off-link or forged).
+    pub bad_ttl: u64,
+    /// Failed the RFC 5880 §6.8.6 checks (length, version, discriminators, ...).
+    pub malformed: u64,
+    /// A bit set: authentication is not implemented.
+    pub authenticated: u64,
+    /// Your Discriminator names no session of this sender on this interface.
+    pub unknown_discriminator: u64,
+    /// Your Discriminator 0 from an address we run no session with.
+    pub no_session: u64,
 }
 
 /// One tracked object.

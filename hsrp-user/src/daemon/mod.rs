@@ -17,6 +17,7 @@
 //!   `lateness`: how late timers are served.
 //! - `groups`: configuration → state machine; `xdp_probe`: is an interface taken.
 //! - `service`: systemd readiness, watchdog and stop notifications.
+//! - `bfd`: HSRP BFD peering, BFD sessions to the Active/Standby peers of the groups.
 //! - `ra`: Router Advertisements of the IPv6 groups this router is Active for, periodic
 //!   and in answer to Router Solicitations.
 //! - `operator`: what the operator sees and does while it runs: state changes to the
@@ -34,6 +35,7 @@
 mod accept;
 mod actions;
 mod aux;
+mod bfd;
 pub mod fast_path;
 mod follow;
 pub mod groups;
@@ -304,6 +306,9 @@ struct Daemon {
     precise: Option<precise_timer::PreciseTimer>,
     /// Configurations read on SIGHUP by the aux runtime, waiting to be applied.
     loaded: reload::Loaded,
+    /// HSRP BFD peering: the sessions, and the datagrams their listeners receive.
+    bfd: bfd::Peering,
+    bfd_rx: mpsc::Receiver<bfd::BfdRx>,
 }
 
 /// What a received frame is to the groups (`Daemon::classify`).
@@ -346,6 +351,7 @@ impl Daemon {
             .chain(self.tracker.next_deadline())
             .chain(self.key_deadline)
             .chain(self.operator.next_deadline())
+            .chain(self.bfd.next_deadline())
             .min()
     }
 
@@ -426,6 +432,7 @@ impl Daemon {
                 }
                 Some(event) = self.watcher.recv() => self.on_net_event(event).await,
                 Some(fact) = self.probes.rx.recv() => self.on_probe(fact).await,
+                Some(rx) = self.bfd_rx.recv() => self.on_bfd_packet(rx).await,
                 Some(reply) = requests.recv() => {
                     let _ = reply.send(self.snapshot());
                 }
@@ -454,6 +461,7 @@ impl Daemon {
         self.key_timers(now).await;
         self.track_timers().await;
         self.operator_timers().await;
+        self.on_bfd_timers(now).await;
         self.ra_timers().await;
         self.advertise().await;
     }
@@ -649,15 +657,23 @@ impl Daemon {
     /// [`Daemon::feed`] without the followers.
     async fn feed_one(&mut self, gi: usize, event: Event) {
         let now = self.now();
+        let peer_before = bfd::bfd_peer(&self.groups[gi].fsm);
         let actions = self.groups[gi].fsm.handle(now, event);
         self.schedule.set(gi, self.groups[gi].fsm.next_deadline());
         self.execute(gi, actions).await;
+        // Only a change of the group's BFD peer can change the interface's sessions (a
+        // scan of the interface's groups, so not on every hello).
+        if bfd::bfd_peer(&self.groups[gi].fsm) != peer_before {
+            self.sync_bfd_peers(self.groups[gi].iface);
+        }
     }
 
     /// Graceful stop: Resign every Active group on the wire, keep forwarding until the
     /// Standby has taken over (`handover`), clear the maps, detach.
     async fn stop(&mut self, frames: &mut mpsc::Receiver<(usize, Vec<u8>)>, signals: &mut Signals) {
         self.resign_and_hand_over(frames, signals).await;
+        let now = self.now();
+        self.bfd.shutdown(now);
         // Resigned on the wire and handed over: the sentinel has nothing left to say.
         if let Some(s) = self.sentinel.take() {
             s.disarm();

@@ -160,6 +160,7 @@ impl Daemon {
             keeper.set_setting(new.fast_path);
         }
         self.config = new;
+        self.configure_bfd();
         self.refresh_tracks().await;
         self.probes.restart(&self.tracker, &self.config.ip_slas);
 

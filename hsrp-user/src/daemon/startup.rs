@@ -116,6 +116,7 @@ impl Daemon {
         .await
         .context("deciding between the XDP fast path and the kernel path")?;
 
+        let (bfd_tx, bfd_rx) = mpsc::channel(super::FRAME_QUEUE);
         let mut daemon = Daemon {
             config_path: config_path.to_path_buf(),
             tracker: Tracker::new(&config.tracks),
@@ -149,6 +150,8 @@ impl Daemon {
             },
             loaded: Default::default(),
             precise: None,
+            bfd: super::bfd::Peering::new(bfd_tx),
+            bfd_rx,
         };
         // (interface, group) pairs; the interface configuration is borrowed, not cloned per
         // group (it holds every group: cloning it per group is quadratic in memory).
@@ -168,6 +171,7 @@ impl Daemon {
         daemon.reindex();
         // Before any group speaks: the keys valid now.
         daemon.rekey().await;
+        daemon.configure_bfd();
         daemon.refresh_tracks().await;
         daemon
             .probes

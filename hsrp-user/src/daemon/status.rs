@@ -36,6 +36,7 @@ impl Daemon {
     pub(super) fn snapshot(&self) -> Snapshot {
         let now = self.now();
         let stats = self.maps.stats().ok();
+        let (bfd, bfd_dropped) = self.bfd.status();
         let interfaces = self
             .ifaces
             .iter()
@@ -141,6 +142,8 @@ impl Daemon {
                 .as_ref()
                 .map(|k| k.status())
                 .unwrap_or_default(),
+            bfd,
+            bfd_dropped,
         }
     }
 }

@@ -63,6 +63,13 @@ pub enum Event {
     /// A temporary priority set by the operator (`hsrpd control priority`), used instead
     /// of the configured one (track decrements still apply); `None` restores it.
     PriorityOverride(Option<u8>),
+    /// HSRP BFD peering: the BFD session to the router at `peer` went Down because the peer
+    /// fell silent or said Down (never for AdminDown). If `peer` is the Active this group
+    /// follows, this acts exactly as the Active timer expiring (RFC 2281 event c); any
+    /// other peer is ignored.
+    BfdPeerDown {
+        peer: IpAddr,
+    },
 }
 
 /// What the driver must do, in order.
@@ -190,6 +197,8 @@ pub struct Group {
     active_timer: Option<Time>,
     /// The hold time the running Active timer was started with (for the log line).
     active_hold: Duration,
+    /// The Active timer was expired early by BFD (for the log line).
+    active_lost_by_bfd: bool,
     standby_timer: Option<Time>,
     hello_timer: Option<Time>,
     preempt_timer: Option<Time>,
@@ -248,6 +257,7 @@ impl Group {
             standby: None,
             active_timer: None,
             active_hold: Duration::ZERO,
+            active_lost_by_bfd: false,
             standby_timer: None,
             hello_timer: None,
             preempt_timer: None,
@@ -261,6 +271,16 @@ impl Group {
     }
 
     // ---- queries -------------------------------------------------------------------
+
+    /// The Active router this group follows, when it is another router.
+    pub fn active_peer(&self) -> Option<IpAddr> {
+        self.active.map(|p| p.ip)
+    }
+
+    /// The Standby router this group knows of, when it is another router.
+    pub fn standby_peer(&self) -> Option<IpAddr> {
+        self.standby.map(|p| p.ip)
+    }
 
     pub fn state(&self) -> State {
         self.state
@@ -446,6 +466,13 @@ impl Group {
                 self.priority_override = p;
                 if self.priority() != before {
                     self.priority_changed(now, &mut out);
+                }
+            }
+            Event::BfdPeerDown { peer } => {
+                if self.active.is_some_and(|a| a.ip == peer) && self.active_timer.is_some() {
+                    // Expire the Active timer now; `expire_timers` below runs event c.
+                    self.active_timer = Some(now);
+                    self.active_lost_by_bfd = true;
                 }
             }
         }
@@ -673,6 +700,7 @@ impl Group {
     fn start_active_timer(&mut self, now: Time, hold: Duration) {
         self.active_timer = Some(now + hold);
         self.active_hold = hold;
+        self.active_lost_by_bfd = false;
     }
 
     fn expire_timers(&mut self, now: Time, out: &mut Vec<Action>) {
@@ -728,7 +756,11 @@ impl Group {
         self.active_timer = None;
         let who = self.active.take();
         self.preempt_timer = None;
+        let by_bfd = std::mem::take(&mut self.active_lost_by_bfd);
         let reason = match who {
+            Some(p) if by_bfd => {
+                format!("BFD session to Active {} down: active timer expired", p.ip)
+            }
             Some(p) => format!(
                 "active timer expired (hold {} ms, Active was {})",
                 hold.as_millis(),

@@ -5,6 +5,7 @@
 //!   Ethernet frames and receives only HSRP control frames and Router Solicitations (a
 //!   classic BPF filter in the kernel), plus the interface's multicast and unicast
 //!   (virtual MAC) filter entries.
+//! - [`BfdListener`], [`BfdSender`]: the UDP sockets of single-hop BFD (RFC 5881).
 //! - [`Netlink`]: queries — [`InterfaceInfo`] of an interface, [`Netlink::route_exists`].
 //! - [`NetWatcher`]: a stream of [`NetEvent`]s (link, address and route changes) for tracking.
 //! - [`disable_icmp_redirects`]: the RFC 2281 §6 sysctl.
@@ -14,6 +15,7 @@
 //! Network namespaces: every socket here belongs to the namespace of the thread that
 //! created it, so a caller (or a test) that `setns`es a thread gets sockets in that namespace.
 
+mod bfd;
 mod driver;
 mod error;
 pub mod icmp;
@@ -28,6 +30,7 @@ mod rtnl;
 mod sysctl;
 mod watch;
 
+pub use bfd::{BfdDatagram, BfdListener, BfdSender, BFD_TTL};
 pub use driver::driver_name;
 pub use error::NetError;
 pub use links::{IfAddr, InterfaceInfo, Netlink};

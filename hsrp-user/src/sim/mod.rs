@@ -8,6 +8,8 @@
 //! milliseconds. Everything observable (state changes, messages sent, deliveries and
 //! losses, periods with more than one Active) is recorded for the tests to assert on.
 
+pub mod bfd;
+
 use std::cmp::Reverse;
 use std::collections::{BTreeMap, BinaryHeap};
 use std::net::IpAddr;

@@ -9,12 +9,14 @@
 //! - `frame`: the complete Ethernet frames hsrpd sends (HSRP, gratuitous ARP, unsolicited NA).
 //! - `ra`: the ICMPv6 Router Advertisement an IPv6 group's Active sends.
 //! - `rs`: the ICMPv6 Router Solicitation it answers; `nd`: what the two share.
+//! - `bfd`: BFD Control packets (RFC 5880/5881), the payload of HSRP BFD peering.
 //!
 //! The receive path (`decode_payload`) never allocates and never panics: every malformed input
 //! is an `Error` naming what was wrong and where.
 
 pub mod addr;
 pub mod auth;
+pub mod bfd;
 pub mod echo;
 pub mod frame;
 mod nd;

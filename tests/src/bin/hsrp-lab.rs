@@ -5,8 +5,13 @@
 //! ```text
 //! hsrp-lab demo [--keep]
 //! hsrp-lab bench --impl hsrpd|keepalived|keepalived-vmac --timers 50/150 \
-//!                --scenario isolated|sigkill|link-down|sigterm --runs N
-//!     one JSON object per run on stdout, progress on stderr
+//!                --scenario isolated|sigkill|link-down|sigterm --runs N [--bfd 10x3]
+//!     one JSON object per run on stdout, progress on stderr; `--bfd` adds BFD between the
+//!     routers (hsrpd: `bfd interval`, HSRP BFD peering; keepalived: its own BFD, tracked)
+//! hsrp-lab bfd --links 32 --bfd 10x3 --window-s 10 --minutes 1 [--stress] [--hsrpd PATH]
+//!     BFD cost and stability (see `hsrp_tests::lab_bfd`): hsrpd's CPU with N sessions
+//!     against the same groups without BFD, then Up→Down transitions over the minutes
+//!     (and again with `stress-ng --cpu 1` with --stress); one JSON object on stdout
 //! hsrp-lab flood [--seconds S]
 //!     the control-plane flood row: the generator's rate, what each router's XDP program
 //!     saw, passed and dropped, and hsrpd's CPU during the flood against its idle CPU
@@ -27,8 +32,8 @@ use std::time::{Duration, Instant};
 use anyhow::{bail, Context, Result};
 use hsrp_tests::lab::{self, Lab, SERVER_IP, VIP};
 use hsrp_tests::lab_traffic::{
-    failover_lab, hsrpd_config, router_macs, set_lan_link, set_switch_port, wait_hsrpd_roles,
-    Failure, Keepalived, Stream, Timers,
+    failover_lab, hsrpd_bfd_config, hsrpd_config, router_macs, set_lan_link, set_switch_port,
+    wait_hsrpd_roles, Bfd, Failure, Keepalived, Stream, Timers,
 };
 use hsrp_tests::probe::Report;
 
@@ -46,6 +51,7 @@ fn main() -> ExitCode {
         Some("load") => hsrp_tests::lab_load::main(&args[1..]),
         Some("soak") => soak(&args[1..]),
         Some("churn") => churn(&args[1..]),
+        Some("bfd") => bfd_bench(&args[1..]),
         _ => Err(anyhow::anyhow!(
             "usage: hsrp-lab demo [--keep] | hsrp-lab bench --impl I --timers H/D --scenario S \
              --runs N | hsrp-lab scale --groups N --hello-ms H --hold-ms D --window-s S \
@@ -290,12 +296,17 @@ fn bench(args: &[String]) -> Result<()> {
         .map(str::parse)
         .collect::<Result<_>>()?;
     let runs: u32 = arg(args, "--runs")?.parse().context("--runs")?;
+    let bfd: Option<Bfd> = match arg(args, "--bfd") {
+        Ok("off") | Err(_) => None,
+        Ok(b) => Some(b.parse()?),
+    };
+    let bfd_name = bfd.map_or("off".to_string(), |b| b.to_string());
     let mut lab = failover_lab()?;
-    let mut running = start(&mut lab, imp, timers)?;
+    let mut running = start(&mut lab, imp, timers, bfd)?;
     for failure in failures {
         for run in 1..=runs {
-            ensure_roles(&mut lab, &mut running, timers)?;
-            let r = one_run(&mut lab, &mut running, timers, failure)?;
+            ensure_roles(&mut lab, &mut running, timers, bfd)?;
+            let r = one_run(&mut lab, &mut running, timers, bfd, failure)?;
             let macs = router_macs(&lab)?;
             let via: Vec<&str> = r
                 .segments
@@ -303,7 +314,7 @@ fn bench(args: &[String]) -> Result<()> {
                 .map(|s| macs.get(&s.via).map_or("?", String::as_str))
                 .collect();
             say(format!(
-                "{} {timers} {} run {run}: {}",
+                "{} {timers} bfd {bfd_name} {} run {run}: {}",
                 imp.name(),
                 failure.name(),
                 r.summary()
@@ -312,15 +323,16 @@ fn bench(args: &[String]) -> Result<()> {
                 "{}",
                 serde_json::json!({
                     "impl": imp.name(), "timers": timers.to_string(),
-                    "hello_ms": timers.hello_ms, "hold_ms": timers.hold_ms,
+                    "hello_ms": timers.hello_ms, "hold_ms": timers.hold_ms, "bfd": bfd_name,
                     "scenario": failure.name(), "run": run,
                     "outage_ms": r.outage_ms, "lost": r.lost, "duplicates": r.duplicates,
                     "duplicates_by_two_routers": r.duplicates_by_two_routers,
                     "router_changes": r.router_changes(), "delivered_by": via,
                     "sent": r.sent, "tail_lost": r.tail_lost,
+                    "recovered": r.tail_lost == 0,
                 })
             );
-            restore(&mut lab, &mut running, timers, failure)?;
+            restore(&mut lab, &mut running, timers, bfd, failure)?;
         }
     }
     if let Running::Keepalived(k) = &mut running {
@@ -329,30 +341,38 @@ fn bench(args: &[String]) -> Result<()> {
     Ok(())
 }
 
-fn start(lab: &mut Lab, imp: Impl, timers: Timers) -> Result<Running> {
+fn start(lab: &mut Lab, imp: Impl, timers: Timers, bfd: Option<Bfd>) -> Result<Running> {
     say(format!(
-        "starting {} on r1 (110) and r2 (100), timers {timers}",
-        imp.name()
+        "starting {} on r1 (110) and r2 (100), timers {timers}, BFD {}",
+        imp.name(),
+        bfd.map_or("off".to_string(), |b| b.to_string())
     ));
     Ok(match imp {
         Impl::Hsrpd => {
             for i in [1, 2] {
-                lab.start_hsrpd(i, &hsrpd_config(i, timers))?;
+                lab.start_hsrpd(i, &hsrpd_bfd_config(i, timers, bfd))?;
             }
             Running::Hsrpd
         }
         Impl::Keepalived { use_vmac } => {
-            Running::Keepalived(Keepalived::start(lab, timers, use_vmac)?)
+            Running::Keepalived(Keepalived::start_with_bfd(lab, timers, use_vmac, bfd)?)
         }
     })
 }
 
-/// Time for an election: Init/Listen, Speak for a hold time, then Standby/Active.
+/// Time for an election: Init/Listen, Speak for a hold time, then Standby/Active; when
+/// both routers reach Speak together, the lower one goes back to Listen and waits one more
+/// hold time to Speak and another to Standby (four hold times).
 fn settle_limit(timers: Timers) -> Duration {
-    Duration::from_millis(u64::from(3 * timers.hold_ms + 2 * timers.hello_ms) + 3000)
+    Duration::from_millis(u64::from(4 * timers.hold_ms + 2 * timers.hello_ms) + 3000)
 }
 
-fn ensure_roles(lab: &mut Lab, running: &mut Running, timers: Timers) -> Result<()> {
+fn ensure_roles(
+    lab: &mut Lab,
+    running: &mut Running,
+    timers: Timers,
+    bfd: Option<Bfd>,
+) -> Result<()> {
     match running {
         Running::Hsrpd => wait_hsrpd_roles(lab, 1, 2, settle_limit(timers)),
         Running::Keepalived(k) => k.wait_roles(1, 2, settle_limit(timers)),
@@ -363,17 +383,54 @@ fn ensure_roles(lab: &mut Lab, running: &mut Running, timers: Timers) -> Result<
     hsrp_tests::lab_traffic::host_flush_neighbours(lab)?;
     // One hold time more, so the Standby has heard a fresh hello and both are settled.
     std::thread::sleep(Duration::from_millis(u64::from(timers.hold_ms)));
+    if let (Some(_), Running::Hsrpd) = (bfd, &*running) {
+        // BFD must be Up both ways before the failure, or the row measures the hold timer.
+        wait_bfd_up(lab, Duration::from_secs(10))?;
+    }
     Ok(())
+}
+
+/// Waits until both hsrpd report their BFD session to the other router Up.
+fn wait_bfd_up(lab: &Lab, limit: Duration) -> Result<()> {
+    let up = |i: usize| {
+        lab.status(i).is_ok_and(|s| {
+            s.bfd
+                .iter()
+                .any(|b| b.state == "Up" && b.remote_state == "Up")
+        })
+    };
+    lab::wait_for(limit, || up(1) && up(2))
+        .map(|_| ())
+        .with_context(|| {
+            format!(
+                "BFD not Up both ways within {limit:?}\nr1: {:?}\nr2: {:?}",
+                lab.status(1).map(|s| s.bfd),
+                lab.status(2).map(|s| s.bfd)
+            )
+        })
 }
 
 fn one_run(
     lab: &mut Lab,
     running: &mut Running,
     timers: Timers,
+    bfd: Option<Bfd>,
     failure: Failure,
 ) -> Result<Report> {
     let fail_at = Duration::from_millis(500);
-    let tail = timers.silent_failover_bound(0) * 2 + Duration::from_millis(1000);
+    // With BFD the failover is due one detection time after the failure: 2 s of stream
+    // after it show a failover that BFD missed as an outage of 2 s or more (the hold
+    // timer's 10 s would make every run a minute long).
+    // keepalived's tracked BFD only changes the priority or faults the instance
+    // (keepalived.conf(5)); nothing ends a backup's wait for the master-down interval, so
+    // the stream runs for one such interval and 1 s more to show its real outage.
+    let tail = match (bfd, &*running) {
+        (Some(b), Running::Hsrpd) => b.detection() * 2 + Duration::from_millis(2000),
+        (Some(_), Running::Keepalived(_)) => {
+            timers.silent_failover_bound(0) + Duration::from_millis(1000)
+        }
+        (None, _) => timers.silent_failover_bound(0) * 2 + Duration::from_millis(1000),
+    };
     let interval = Duration::from_millis(1);
     let count = ((fail_at + tail).as_millis()) as u64;
     let stream = Stream::start(lab, interval, count)?;
@@ -390,15 +447,34 @@ fn one_run(
         (Failure::Kill, Running::Keepalived(k)) => k.stop(1, libc::SIGKILL),
         (Failure::Graceful, Running::Keepalived(k)) => k.stop(1, libc::SIGTERM),
     }
-    stream.finish()
+    let mut r = stream.finish()?;
+    if !r.end_marker_seen && r.sent < count {
+        // Nothing arrived after the failure until the stream ended (the end markers were
+        // lost too): no failover within the stream. The outage is at least the rest of
+        // the stream; the row shows it as not recovered.
+        let rest = count - r.sent;
+        r.outage_ms = r
+            .outage_ms
+            .max(rest as f64 * interval.as_secs_f64() * 1000.0);
+        r.lost += rest;
+        r.tail_lost += rest;
+        r.sent = count;
+    }
+    Ok(r)
 }
 
-fn restore(lab: &mut Lab, running: &mut Running, timers: Timers, failure: Failure) -> Result<()> {
+fn restore(
+    lab: &mut Lab,
+    running: &mut Running,
+    timers: Timers,
+    bfd: Option<Bfd>,
+    failure: Failure,
+) -> Result<()> {
     match failure {
         Failure::Isolated => set_switch_port(lab, 1, true)?,
         Failure::LinkDown => set_lan_link(lab, 1, true)?,
         Failure::Kill | Failure::Graceful => match running {
-            Running::Hsrpd => lab.start_hsrpd(1, &hsrpd_config(1, timers))?,
+            Running::Hsrpd => lab.start_hsrpd(1, &hsrpd_bfd_config(1, timers, bfd))?,
             Running::Keepalived(k) => {
                 // A SIGKILLed keepalived leaves its VRRP child and the VIP behind.
                 hsrp_tests::lab_traffic::kill_in_netns(&lab.router(1).ns, "keepalived");
@@ -453,6 +529,189 @@ fn flood(args: &[String]) -> Result<()> {
         );
     }
     Ok(())
+}
+
+// ---- BFD cost and stability ----------------------------------------------------------------
+
+fn bfd_bench(args: &[String]) -> Result<()> {
+    use hsrp_tests::lab_bfd::{
+        bfd_bench_config, bfd_tally, prepare_bfd_lab, wait_bfd_sessions_up, BfdTally,
+    };
+    use hsrp_tests::lab_scale::ProcSample;
+    use hsrp_user::proto::State;
+    let num = |name: &str, default: u64| -> Result<u64> {
+        match arg(args, name) {
+            Err(_) => Ok(default),
+            Ok(v) => v.parse().with_context(|| format!("{name}: not a number")),
+        }
+    };
+    let links = usize::try_from(num("--links", 32)?).context("--links")?;
+    let bfd: Bfd = arg(args, "--bfd").unwrap_or("10x3").parse()?;
+    let window = Duration::from_secs(num("--window-s", 10)?);
+    let minutes = num("--minutes", 1)?;
+    let stress = args.iter().any(|a| a == "--stress");
+    // HSRP 1 s / 3 s: the groups settle within seconds, and their hellos are the same in
+    // the baseline and the BFD phase.
+    let (hello, hold) = (1, 3);
+    let mut lab = Lab::new(lab::LabOptions::default())?;
+    if let Ok(p) = arg(args, "--hsrpd") {
+        lab.hsrpd = p.into();
+    }
+    anyhow::ensure!(lab.hsrpd.is_file(), "{} is missing", lab.hsrpd.display());
+    prepare_bfd_lab(&lab, links)?;
+    let roles = |lab: &Lab| -> bool {
+        let all = |i: usize, st: State| {
+            lab.status(i)
+                .is_ok_and(|s| s.groups.len() == links && s.groups.iter().all(|g| g.state == st))
+        };
+        all(1, State::Active) && all(2, State::Standby)
+    };
+    let cpu = |lab: &Lab| -> Result<[f64; 2]> {
+        let pids = [1, 2].map(|i| lab.daemon(i).map(|d| d.pid()).unwrap_or(-1));
+        let before = pids.map(ProcSample::read);
+        std::thread::sleep(window);
+        let after = pids.map(ProcSample::read);
+        let [b1, b2] = before;
+        let [a1, a2] = after;
+        Ok([b1?.cpu_percent_until(&a1?), b2?.cpu_percent_until(&a2?)])
+    };
+    let settle = |lab: &Lab| -> Result<()> {
+        lab::wait_for(Duration::from_secs(60), || roles(lab))
+            .map(|_| ())
+            .context("r1 Active and r2 Standby in every group not reached within 60 s")
+    };
+
+    say(format!(
+        "baseline: {links} groups on {links} links, HSRP {hello} s / {hold} s, no BFD"
+    ));
+    for i in [1, 2] {
+        lab.start_hsrpd(i, &bfd_bench_config(i, links, None, hello, hold))?;
+    }
+    settle(&lab)?;
+    std::thread::sleep(Duration::from_secs(1));
+    let base = cpu(&lab)?;
+    say(format!(
+        "baseline CPU over {} s: r1 {:.2} %, r2 {:.2} % of one core (load {})",
+        window.as_secs(),
+        base[0],
+        base[1],
+        load_average()
+    ));
+    for i in [1, 2] {
+        lab.stop_hsrpd(i, libc::SIGTERM, Duration::from_secs(10))?;
+    }
+
+    say(format!("the same groups with BFD {bfd} on every link"));
+    for i in [1, 2] {
+        lab.start_hsrpd(i, &bfd_bench_config(i, links, Some(bfd), hello, hold))?;
+    }
+    settle(&lab)?;
+    wait_bfd_sessions_up(&lab, links, Duration::from_secs(30))?;
+    std::thread::sleep(Duration::from_secs(1));
+    let with = cpu(&lab)?;
+    say(format!(
+        "with {links} BFD sessions at {bfd}: r1 {:.2} %, r2 {:.2} % of one core (load {})",
+        with[0],
+        with[1],
+        load_average()
+    ));
+
+    // Stability: Up→Down transitions while every peer lives.
+    let watch = |lab: &Lab, what: &str| -> Result<serde_json::Value> {
+        let before: Vec<BfdTally> = [1, 2]
+            .iter()
+            .map(|&i| bfd_tally(lab, i))
+            .collect::<Result<_>>()?;
+        let load_before = load_average();
+        say(format!(
+            "{what}: watching the sessions for {minutes} min (load {load_before})"
+        ));
+        let end = Instant::now() + Duration::from_secs(60 * minutes);
+        let mut min_up = links;
+        while Instant::now() < end {
+            std::thread::sleep(Duration::from_millis(500));
+            for i in [1, 2] {
+                if let Ok(t) = bfd_tally(lab, i) {
+                    min_up = min_up.min(t.up);
+                }
+            }
+        }
+        let after: Vec<BfdTally> = [1, 2]
+            .iter()
+            .map(|&i| bfd_tally(lab, i))
+            .collect::<Result<_>>()?;
+        let delta = |f: fn(&BfdTally) -> u64| -> Vec<u64> {
+            before
+                .iter()
+                .zip(&after)
+                .map(|(b, a)| f(a).saturating_sub(f(b)))
+                .collect()
+        };
+        let downs = delta(|t| t.down_transitions);
+        let expiries = delta(|t| t.detection_expiries);
+        let hsrp_changes = delta(|t| t.state_changes);
+        let load_after = load_average();
+        say(format!(
+            "{what}: Up->Down transitions r1 {}, r2 {} (detection expiries {}, {}); HSRP \
+             state changes r1 {}, r2 {}; fewest sessions Up at once {min_up} of {links}; load \
+             {load_after}",
+            downs[0], downs[1], expiries[0], expiries[1], hsrp_changes[0], hsrp_changes[1]
+        ));
+        Ok(serde_json::json!({
+            "what": what, "minutes": minutes, "down_transitions": downs,
+            "hsrp_state_changes": hsrp_changes,
+            "detection_expiries": expiries, "fewest_up": min_up,
+            "load_before": load_before, "load_after": load_after,
+        }))
+    };
+    let mut stability = vec![watch(&lab, "as is")?];
+    if stress {
+        require_stress_ng()?;
+        let mut hog = Command::new("stress-ng")
+            .args(["--cpu", "1", "--timeout"])
+            .arg(format!("{}s", 60 * minutes + 5))
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .context("starting stress-ng")?;
+        std::thread::sleep(Duration::from_secs(1));
+        let r = watch(&lab, "stress-ng --cpu 1");
+        // SIGTERM: stress-ng stops its workers before it exits.
+        // SAFETY: kill(2) on our own child.
+        unsafe { libc::kill(hog.id() as i32, libc::SIGTERM) };
+        let _ = lab::wait_exit(&mut hog, Duration::from_secs(10));
+        stability.push(r?);
+    }
+    for i in [1, 2] {
+        lab.stop_hsrpd(i, libc::SIGTERM, Duration::from_secs(10))?;
+    }
+    println!(
+        "{}",
+        serde_json::json!({
+            "links": links, "bfd": bfd.to_string(), "window_s": window.as_secs(),
+            "hsrpd": lab.hsrpd.display().to_string(),
+            "hsrp_timers_s": [hello, hold],
+            "cpu_percent_baseline": base, "cpu_percent_bfd": with,
+            "cpu_percent_added": [with[0] - base[0], with[1] - base[1]],
+            "stability": stability,
+        })
+    );
+    Ok(())
+}
+
+fn require_stress_ng() -> Result<()> {
+    let found = Command::new("stress-ng")
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    anyhow::ensure!(found, "stress-ng is missing: apt-get install stress-ng");
+    Ok(())
+}
+
+fn load_average() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .map(|l| l.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
+        .unwrap_or_else(|_| "unknown".into())
 }
 
 // ---- the control-plane scale row ---------------------------------------------------------

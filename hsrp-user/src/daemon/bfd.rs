@@ -1,0 +1,466 @@
+//! HSRP BFD peering: the daemon side of `crate::bfd`. Thin I/O around the pure sessions.
+//!
+//! On an interface with `bfd interval ...` (and peering not turned off) a group in Standby
+//! runs a BFD session to its Active and a group in Active one to its Standby, as learned
+//! from hellos; a session whose peer is no longer anybody's Active or Standby is ended
+//! with an AdminDown packet (so the peer does not take it for a failure). When a session
+//! that was Up goes Down because the peer fell silent or said Down — not AdminDown — the
+//! groups of the interface are told (`fsm::Event::BfdPeerDown`), and the one that follows
+//! that Active acts as if its Active timer had expired.
+//!
+//! Receive path (RFC 5881 §5, RFC 5880 §6.3 and §6.8.6): a listener task per interface and
+//! address family feeds datagrams to the loop; TTL / hop limit must be 255, the packet must
+//! pass `wire::bfd::Repr::parse`, and it goes to the session named by Your Discriminator
+//! — only if that session is with this sender on this interface — or, when that is 0, to
+//! the session with the sender's address. Anything else is dropped and counted: a forged
+//! packet can not reach, let alone end, a session.
+
+use std::collections::BTreeMap;
+use std::net::IpAddr;
+use std::num::NonZeroU32;
+
+use log::{debug, info, warn};
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+
+use crate::bfd::{Action, Event, Session, SessionConfig};
+use crate::control::{BfdDropCounters, BfdSessionStatus};
+use crate::fsm::Time;
+use crate::net::{BfdListener, BfdSender, BFD_TTL};
+use crate::wire::bfd::{Error as BfdError, Packet, Repr, State};
+
+/// Room for one datagram; Control packets are 24 bytes (more with authentication).
+const RX_BUF: usize = 128;
+/// Bound on one listener's consecutive receive errors before it gives up.
+const MAX_RX_ERRORS: u32 = 100;
+
+/// One datagram from a listener task.
+pub(super) struct BfdRx {
+    iface: usize,
+    src: IpAddr,
+    ttl: Option<u8>,
+    len: usize,
+    truncated: bool,
+    buf: [u8; RX_BUF],
+}
+
+/// A session's peer lost (Up → Down, not AdminDown): (daemon interface index, address).
+pub(super) type PeerDown = (usize, IpAddr);
+
+struct IfPeering {
+    name: String,
+    ifindex: u32,
+    cfg: SessionConfig,
+    tasks: Vec<JoinHandle<()>>,
+}
+
+struct PeerRt {
+    iface: usize,
+    peer: IpAddr,
+    session: Session,
+    sender: BfdSender,
+}
+
+/// All BFD sessions of the daemon.
+pub(super) struct Peering {
+    ifaces: BTreeMap<usize, IfPeering>,
+    sessions: Vec<PeerRt>,
+    next_discr: u32,
+    rx_tx: mpsc::Sender<BfdRx>,
+    dropped: BfdDropCounters,
+}
+
+impl Peering {
+    pub(super) fn new(rx_tx: mpsc::Sender<BfdRx>) -> Peering {
+        Peering {
+            ifaces: BTreeMap::new(),
+            sessions: Vec::new(),
+            // Discriminators start at a random point so a restarted daemon does not reuse
+            // the one its peers still remember (RFC 5880 §6.8.1 asks for uniqueness).
+            next_discr: rand::random::<u32>() | 1,
+            rx_tx,
+            dropped: BfdDropCounters::default(),
+        }
+    }
+
+    /// True when no interface runs BFD.
+    pub(super) fn is_empty(&self) -> bool {
+        self.ifaces.is_empty()
+    }
+
+    /// Run (or, with `cfg` None, stop) BFD on interface `iface`. Listener sockets are
+    /// opened for IPv4 and IPv6; a family that can not be opened (IPv6 disabled) is
+    /// logged and skipped. New parameters reach running sessions through a Poll Sequence.
+    pub(super) fn configure_iface(
+        &mut self,
+        now: Time,
+        iface: usize,
+        name: &str,
+        ifindex: u32,
+        cfg: Option<SessionConfig>,
+    ) {
+        let Some(cfg) = cfg else {
+            if self.ifaces.contains_key(&iface) {
+                // Sessions end with AdminDown first, while the interface is still known.
+                self.sync_peers(now, iface, &[]);
+                if let Some(old) = self.ifaces.remove(&iface) {
+                    old.tasks.iter().for_each(JoinHandle::abort);
+                }
+                info!("{name}: BFD peering off");
+            }
+            return;
+        };
+        if let Some(existing) = self.ifaces.get_mut(&iface) {
+            if existing.cfg != cfg {
+                existing.cfg = cfg;
+                for s in self.sessions.iter_mut().filter(|s| s.iface == iface) {
+                    let acts = s.session.handle(now, Event::Reconfigure(cfg));
+                    execute(s, acts, &mut Vec::new());
+                }
+            }
+            return;
+        }
+        let mut tasks = Vec::new();
+        for ipv6 in [false, true] {
+            match BfdListener::bind(name, ipv6) {
+                Ok(l) => tasks.push(tokio::spawn(listen(iface, l, self.rx_tx.clone()))),
+                Err(e) if ipv6 => debug!("{name}: no IPv6 BFD: {e}"),
+                Err(e) => warn!("{name}: BFD over IPv4 not available: {e}"),
+            }
+        }
+        info!(
+            "{name}: BFD peering on (interval {} ms, min_rx {} ms, multiplier {})",
+            cfg.desired_min_tx.as_millis(),
+            cfg.required_min_rx.as_millis(),
+            cfg.detect_mult
+        );
+        self.ifaces.insert(
+            iface,
+            IfPeering {
+                name: name.to_owned(),
+                ifindex,
+                cfg,
+                tasks,
+            },
+        );
+    }
+
+    /// Make the sessions of interface `iface` exactly the ones to `wanted`: new peers get a
+    /// session, peers no longer wanted get an AdminDown and are dropped.
+    pub(super) fn sync_peers(&mut self, now: Time, iface: usize, wanted: &[IpAddr]) {
+        let mut i = 0;
+        while i < self.sessions.len() {
+            let s = &mut self.sessions[i];
+            if s.iface == iface && !wanted.contains(&s.peer) {
+                let acts = s.session.handle(now, Event::AdminDown);
+                execute(s, acts, &mut Vec::new());
+                info!(
+                    "BFD peer {} on {}: session ended (no longer Active or Standby)",
+                    s.peer,
+                    self.ifaces.get(&iface).map_or("?", |p| p.name.as_str())
+                );
+                self.sessions.swap_remove(i);
+            } else {
+                i += 1;
+            }
+        }
+        let Some(p) = self.ifaces.get(&iface) else {
+            return;
+        };
+        let (name, ifindex, cfg) = (p.name.clone(), p.ifindex, p.cfg);
+        for &peer in wanted {
+            if self
+                .sessions
+                .iter()
+                .any(|s| s.iface == iface && s.peer == peer)
+            {
+                continue;
+            }
+            let discr = self.allocate_discriminator();
+            let port_hint = 49152 + (discr.get() % 16384) as u16;
+            let sender = match BfdSender::open(&name, ifindex, peer.is_ipv6(), port_hint) {
+                Ok(s) => s,
+                Err(e) => {
+                    warn!("BFD peer {peer} on {name}: {e}");
+                    continue;
+                }
+            };
+            let jitter = Box::new(rand::random::<u32>);
+            match Session::new(cfg, discr, jitter) {
+                Ok(session) => {
+                    info!(
+                        "BFD peer {peer} on {name}: session started (discriminator {discr}, port {})",
+                        sender.source_port()
+                    );
+                    let mut s = PeerRt {
+                        iface,
+                        peer,
+                        session,
+                        sender,
+                    };
+                    let acts = s.session.handle(now, Event::Timer);
+                    execute(&mut s, acts, &mut Vec::new());
+                    self.sessions.push(s);
+                }
+                Err(e) => warn!("BFD peer {peer} on {name}: {e}"),
+            }
+        }
+    }
+
+    fn allocate_discriminator(&mut self) -> NonZeroU32 {
+        loop {
+            let d = self.next_discr;
+            self.next_discr = self.next_discr.wrapping_add(1);
+            if let Some(d) = NonZeroU32::new(d) {
+                if !self
+                    .sessions
+                    .iter()
+                    .any(|s| s.session.local_discriminator() == d.get())
+                {
+                    return d;
+                }
+            }
+        }
+    }
+
+    pub(super) fn next_deadline(&self) -> Option<Time> {
+        self.sessions
+            .iter()
+            .filter_map(|s| s.session.next_deadline())
+            .min()
+    }
+
+    /// Wake the sessions whose deadline has passed.
+    pub(super) fn on_timer(&mut self, now: Time) -> Vec<PeerDown> {
+        let mut lost = Vec::new();
+        for s in &mut self.sessions {
+            if s.session.next_deadline().is_some_and(|t| t <= now) {
+                let acts = s.session.handle(now, Event::Timer);
+                execute(s, acts, &mut lost);
+            }
+        }
+        lost
+    }
+
+    /// One received datagram: checked, demultiplexed, fed to its session.
+    pub(super) fn on_packet(&mut self, now: Time, rx: &BfdRx) -> Vec<PeerDown> {
+        let mut lost = Vec::new();
+        if rx.ttl != Some(BFD_TTL) {
+            self.dropped.bad_ttl += 1;
+            debug!("BFD from {}: TTL {:?}, not 255: dropped", rx.src, rx.ttl);
+            return lost;
+        }
+        if rx.truncated {
+            self.dropped.malformed += 1;
+            return lost;
+        }
+        let repr = match Packet::new_checked(&rx.buf[..rx.len]).and_then(|p| Repr::parse(&p)) {
+            Ok(r) => r,
+            Err(BfdError::Authenticated) => {
+                self.dropped.authenticated += 1;
+                return lost;
+            }
+            Err(e) => {
+                self.dropped.malformed += 1;
+                debug!("BFD from {}: {e}: dropped", rx.src);
+                return lost;
+            }
+        };
+        let found = if repr.your_discriminator != 0 {
+            let i = self
+                .sessions
+                .iter()
+                .position(|s| s.session.local_discriminator() == repr.your_discriminator);
+            match i {
+                Some(i)
+                    if self.sessions[i].iface == rx.iface && self.sessions[i].peer == rx.src =>
+                {
+                    Some(i)
+                }
+                _ => {
+                    self.dropped.unknown_discriminator += 1;
+                    None
+                }
+            }
+        } else {
+            let i = self
+                .sessions
+                .iter()
+                .position(|s| s.iface == rx.iface && s.peer == rx.src);
+            if i.is_none() {
+                self.dropped.no_session += 1;
+            }
+            i
+        };
+        if let Some(i) = found {
+            let s = &mut self.sessions[i];
+            let acts = s.session.handle(now, Event::Received(repr));
+            execute(s, acts, &mut lost);
+        }
+        lost
+    }
+
+    /// Graceful stop: every session says AdminDown, so no peer takes our going for a failure.
+    pub(super) fn shutdown(&mut self, now: Time) {
+        for s in &mut self.sessions {
+            let acts = s.session.handle(now, Event::AdminDown);
+            execute(s, acts, &mut Vec::new());
+        }
+        self.sessions.clear();
+        for p in self.ifaces.values() {
+            p.tasks.iter().for_each(JoinHandle::abort);
+        }
+        self.ifaces.clear();
+    }
+
+    pub(super) fn status(&self) -> (Vec<BfdSessionStatus>, BfdDropCounters) {
+        let sessions = self
+            .sessions
+            .iter()
+            .map(|s| {
+                let st = s.session.status();
+                BfdSessionStatus {
+                    interface: self
+                        .ifaces
+                        .get(&s.iface)
+                        .map_or_else(String::new, |p| p.name.clone()),
+                    peer: Some(s.peer),
+                    state: format!("{:?}", st.state),
+                    remote_state: format!("{:?}", st.remote_state),
+                    local_diag: format!("{:?}", st.local_diag),
+                    remote_diag: format!("{:?}", st.remote_diag),
+                    local_discriminator: st.local_discriminator,
+                    remote_discriminator: st.remote_discriminator,
+                    source_port: s.sender.source_port(),
+                    tx_interval_ms: st.tx_interval.map(|d| d.as_secs_f64() * 1000.0),
+                    detection_time_ms: st.detection_time.as_secs_f64() * 1000.0,
+                    polling: st.polling,
+                    packets_sent: st.counters.tx,
+                    packets_received: st.counters.rx,
+                    up_transitions: st.counters.up_transitions,
+                    down_transitions: st.counters.down_transitions,
+                    detection_expiries: st.counters.detection_expiries,
+                    wrong_discriminator: st.counters.rx_wrong_discriminator,
+                }
+            })
+            .collect();
+        (sessions, self.dropped)
+    }
+}
+
+/// The router a group peers with: its Active while Standby, its Standby while Active.
+pub(super) fn bfd_peer(g: &crate::fsm::Group) -> Option<IpAddr> {
+    match g.state() {
+        crate::proto::State::Standby => g.active_peer(),
+        crate::proto::State::Active => g.standby_peer(),
+        _ => None,
+    }
+}
+
+/// Carry out a session's actions: packets on the wire, state changes logged, and a lost
+/// peer reported in `lost`.
+fn execute(s: &mut PeerRt, acts: Vec<Action>, lost: &mut Vec<PeerDown>) {
+    for a in acts {
+        match a {
+            Action::Send(r) => {
+                if let Err(e) = s.sender.send(s.peer, &r.to_bytes()) {
+                    debug!("BFD peer {}: {e}", s.peer);
+                }
+            }
+            Action::StateChange { from, to, diag } => {
+                let remote = s.session.status().remote_state;
+                info!("BFD peer {}: {from:?} -> {to:?} (diag {diag:?})", s.peer);
+                if from == State::Up && to == State::Down && remote != State::AdminDown {
+                    lost.push((s.iface, s.peer));
+                }
+            }
+            Action::ConfigRejected(e) => warn!("BFD peer {}: {e}", s.peer),
+        }
+    }
+}
+
+/// A listener task: datagrams to the loop until the socket fails for good.
+async fn listen(iface: usize, l: BfdListener, tx: mpsc::Sender<BfdRx>) {
+    let mut errors = 0u32;
+    loop {
+        let mut buf = [0u8; RX_BUF];
+        match l.recv(&mut buf).await {
+            Ok(d) => {
+                errors = 0;
+                let rx = BfdRx {
+                    iface,
+                    src: d.src.ip(),
+                    ttl: d.ttl,
+                    len: d.len,
+                    truncated: d.truncated,
+                    buf,
+                };
+                if tx.send(rx).await.is_err() {
+                    return;
+                }
+            }
+            Err(e) => {
+                errors += 1;
+                if errors >= MAX_RX_ERRORS {
+                    warn!("{}: BFD listener gives up: {e}", l.iface());
+                    return;
+                }
+                debug!("{}: BFD receive: {e}", l.iface());
+                tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+            }
+        }
+    }
+}
+
+impl super::Daemon {
+    /// (Re)apply the BFD configuration of every interface (start-up, reload).
+    pub(super) fn configure_bfd(&mut self) {
+        let now = self.now();
+        for i in 0..self.ifaces.len() {
+            let (name, ifindex, cfg) = {
+                let f = &self.ifaces[i];
+                (f.cfg.name.clone(), f.info.ifindex, f.cfg.bfd)
+            };
+            self.bfd.configure_iface(now, i, &name, ifindex, cfg);
+            self.sync_bfd_peers(i);
+        }
+    }
+
+    /// The peers interface `iface` must run sessions with: the Active of each group in
+    /// Standby there, the Standby of each group in Active.
+    pub(super) fn sync_bfd_peers(&mut self, iface: usize) {
+        if self.bfd.is_empty() {
+            return;
+        }
+        let mut wanted: Vec<IpAddr> = Vec::new();
+        for g in self.groups.iter().filter(|g| g.iface == iface) {
+            if let Some(p) = bfd_peer(&g.fsm).filter(|p| !wanted.contains(p)) {
+                wanted.push(p);
+            }
+        }
+        let now = self.now();
+        self.bfd.sync_peers(now, iface, &wanted);
+    }
+
+    pub(super) async fn on_bfd_packet(&mut self, rx: BfdRx) {
+        let now = self.now();
+        let lost = self.bfd.on_packet(now, &rx);
+        self.bfd_peers_lost(lost).await;
+    }
+
+    pub(super) async fn on_bfd_timers(&mut self, now: Time) {
+        let lost = self.bfd.on_timer(now);
+        self.bfd_peers_lost(lost).await;
+    }
+
+    /// Tell the groups of each interface that BFD lost a peer.
+    async fn bfd_peers_lost(&mut self, lost: Vec<PeerDown>) {
+        for (iface, peer) in lost {
+            for gi in 0..self.groups.len() {
+                if self.groups[gi].iface == iface {
+                    self.feed(gi, crate::fsm::Event::BfdPeerDown { peer }).await;
+                }
+            }
+        }
+    }
+}

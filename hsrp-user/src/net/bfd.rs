@@ -1,0 +1,338 @@
+//! The UDP sockets of single-hop BFD (RFC 5881), one interface each (SO_BINDTODEVICE):
+//!
+//! - [`BfdListener`]: receives Control packets on port 3784 with the TTL / hop limit each
+//!   arrived with (IP_RECVTTL / IPV6_RECVHOPLIMIT), so the caller can apply the GTSM check
+//!   of RFC 5881 §5 (255 only) — the check itself is policy and lives with the caller.
+//! - [`BfdSender`]: one per session, sends from its own source port in 49152-65535
+//!   (RFC 5881 §4: one port for all packets of a session, unique per session) with TTL /
+//!   hop limit 255 and DSCP CS6, like routing protocol traffic.
+//!
+//! IPv4 and IPv6 use separate sockets (the IPv6 ones are v6-only).
+
+use std::io;
+use std::mem;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, SocketAddrV4, SocketAddrV6};
+use std::os::fd::{AsRawFd, RawFd};
+
+use socket2::{Domain, Protocol, SockAddr, Socket, Type};
+use tokio::io::unix::AsyncFd;
+use tokio::io::Interest;
+
+use super::error::check_iface_name;
+use super::{NetError, Result};
+use crate::wire::bfd::PORT;
+
+/// The TTL / hop limit BFD sends with and demands on receipt (RFC 5881 §5).
+pub const BFD_TTL: u8 = 255;
+/// Source ports of BFD Control packets (RFC 5881 §4).
+pub const SOURCE_PORTS: std::ops::RangeInclusive<u16> = 49152..=65535;
+/// DSCP CS6 in the TOS / traffic class byte.
+const TOS_CS6: u32 = 0xc0;
+
+/// One received datagram.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct BfdDatagram {
+    pub src: SocketAddr,
+    /// TTL (IPv4) or hop limit (IPv6) it arrived with; None if the kernel gave none.
+    pub ttl: Option<u8>,
+    /// Bytes written into the caller's buffer.
+    pub len: usize,
+    /// The datagram was longer than the buffer (the rest is lost).
+    pub truncated: bool,
+}
+
+/// Receives BFD Control packets on UDP port 3784 of one interface (one address family).
+#[derive(Debug)]
+pub struct BfdListener {
+    fd: AsyncFd<Socket>,
+    iface: String,
+}
+
+impl BfdListener {
+    /// Binds port 3784 on `iface` for IPv4 or IPv6. Must be called inside a tokio runtime.
+    pub fn bind(iface: &str, ipv6: bool) -> Result<BfdListener> {
+        check_iface_name(iface)?;
+        let sock = udp_socket(iface, ipv6)?;
+        let (level, opt) = if ipv6 {
+            (libc::IPPROTO_IPV6, libc::IPV6_RECVHOPLIMIT)
+        } else {
+            (libc::IPPROTO_IP, libc::IP_RECVTTL)
+        };
+        set_int(sock.as_raw_fd(), level, opt, 1)
+            .map_err(|e| io_err(iface, "ask for the received TTL", e))?;
+        sock.set_reuse_address(true)
+            .map_err(|e| io_err(iface, "SO_REUSEADDR", e))?;
+        let addr: SocketAddr = if ipv6 {
+            (Ipv6Addr::UNSPECIFIED, PORT).into()
+        } else {
+            (Ipv4Addr::UNSPECIFIED, PORT).into()
+        };
+        sock.bind(&addr.into())
+            .map_err(|e| io_err(iface, "bind UDP port 3784", e))?;
+        // SAFETY: `sock` owns its descriptor, which the AsyncFd takes over with it; Socket
+        // always returns that same descriptor and closes it only when dropped.
+        let fd = unsafe { AsyncFd::register(sock) }
+            .map_err(|e| io_err(iface, "register with tokio", e.into()))?;
+        Ok(BfdListener {
+            fd,
+            iface: iface.to_owned(),
+        })
+    }
+
+    pub fn iface(&self) -> &str {
+        &self.iface
+    }
+
+    /// The next datagram, with its source and TTL.
+    pub async fn recv(&self, buf: &mut [u8]) -> Result<BfdDatagram> {
+        self.fd
+            .async_io(Interest::READABLE, |s| recv_with_ttl(s.as_raw_fd(), buf))
+            .await
+            .map_err(|e| io_err(&self.iface, "receive", e))
+    }
+}
+
+/// Sends one session's Control packets from its own source port.
+#[derive(Debug)]
+pub struct BfdSender {
+    sock: Socket,
+    iface: String,
+    ifindex: u32,
+    port: u16,
+}
+
+impl BfdSender {
+    /// A socket on `iface` bound to a free source port in 49152-65535, trying from
+    /// `first_try` upwards (wrapping), TTL / hop limit 255. Non-blocking.
+    pub fn open(iface: &str, ifindex: u32, ipv6: bool, first_try: u16) -> Result<BfdSender> {
+        check_iface_name(iface)?;
+        let sock = udp_socket(iface, ipv6)?;
+        if ipv6 {
+            sock.set_unicast_hops_v6(BFD_TTL.into())
+                .map_err(|e| io_err(iface, "set the hop limit", e))?;
+            sock.set_tclass_v6(TOS_CS6)
+                .map_err(|e| io_err(iface, "set the traffic class", e))?;
+        } else {
+            sock.set_ttl_v4(BFD_TTL.into())
+                .map_err(|e| io_err(iface, "set the TTL", e))?;
+            sock.set_tos_v4(TOS_CS6)
+                .map_err(|e| io_err(iface, "set the TOS", e))?;
+        }
+        let (lo, hi) = (*SOURCE_PORTS.start(), *SOURCE_PORTS.end());
+        let span = u32::from(hi - lo) + 1;
+        let start = u32::from(first_try.clamp(lo, hi) - lo);
+        let mut last = None;
+        for i in 0..span {
+            let port = lo + ((start + i) % span) as u16;
+            let addr: SocketAddr = if ipv6 {
+                (Ipv6Addr::UNSPECIFIED, port).into()
+            } else {
+                (Ipv4Addr::UNSPECIFIED, port).into()
+            };
+            match sock.bind(&addr.into()) {
+                Ok(()) => {
+                    return Ok(BfdSender {
+                        sock,
+                        iface: iface.to_owned(),
+                        ifindex,
+                        port,
+                    })
+                }
+                Err(e) if e.kind() == io::ErrorKind::AddrInUse => last = Some(e),
+                Err(e) => return Err(io_err(iface, "bind a BFD source port", e)),
+            }
+        }
+        Err(io_err(
+            iface,
+            "bind a BFD source port (all of 49152-65535 in use)",
+            last.unwrap_or_else(|| io::Error::from(io::ErrorKind::AddrInUse)),
+        ))
+    }
+
+    pub fn source_port(&self) -> u16 {
+        self.port
+    }
+
+    /// Send `payload` to `dst` port 3784 (an IPv6 link-local gets this interface's scope).
+    /// Never blocks: a full queue is an error the caller counts (BFD tolerates a loss).
+    pub fn send(&self, dst: IpAddr, payload: &[u8]) -> Result<()> {
+        let to: SocketAddr = match dst {
+            IpAddr::V4(a) => SocketAddrV4::new(a, PORT).into(),
+            IpAddr::V6(a) => {
+                let scope = if a.is_unicast_link_local() {
+                    self.ifindex
+                } else {
+                    0
+                };
+                SocketAddrV6::new(a, PORT, 0, scope).into()
+            }
+        };
+        self.sock
+            .send_to(payload, &SockAddr::from(to))
+            .map(|_| ())
+            .map_err(|e| io_err(&self.iface, "send a BFD packet", e))
+    }
+}
+
+/// A non-blocking UDP socket bound to `iface` (before any bind, so the port is per device).
+fn udp_socket(iface: &str, ipv6: bool) -> Result<Socket> {
+    let domain = if ipv6 { Domain::IPV6 } else { Domain::IPV4 };
+    let sock = Socket::new(
+        domain,
+        Type::DGRAM.nonblocking().cloexec(),
+        Some(Protocol::UDP),
+    )
+    .map_err(|e| io_err(iface, "socket(UDP)", e))?;
+    if ipv6 {
+        sock.set_only_v6(true)
+            .map_err(|e| io_err(iface, "IPV6_V6ONLY", e))?;
+    }
+    sock.bind_device(Some(iface.as_bytes()))
+        .map_err(|e| io_err(iface, "SO_BINDTODEVICE", e))?;
+    Ok(sock)
+}
+
+fn set_int(fd: RawFd, level: libc::c_int, name: libc::c_int, value: libc::c_int) -> io::Result<()> {
+    // SAFETY: `value` is a live c_int and the length passed is its size; the kernel only
+    // reads it.
+    let rc = unsafe {
+        libc::setsockopt(
+            fd,
+            level,
+            name,
+            (&value as *const libc::c_int).cast(),
+            mem::size_of::<libc::c_int>() as libc::socklen_t,
+        )
+    };
+    if rc < 0 {
+        Err(io::Error::last_os_error())
+    } else {
+        Ok(())
+    }
+}
+
+/// recvmsg(2) with room for the TTL / hop-limit control message.
+fn recv_with_ttl(fd: RawFd, buf: &mut [u8]) -> io::Result<BfdDatagram> {
+    // 64 bytes hold one cmsghdr with an int on any Linux ABI, with room to spare.
+    let mut control = [0u64; 8];
+    // SAFETY: sockaddr_storage is plain old data; all zeroes is a valid value.
+    let mut addr: libc::sockaddr_storage = unsafe { mem::zeroed() };
+    let mut iov = libc::iovec {
+        iov_base: buf.as_mut_ptr().cast(),
+        iov_len: buf.len(),
+    };
+    // SAFETY: msghdr is plain old data; all zeroes is a valid value, filled in below.
+    let mut msg: libc::msghdr = unsafe { mem::zeroed() };
+    msg.msg_name = (&mut addr as *mut libc::sockaddr_storage).cast();
+    msg.msg_namelen = mem::size_of::<libc::sockaddr_storage>() as libc::socklen_t;
+    msg.msg_iov = &mut iov;
+    msg.msg_iovlen = 1;
+    msg.msg_control = control.as_mut_ptr().cast();
+    msg.msg_controllen = mem::size_of_val(&control) as _;
+    // SAFETY: every pointer in `msg` points to a live buffer of the stated length that
+    // outlives the call; the kernel writes at most those lengths.
+    let n = unsafe { libc::recvmsg(fd, &mut msg, 0) };
+    if n < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    let src = sockaddr_to_std(&addr).ok_or_else(|| io::Error::other("unknown address family"))?;
+    let control_len = (msg.msg_controllen as usize).min(mem::size_of_val(&control));
+    let bytes: Vec<u8> = control.iter().flat_map(|w| w.to_ne_bytes()).collect();
+    Ok(BfdDatagram {
+        src,
+        ttl: ttl_from_control(&bytes[..control_len]),
+        len: (n as usize).min(buf.len()),
+        truncated: msg.msg_flags & libc::MSG_TRUNC != 0,
+    })
+}
+
+fn sockaddr_to_std(a: &libc::sockaddr_storage) -> Option<SocketAddr> {
+    match i32::from(a.ss_family) {
+        libc::AF_INET => {
+            // SAFETY: the family says the storage holds a sockaddr_in, which fits in it.
+            let s: &libc::sockaddr_in = unsafe { &*(a as *const _ as *const libc::sockaddr_in) };
+            let ip = Ipv4Addr::from(u32::from_be(s.sin_addr.s_addr));
+            Some(SocketAddrV4::new(ip, u16::from_be(s.sin_port)).into())
+        }
+        libc::AF_INET6 => {
+            // SAFETY: the family says the storage holds a sockaddr_in6, which fits in it.
+            let s: &libc::sockaddr_in6 = unsafe { &*(a as *const _ as *const libc::sockaddr_in6) };
+            let ip = Ipv6Addr::from(s.sin6_addr.s6_addr);
+            Some(
+                SocketAddrV6::new(
+                    ip,
+                    u16::from_be(s.sin6_port),
+                    s.sin6_flowinfo,
+                    s.sin6_scope_id,
+                )
+                .into(),
+            )
+        }
+        _ => None,
+    }
+}
+
+/// Walk the control messages (Linux layout: `size_t len; int level; int type;` then the
+/// data, each message aligned to `size_t`) for IP_TTL or IPV6_HOPLIMIT.
+fn ttl_from_control(b: &[u8]) -> Option<u8> {
+    const W: usize = mem::size_of::<usize>();
+    let align = |n: usize| n.div_ceil(W) * W;
+    let hdr = align(W + 8);
+    let mut at = 0;
+    while at + hdr <= b.len() {
+        let len = usize::from_ne_bytes(b[at..at + W].try_into().ok()?);
+        let level = i32::from_ne_bytes(b[at + W..at + W + 4].try_into().ok()?);
+        let kind = i32::from_ne_bytes(b[at + W + 4..at + W + 8].try_into().ok()?);
+        if len < hdr || at + len > b.len() {
+            return None;
+        }
+        let is_ttl = (level == libc::IPPROTO_IP && kind == libc::IP_TTL)
+            || (level == libc::IPPROTO_IPV6 && kind == libc::IPV6_HOPLIMIT);
+        if is_ttl && len >= hdr + 4 {
+            let v = i32::from_ne_bytes(b[at + hdr..at + hdr + 4].try_into().ok()?);
+            return u8::try_from(v).ok();
+        }
+        at += align(len);
+    }
+    None
+}
+
+fn io_err(iface: &str, what: &'static str, source: io::Error) -> NetError {
+    NetError::Io {
+        iface: iface.to_owned(),
+        what,
+        source,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cmsg(level: i32, kind: i32, value: i32) -> Vec<u8> {
+        const W: usize = mem::size_of::<usize>();
+        let mut v = Vec::new();
+        v.extend_from_slice(&(W + 8 + 4).to_ne_bytes());
+        v.extend_from_slice(&level.to_ne_bytes());
+        v.extend_from_slice(&kind.to_ne_bytes());
+        v.extend_from_slice(&value.to_ne_bytes());
+        v.resize((W + 12).div_ceil(W) * W, 0);
+        v
+    }
+
+    #[test]
+    fn ttl_found_after_another_message() {
+        let mut b = cmsg(libc::IPPROTO_IP, libc::IP_TOS, 0xc0);
+        b.extend(cmsg(libc::IPPROTO_IP, libc::IP_TTL, 255));
+        assert_eq!(ttl_from_control(&b), Some(255));
+        assert_eq!(
+            ttl_from_control(&cmsg(libc::IPPROTO_IPV6, libc::IPV6_HOPLIMIT, 254)),
+            Some(254)
+        );
+        assert_eq!(ttl_from_control(&[]), None);
+        // A length that runs past the buffer is not trusted.
+        let mut bad = cmsg(libc::IPPROTO_IP, libc::IP_TTL, 255);
+        bad[0] = 200;
+        assert_eq!(ttl_from_control(&bad), None);
+    }
+}

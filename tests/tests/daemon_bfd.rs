@@ -1,0 +1,347 @@
+//! HSRP BFD peering between two real hsrpd processes with calm HSRP timers (1 s / 3 s, so
+//! the election does not take the 20 s of the default timers):
+//! the Active and the Standby bring a BFD session Up (UDP 3784, source port 49152-65535,
+//! TTL 255), forged BFD packets (wrong TTL, unknown discriminator, bad length) are dropped
+//! and counted without touching the session, and when the Active freezes (SIGSTOP: no
+//! Resign, no sentinel) the Standby takes over as soon as BFD notices, long before the
+//! hold time.
+
+use std::fs::File;
+use std::net::{SocketAddrV4, UdpSocket};
+use std::os::fd::AsRawFd;
+use std::time::Duration;
+
+use anyhow::{bail, Context, Result};
+use hsrp_tests::lab::{group_state, router_config, tshark_fields, wait_for, Lab, LabOptions, VIP};
+use hsrp_tests::rogue::Rogue;
+use hsrp_user::control::Snapshot;
+use hsrp_user::proto::State;
+use hsrp_user::wire::bfd::{Diag, Repr, State as BfdState};
+
+/// 50 ms x 3: a 150 ms detection time, robust on a loaded test machine.
+const BFD: &str = " bfd interval 50 min_rx 50 multiplier 3\n";
+
+fn bfd_state(lab: &Lab, i: usize) -> Option<String> {
+    lab.status(i)
+        .ok()
+        .and_then(|s| s.bfd.first().map(|b| b.state.clone()))
+}
+
+fn status(lab: &Lab, i: usize) -> Snapshot {
+    lab.status(i).expect("status")
+}
+
+/// An IPv6 group (virtual link-local from the vMAC), 1 s / 3 s timers, BFD.
+fn v6_config(priority: u8) -> String {
+    format!(
+        "interface lan0\n standby version 2\n standby 1 ipv6 autoconfig\n \
+         standby 1 priority {priority}\n standby 1 preempt\n standby 1 timers 1 3\n{BFD}"
+    )
+}
+
+/// r1 (150) Active, r2 (100) Standby, 1 s / 3 s HSRP timers, BFD Up on both.
+fn peered_pair() -> (Lab, hsrp_tests::lab::Capture) {
+    peered_pair_with(|prio| {
+        format!(
+            "{}{BFD}",
+            router_config(2, &[(1, VIP, prio, true)], "timers 1 3")
+        )
+    })
+}
+
+fn peered_pair_with(config: impl Fn(u8) -> String) -> (Lab, hsrp_tests::lab::Capture) {
+    let mut lab = Lab::new(LabOptions::default()).expect("lab");
+    let cap = lab.capture("lan").expect("capture");
+    // IPv6 groups need the link-local out of duplicate address detection (about 1 s).
+    for r in &lab.routers {
+        let ready = wait_for(Duration::from_secs(5), || {
+            r.ns.exec("ip -6 addr show dev lan0 scope link")
+                .is_ok_and(|o| o.contains("fe80") && !o.contains("tentative"))
+        });
+        assert!(ready.is_some(), "{}: no usable link-local", r.name);
+    }
+    for (i, prio) in [(1, 150), (2, 100)] {
+        lab.start_hsrpd(i, &config(prio)).expect("start hsrpd");
+    }
+    // Election takes two hold times (Listen -> Speak -> Standby -> Active: 6 s); BFD then
+    // needs its slow start (1 s packets) and a Poll Sequence.
+    let ok = wait_for(Duration::from_secs(20), || {
+        group_state(&lab, 1) == Some(State::Active)
+            && group_state(&lab, 2) == Some(State::Standby)
+            && bfd_state(&lab, 1).as_deref() == Some("Up")
+            && bfd_state(&lab, 2).as_deref() == Some("Up")
+    });
+    if ok.is_none() {
+        panic!(
+            "no election with BFD Up:\nr1:\n{}\nr2:\n{}",
+            lab.log(1),
+            lab.log(2)
+        );
+    }
+    (lab, cap)
+}
+
+/// A UDP socket in the rogue's namespace, bound to its address and `port`, with `ttl`.
+fn rogue_udp(rogue: &Rogue, port: u16, ttl: u32) -> Result<UdpSocket> {
+    let path = format!("/run/netns/{}", rogue.ns.name);
+    let ip = rogue.ip;
+    std::thread::spawn(move || -> Result<UdpSocket> {
+        let ns = File::open(&path).with_context(|| format!("opening {path}"))?;
+        // SAFETY: setns on a valid namespace fd; it only changes this (throwaway) thread.
+        if unsafe { libc::setns(ns.as_raw_fd(), libc::CLONE_NEWNET) } != 0 {
+            bail!("setns: {}", std::io::Error::last_os_error());
+        }
+        let s = UdpSocket::bind(SocketAddrV4::new(ip, port))?;
+        s.set_ttl(ttl)?;
+        Ok(s)
+    })
+    .join()
+    .map_err(|_| anyhow::anyhow!("rogue thread panicked"))?
+}
+
+#[test]
+fn bfd_session_up_forgeries_dropped_and_frozen_active_lost_fast() {
+    let (lab, cap) = peered_pair();
+    let r1 = lab.router(1).lan_ip;
+    let r2 = lab.router(2).lan_ip;
+    let s1 = status(&lab, 1);
+    let s2 = status(&lab, 2);
+    let (b1, b2) = (&s1.bfd[0], &s2.bfd[0]);
+    assert_eq!(b1.peer, Some(r2.into()));
+    assert_eq!(b2.peer, Some(r1.into()));
+    assert_eq!(b1.remote_discriminator, b2.local_discriminator);
+    assert_eq!(b2.remote_discriminator, b1.local_discriminator);
+    assert!(
+        (49152..=65535).contains(&b1.source_port),
+        "{}",
+        b1.source_port
+    );
+    // Negotiated: 50 ms each way, 3 x 50 ms detection.
+    assert_eq!(b1.tx_interval_ms, Some(50.0));
+    assert_eq!(b1.detection_time_ms, 150.0);
+
+    // Forged packets from a rogue on the LAN: each dropped and counted, the session stays.
+    let rogue = Rogue::join(&lab).expect("rogue");
+    let forged = |your: u32, state: BfdState| Repr {
+        diag: Diag::None,
+        state,
+        poll: false,
+        final_: false,
+        cpi: false,
+        demand: false,
+        detect_mult: 3,
+        my_discriminator: 0xbad,
+        your_discriminator: your,
+        desired_min_tx: 50_000,
+        required_min_rx: 50_000,
+        required_min_echo_rx: 0,
+    };
+    let to_r1 = SocketAddrV4::new(r1, 3784);
+    let low_ttl = rogue_udp(&rogue, 49998, 64).unwrap();
+    let ttl255 = rogue_udp(&rogue, 49999, 255).unwrap();
+    // TTL 64: not from the link (RFC 5881 §5), even with the right discriminator.
+    low_ttl
+        .send_to(
+            &forged(b1.local_discriminator, BfdState::AdminDown).to_bytes(),
+            to_r1,
+        )
+        .unwrap();
+    // TTL 255, the real session's discriminator, but not from its peer.
+    ttl255
+        .send_to(
+            &forged(b1.local_discriminator, BfdState::Down).to_bytes(),
+            to_r1,
+        )
+        .unwrap();
+    // TTL 255, Length field beyond the datagram.
+    let mut bad_len = forged(0, BfdState::Down).to_bytes();
+    bad_len[3] = 30;
+    ttl255.send_to(&bad_len, to_r1).unwrap();
+    // TTL 255, Your Discriminator 0 from an address with no session.
+    ttl255
+        .send_to(&forged(0, BfdState::Down).to_bytes(), to_r1)
+        .unwrap();
+    let counted = wait_for(Duration::from_secs(2), || {
+        let d = status(&lab, 1).bfd_dropped;
+        d.bad_ttl == 1 && d.unknown_discriminator == 1 && d.malformed == 1 && d.no_session == 1
+    });
+    assert!(
+        counted.is_some(),
+        "drop counters: {:?}",
+        status(&lab, 1).bfd_dropped
+    );
+    let after = status(&lab, 1);
+    assert_eq!(after.bfd[0].state, "Up");
+    assert_eq!(after.bfd[0].down_transitions, 0);
+    assert_eq!(after.groups[0].state, State::Active);
+
+    // Freeze the Active: no hello, no BFD, no Resign (the process is alive).
+    lab.signal(1, libc::SIGSTOP).unwrap();
+    let took = wait_for(Duration::from_secs(5), || {
+        group_state(&lab, 2) == Some(State::Active)
+    })
+    .unwrap_or_else(|| panic!("r2 never became Active:\n{}", lab.log(2)));
+    println!(
+        "SIGSTOP of the Active -> r2 Active (status poll): {} ms",
+        took.as_millis()
+    );
+    // Bound: 150 ms detection plus scheduling slack on a shared machine; the hold timer
+    // alone would need at least 2 s (3 s hold, hellos every second), and the log line
+    // below says which timer it was.
+    assert!(took < Duration::from_secs(2), "took {took:?}");
+    let log2 = lab.log(2);
+    assert!(
+        log2.contains(&format!(
+            "Standby -> Active: BFD session to Active {r1} down"
+        )),
+        "{log2}"
+    );
+    // r2, now Active with no Standby, has no one left to peer with: the session to r1 is
+    // gone (ended with an AdminDown).
+    let gone = wait_for(Duration::from_secs(2), || status(&lab, 2).bfd.is_empty());
+    assert!(gone.is_some(), "{:?}", status(&lab, 2).bfd);
+    assert!(
+        lab.log(2).contains(&format!("BFD peer {r1}: Up -> Down")),
+        "{}",
+        lab.log(2)
+    );
+    lab.signal(1, libc::SIGCONT).unwrap();
+    // r1 wakes up, preempts back (priority 150), and the pair peers again.
+    let again = wait_for(Duration::from_secs(20), || {
+        group_state(&lab, 1) == Some(State::Active)
+            && group_state(&lab, 2) == Some(State::Standby)
+            && bfd_state(&lab, 1).as_deref() == Some("Up")
+            && bfd_state(&lab, 2).as_deref() == Some("Up")
+    });
+    assert!(
+        again.is_some(),
+        "no peering after SIGCONT:\nr1:\n{}\nr2:\n{}",
+        lab.log(1),
+        lab.log(2)
+    );
+
+    // On the wire: BFD Control packets from both routers, TTL 255, to port 3784, source
+    // port 49152-65535, dissected without complaint.
+    let pcap = cap.stop().unwrap();
+    let lines = tshark_fields(
+        &pcap,
+        "bfd && ip.src != 10.0.0.66",
+        &["ip.src", "ip.ttl", "udp.srcport", "udp.dstport", "bfd.sta"],
+    )
+    .unwrap();
+    assert!(lines.len() > 20, "only {} BFD packets", lines.len());
+    for l in &lines {
+        let f: Vec<&str> = l.split('|').collect();
+        assert!(f[0] == r1.to_string() || f[0] == r2.to_string(), "{l}");
+        assert_eq!(f[1], "255", "{l}");
+        let sport: u16 = f[2].parse().unwrap();
+        assert!(sport >= 49152, "{l}");
+        assert_eq!(f[3], "3784", "{l}");
+    }
+}
+
+/// The same over IPv6: the session runs between the routers' link-local addresses (the
+/// senders of their hellos), hop limit 255, and a frozen Active is lost as fast.
+#[test]
+fn bfd_over_ipv6_link_local() {
+    let (lab, cap) = peered_pair_with(v6_config);
+    let s1 = status(&lab, 1);
+    let s2 = status(&lab, 2);
+    let (b1, b2) = (&s1.bfd[0], &s2.bfd[0]);
+    let p1 = b1.peer.expect("peer");
+    let p2 = b2.peer.expect("peer");
+    for p in [p1, p2] {
+        match p {
+            std::net::IpAddr::V6(a) => assert!(a.is_unicast_link_local(), "{a}"),
+            other => panic!("IPv4 peer {other} in an IPv6 group"),
+        }
+    }
+    assert_ne!(p1, p2);
+    assert_eq!(b1.remote_discriminator, b2.local_discriminator);
+    assert_eq!(b1.detection_time_ms, 150.0);
+    // A second of steady state (about 20 packets each way at 50 ms) for the capture.
+    std::thread::sleep(Duration::from_secs(1));
+    assert_eq!(status(&lab, 2).bfd[0].state, "Up");
+
+    lab.signal(1, libc::SIGSTOP).unwrap();
+    let took = wait_for(Duration::from_secs(5), || {
+        group_state(&lab, 2) == Some(State::Active)
+    })
+    .unwrap_or_else(|| panic!("r2 never became Active:\n{}", lab.log(2)));
+    println!(
+        "IPv6: SIGSTOP of the Active -> r2 Active (status poll): {} ms",
+        took.as_millis()
+    );
+    // As for IPv4: the hold timer alone would need at least 2 s.
+    assert!(took < Duration::from_secs(2), "took {took:?}");
+    assert!(
+        lab.log(2).contains(&format!(
+            "Standby -> Active: BFD session to Active {p2} down"
+        )),
+        "{}",
+        lab.log(2)
+    );
+    lab.signal(1, libc::SIGCONT).unwrap();
+
+    let pcap = cap.stop().unwrap();
+    let lines = tshark_fields(
+        &pcap,
+        "bfd && ipv6",
+        &["ipv6.src", "ipv6.hlim", "udp.srcport", "udp.dstport"],
+    )
+    .unwrap();
+    assert!(lines.len() > 20, "only {} BFD packets", lines.len());
+    for l in &lines {
+        let f: Vec<&str> = l.split('|').collect();
+        assert!(f[0].starts_with("fe80::"), "{l}");
+        assert_eq!(f[1], "255", "{l}");
+        assert!(f[2].parse::<u16>().unwrap() >= 49152, "{l}");
+        assert_eq!(f[3], "3784", "{l}");
+    }
+}
+
+/// Peering turned off by a reload (`no standby bfd`): r1 ends its session with an
+/// AdminDown, which r2 honours (Down, remote AdminDown, no takeover, no detection expiry);
+/// turned on again, the pair peers again.
+#[test]
+fn reload_turns_peering_off_with_admin_down_and_back_on() {
+    let (lab, _cap) = peered_pair();
+    let r1_conf = |extra: &str| {
+        format!(
+            "{}{BFD}{extra}",
+            router_config(2, &[(1, VIP, 150, true)], "timers 1 3")
+        )
+    };
+    let conf_path = lab.dir.join("r1.conf");
+    std::fs::write(&conf_path, r1_conf(" no standby bfd\n")).unwrap();
+    lab.signal(1, libc::SIGHUP).unwrap();
+    let off = wait_for(Duration::from_secs(3), || {
+        status(&lab, 1).bfd.is_empty()
+            && status(&lab, 2)
+                .bfd
+                .first()
+                .is_some_and(|b| b.state == "Down" && b.remote_state == "AdminDown")
+    });
+    assert!(
+        off.is_some(),
+        "r1 {:?}\nr2 {:?}\n{}",
+        status(&lab, 1).bfd,
+        status(&lab, 2).bfd,
+        lab.log(1)
+    );
+    let b2 = &status(&lab, 2).bfd[0];
+    assert_eq!(b2.local_diag, "NeighborSignaledDown");
+    assert_eq!(b2.detection_expiries, 0);
+    // HSRP carries on as before: nobody took over.
+    std::thread::sleep(Duration::from_millis(500));
+    assert_eq!(group_state(&lab, 1), Some(State::Active));
+    assert_eq!(group_state(&lab, 2), Some(State::Standby));
+
+    std::fs::write(&conf_path, r1_conf("")).unwrap();
+    lab.signal(1, libc::SIGHUP).unwrap();
+    let on = wait_for(Duration::from_secs(10), || {
+        bfd_state(&lab, 1).as_deref() == Some("Up") && bfd_state(&lab, 2).as_deref() == Some("Up")
+    });
+    assert!(on.is_some(), "{}", lab.log(1));
+    assert_eq!(group_state(&lab, 1), Some(State::Active));
+}
