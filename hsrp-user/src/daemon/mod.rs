@@ -141,8 +141,11 @@ pub fn run_with(config: &Path, socket: &Path, options: RunOptions) -> Result<Exi
         }
     };
     realtime::bound_memory();
-    let aux = aux::aux_runtime()?;
-    let runtime = aux::timer_runtime()?;
+    // What every thread keeps once start-up is done (see `privileges`); real-time mode
+    // keeps what it needs to be changed by a reload.
+    let keep = crate::privileges::runtime_set(options.realtime.or(cfg.realtime).is_some());
+    let aux = aux::aux_runtime(keep)?;
+    let runtime = aux::timer_runtime(keep)?;
     runtime.block_on(async {
         let (ctl_tx, ctl_rx) = mpsc::channel(16);
         let (cmd_tx, cmd_rx) = mpsc::channel(16);
@@ -161,17 +164,12 @@ pub fn run_with(config: &Path, socket: &Path, options: RunOptions) -> Result<Exi
         daemon.accept_start();
         let wanted = daemon.realtime.wanted(daemon.config.realtime);
         let realtime = daemon.set_realtime(wanted);
-        // Everything that needs the start-up privileges is done (see `privileges`), on
-        // this thread and on the aux runtime's; real-time mode keeps what it needs to be
-        // changed by a reload (and CAP_IPC_LOCK for memory locked with MCL_FUTURE).
-        let keep = crate::privileges::runtime_set(wanted.is_some());
-        let aux_drop = aux.spawn(async move { crate::privileges::drop_to(keep) });
+        // Everything that needs the start-up privileges is done: this thread keeps what
+        // the runtimes' threads kept from their start (CAP_IPC_LOCK in real-time mode for
+        // memory locked with MCL_FUTURE).
         match crate::privileges::drop_to(keep) {
             Ok(()) => debug!("capabilities reduced to {}", crate::privileges::names(keep)),
             Err(e) => warn!("cannot drop capabilities: {e}; running with all of them"),
-        }
-        if let Ok(Err(e)) = aux_drop.await {
-            warn!("cannot drop the aux thread's capabilities: {e}");
         }
         let ops = control::ops::Ops {
             events: Some(daemon.operator.bus.clone()),
