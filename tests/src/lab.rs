@@ -138,6 +138,36 @@ pub struct Lab {
 }
 
 impl Lab {
+    /// State and priority of router `i`'s first group, from its status (None: no answer).
+    pub fn first_group(&self, i: usize) -> Option<(hsrp_user::proto::State, u8)> {
+        self.status(i)
+            .ok()
+            .and_then(|s| s.groups.first().map(|g| (g.state, g.priority)))
+    }
+
+    /// Waits up to `limit` until r1's first group has `r1` (state, priority) and r2's is
+    /// in state `r2`; returns how long that took, or panics with both logs.
+    pub fn expect_roles(
+        &self,
+        limit: Duration,
+        r1: (hsrp_user::proto::State, u8),
+        r2: hsrp_user::proto::State,
+        what: &str,
+    ) -> Duration {
+        wait_for(limit, || {
+            self.first_group(1) == Some(r1) && self.first_group(2).map(|g| g.0) == Some(r2)
+        })
+        .unwrap_or_else(|| {
+            panic!(
+                "{what}: want r1 {r1:?}, r2 {r2:?}; have r1 {:?}, r2 {:?}\nr1 log:\n{}\nr2 log:\n{}",
+                self.first_group(1),
+                self.first_group(2),
+                self.log(1),
+                self.log(2)
+            )
+        })
+    }
+
     /// Builds the topology. Fails (never skips) when not root or a tool is missing.
     pub fn new(opts: LabOptions) -> Result<Lab> {
         crate::require_root();
