@@ -7,7 +7,8 @@
 //!
 //! - never two routers forwarding the same flow for longer than one hello: packets
 //!   delivered by both routers, and routers taking turns (the probe's segments), span at
-//!   most one hello;
+//!   most one hello + [`crate::SCHEDULING_SLACK`] (the hello or Coup that ends the overlap
+//!   is itself sent by a process a loaded machine may wake late);
 //! - no outage (longest gap at the server) longer than hold + one hello + [`SLACK`];
 //! - the roles come back (r1 Active, r2 Standby) within [`CONVERGE`] after every fault;
 //! - every daemon's status answers within 100 ms + [`SLACK`] whenever it is meant to run,
@@ -557,7 +558,9 @@ pub fn check(
     faults: &[FaultRecord],
     violations: &mut Vec<String>,
 ) {
-    let hello_ms = f64::from(TIMERS.hello_ms);
+    // One hello plus the scheduling slack: the overlap ends with a hello or Coup that a
+    // loaded machine may send late (CI saw 102 ms of turns at 100 ms hellos).
+    let overlap_ms = f64::from(TIMERS.hello_ms) + crate::SCHEDULING_SLACK.as_secs_f64() * 1000.0;
     let interval_ms = f64::from(stream.interval_us) / 1000.0;
     let bound_ms = f64::from(TIMERS.hold_ms + TIMERS.hello_ms) + SLACK.as_secs_f64() * 1000.0;
     if stream.outage_ms > bound_ms {
@@ -574,9 +577,9 @@ pub fn check(
         ));
     }
     let dup_ms = stream.duplicates_by_two_routers as f64 * interval_ms;
-    if dup_ms > hello_ms {
+    if dup_ms > overlap_ms {
         violations.push(format!(
-            "{} packets ({dup_ms:.1} ms of stream) delivered by both routers > one hello",
+            "{} packets ({dup_ms:.1} ms of stream) delivered by both routers > one hello + slack",
             stream.duplicates_by_two_routers
         ));
     }
@@ -589,14 +592,14 @@ pub fn check(
         .skip(1)
         .map(|s| s.first_seq)
         .collect();
-    let per_hello = (hello_ms / interval_ms).max(1.0) as u64;
+    let per_hello = (overlap_ms / interval_ms).max(1.0) as u64;
     let mut cluster_start = None;
     for w in changes.windows(2) {
         if w[1] - w[0] < per_hello {
             let start = *cluster_start.get_or_insert(w[0]);
             if w[1] - start > per_hello {
                 violations.push(format!(
-                    "routers took turns delivering from seq {start} to {} ({:.1} ms) > one hello",
+                    "routers took turns delivering from seq {start} to {} ({:.1} ms) > one hello + slack",
                     w[1],
                     (w[1] - start) as f64 * interval_ms
                 ));
@@ -732,8 +735,8 @@ mod tests {
         let r = report(&[(0, 9999)], 700.0, 0);
         let v = violations(&r, res(20, 10_000), res(20, 10_000));
         assert!(v.len() == 1 && v[0].contains("after Kill(1)"), "{v:?}");
-        // 60 packets (120 ms) duplicated by two routers.
-        let r = report(&[(0, 9999)], 10.0, 60);
+        // 80 packets (160 ms) duplicated by two routers (bound 100 + 50 ms).
+        let r = report(&[(0, 9999)], 10.0, 80);
         assert!(violations(&r, res(20, 1), res(20, 1))[0].contains("both routers"));
         // Taking turns every 10 packets (20 ms) for 200 packets (400 ms).
         let turns: Vec<(u64, u64)> = (0..30).map(|k| (k * 10, k * 10 + 9)).collect();
