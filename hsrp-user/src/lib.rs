@@ -8,7 +8,9 @@
 //! - `sim`: a simulated LAN in virtual time that drives `fsm` through `wire`.
 //! - `config`: the IOS-syntax configuration parser.
 //! - `dataplane`: loading the XDP program, its maps, the Active flip.
-//! - `net`: packet sockets and netlink.
+//! - `net`: every socket, netlink conversation and interface query of the daemon.
+//! - `nexthop_cache`: keeping the XDP next-hop cache correct (policy pure, I/O at the edge).
+//! - `sentinel`: the process that sends the Resigns of a daemon that died.
 //! - `track`: tracking objects (links, routes) and their changes.
 //! - `decode`: `hsrpd decode` (pcap reader).
 //! - `import`: `hsrpd import` (a Cisco running-config to an hsrpd configuration).
@@ -36,8 +38,10 @@ pub mod import;
 pub mod logging;
 pub mod manual;
 pub mod net;
+pub mod nexthop_cache;
 pub mod privileges;
 pub mod proto;
+pub mod sentinel;
 pub mod sim;
 pub mod track;
 pub mod wire;

@@ -175,7 +175,7 @@ fn main() -> ExitCode {
                     },
                 )
             }),
-        Command::Sentinel => hsrp_user::daemon::sentinel::main(),
+        Command::Sentinel => hsrp_user::sentinel::main(),
         Command::Events { socket } => hsrp_user::control::events::client(&socket),
         Command::Control { command, socket } => {
             hsrp_user::control::ops::client(&socket, &command.words())

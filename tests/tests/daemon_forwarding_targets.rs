@@ -104,9 +104,9 @@ fn links_created_and_deleted_while_running_are_added_to_and_removed_from_the_dev
 /// outlive a change no notification reports (e.g. a per-device `forwarding` sysctl).
 #[test]
 fn the_next_hop_cache_generation_moves_every_refresh_interval_without_events() {
-    use hsrp_user::daemon::nexthop_cache::REFRESH_INTERVAL;
     use hsrp_user::dataplane::nexthop::NexthopMaps;
     use hsrp_user::dataplane::MapSet;
+    use hsrp_user::nexthop_cache::REFRESH_INTERVAL;
     let lab = one_router_running_hsrpd();
     let pins = lab.router(1).ns.bpffs().join("hsrpd");
     let generation = || {

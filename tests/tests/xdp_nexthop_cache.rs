@@ -517,7 +517,7 @@ fn the_cache_follows_route_neighbour_mtu_and_rule_changes() {
     // turned back on.
     let gen0 = rig.generation();
     let t_fwd_off = rig.change(&format!("sysctl -qw net.ipv4.conf.{r0}.forwarding=0"));
-    let bound = hsrp_user::daemon::nexthop_cache::REFRESH_INTERVAL.as_secs_f64() + 0.2;
+    let bound = hsrp_user::nexthop_cache::REFRESH_INTERVAL.as_secs_f64() + 0.2;
     std::thread::sleep(Duration::from_secs_f64(bound));
     assert_ne!(
         rig.generation(),

@@ -25,10 +25,11 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 
+pub use crate::net::SystemView;
 pub use advice::{warnings, SystemFacts};
 pub use error::{redact_secrets, ConfigError, Diagnostic};
 pub use model::*;
-pub use system::{validate_against_system, SystemView};
+pub use system::validate_against_system;
 
 /// Parses a configuration file's text. `source` names the file in messages. Pure: the
 /// same text always gives the same result, whatever the machine.
@@ -85,7 +86,9 @@ pub fn load(path: &Path) -> Result<Config, LoadError> {
         err,
     })?;
     let config = parse(&text, &source).map_err(LoadError::Invalid)?;
-    let system = SystemView::read().map_err(LoadError::System)?;
+    let system = SystemView::read()
+        .context("getifaddrs")
+        .map_err(LoadError::System)?;
     validate_against_system(&config, &system).map_err(LoadError::Invalid)?;
     if let Some(notify) = &config.operator.notify {
         operator::check_program(notify).map_err(|reason| {

@@ -1,88 +1,15 @@
 //! Pass 3: the configuration against the running system, read-only. Interfaces must exist,
 //! `ip address` lines must match the kernel, and the kernel must not own a virtual IP
 //! (hsrpd answers for VIPs from XDP, so a crashed daemon leaves no address behind).
+//!
+//! No I/O here: the caller reads the system through `net` ([`SystemView::read`]) and
+//! passes the view in.
 
-use std::collections::BTreeMap;
-use std::ffi::CStr;
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
-
-use anyhow::Context;
+use std::net::{IpAddr, Ipv4Addr};
 
 use super::error::Diagnostics;
 use super::model::{ipv4_prefix_contains, Config, Family};
-
-/// What the configuration is checked against: the interfaces and their addresses.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct SystemView {
-    /// Interface name to its addresses (address, prefix length).
-    pub interfaces: BTreeMap<String, Vec<(IpAddr, u8)>>,
-}
-
-impl SystemView {
-    /// Reads the interfaces and addresses of the current network namespace (getifaddrs:
-    /// one netlink dump, nothing written).
-    pub fn read() -> anyhow::Result<SystemView> {
-        let mut view = SystemView::default();
-        let mut head: *mut libc::ifaddrs = std::ptr::null_mut();
-        // SAFETY: getifaddrs fills `head` with a list we free below with freeifaddrs.
-        if unsafe { libc::getifaddrs(&mut head) } != 0 {
-            return Err(std::io::Error::last_os_error()).context("getifaddrs");
-        }
-        let mut cur = head;
-        while !cur.is_null() {
-            // SAFETY: `cur` is a node of the list getifaddrs returned, not yet freed.
-            let ifa = unsafe { &*cur };
-            cur = ifa.ifa_next;
-            if ifa.ifa_name.is_null() {
-                continue;
-            }
-            // SAFETY: ifa_name is a NUL-terminated string owned by the list.
-            let name = unsafe { CStr::from_ptr(ifa.ifa_name) }
-                .to_string_lossy()
-                .into_owned();
-            let addrs = view.interfaces.entry(name).or_default();
-            // SAFETY: addr/netmask point to sockaddrs of the family in sa_family (or null).
-            if let (Some(a), Some(m)) =
-                unsafe { (sockaddr_ip(ifa.ifa_addr), sockaddr_ip(ifa.ifa_netmask)) }
-            {
-                addrs.push((a, mask_len(m)));
-            }
-        }
-        // SAFETY: `head` came from getifaddrs and is freed once.
-        unsafe { libc::freeifaddrs(head) };
-        Ok(view)
-    }
-}
-
-/// The IP address in a sockaddr, for AF_INET and AF_INET6 only.
-///
-/// # Safety
-/// `sa` must be null or point to a valid sockaddr of the family it declares.
-unsafe fn sockaddr_ip(sa: *const libc::sockaddr) -> Option<IpAddr> {
-    if sa.is_null() {
-        return None;
-    }
-    match i32::from((*sa).sa_family) {
-        libc::AF_INET => {
-            let sin = &*(sa as *const libc::sockaddr_in);
-            Some(IpAddr::V4(Ipv4Addr::from(u32::from_be(
-                sin.sin_addr.s_addr,
-            ))))
-        }
-        libc::AF_INET6 => {
-            let sin6 = &*(sa as *const libc::sockaddr_in6);
-            Some(IpAddr::V6(Ipv6Addr::from(sin6.sin6_addr.s6_addr)))
-        }
-        _ => None,
-    }
-}
-
-fn mask_len(mask: IpAddr) -> u8 {
-    match mask {
-        IpAddr::V4(m) => u32::from(m).leading_ones() as u8,
-        IpAddr::V6(m) => u128::from(m).leading_ones() as u8,
-    }
-}
+use crate::net::SystemView;
 
 /// Checks `config` against `system`, reporting every mismatch.
 pub fn validate_against_system(
@@ -166,4 +93,63 @@ pub fn validate_against_system(
         }
     }
     diags.finish(&config.source)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    // The view `net` reads is plain data and reading it needs no privileges, so the whole
+    // check runs as an ordinary user against the namespace the test runs in.
+    #[test]
+    fn the_check_runs_unprivileged_against_the_live_view() {
+        let system = SystemView::read().expect("getifaddrs as an ordinary user");
+        let ours =
+            crate::config::parse("interface lo\n standby 1 ip 10.77.0.1\n", "lo.conf").unwrap();
+        let missing = crate::config::parse(
+            "interface hsrpt-none0\n standby 1 ip 10.0.0.1\n",
+            "none.conf",
+        )
+        .unwrap();
+        let lines = validate_against_system(&missing, &system)
+            .unwrap_err()
+            .lines();
+        assert_eq!(
+            lines,
+            ["none.conf:1: interface hsrpt-none0: interface hsrpt-none0 does not exist"]
+        );
+        // lo exists in every namespace: whatever else is said about it, not that.
+        if let Err(e) = validate_against_system(&ours, &system) {
+            assert!(
+                e.lines().iter().all(|l| !l.contains("does not exist")),
+                "{:?}",
+                e.lines()
+            );
+        }
+    }
+
+    #[test]
+    fn a_vip_the_kernel_owns_on_another_interface_is_not_this_ones_business() {
+        let mut system = SystemView::default();
+        system
+            .interfaces
+            .insert("eth0".into(), vec![("10.0.0.2".parse().unwrap(), 24)]);
+        system
+            .interfaces
+            .insert("eth1".into(), vec![("10.0.0.1".parse().unwrap(), 24)]);
+        let cfg =
+            crate::config::parse("interface eth0\n standby 1 ip 10.0.0.1\n", "a.conf").unwrap();
+        validate_against_system(&cfg, &system).unwrap();
+        system
+            .interfaces
+            .get_mut("eth0")
+            .unwrap()
+            .push(("10.0.0.1".parse().unwrap(), 24));
+        let lines = validate_against_system(&cfg, &system).unwrap_err().lines();
+        assert_eq!(lines.len(), 1, "{lines:?}");
+        assert!(
+            lines[0].contains("is an address of eth0 in the kernel"),
+            "{lines:?}"
+        );
+    }
 }

@@ -191,31 +191,11 @@ fn apply(map: &mut FwdModeMap, old: Option<&Decision>, new: &Decision) -> Result
     Ok(())
 }
 
-/// Every interface name of the namespace.
+/// Every interface name of the namespace (none if they cannot be listed).
 fn link_names() -> Vec<String> {
-    let mut names = Vec::new();
-    // SAFETY: if_nameindex returns a list terminated by a zero entry, freed below.
-    let list = unsafe { libc::if_nameindex() };
-    if list.is_null() {
-        return names;
-    }
-    let mut p = list;
-    // Bounded: the list ends with a zero entry; 65536 interfaces is far beyond any router.
-    for _ in 0..65536 {
-        // SAFETY: p is within the list (not past its zero entry).
-        let e = unsafe { &*p };
-        if e.if_index == 0 || e.if_name.is_null() {
-            break;
-        }
-        // SAFETY: a NUL-terminated name owned by the list.
-        let name = unsafe { std::ffi::CStr::from_ptr(e.if_name) };
-        names.push(name.to_string_lossy().into_owned());
-        // SAFETY: the zero entry has not been reached.
-        p = unsafe { p.add(1) };
-    }
-    // SAFETY: the list from if_nameindex.
-    unsafe { libc::if_freenameindex(list) };
-    names
+    crate::net::interfaces()
+        .map(|links| links.into_iter().map(|l| l.name).collect())
+        .unwrap_or_default()
 }
 
 fn io_error(e: tokio::io::unix::AsyncFdRegisterError<NftablesEvents>) -> std::io::Error {

@@ -6,9 +6,9 @@
 use log::error;
 
 use super::actions::{group_frame, FRAME_BUF};
-use super::sentinel::LastWord;
 use super::Daemon;
 use crate::proto::{GroupMessage, Opcode, State, Version};
+use crate::sentinel::LastWord;
 
 impl Daemon {
     /// The Resign group `gi` would send if it stopped now: `None` unless it is Active.

@@ -15,7 +15,7 @@
 //! - `handover`: graceful stop, forwarding until the new Active has taken over.
 //! - `schedule`: deadline order and group lookup, so a wake-up costs O(log groups);
 //!   `lateness`: how late timers are served.
-//! - `groups`: configuration → state machine; `xdp_probe`: is an interface taken.
+//! - `groups`: configuration → state machine.
 //! - `service`: systemd readiness, watchdog and stop notifications.
 //! - `bfd`: HSRP BFD peering, BFD sessions to the Active/Standby peers of the groups.
 //! - `ra`: Router Advertisements of the IPv6 groups this router is Active for, periodic
@@ -43,7 +43,6 @@ mod handover;
 mod keys;
 mod last_words;
 mod lateness;
-pub mod nexthop_cache;
 mod notify;
 mod operator;
 mod precise_timer;
@@ -52,12 +51,10 @@ pub mod realtime;
 mod reload;
 pub mod rx;
 mod schedule;
-pub mod sentinel;
 mod service;
 mod startup;
 mod status;
 mod tracking;
-mod xdp_probe;
 
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
@@ -133,7 +130,7 @@ pub fn run_with(config: &Path, socket: &Path, options: RunOptions) -> Result<Exi
         Err(e) => return Err(anyhow::anyhow!("{e}")),
     };
     // First, while no data-plane or socket descriptor exists and no thread runs.
-    let sentinel = match sentinel::Sentinel::spawn() {
+    let sentinel = match crate::sentinel::Sentinel::spawn() {
         Ok(s) => Some(s),
         Err(e) => {
             warn!("{e:#}: the Standby will take the hold time to notice if hsrpd dies");
@@ -285,9 +282,9 @@ struct Daemon {
     due: Vec<usize>,
     lateness: lateness::Lateness,
     /// Sends the Active groups' Resign if the daemon dies (`sentinel`).
-    sentinel: Option<sentinel::Sentinel>,
+    sentinel: Option<crate::sentinel::Sentinel>,
     /// Keeps the XDP next-hop cache correct (None: the cache is off).
-    nexthop: Option<nexthop_cache::NexthopKeeper>,
+    nexthop: Option<crate::nexthop_cache::NexthopKeeper>,
     /// Notify program, events stream, operator commands (`operator`).
     operator: operator::Operator,
     /// Keeps forwarding in XDP or in the kernel as the netfilter hooks require.

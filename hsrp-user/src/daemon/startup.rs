@@ -16,8 +16,7 @@ use tokio::sync::mpsc;
 
 use super::fast_path::FastPathKeeper;
 use super::groups::{self, GroupKey};
-use super::nexthop_cache::NexthopKeeper;
-use super::{xdp_probe, Daemon, GroupRt, Iface, MAX_RX_ERRORS};
+use super::{Daemon, GroupRt, Iface, MAX_RX_ERRORS};
 use crate::config::{Config, GroupSpec, InterfaceConfig};
 use crate::dataplane::fwd_mode::FwdModeMap;
 use crate::dataplane::maps::DataplaneMaps;
@@ -26,6 +25,7 @@ use crate::dataplane::MapSet;
 use crate::dataplane::{Dataplane, LoadOptions, DEFAULT_PIN_DIR};
 use crate::fsm::{Advertiser, Event, Group};
 use crate::net::{self, NetWatcher, Netlink, PacketSocket};
+use crate::nexthop_cache::NexthopKeeper;
 use crate::proto::{MacAddr, Version};
 use crate::track::Tracker;
 
@@ -48,7 +48,10 @@ impl Daemon {
                 .interface_info(&iface.name)
                 .await
                 .with_context(|| format!("interface {}", iface.name))?;
-            if let Some(id) = xdp_probe::attached_program(&iface.name).await? {
+            // A second hsrpd (or any other XDP user) must be refused before anything is
+            // touched: the loader falls back from native to generic mode on any refusal,
+            // so an occupied interface would end up with two programs in two modes.
+            if let Some(id) = netlink.attached_xdp_program(&iface.name).await? {
                 bail!(
                     "{}: an XDP program (id {id}) is already attached: is another hsrpd running \
                      on this interface? Stop it first (a leftover of `hsrpd load` goes with \
@@ -406,32 +409,18 @@ async fn start_nexthop_cache(
 /// Every interface of the namespace is a possible next hop of forwarded traffic: make
 /// each one a redirect target of the data plane (loopback excepted).
 pub(super) fn add_forwarding_targets(maps: &mut DataplaneMaps) {
-    // SAFETY: if_nameindex returns a list terminated by a zero entry, freed below.
-    let list = unsafe { libc::if_nameindex() };
-    if list.is_null() {
-        warn!("cannot list interfaces: no forwarding targets for the data plane");
-        return;
-    }
-    let mut p = list;
-    // Bounded: the list ends with a zero entry; 4096 interfaces is far beyond any router.
-    for _ in 0..4096 {
-        // SAFETY: `p` points into the list, before or at its terminating entry.
-        let entry = unsafe { &*p };
-        if entry.if_index == 0 {
-            break;
+    let links = match net::interfaces() {
+        Ok(links) => links,
+        Err(_) => {
+            warn!("cannot list interfaces: no forwarding targets for the data plane");
+            return;
         }
-        // SAFETY: if_name is a NUL-terminated string owned by the list.
-        let name = unsafe { std::ffi::CStr::from_ptr(entry.if_name) }.to_string_lossy();
-        if name != "lo" {
-            if let Err(e) = maps.add_tx_port(entry.if_index) {
-                debug!("{name}: not a forwarding target: {e:#}");
-            }
+    };
+    for link in links.iter().filter(|l| l.name != "lo") {
+        if let Err(e) = maps.add_tx_port(link.ifindex) {
+            debug!("{}: not a forwarding target: {e:#}", link.name);
         }
-        // SAFETY: the terminating entry has not been reached, so the next one exists.
-        p = unsafe { p.add(1) };
     }
-    // SAFETY: `list` came from if_nameindex and is freed once.
-    unsafe { libc::if_freenameindex(list) };
 }
 
 #[cfg(test)]

@@ -386,13 +386,11 @@ fn chain(e: &dyn std::error::Error) -> String {
 
 /// The interface index of `ifname`, or an error naming it.
 pub fn ifindex(ifname: &str) -> Result<u32> {
-    let c = CString::new(ifname).with_context(|| format!("bad interface name {ifname:?}"))?;
-    // SAFETY: `c` is a valid NUL-terminated string.
-    let idx = unsafe { libc::if_nametoindex(c.as_ptr()) };
-    if idx == 0 {
-        bail!("no interface named {ifname}");
+    match crate::net::ifindex(ifname) {
+        Ok(idx) => Ok(idx),
+        Err(crate::net::NetError::NoSuchInterface { .. }) => bail!("no interface named {ifname}"),
+        Err(e) => Err(e).with_context(|| format!("bad interface name {ifname:?}")),
     }
-    Ok(idx)
 }
 
 pub fn link_pin_path(dir: &Path, ifname: &str) -> PathBuf {

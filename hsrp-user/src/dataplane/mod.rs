@@ -5,7 +5,7 @@
 //! - `cli`: `hsrpd load` / `hsrpd unload`.
 //! - `maps`: the typed map API; `vmac_table`: the direct-mapped `HSRP_VMAC` under it.
 //! - `nexthop`: the next-hop cache maps (generation, entries); kept by
-//!   `daemon::nexthop_cache`.
+//!   `nexthop_cache`.
 //! - `fwd_mode`: fast path or kernel path for forwarded frames; kept by
 //!   `daemon::fast_path`.
 

@@ -17,7 +17,7 @@ use rtnetlink::Handle;
 use tokio::task::JoinHandle;
 
 use super::error::check_iface_name;
-use super::rtnl::{addr_facts, link_facts, route_facts, MAIN_TABLE};
+use super::rtnl::{addr_facts, link_facts, route_facts, LinkFacts, MAIN_TABLE};
 use super::{IpPrefix, NetError, Result};
 use crate::proto::MacAddr;
 
@@ -77,27 +77,7 @@ impl Netlink {
 
     /// The facts of interface `name`; [`NetError::NoSuchInterface`] if it does not exist.
     pub async fn interface_info(&self, name: &str) -> Result<InterfaceInfo> {
-        check_iface_name(name)?;
-        let mut links = self
-            .handle
-            .link()
-            .get()
-            .match_name(name.to_owned())
-            .execute();
-        let link = match links.try_next().await {
-            Ok(Some(link)) => link,
-            Ok(None) => return Err(no_such(name)),
-            Err(rtnetlink::Error::NetlinkError(e)) if e.raw_code().abs() == libc::ENODEV => {
-                return Err(no_such(name))
-            }
-            Err(source) => {
-                return Err(NetError::Netlink {
-                    what: format!("get link {name}"),
-                    source,
-                })
-            }
-        };
-        let facts = link_facts(&link);
+        let facts = self.link_facts(name).await?;
         let unexpected = |reason: String| NetError::Unexpected {
             iface: name.to_owned(),
             reason,
@@ -163,6 +143,36 @@ impl Netlink {
             }
         }
         Ok(info)
+    }
+
+    /// The facts of link `name`; [`NetError::NoSuchInterface`] if it does not exist.
+    async fn link_facts(&self, name: &str) -> Result<LinkFacts> {
+        check_iface_name(name)?;
+        let mut links = self
+            .handle
+            .link()
+            .get()
+            .match_name(name.to_owned())
+            .execute();
+        let link = match links.try_next().await {
+            Ok(Some(link)) => link,
+            Ok(None) => return Err(no_such(name)),
+            Err(rtnetlink::Error::NetlinkError(e)) if e.raw_code().abs() == libc::ENODEV => {
+                return Err(no_such(name))
+            }
+            Err(source) => {
+                return Err(NetError::Netlink {
+                    what: format!("get link {name}"),
+                    source,
+                })
+            }
+        };
+        Ok(link_facts(&link))
+    }
+
+    /// The id of the XDP program attached to interface `name` in any mode, if one is.
+    pub async fn attached_xdp_program(&self, name: &str) -> Result<Option<u32>> {
+        Ok(self.link_facts(name).await?.xdp_program)
     }
 
     /// Whether the main routing table has a usable route for exactly `prefix` (IOS

@@ -19,13 +19,16 @@ mod bfd;
 mod driver;
 mod error;
 pub mod icmp;
+mod interfaces;
 mod links;
 pub mod local_route;
 pub mod nfhooks;
 mod notify;
 mod packet;
 mod packet_filter;
+mod packet_send;
 mod prefix;
+mod routing;
 mod rtnl;
 mod sysctl;
 mod watch;
@@ -33,10 +36,13 @@ mod watch;
 pub use bfd::{BfdDatagram, BfdListener, BfdSender, BFD_TTL};
 pub use driver::driver_name;
 pub use error::NetError;
+pub use interfaces::{ifindex, interfaces, LinkName, SystemView};
 pub use links::{IfAddr, InterfaceInfo, Netlink};
 pub use notify::{watchdog_timeout, Notifier};
 pub use packet::{PacketSocket, HSRP_MULTICAST_MACS};
+pub use packet_send::SendOnlyPacketSocket;
 pub use prefix::IpPrefix;
+pub use routing::{RouteShape, RoutingChange, RoutingEntry, RoutingWatch, RuleShape};
 pub use sysctl::{
     disable_icmp_redirects, icmp_redirects_enabled, ipv4_forwarding, ipv4_forwarding_on,
     ipv6_forwarding, rp_filter,

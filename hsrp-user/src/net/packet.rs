@@ -267,7 +267,7 @@ fn recv_frame(fd: RawFd, buf: &mut [u8]) -> io::Result<Received> {
     Ok(Received::Frame(n as usize))
 }
 
-fn sockaddr_ll(ifindex: u32) -> libc::sockaddr_ll {
+pub(super) fn sockaddr_ll(ifindex: u32) -> libc::sockaddr_ll {
     // SAFETY: sockaddr_ll is plain old data; all-zero is a valid value.
     let mut addr: libc::sockaddr_ll = unsafe { mem::zeroed() };
     addr.sll_family = libc::AF_PACKET as libc::c_ushort;
@@ -296,7 +296,7 @@ fn setsockopt<T>(fd: RawFd, level: libc::c_int, name: libc::c_int, value: &T) ->
 }
 
 /// The index of interface `iface` in the calling thread's network namespace.
-pub(crate) fn ifindex_of(iface: &str) -> Result<u32> {
+pub fn ifindex_of(iface: &str) -> Result<u32> {
     let name = std::ffi::CString::new(iface).map_err(|_| NetError::BadInterfaceName {
         iface: iface.to_owned(),
         reason: "contains NUL",
@@ -315,7 +315,7 @@ pub(crate) fn ifindex_of(iface: &str) -> Result<u32> {
     Ok(index)
 }
 
-fn io_err(iface: &str, what: &'static str, source: io::Error) -> NetError {
+pub(super) fn io_err(iface: &str, what: &'static str, source: io::Error) -> NetError {
     NetError::Io {
         iface: iface.to_owned(),
         what,

@@ -7,7 +7,7 @@ use std::net::IpAddr;
 use rtnetlink::packet_route::address::{
     AddressAttribute, AddressFlags, AddressHeaderFlags, AddressMessage, AddressScope,
 };
-use rtnetlink::packet_route::link::{LinkAttribute, LinkFlags, LinkMessage};
+use rtnetlink::packet_route::link::{LinkAttribute, LinkFlags, LinkMessage, LinkXdp};
 use rtnetlink::packet_route::route::{
     RouteAddress, RouteAttribute, RouteFlags, RouteHeader, RouteMessage, RouteNextHopFlags,
     RouteType,
@@ -30,6 +30,8 @@ pub(crate) struct LinkFacts {
     pub oper_up: bool,
     /// IFF_LOWER_UP: the physical layer has carrier.
     pub carrier: bool,
+    /// The id of an attached XDP program, in any mode.
+    pub xdp_program: Option<u32>,
 }
 
 pub(crate) fn link_facts(msg: &LinkMessage) -> LinkFacts {
@@ -46,6 +48,21 @@ pub(crate) fn link_facts(msg: &LinkMessage) -> LinkFacts {
             LinkAttribute::IfName(name) => facts.name = Some(name.clone()),
             LinkAttribute::Address(mac) => facts.mac = Some(mac.clone()),
             LinkAttribute::Mtu(mtu) => facts.mtu = Some(*mtu),
+            LinkAttribute::Xdp(xdp) => {
+                for x in xdp {
+                    match x {
+                        LinkXdp::ProgId(p)
+                        | LinkXdp::DrvProgId(p)
+                        | LinkXdp::SkbProgId(p)
+                        | LinkXdp::HwProgId(p)
+                            if *p != 0 =>
+                        {
+                            facts.xdp_program = Some(*p)
+                        }
+                        _ => {}
+                    }
+                }
+            }
             _ => {}
         }
     }
