@@ -191,21 +191,20 @@ fn first_match(path: &[String], patterns: &[&'static str]) -> Option<&'static st
     })
 }
 
-/// Every path in `file` outside `#[cfg(test)]`, resolved through the file's `use` items.
+/// Every path in `file` outside `#[cfg(test)]`, resolved through the file's `use` items:
+/// a first pass reads the `use` items (each a reference, and an alias for its last name),
+/// a second every other path, in code and in macro invocations.
 fn references(file: &syn::File, self_path: &[&str]) -> Vec<Reference> {
-    let mut uses = Uses {
+    let mut scan = Scan {
+        second_pass: false,
         module: self_path.iter().map(|s| s.to_string()).collect(),
         aliases: HashMap::new(),
         found: Vec::new(),
     };
-    uses.visit_file(file);
-    let mut paths = Paths {
-        module: uses.module.clone(),
-        aliases: &uses.aliases,
-        found: uses.found,
-    };
-    paths.visit_file(file);
-    paths.found
+    scan.visit_file(file);
+    scan.second_pass = true;
+    scan.visit_file(file);
+    scan.found
 }
 
 fn is_test_only(attrs: &[syn::Attribute]) -> bool {
@@ -242,23 +241,23 @@ fn absolute(module: &[String], segs: &[String]) -> Vec<String> {
     base
 }
 
-/// Pass 1: the `use` items (each one a reference, and an alias for its last name).
-struct Uses {
+struct Scan {
+    second_pass: bool,
     module: Vec<String>,
     aliases: HashMap<String, Vec<String>>,
     found: Vec<Reference>,
 }
 
-impl Uses {
-    fn tree(&mut self, prefix: &[String], tree: &syn::UseTree, at: usize) {
+impl Scan {
+    fn use_tree(&mut self, prefix: &[String], tree: &syn::UseTree, at: usize) {
         let join = |name: &str| {
             let mut p = prefix.to_vec();
             p.push(name.to_string());
             p
         };
         match tree {
-            syn::UseTree::Path(p) => self.tree(&join(&p.ident.to_string()), &p.tree, at),
-            syn::UseTree::Group(g) => g.items.iter().for_each(|t| self.tree(prefix, t, at)),
+            syn::UseTree::Path(p) => self.use_tree(&join(&p.ident.to_string()), &p.tree, at),
+            syn::UseTree::Group(g) => g.items.iter().for_each(|t| self.use_tree(prefix, t, at)),
             syn::UseTree::Name(n) => {
                 let name = n.ident.to_string();
                 // `use a::b::{self}` names `b`.
@@ -289,42 +288,7 @@ impl Uses {
             }),
         }
     }
-}
 
-impl<'ast> Visit<'ast> for Uses {
-    fn visit_item_use(&mut self, u: &'ast syn::ItemUse) {
-        if !is_test_only(&u.attrs) {
-            self.tree(&[], &u.tree, line(u.use_token.span));
-        }
-    }
-    fn visit_item_mod(&mut self, m: &'ast syn::ItemMod) {
-        if is_test_only(&m.attrs) {
-            return;
-        }
-        self.module.push(m.ident.to_string());
-        syn::visit::visit_item_mod(self, m);
-        self.module.pop();
-    }
-    fn visit_item_fn(&mut self, f: &'ast syn::ItemFn) {
-        if !is_test_only(&f.attrs) {
-            syn::visit::visit_item_fn(self, f);
-        }
-    }
-    fn visit_item_impl(&mut self, i: &'ast syn::ItemImpl) {
-        if !is_test_only(&i.attrs) {
-            syn::visit::visit_item_impl(self, i);
-        }
-    }
-}
-
-/// Pass 2: every other path, in code and in macro invocations.
-struct Paths<'a> {
-    module: Vec<String>,
-    aliases: &'a HashMap<String, Vec<String>>,
-    found: Vec<Reference>,
-}
-
-impl Paths<'_> {
     fn add(&mut self, segs: Vec<String>, at: usize) {
         let Some(first) = segs.first() else { return };
         let path = match self.aliases.get(first) {
@@ -371,16 +335,24 @@ impl Paths<'_> {
     }
 }
 
-impl<'ast> Visit<'ast> for Paths<'_> {
-    fn visit_item_use(&mut self, _: &'ast syn::ItemUse) {}
+impl<'ast> Visit<'ast> for Scan {
+    fn visit_item_use(&mut self, u: &'ast syn::ItemUse) {
+        if !self.second_pass && !is_test_only(&u.attrs) {
+            self.use_tree(&[], &u.tree, line(u.use_token.span));
+        }
+    }
     fn visit_path(&mut self, p: &'ast syn::Path) {
-        let segs: Vec<String> = p.segments.iter().map(|s| s.ident.to_string()).collect();
-        let at = p.segments.first().map_or(0, |s| line(s.ident.span()));
-        self.add(segs, at);
+        if self.second_pass {
+            let segs: Vec<String> = p.segments.iter().map(|s| s.ident.to_string()).collect();
+            let at = p.segments.first().map_or(0, |s| line(s.ident.span()));
+            self.add(segs, at);
+        }
         syn::visit::visit_path(self, p);
     }
     fn visit_macro(&mut self, m: &'ast syn::Macro) {
-        self.tokens(m.tokens.clone());
+        if self.second_pass {
+            self.tokens(m.tokens.clone());
+        }
         syn::visit::visit_macro(self, m);
     }
     fn visit_item_mod(&mut self, m: &'ast syn::ItemMod) {
