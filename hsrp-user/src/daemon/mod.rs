@@ -27,10 +27,10 @@
 //!   next-hop cache, configuration loading) that must not delay a hello; `realtime`: the
 //!   opt-in SCHED_FIFO + mlockall mode of the timer thread, whose wake-ups then come from a
 //!   timerfd (`precise_timer`) rather than tokio's millisecond timer wheel.
-//! - `sentinel`: a small process spawned first, before any data-plane or socket fd exists,
-//!   that holds the ready-built Resign frames of the Active groups and sends them if the
-//!   daemon dies without a clean stop (SIGKILL, panic, abort), so the Standby takes over at
-//!   once rather than after the hold time; `last_words`: keeping those frames current.
+//! - `last_words`: keeping current the Resign frames of the Active groups that the
+//!   sentinel (`crate::sentinel`, a small process spawned first, before any data-plane or
+//!   socket fd exists) sends if the daemon dies without a clean stop (SIGKILL, panic,
+//!   abort), so the Standby takes over at once rather than after the hold time.
 
 mod accept;
 mod actions;

@@ -24,7 +24,7 @@ pub struct LastWord {
     pub frame: Vec<u8>,
 }
 
-/// Encodes a [`TAG_FRAMES`] message.
+/// Encodes a `TAG_FRAMES` message.
 pub fn encode_frames(words: &[LastWord]) -> Vec<u8> {
     let mut body = Vec::new();
     for w in words {
@@ -84,7 +84,7 @@ pub(super) enum Verdict {
     Died(Vec<LastWord>),
 }
 
-/// Encodes a [`TAG_CLEANUP`] message.
+/// Encodes a `TAG_CLEANUP` message.
 pub fn encode_cleanup(requests: &[Vec<u8>]) -> Vec<u8> {
     let mut body = Vec::new();
     for r in requests.iter().filter(|r| r.len() <= usize::from(u16::MAX)) {

@@ -18,7 +18,7 @@
 //! gone, its XDP program is detached and the router no longer forwards for the VIP.
 //!
 //! Modules: `message` (the pipe format, pure), `speak` (what to do once the input ends,
-//! against a [`speak::Kernel`] so a test can stand in for it), `process` (the daemon's end:
+//! against a `speak::Kernel` so a test can stand in for it), `process` (the daemon's end:
 //! spawning, writing). The sockets are `net`'s.
 //!
 //! Pipe format, one message after another: a tag byte, a big-endian u32 body length, the
