@@ -8,8 +8,8 @@
 //!    / std sockets, none of the modules that do I/O, and from `net` only its plain data.
 //! 2. Only `net` opens sockets, talks netlink or queries interfaces (socket(2), AF_PACKET,
 //!    AF_NETLINK, if_nameindex, getifaddrs, ioctl, the netlink and socket crates, std and
-//!    tokio sockets). One exception: `control` serves the operator's status socket, a
-//!    Unix-domain socket on the file system, not the network.
+//!    tokio sockets). One exception: `control` serves the operator's endpoints, the status
+//!    socket (Unix) and the metrics listener (TCP).
 //! 3. Only `dataplane` uses aya (and the bpf(2) syscall).
 //!
 //! Every path the code names is resolved through the file's `use` items (aliases, `self`,
@@ -129,11 +129,16 @@ const NET_ONLY: &[&str] = &[
     "std::os::unix::net",
 ];
 
-/// `control`'s exception to [`NET_ONLY`]: the status socket.
+/// `control`'s exception to [`NET_ONLY`]: the operator's endpoints, the status socket
+/// (Unix) and the metrics listener (TCP). They serve the operator, not the protocol, and
+/// open no packet, raw or netlink socket.
 const CONTROL_SOCKET: &[&str] = &[
     "tokio::net::UnixListener",
     "tokio::net::UnixStream",
     "std::os::unix::net",
+    "tokio::net::TcpListener",
+    "tokio::net::TcpStream",
+    "std::net::TcpListener",
 ];
 
 /// aya and bpf(2): `dataplane`'s alone.
@@ -636,7 +641,20 @@ mod scanner {
             check("control", "use std::os::unix::net::UnixStream;"),
             Vec::<String>::new()
         );
-        assert!(!check("control", "use std::net::TcpListener;").is_empty());
+        assert_eq!(
+            check("control", "use tokio::net::{TcpListener, TcpStream};"),
+            Vec::<String>::new()
+        );
+        // But no datagram, packet, raw or netlink socket.
+        for src in [
+            "use std::net::UdpSocket;",
+            "use tokio::net::UdpSocket;",
+            "fn f() { unsafe { libc::socket(libc::AF_PACKET, 3, 0); } }",
+            "fn f() { let c = rtnetlink::new_connection(); }",
+            "use socket2::Socket;",
+        ] {
+            assert!(!check("control", src).is_empty(), "{src}");
+        }
     }
 
     #[test]
