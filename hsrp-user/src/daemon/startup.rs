@@ -123,7 +123,7 @@ impl Daemon {
         let mut daemon = Daemon {
             config_path: config_path.to_path_buf(),
             tracker: Tracker::new(&config.tracks),
-            probes: super::tracking::Probes::new(),
+            probes: super::tracking::Probes::new(netlink.clone()),
             key_deadline: None,
             operator: super::operator::Operator::new(&config.operator),
             config,

@@ -42,6 +42,8 @@ pub(super) struct Probes {
     tx: mpsc::Sender<Fact>,
     pub(super) rx: mpsc::Receiver<Fact>,
     tasks: Vec<JoinHandle<()>>,
+    /// The daemon's netlink connection, asked by the `ip routing` probes.
+    netlink: Netlink,
 }
 
 impl Drop for Probes {
@@ -53,13 +55,14 @@ impl Drop for Probes {
 }
 
 impl Probes {
-    pub(super) fn new() -> Probes {
+    pub(super) fn new(netlink: Netlink) -> Probes {
         let (tx, rx) = mpsc::channel(FACT_QUEUE);
         Probes {
             generation: 0,
             tx,
             rx,
             tasks: Vec::new(),
+            netlink,
         }
     }
 
@@ -131,14 +134,8 @@ impl Probes {
         for (object, name) in tracker.ip_routing() {
             let tx = self.tx.clone();
             let generation = self.generation;
+            let netlink = self.netlink.clone();
             self.tasks.push(tokio::spawn(async move {
-                let netlink = match Netlink::connect() {
-                    Ok(n) => n,
-                    Err(e) => {
-                        log::error!("track {object}: cannot watch {name}: {e}");
-                        return;
-                    }
-                };
                 let mut every = tokio::time::interval(IP_ROUTING_EVERY);
                 loop {
                     every.tick().await;

@@ -9,6 +9,7 @@
 //! as down (IOS's "inaccessible", metric 255).
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::sync::Arc;
 
 use futures::TryStreamExt;
 use rtnetlink::packet_route::route::RouteMessage;
@@ -53,16 +54,22 @@ pub struct InterfaceInfo {
 }
 
 /// A connection to rtnetlink for queries. Create it inside a tokio runtime: its connection
-/// task runs there until the `Netlink` is dropped.
-#[derive(Debug)]
+/// task runs there until the last clone of the `Netlink` is dropped. Clones share the
+/// socket: whoever needs a query asks a clone instead of opening another connection.
+#[derive(Clone, Debug)]
 pub struct Netlink {
     handle: Handle,
-    connection: JoinHandle<()>,
+    /// Held, never read: its drop ends the connection.
+    _connection: Arc<Connection>,
 }
 
-impl Drop for Netlink {
+/// The connection task, ended with the last clone.
+#[derive(Debug)]
+struct Connection(JoinHandle<()>);
+
+impl Drop for Connection {
     fn drop(&mut self) {
-        self.connection.abort();
+        self.0.abort();
     }
 }
 
@@ -71,8 +78,11 @@ impl Netlink {
     pub fn connect() -> Result<Self> {
         let (connection, handle, _unsolicited) =
             rtnetlink::new_connection().map_err(NetError::NetlinkSocket)?;
-        let connection = tokio::spawn(connection);
-        Ok(Netlink { handle, connection })
+        let connection = Arc::new(Connection(tokio::spawn(connection)));
+        Ok(Netlink {
+            handle,
+            _connection: connection,
+        })
     }
 
     /// The facts of interface `name`; [`NetError::NoSuchInterface`] if it does not exist.
