@@ -1,13 +1,19 @@
-//! The daemon's I/O with the kernel, outside the data plane: everything here is a thin,
-//! async (tokio) wrapper around one kernel facility, with no protocol logic.
+//! The daemon's I/O with the kernel, outside the data plane: every socket, netlink
+//! conversation and interface query is here, each a thin wrapper around one kernel
+//! facility with no protocol logic; the rest of the crate asks these.
 //!
 //! - [`PacketSocket`]: an AF_PACKET raw socket on one interface that sends fully built
 //!   Ethernet frames and receives only HSRP control frames and Router Solicitations (a
 //!   classic BPF filter in the kernel), plus the interface's multicast and unicast
-//!   (virtual MAC) filter entries.
+//!   (virtual MAC) filter entries. [`SendOnlyPacketSocket`]: its send-only, blocking
+//!   variant for the sentinel.
 //! - [`BfdListener`], [`BfdSender`]: the UDP sockets of single-hop BFD (RFC 5881).
-//! - [`Netlink`]: queries — [`InterfaceInfo`] of an interface, [`Netlink::route_exists`].
+//! - [`Netlink`]: queries — [`InterfaceInfo`] of an interface, [`Netlink::route_exists`],
+//!   [`Netlink::attached_xdp_program`]; clones share one connection.
 //! - [`NetWatcher`]: a stream of [`NetEvent`]s (link, address and route changes) for tracking.
+//! - [`RoutingWatch`]: what can change a fib lookup's answer, as plain facts, for the
+//!   next-hop cache.
+//! - [`interfaces`], [`ifindex`], [`SystemView`]: interface enumeration and addresses.
 //! - [`disable_icmp_redirects`]: the RFC 2281 §6 sysctl.
 //! - `local_route`: the local routes of `standby G accept` groups' virtual addresses.
 //! - [`Notifier`]: the service manager's notification socket (`NOTIFY_SOCKET`).
