@@ -41,6 +41,11 @@ enum Command {
         #[arg(long, value_name = "PRIO", num_args = 0..=1, require_equals = true,
               value_parser = clap::value_parser!(u8).range(1..=99))]
         realtime: Option<Option<u8>>,
+        /// Serve the metrics of `status --format prometheus` over HTTP: `GET /metrics` on
+        /// ADDR:PORT (e.g. 127.0.0.1:9712 or [::1]:9712; no TLS, no authentication: bind
+        /// a loopback or management address). Off unless given.
+        #[arg(long, env = "HSRPD_METRICS_LISTEN", value_name = "ADDR:PORT")]
+        metrics_listen: Option<std::net::SocketAddr>,
     },
     /// Validate a configuration file without touching the system (read-only checks of the
     /// interfaces, warnings about forwarding and rp_filter).
@@ -160,6 +165,7 @@ fn main() -> ExitCode {
             no_nexthop_cache,
             socket_group,
             realtime,
+            metrics_listen,
         } => socket_group
             .map(|g| hsrp_user::control::group_id(&g))
             .transpose()
@@ -172,6 +178,7 @@ fn main() -> ExitCode {
                         socket_gid,
                         realtime: realtime
                             .map(|p| p.unwrap_or(hsrp_user::daemon::realtime::DEFAULT_PRIORITY)),
+                        metrics_listen,
                     },
                 )
             }),

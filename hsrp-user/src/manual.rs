@@ -113,6 +113,10 @@ The control socket (default \fI/run/hsrpd/hsrpd.sock\fR, mode 0660).
 \fBHSRPD_SOCKET_GROUP\fR
 The group of the control socket (\fB\-\-socket\-group\fR).
 .TP
+\fBHSRPD_METRICS_LISTEN\fR
+\fIADDR\fR:\fIPORT\fR to serve Prometheus metrics on (\fB\-\-metrics\-listen\fR,
+\fBGET /metrics\fR); off when unset.
+.TP
 \fBNOTIFY_SOCKET\fR, \fBWATCHDOG_USEC\fR
 Set by systemd: readiness and watchdog notifications (\fBType=notify\fR).
 .SH FILES
