@@ -90,7 +90,8 @@ enum Command {
         socket: PathBuf,
     },
     /// Reload the running daemon's configuration file (root) and report the result: exit
-    /// 1 with every error when the file is refused (the running configuration stays).
+    /// 78 (EX_CONFIG) with every error when the file is invalid or unreadable, 1 when the
+    /// daemon refuses it otherwise (e.g. interfaces added); the running configuration stays.
     Reload {
         #[arg(long, env = "HSRPD_SOCKET", default_value = hsrp_user::control::DEFAULT_SOCKET)]
         socket: PathBuf,

@@ -86,8 +86,9 @@ Any other failure; the message on standard error says what and where.
 Bad command-line usage.
 .TP
 \fB{config}\fR
-The configuration file is invalid or cannot be read (EX_CONFIG); \fBhsrpd check\fR and
-\fBhsrpd run\fR print one \fIFILE\fR:\fILINE\fR: message per problem.
+The configuration file is invalid or cannot be read (EX_CONFIG); \fBhsrpd check\fR,
+\fBhsrpd run\fR and \fBhsrpd reload\fR (a refused reload; the running configuration
+stays) print one \fIFILE\fR:\fILINE\fR: message per problem.
 .SH SIGNALS
 .TP
 \fBSIGTERM\fR, \fBSIGINT\fR
