@@ -39,7 +39,7 @@ pub(super) struct Operator {
     /// Groups resigned for maintenance that still forward until their successor is heard.
     handovers: Vec<Handover>,
     /// Local routes of `accept` groups now in the kernel (ifindex, VIP), see `accept`.
-    pub accept_routes: BTreeSet<(u32, std::net::Ipv4Addr)>,
+    pub accept_routes: BTreeSet<(u32, IpAddr)>,
 }
 
 struct Handover {
