@@ -24,7 +24,7 @@
 //!   notify program (`notify`) and the events stream, control commands (maintenance,
 //!   temporary priority, forced tracks, reload).
 //! - `aux`: the loop's runtime and the `hsrpd-aux` runtime of the slow work (status socket,
-//!   next-hop cache, configuration loading) that must not delay a hello; `realtime`: the
+//!   metrics endpoint, next-hop cache, configuration loading) that must not delay a hello; `realtime`: the
 //!   opt-in SCHED_FIFO + mlockall mode of the timer thread, whose wake-ups then come from a
 //!   timerfd (`precise_timer`) rather than tokio's millisecond timer wheel.
 //! - `sentinel`: a small process spawned first, before any data-plane or socket fd exists,
