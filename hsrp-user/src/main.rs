@@ -41,6 +41,11 @@ enum Command {
         #[arg(long, value_name = "PRIO", num_args = 0..=1, require_equals = true,
               value_parser = clap::value_parser!(u8).range(1..=99))]
         realtime: Option<Option<u8>>,
+        /// Serve the metrics of `status --format prometheus` over HTTP: `GET /metrics` on
+        /// ADDR:PORT (e.g. 127.0.0.1:9712 or [::1]:9712; no TLS, no authentication: bind
+        /// a loopback or management address). Off unless given.
+        #[arg(long, env = "HSRPD_METRICS_LISTEN", value_name = "ADDR:PORT")]
+        metrics_listen: Option<std::net::SocketAddr>,
     },
     /// Validate a configuration file without touching the system (read-only checks of the
     /// interfaces, warnings about forwarding and rp_filter).
@@ -85,7 +90,8 @@ enum Command {
         socket: PathBuf,
     },
     /// Reload the running daemon's configuration file (root) and report the result: exit
-    /// 1 with every error when the file is refused (the running configuration stays).
+    /// 78 (EX_CONFIG) with every error when the file is invalid or unreadable, 1 when the
+    /// daemon refuses it otherwise (e.g. interfaces added); the running configuration stays.
     Reload {
         #[arg(long, env = "HSRPD_SOCKET", default_value = hsrp_user::control::DEFAULT_SOCKET)]
         socket: PathBuf,
@@ -160,6 +166,7 @@ fn main() -> ExitCode {
             no_nexthop_cache,
             socket_group,
             realtime,
+            metrics_listen,
         } => socket_group
             .map(|g| hsrp_user::control::group_id(&g))
             .transpose()
@@ -172,6 +179,7 @@ fn main() -> ExitCode {
                         socket_gid,
                         realtime: realtime
                             .map(|p| p.unwrap_or(hsrp_user::daemon::realtime::DEFAULT_PRIORITY)),
+                        metrics_listen,
                     },
                 )
             }),

@@ -86,8 +86,9 @@ Any other failure; the message on standard error says what and where.
 Bad command-line usage.
 .TP
 \fB{config}\fR
-The configuration file is invalid or cannot be read (EX_CONFIG); \fBhsrpd check\fR and
-\fBhsrpd run\fR print one \fIFILE\fR:\fILINE\fR: message per problem.
+The configuration file is invalid or cannot be read (EX_CONFIG); \fBhsrpd check\fR,
+\fBhsrpd run\fR and \fBhsrpd reload\fR (a refused reload; the running configuration
+stays) print one \fIFILE\fR:\fILINE\fR: message per problem.
 .SH SIGNALS
 .TP
 \fBSIGTERM\fR, \fBSIGINT\fR
@@ -112,6 +113,10 @@ The control socket (default \fI/run/hsrpd/hsrpd.sock\fR, mode 0660).
 .TP
 \fBHSRPD_SOCKET_GROUP\fR
 The group of the control socket (\fB\-\-socket\-group\fR).
+.TP
+\fBHSRPD_METRICS_LISTEN\fR
+\fIADDR\fR:\fIPORT\fR to serve Prometheus metrics on (\fB\-\-metrics\-listen\fR,
+\fBGET /metrics\fR); off when unset.
 .TP
 \fBNOTIFY_SOCKET\fR, \fBWATCHDOG_USEC\fR
 Set by systemd: readiness and watchdog notifications (\fBType=notify\fR).

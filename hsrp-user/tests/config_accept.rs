@@ -1,5 +1,5 @@
 //! `standby G accept` (services on the virtual IP): accepted on IPv4 groups with a
-//! configured virtual IP, refused with a reason elsewhere.
+//! configured virtual IP and on IPv6 groups, refused with a reason elsewhere.
 
 use hsrp_user::config;
 
@@ -22,13 +22,19 @@ fn accept_on_an_ipv4_group() {
 }
 
 #[test]
+fn accept_on_an_ipv6_group() {
+    let c = config::parse(
+        "interface eth0\n standby version 2\n standby 6 ipv6 autoconfig\n standby 6 accept\n \
+         standby 6 ipv6 2001:db8::1/64\n standby 7 ipv6 autoconfig\n",
+        "t.conf",
+    )
+    .unwrap();
+    let accept: Vec<(u16, bool)> = c.groups().map(|(_, g)| (g.group, g.accept)).collect();
+    assert_eq!(accept, [(6, true), (7, false)]);
+}
+
+#[test]
 fn accept_is_refused_where_it_cannot_work() {
-    assert_eq!(
-        errors(
-            "interface eth0\n standby version 2\n standby 6 ipv6 autoconfig\n standby 6 accept\n"
-        ),
-        ["t.conf:4: standby 6 accept: `accept` is not implemented for IPv6 groups"]
-    );
     assert_eq!(
         errors("interface eth0\n standby 1 ip\n standby 1 accept\n"),
         ["t.conf:3: standby 1 accept: `accept` needs a configured virtual IP (standby G ip A.B.C.D)"]

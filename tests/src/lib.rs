@@ -192,3 +192,14 @@ pub fn veth(a: &str, ns_a: Option<&Netns>, b: &str, ns_b: Option<&Netns>) -> Res
     }
     Ok(())
 }
+
+/// A child process the test started itself, killed and reaped on drop (a failing test
+/// leaves no daemon behind).
+pub struct KillOnDrop(pub std::process::Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}

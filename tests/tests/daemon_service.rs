@@ -6,23 +6,13 @@
 
 use std::fs;
 use std::os::unix::net::UnixDatagram;
-use std::process::{Child, Stdio};
+use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use hsrp_tests::lab::{router_config, wait_exit, wait_for, Lab, LabOptions, VIP};
 use hsrp_user::proto::State;
 
 const TIMERS: &str = "timers msec 50 msec 150";
-
-/// Kills the daemon if the test fails before stopping it.
-struct Guard(Child);
-
-impl Drop for Guard {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
 
 fn recv(socket: &UnixDatagram) -> Option<String> {
     let mut buf = [0u8; 512];
@@ -61,7 +51,7 @@ fn ready_then_watchdog_then_stopping_arrive_on_the_notify_socket() {
         .stdin(Stdio::null())
         .stdout(log_file.try_clone().unwrap())
         .stderr(log_file);
-    let mut daemon = Guard(cmd.spawn().expect("spawning hsrpd"));
+    let mut daemon = hsrp_tests::KillOnDrop(cmd.spawn().expect("spawning hsrpd"));
 
     let first = recv(&notify).unwrap_or_else(|| {
         panic!(

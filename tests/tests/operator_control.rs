@@ -247,11 +247,12 @@ fn priority_track_reload_and_root_only() {
     let (code, _, err) = control(&lab, 1, &["resign", "7"]);
     assert_eq!((code, err.trim()), (1, "no group 7 is configured"));
 
-    // hsrpd reload: a broken file is refused with its errors, exit 1, nothing changes.
+    // hsrpd reload: a broken file is refused with its errors, exit 78 (EX_CONFIG, as
+    // `hsrpd check` and `hsrpd run`), nothing changes.
     let config = lab.daemon(1).unwrap().config.clone();
     std::fs::write(&config, cfg1(300)).unwrap();
     let (code, out, err) = hsrpd(&lab, 1, &["reload"]);
-    assert_eq!(code, 1, "{out}");
+    assert_eq!(code, 78, "{out}");
     assert!(
         err.contains("standby 1 priority 300: priority must be 1-255"),
         "{err}"

@@ -28,8 +28,9 @@ use crate::mdroff;
 use crate::util::{cargo, probe, run, say, workspace_root};
 
 const VERSION: &str = env!("CARGO_PKG_VERSION");
-/// Who the package names as its maintainer, unless `HSRP_DEB_MAINTAINER` says otherwise.
-const DEFAULT_MAINTAINER: &str = "hsrpd developers <hsrpd-maintainers@lists.invalid>";
+/// Who the package names as its maintainer, unless `HSRP_DEB_MAINTAINER` says otherwise:
+/// the workspace's `authors` entry (one entry, name and address).
+const DEFAULT_MAINTAINER: &str = env!("CARGO_PKG_AUTHORS");
 
 /// Where `cargo xtask dist` puts its output.
 pub fn dist_dir() -> PathBuf {
@@ -390,4 +391,21 @@ fn walk_dirs(dir: &Path, dirs: &mut Vec<PathBuf>) -> Result<()> {
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_maintainer_is_one_named_address() {
+        // Cargo joins several authors with ':', which a Maintainer: field cannot hold.
+        assert!(!DEFAULT_MAINTAINER.contains(':'), "{DEFAULT_MAINTAINER}");
+        let (name, rest) = DEFAULT_MAINTAINER.split_once(" <").unwrap();
+        assert!(!name.is_empty());
+        let address = rest.strip_suffix('>').unwrap();
+        let (user, host) = address.split_once('@').unwrap();
+        assert!(!user.is_empty() && host.contains('.'), "{address}");
+        assert!(!host.ends_with(".invalid"), "a placeholder: {address}");
+    }
 }

@@ -91,6 +91,13 @@ fn dist_builds_a_package_with_every_file_in_place() {
     let control = output(Command::new("dpkg-deb").arg("-f").arg(&deb));
     assert!(control.contains("Package: hsrpd\n"), "{control}");
     assert!(control.contains("Version: 0.1.0\n"), "{control}");
+    // The workspace's authors entry, not a placeholder.
+    if std::env::var_os("HSRP_DEB_MAINTAINER").is_none() {
+        assert!(
+            control.contains(&format!("Maintainer: {}\n", env!("CARGO_PKG_AUTHORS"))),
+            "{control}"
+        );
+    }
     let depends = control
         .lines()
         .find_map(|l| l.strip_prefix("Depends: "))

@@ -200,7 +200,7 @@ pub struct GroupSpec {
     /// `standby G ipv6 ra-lifetime S` (hsrpd-specific): router lifetime of this IPv6
     /// group's Router Advertisements; `None` = [`DEFAULT_RA_LIFETIME_S`].
     pub ra_lifetime_s: Option<u16>,
-    /// `standby G accept` (hsrpd-specific): while Active, traffic to the virtual IPv4
+    /// `standby G accept` (hsrpd-specific): while Active, traffic to the virtual
     /// addresses is delivered to local sockets too (a local route, see docs/operations.md).
     pub accept: bool,
 }

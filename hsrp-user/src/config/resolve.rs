@@ -136,7 +136,14 @@ fn resolve_group(
     spec.ra_lifetime_s = g.ra_lifetime.map(|(s, _)| s);
     if let Some(line) = g.accept {
         if family == Family::Ipv6 {
-            diags.at(line, "`accept` is not implemented for IPv6 groups");
+            if spec.virtual_ips().is_empty() {
+                diags.at(
+                    line,
+                    "`accept` needs a virtual IPv6 address (standby G ipv6 autoconfig)",
+                );
+            } else {
+                spec.accept = true;
+            }
         } else if spec.vip.is_none() {
             diags.at(
                 line,

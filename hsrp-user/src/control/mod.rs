@@ -7,6 +7,7 @@
 
 pub mod events;
 pub mod format;
+pub mod metrics_http;
 pub mod ops;
 pub mod prometheus;
 pub mod snapshot;
@@ -215,6 +216,18 @@ pub fn status_as(format: Format, socket: Option<PathBuf>) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// A stand-in for the daemon loop: answers every snapshot request with `snap`.
+#[cfg(test)]
+pub(crate) fn fake_loop(snap: Snapshot) -> mpsc::Sender<Request> {
+    let (tx, mut rx) = mpsc::channel::<Request>(4);
+    tokio::spawn(async move {
+        while let Some(reply) = rx.recv().await {
+            let _ = reply.send(snap.clone());
+        }
+    });
+    tx
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -224,17 +237,14 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("hsrpd-ctl-{}", std::process::id()));
         let path = dir.join("s.sock");
         let listener = bind(&path).unwrap();
-        let (tx, mut rx) = mpsc::channel::<Request>(4);
-        tokio::spawn(serve(listener, tx));
-        tokio::spawn(async move {
-            while let Some(reply) = rx.recv().await {
-                let _ = reply.send(Snapshot {
-                    pid: 42,
-                    config: "x.conf".into(),
-                    ..Default::default()
-                });
-            }
-        });
+        tokio::spawn(serve(
+            listener,
+            fake_loop(Snapshot {
+                pid: 42,
+                config: "x.conf".into(),
+                ..Default::default()
+            }),
+        ));
         let p = path.clone();
         let snap = tokio::task::spawn_blocking(move || query(&p))
             .await

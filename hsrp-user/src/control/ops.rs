@@ -169,10 +169,28 @@ fn group_number(g: &str) -> Result<u16, String> {
         .ok_or_else(|| format!("group must be 0-4095 (got `{g}`)"))
 }
 
+/// Why the daemon refused a command.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Refused {
+    pub message: String,
+    /// The configuration file is invalid or unreadable (a refused reload): the client
+    /// exits with EX_CONFIG, as `hsrpd check` and `hsrpd run` do.
+    pub config: bool,
+}
+
+impl From<String> for Refused {
+    fn from(message: String) -> Refused {
+        Refused {
+            message,
+            config: false,
+        }
+    }
+}
+
 /// A command on its way to the daemon loop, and where its answer goes.
 pub struct CommandRequest {
     pub command: Command,
-    pub reply: oneshot::Sender<Result<String, String>>,
+    pub reply: oneshot::Sender<Result<String, Refused>>,
 }
 
 /// What the socket server needs beyond status requests.
@@ -190,19 +208,24 @@ struct Answer {
     result: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     error: Option<String>,
+    /// The refusal is the configuration file's (see [`Refused::config`]).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    config_error: bool,
 }
 
-fn answer_line(result: Result<String, String>) -> Vec<u8> {
+fn answer_line(result: Result<String, Refused>) -> Vec<u8> {
     let a = match result {
         Ok(r) => Answer {
             ok: true,
             result: Some(r),
             error: None,
+            config_error: false,
         },
         Err(e) => Answer {
             ok: false,
             result: None,
-            error: Some(e),
+            error: Some(e.message),
+            config_error: e.config,
         },
     };
     let mut v = serde_json::to_vec(&a).unwrap_or_default();
@@ -223,7 +246,9 @@ pub async fn answer<W: AsyncWriteExt + Unpin>(
             return match &ops.events {
                 Some(bus) => super::events::stream(bus.subscribe(), out).await,
                 None => {
-                    out.write_all(&answer_line(Err("this daemon serves no events".into())))
+                    out.write_all(&answer_line(Err("this daemon serves no events"
+                        .to_string()
+                        .into())))
                         .await?;
                     Ok(())
                 }
@@ -232,7 +257,7 @@ pub async fn answer<W: AsyncWriteExt + Unpin>(
         Ok(Request::Command(c)) => c,
         Ok(Request::Status) => anyhow::bail!("`status` is served by control::answer"),
         Err(e) => {
-            out.write_all(&answer_line(Err(e))).await?;
+            out.write_all(&answer_line(Err(e.into()))).await?;
             return Ok(());
         }
     };
@@ -242,23 +267,25 @@ pub async fn answer<W: AsyncWriteExt + Unpin>(
             match tx.send(CommandRequest { command, reply }).await {
                 Ok(()) => rx
                     .await
-                    .unwrap_or_else(|_| Err("the daemon dropped the command".into())),
-                Err(_) => Err("the daemon loop is gone".into()),
+                    .unwrap_or_else(|_| Err("the daemon dropped the command".to_string().into())),
+                Err(_) => Err("the daemon loop is gone".to_string().into()),
             }
         }
-        (Some(0), None) => Err("this daemon takes no commands".into()),
+        (Some(0), None) => Err("this daemon takes no commands".to_string().into()),
         (uid, _) => Err(format!(
             "permission denied: control commands need root (uid 0){}",
             uid.map(|u| format!("; you are uid {u}"))
                 .unwrap_or_default()
-        )),
+        )
+        .into()),
     };
     out.write_all(&answer_line(result)).await?;
     Ok(())
 }
 
 /// Entry point of `hsrpd control ...` and `hsrpd reload`: sends the words, prints the
-/// result (stdout) or the error (stderr, exit 1). The daemon answers when the command has
+/// result (stdout) or the error (stderr, exit 1; 78, EX_CONFIG, when a reload refused an
+/// invalid or unreadable configuration file). The daemon answers when the command has
 /// been carried out; a reload of a large configuration may take a while, hence the
 /// generous timeout.
 pub fn client(socket: &Path, words: &[String]) -> Result<ExitCode> {
@@ -287,7 +314,11 @@ pub fn client(socket: &Path, words: &[String]) -> Result<ExitCode> {
         for l in a.error.unwrap_or_default().lines() {
             eprintln!("{l}");
         }
-        Ok(ExitCode::FAILURE)
+        Ok(if a.config_error {
+            ExitCode::from(crate::manual::exit::CONFIG)
+        } else {
+            ExitCode::FAILURE
+        })
     }
 }
 
@@ -402,6 +433,42 @@ mod tests {
             let e = parse_request(line).unwrap_err();
             assert!(e.contains(err), "{line}: {e}");
         }
+    }
+
+    #[test]
+    fn a_refused_configuration_exits_78_other_refusals_1() {
+        let dir = std::env::temp_dir().join(format!("hsrpd-ops-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        for (refused, code) in [
+            (
+                Refused {
+                    message: "f:1: bad".into(),
+                    config: true,
+                },
+                crate::manual::exit::CONFIG,
+            ),
+            (Refused::from("interfaces changed".to_string()), 1),
+        ] {
+            let line = answer_line(Err(refused.clone()));
+            assert_eq!(
+                String::from_utf8_lossy(&line).contains("\"config_error\":true"),
+                refused.config
+            );
+            let path = dir.join("s.sock");
+            let _ = std::fs::remove_file(&path);
+            let listener = std::os::unix::net::UnixListener::bind(&path).unwrap();
+            let daemon = std::thread::spawn(move || {
+                let (mut s, _) = listener.accept().unwrap();
+                let mut req = String::new();
+                BufReader::new(&s).read_line(&mut req).unwrap();
+                assert_eq!(req, "reload\n");
+                s.write_all(&line).unwrap();
+            });
+            let got = client(&path, &["reload".into()]).unwrap();
+            daemon.join().unwrap();
+            assert_eq!(got, ExitCode::from(code), "{refused:?}");
+        }
+        let _ = std::fs::remove_dir_all(dir);
     }
 
     #[tokio::test]

@@ -1,18 +1,21 @@
-//! `standby G accept`: services on the virtual IPv4 addresses. While the group is Active
-//! in the data plane, each of its virtual IPv4 addresses has a local route in the kernel
-//! (`net::local_route`) and its vMAC entry carries `VMAC_F_ACCEPT`, so XDP passes traffic
-//! to them (other than the ARP, echo and NS it answers itself) up to the kernel, which
-//! delivers it to local sockets. When the group stops being Active the route goes with the
-//! data plane (after the handover, when there is one). The sentinel holds the requests
-//! that delete the routes, so a SIGKILLed daemon leaves none behind; a start removes any
-//! a previous run left.
+//! `standby G accept`: services on the virtual IPs. While the group is Active in the data
+//! plane, each of its virtual addresses (IPv4, or IPv6 with the virtual link-local) has a
+//! local route in the kernel (`net::local_route`) and its vMAC entry carries
+//! `VMAC_F_ACCEPT`, so XDP passes traffic to them (other than the ARP, echo and NS it
+//! answers itself) up to the kernel, which delivers it to local sockets. When the group
+//! stops being Active the route goes with the data plane (after the handover, when there
+//! is one). The sentinel holds the requests that delete the routes, so a SIGKILLed daemon
+//! leaves none behind; a start removes any a previous run left.
 //!
-//! The kernel picks ARP source addresses from the packet it resolves for unless told
+//! IPv4: the kernel picks ARP source addresses from the packet it resolves for unless told
 //! otherwise; a reply from the VIP would then make it ask for the client's MAC *from* the
 //! VIP at the interface MAC, and hosts would move the VIP to that MAC. `arp_announce = 2`
-//! on the interface makes it use the interface's own address.
+//! on the interface makes it use the interface's own address. IPv6 needs no counterpart:
+//! the kernel's neighbour solicitations take a configured address as source, and it does
+//! not answer solicitations for an address it only has a local route for, so ND for the
+//! VIP stays XDP's, from the vMAC.
 
-use std::net::{IpAddr, Ipv4Addr};
+use std::net::IpAddr;
 
 use log::{info, warn};
 
@@ -20,23 +23,14 @@ use super::Daemon;
 use crate::net::local_route;
 
 impl Daemon {
-    /// The accept group `gi`'s virtual IPv4 addresses and its interface index.
-    fn accept_vips(&self, gi: usize) -> (u32, Vec<Ipv4Addr>) {
+    /// The accept group `gi`'s virtual addresses and its interface index.
+    fn accept_vips(&self, gi: usize) -> (u32, Vec<IpAddr>) {
         let g = &self.groups[gi];
-        let ifindex = self.ifaces[g.iface].info.ifindex;
-        let vips = g
-            .vips
-            .iter()
-            .filter_map(|v| match v {
-                IpAddr::V4(a) => Some(*a),
-                IpAddr::V6(_) => None,
-            })
-            .collect();
-        (ifindex, vips)
+        (self.ifaces[g.iface].info.ifindex, g.vips.clone())
     }
 
-    /// At start: routes a previous run left are removed, and the interfaces of accept
-    /// groups get `arp_announce = 2`.
+    /// At start: routes a previous run left are removed, and the interfaces of IPv4
+    /// accept groups get `arp_announce = 2`.
     pub(super) fn accept_start(&mut self) {
         for gi in 0..self.groups.len() {
             if !self.groups[gi].spec.accept {
@@ -47,6 +41,9 @@ impl Daemon {
                 if let Ok(true) = local_route::request(&local_route::del_message(ifindex, vip)) {
                     info!("removed the local route of {vip} a previous run left");
                 }
+            }
+            if self.groups[gi].key.ipv6 {
+                continue;
             }
             let name = self.ifaces[self.groups[gi].iface].cfg.name.clone();
             let path = format!("/proc/sys/net/ipv4/conf/{name}/arp_announce");
@@ -100,7 +97,7 @@ impl Daemon {
 
     /// Every accept route goes (a clean stop).
     pub(super) fn accept_remove_all(&mut self) {
-        let routes: Vec<(u32, Ipv4Addr)> = self.operator.accept_routes.iter().copied().collect();
+        let routes: Vec<(u32, IpAddr)> = self.operator.accept_routes.iter().copied().collect();
         for (ifindex, vip) in routes {
             if let Err(e) = local_route::request(&local_route::del_message(ifindex, vip)) {
                 warn!("removing the local route of {vip}: {e}");

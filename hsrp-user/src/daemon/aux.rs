@@ -1,7 +1,8 @@
 //! The daemon's two runtimes. The timer thread (the thread that calls `run`) runs the
 //! loop: timers, hellos, received frames, netlink events, the state machines. The slow work
 //! that must never make a hello wait runs on the `hsrpd-aux` thread instead: the status
-//! socket (accepting, reading, JSON encoding, writing), the next-hop cache keeper (its
+//! socket (accepting, reading, JSON encoding, writing), the metrics endpoint
+//! (`--metrics-listen`: HTTP parsing, rendering), the next-hop cache keeper (its
 //! netlink dumps and map writes) and reading a configuration on SIGHUP. The loop only
 //! exchanges messages with it. In real-time mode only the timer thread is real-time.
 

@@ -24,7 +24,7 @@
 //!   notify program (`notify`) and the events stream, control commands (maintenance,
 //!   temporary priority, forced tracks, reload).
 //! - `aux`: the loop's runtime and the `hsrpd-aux` runtime of the slow work (status socket,
-//!   next-hop cache, configuration loading) that must not delay a hello; `realtime`: the
+//!   metrics endpoint, next-hop cache, configuration loading) that must not delay a hello; `realtime`: the
 //!   opt-in SCHED_FIFO + mlockall mode of the timer thread, whose wake-ups then come from a
 //!   timerfd (`precise_timer`) rather than tokio's millisecond timer wheel.
 //! - `last_words`: keeping current the Resign frames of the Active groups that the
@@ -103,6 +103,8 @@ pub struct RunOptions {
     pub socket_gid: Option<u32>,
     /// `--realtime[=N]`: real-time mode at priority N whatever the configuration says.
     pub realtime: Option<u8>,
+    /// `--metrics-listen`: serve `GET /metrics` (Prometheus) on this address.
+    pub metrics_listen: Option<std::net::SocketAddr>,
 }
 
 impl Default for RunOptions {
@@ -111,6 +113,7 @@ impl Default for RunOptions {
             nexthop_cache: true,
             socket_gid: None,
             realtime: None,
+            metrics_listen: None,
         }
     }
 }
@@ -156,6 +159,15 @@ pub fn run_with(config: &Path, socket: &Path, options: RunOptions) -> Result<Exi
             control::bind(socket)?
         };
         control::set_access(socket, options.socket_gid)?;
+        // Bound before the capabilities are dropped (a port below 1024 needs
+        // CAP_NET_BIND_SERVICE, which only start-up may have).
+        let metrics = match options.metrics_listen {
+            Some(addr) => {
+                let _aux = aux.handle().enter();
+                Some(control::metrics_http::bind(addr)?)
+            }
+            None => None,
+        };
         let mut daemon = Daemon::start(config, cfg, frame_tx, options, aux.handle()).await?;
         daemon.sentinel = sentinel;
         daemon.accept_start();
@@ -172,6 +184,16 @@ pub fn run_with(config: &Path, socket: &Path, options: RunOptions) -> Result<Exi
             events: Some(daemon.operator.bus.clone()),
             commands: Some(cmd_tx),
         };
+        let metrics = metrics.map(|listener| {
+            info!(
+                "metrics: http://{}{}",
+                listener
+                    .local_addr()
+                    .map_or_else(|_| "?".into(), |a| a.to_string()),
+                control::metrics_http::PATH
+            );
+            aux.spawn(control::metrics_http::serve(listener, ctl_tx.clone()))
+        });
         let server = aux.spawn(control::serve_with(listener, ctl_tx, ops));
         let demotions = aux.spawn(realtime::watch_demotion());
         let manager = service::ServiceManager::from_env();
@@ -186,6 +208,9 @@ pub fn run_with(config: &Path, socket: &Path, options: RunOptions) -> Result<Exi
         };
         manager.stopping();
         server.abort();
+        if let Some(m) = metrics {
+            m.abort();
+        }
         demotions.abort();
         daemon.stop(&mut frame_rx, &mut signals).await;
         let _ = std::fs::remove_file(socket);

@@ -21,7 +21,7 @@ use super::notify::{Hook, Notifier};
 use super::Daemon;
 use crate::config::operator::OperatorSettings;
 use crate::control::events::{now_ms, Event as Published, EventBus};
-use crate::control::ops::{Command, CommandRequest, Target, TrackForce};
+use crate::control::ops::{Command, CommandRequest, Refused, Target, TrackForce};
 use crate::fsm::{Event, PeerRole, RouterInfo, Time};
 use crate::proto::{GroupMessage, MacAddr, Opcode, State, Version};
 
@@ -39,7 +39,7 @@ pub(super) struct Operator {
     /// Groups resigned for maintenance that still forward until their successor is heard.
     handovers: Vec<Handover>,
     /// Local routes of `accept` groups now in the kernel (ifindex, VIP), see `accept`.
-    pub accept_routes: BTreeSet<(u32, std::net::Ipv4Addr)>,
+    pub accept_routes: BTreeSet<(u32, IpAddr)>,
 }
 
 struct Handover {
@@ -254,20 +254,24 @@ impl Daemon {
         let result = self.command(req.command).await;
         match &result {
             Ok(r) => info!("control: {command}: {}", r.replace('\n', "; ")),
-            Err(e) => warn!("control: {command} refused: {}", e.replace('\n', "; ")),
+            Err(e) => warn!(
+                "control: {command} refused: {}",
+                e.message.replace('\n', "; ")
+            ),
         }
         self.operator.bus.publish(&Published::Control {
             time_ms: now_ms(),
             command,
             ok: result.is_ok(),
             result: match &result {
-                Ok(r) | Err(r) => r.clone(),
+                Ok(r) => r.clone(),
+                Err(e) => e.message.clone(),
             },
         });
         let _ = req.reply.send(result);
     }
 
-    async fn command(&mut self, command: Command) -> Result<String, String> {
+    async fn command(&mut self, command: Command) -> Result<String, Refused> {
         match command {
             Command::Resign(t) => {
                 let mut out = String::new();
@@ -312,7 +316,7 @@ impl Daemon {
                 self.advertise().await;
                 Ok(out.trim_end().to_string())
             }
-            Command::Track(object, force) => self.force_track(object, force).await,
+            Command::Track(object, force) => Ok(self.force_track(object, force).await?),
             Command::Reload => self.reload_reporting().await,
         }
     }

@@ -15,6 +15,7 @@ use tokio::sync::mpsc;
 use super::groups::{self, GroupKey};
 use super::Daemon;
 use crate::config::{self, Config};
+use crate::control::ops::Refused;
 use crate::fsm::{Event, GroupConfig};
 
 /// A configuration read on the aux runtime: the file's load result.
@@ -54,18 +55,23 @@ impl Daemon {
     /// `hsrpd reload`: reads the file (on the loop: the operator waits for the answer)
     /// and reports the outcome, a summary or every error (one `FILE:LINE: TEXT: reason`
     /// line each) when the running configuration stays.
-    pub(super) async fn reload_reporting(&mut self) -> Result<String, String> {
+    pub(super) async fn reload_reporting(&mut self) -> Result<String, Refused> {
         info!("reloading {} (hsrpd reload)", self.config_path.display());
         let loaded = config::load(&self.config_path);
         self.apply_loaded(loaded).await
     }
 
     /// Applies a loaded configuration, logged, with its outcome.
-    async fn apply_loaded(&mut self, loaded: LoadResult) -> Result<String, String> {
+    async fn apply_loaded(&mut self, loaded: LoadResult) -> Result<String, Refused> {
         let path = self.config_path.display().to_string();
         let new = match loaded {
             Ok(c) => c,
             Err(e) => {
+                // As for `hsrpd run`: the file's fault, not the system's.
+                let config = matches!(
+                    e,
+                    config::LoadError::Read { .. } | config::LoadError::Invalid(_)
+                );
                 let mut lines: Vec<String> = e.to_string().lines().map(str::to_string).collect();
                 lines.push(format!(
                     "reload of {path} failed: the running configuration stays in effect"
@@ -73,7 +79,10 @@ impl Daemon {
                 for line in &lines {
                     error!("{line}");
                 }
-                return Err(lines.join("\n"));
+                return Err(Refused {
+                    message: lines.join("\n"),
+                    config,
+                });
             }
         };
         let plan = match self.plan(&new) {
@@ -83,7 +92,7 @@ impl Daemon {
                     "reload of {path} refused: {e:#}; the running configuration stays in effect"
                 );
                 error!("{msg}");
-                return Err(msg);
+                return Err(msg.into());
             }
         };
         // Before anything else changes, so a refused real-time setting refuses it all.
@@ -93,7 +102,7 @@ impl Daemon {
                 "reload of {path} refused: {e:#}; the running configuration stays in effect"
             );
             error!("{msg}");
-            return Err(msg);
+            return Err(msg.into());
         }
         // Group indices change below: no follower is driven until they are indexed again.
         self.followers.clear();
