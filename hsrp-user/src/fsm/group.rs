@@ -734,9 +734,8 @@ impl Group {
                         self.preempt(now, why, out);
                     }
                 }
-            } else if due(self.hello_timer) {
-                self.send_hello(now, out);
             } else if due(self.gratuitous_timer) {
+                // Before a hello due at the same time: announcements precede hellos.
                 self.gratuitous_timer = None;
                 if let (State::Active, Some(vip)) = (self.state, self.vip()) {
                     out.push(Action::SendGratuitous {
@@ -744,6 +743,8 @@ impl Group {
                         vmac: self.vmac,
                     });
                 }
+            } else if due(self.hello_timer) {
+                self.send_hello(now, out);
             } else {
                 return;
             }
@@ -955,14 +956,10 @@ impl Group {
         }
     }
 
-    /// Coup (from the current state, interface MAC), then Active.
+    /// Active, with a Coup (from the state we preempt from, interface MAC).
     fn preempt(&mut self, now: Time, reason: String, out: &mut Vec<Action>) {
-        let msg = self.message(Opcode::Coup, self.state);
-        out.push(Action::Send {
-            msg,
-            from_vmac: false,
-        });
-        self.become_active(now, reason, out);
+        let coup = self.message(Opcode::Coup, self.state);
+        self.become_active_with(now, reason, Some(coup), out);
     }
 
     /// RFC events k (higher) and l (lower): a Hello from a Standby router.
@@ -1053,6 +1050,17 @@ impl Group {
     // ---- state changes -----------------------------------------------------------------
 
     fn become_active(&mut self, now: Time, reason: String, out: &mut Vec<Action>) {
+        self.become_active_with(now, reason, None, out);
+    }
+
+    /// Active; `coup`: the Coup that deposes a lower-priority Active (see `take_over`).
+    fn become_active_with(
+        &mut self,
+        now: Time,
+        reason: String,
+        coup: Option<GroupMessage>,
+        out: &mut Vec<Action>,
+    ) {
         self.active = None;
         self.active_timer = None;
         self.preempt_timer = None;
@@ -1061,13 +1069,46 @@ impl Group {
             self.standby = None;
             self.standby_timer = None;
         }
-        self.set_state(now, State::Active, reason, out);
+        if self.record_change(now, State::Active, reason, out) {
+            self.take_over(now, coup, out);
+        }
     }
 
-    fn set_state(&mut self, now: Time, to: State, reason: String, out: &mut Vec<Action>) {
+    /// A takeover, in the order the wire needs: the data plane flips, the vMAC is
+    /// announced (gratuitous ARP / NA), and only then the Coup and the first hello go out.
+    /// The old Active stops forwarding when it hears either (a Coup deposes it; a
+    /// resigning Active hands over on the hello), and since all these frames take the same
+    /// path in order, by then the switch has learned the vMAC's new port, where the data
+    /// plane already forwards: no frame is sent to a router that drops it.
+    fn take_over(&mut self, now: Time, coup: Option<GroupMessage>, out: &mut Vec<Action>) {
+        self.set_data_plane(true, out);
+        if let Some(vip) = self.vip() {
+            out.push(Action::SendGratuitous {
+                vip,
+                vmac: self.vmac,
+            });
+            self.gratuitous_timer = Some(now + GRATUITOUS_REPEAT);
+        }
+        if let Some(msg) = coup {
+            out.push(Action::Send {
+                msg,
+                from_vmac: false,
+            });
+        }
+        self.send_hello(now, out);
+    }
+
+    /// Records the change to `to` (false when already there) and leaves Active if it was.
+    fn record_change(
+        &mut self,
+        now: Time,
+        to: State,
+        reason: String,
+        out: &mut Vec<Action>,
+    ) -> bool {
         let from = self.state;
         if from == to {
-            return;
+            return false;
         }
         self.state = to;
         self.state_changes += 1;
@@ -1076,6 +1117,13 @@ impl Group {
         if from == State::Active {
             self.gratuitous_timer = None;
             self.set_data_plane(false, out);
+        }
+        true
+    }
+
+    fn set_state(&mut self, now: Time, to: State, reason: String, out: &mut Vec<Action>) {
+        if !self.record_change(now, to, reason, out) {
+            return;
         }
         match to {
             State::Active if self.follows() => {
@@ -1089,17 +1137,7 @@ impl Group {
                     self.gratuitous_timer = Some(now + GRATUITOUS_REPEAT);
                 }
             }
-            State::Active => {
-                self.set_data_plane(true, out);
-                self.send_hello(now, out);
-                if let Some(vip) = self.vip() {
-                    out.push(Action::SendGratuitous {
-                        vip,
-                        vmac: self.vmac,
-                    });
-                    self.gratuitous_timer = Some(now + GRATUITOUS_REPEAT);
-                }
-            }
+            State::Active => self.take_over(now, None, out),
             State::Speak | State::Standby if self.follows() => self.hello_timer = None,
             State::Speak | State::Standby => {
                 if to == State::Standby && self.standby.is_some() {

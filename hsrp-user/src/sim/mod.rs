@@ -95,6 +95,15 @@ pub struct Gratuitous {
     pub vmac: MacAddr,
 }
 
+/// One action a group returned, in the order it was carried out.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Done {
+    pub time: Time,
+    pub router: RouterId,
+    pub group: u16,
+    pub action: Action,
+}
+
 struct InFlight {
     at: Time,
     seq: u64,
@@ -145,6 +154,7 @@ pub struct Sim {
     sent: Vec<Sent>,
     copies: Vec<Copy>,
     gratuitous: Vec<Gratuitous>,
+    done: Vec<Done>,
     multi_active: BTreeMap<u16, MultiActive>,
     errors: Vec<String>,
 }
@@ -165,6 +175,7 @@ impl Sim {
             sent: Vec::new(),
             copies: Vec::new(),
             gratuitous: Vec::new(),
+            done: Vec::new(),
             multi_active: BTreeMap::new(),
             errors: Vec::new(),
         }
@@ -375,6 +386,12 @@ impl Sim {
         let now = self.now;
         let group = self.routers[r].groups[g].config().group;
         for action in actions {
+            self.done.push(Done {
+                time: now,
+                router: r,
+                group,
+                action: action.clone(),
+            });
             match action {
                 Action::Send { msg, from_vmac } => self.transmit(r, g, msg, from_vmac),
                 Action::StateChanged { from, to, reason } => self.transitions.push(Transition {
@@ -555,6 +572,11 @@ impl Sim {
 
     pub fn gratuitous(&self) -> &[Gratuitous] {
         &self.gratuitous
+    }
+
+    /// Every action carried out, in order.
+    pub fn done(&self) -> &[Done] {
+        &self.done
     }
 
     /// The longest span so far with two or more live Actives in `group` (an ongoing one
