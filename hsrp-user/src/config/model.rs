@@ -14,7 +14,7 @@ pub const DEFAULT_HELLO_MS: u32 = 3_000;
 pub const DEFAULT_HOLD_MS: u32 = 10_000;
 pub const DEFAULT_TRACK_DECREMENT: u8 = 10;
 /// Router lifetime of the RAs an IPv6 group's Active sends (IOS `ipv6 nd ra lifetime`).
-pub const DEFAULT_RA_LIFETIME_S: u16 = 1800;
+pub use crate::fsm::ra::DEFAULT_RA_LIFETIME_S;
 /// `standby G ipv6 ra-lifetime S` bounds: at least 3 RA intervals of the 4 s minimum
 /// (RFC 4861 §6.2.1), at most RFC 4861's 9000 s.
 pub const RA_LIFETIME_RANGE_S: (u16, u16) = (12, 9000);

@@ -32,8 +32,6 @@ pub(super) fn group_frame(
 impl Daemon {
     /// Carries out `actions` of group `gi`, in order.
     pub(super) async fn execute(&mut self, gi: usize, actions: Vec<Action>) {
-        // IPv6 groups leaving Active: the final RA precedes the Resign (see `ra`).
-        let ra = self.ra_before(gi, &actions).await;
         for action in actions {
             match action {
                 Action::Send { msg, from_vmac } => {
@@ -61,13 +59,6 @@ impl Daemon {
                             g.key.iface, g.key.group, msg.opcode
                         ),
                     }
-                }
-                Action::SetActive { active: false, .. } if self.keep_data_plane => {
-                    let g = &self.groups[gi];
-                    debug!(
-                        "{} grp {}: data plane kept forwarding until the handover",
-                        g.key.iface, g.key.group
-                    );
                 }
                 Action::SetActive { active, vmac, .. } => {
                     let ifindex = self.ifaces[self.groups[gi].iface].info.ifindex;
@@ -120,10 +111,10 @@ impl Daemon {
                     error!("{} grp {}: {error}", g.key.iface, g.key.group);
                 }
                 Action::PeerChanged { role, from, to } => self.peer_changed(gi, role, from, to),
+                Action::Ra(ra) => self.ra_action(gi, ra).await,
+                Action::Drained { to, after } => self.drained(gi, to, after),
             }
         }
-        // IPv6 groups entering Active: the first RA follows the flip and the NAs.
-        self.ra_after(gi, ra).await;
         self.note_last_words(gi);
     }
 

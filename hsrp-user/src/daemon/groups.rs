@@ -69,6 +69,7 @@ pub fn group_config(iface: &InterfaceConfig, spec: &GroupSpec, if_mac: MacAddr) 
         auth: spec.auth.clone(),
         mac,
         name: spec.name.clone(),
+        ra_lifetime_s: spec.ra_lifetime_s(),
         init_delay: iface.init_delay_s.map(|(minimum, reload)| fsm::InitDelay {
             minimum: Duration::from_secs(minimum.into()),
             reload: Duration::from_secs(reload.into()),

@@ -250,8 +250,6 @@ struct GroupRt {
     vmac: MacAddr,
     /// Virtual addresses installed in the VIP map.
     vips: Vec<IpAddr>,
-    /// IPv6 groups: when the next Router Advertisement is due (running while Active).
-    ra: ra::RaSchedule,
     /// `key-string ... timeout S`: the previous key, still accepted until then.
     old_key: Option<(Auth, Time)>,
 }
@@ -272,14 +270,11 @@ struct Daemon {
     key_deadline: Option<Time>,
     ifaces: Vec<Iface>,
     groups: Vec<GroupRt>,
-    /// While set, `execute` leaves the data plane of a group leaving Active as it is (a
-    /// graceful stop hands over first, see `handover`).
-    keep_data_plane: bool,
     schedule: schedule::Schedule,
     index: schedule::GroupIndex,
     /// Per group, the groups following it (`follow`).
     followers: Vec<Vec<usize>>,
-    /// The IPv6 groups (the only ones with Router Advertisements).
+    /// The IPv6 groups (the only ones with Router Advertisements and Solicitations).
     ipv6_groups: Vec<usize>,
     /// Scratch list of due groups, reused across wake-ups.
     due: Vec<usize>,
@@ -345,10 +340,8 @@ impl Daemon {
             .filter_map(|i| i.advertiser.next_deadline());
         ifaces
             .chain(self.schedule.next())
-            .chain(self.ra_deadline())
             .chain(self.tracker.next_deadline())
             .chain(self.key_deadline)
-            .chain(self.operator.next_deadline())
             .chain(self.bfd.next_deadline())
             .min()
     }
@@ -458,9 +451,7 @@ impl Daemon {
         self.due = due;
         self.key_timers(now).await;
         self.track_timers().await;
-        self.operator_timers().await;
         self.on_bfd_timers(now).await;
-        self.ra_timers().await;
         self.advertise().await;
     }
 
@@ -468,9 +459,8 @@ impl Daemon {
     async fn on_frame(&mut self, iface: usize, frame: &[u8]) {
         match self.classify(iface, frame) {
             Received::Ignored => return,
-            Received::Solicitation(rs) => return self.on_solicitation(iface, rs),
+            Received::Solicitation(rs) => self.on_solicitation(iface, rs).await,
             Received::Message { gi, from, msg } => {
-                self.operator_heard(gi, from, &msg);
                 self.feed(gi, Event::Received { from, msg }).await
             }
             Received::AuthFailed { gi, from, error } => {

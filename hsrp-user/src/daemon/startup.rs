@@ -131,7 +131,6 @@ impl Daemon {
             watcher,
             ifaces,
             groups: Vec::new(),
-            keep_data_plane: false,
             schedule: Default::default(),
             index: Default::default(),
             followers: Vec::new(),
@@ -222,7 +221,6 @@ impl Daemon {
             vips: spec.virtual_ips(),
             spec,
             fsm,
-            ra: Default::default(),
             old_key: None,
         })
     }

@@ -108,6 +108,8 @@ pub struct GroupConfig {
     /// `standby delay minimum S reload S` (interface-wide): how long the group waits after
     /// its interface comes up before it starts; `None` = it starts at once.
     pub init_delay: Option<InitDelay>,
+    /// IPv6 groups: the router lifetime of their Router Advertisements, seconds.
+    pub ra_lifetime_s: u16,
 }
 
 /// IOS `standby delay`: the wait before a group starts after its interface came up.
@@ -136,6 +138,7 @@ impl GroupConfig {
             name: None,
             follow: None,
             init_delay: None,
+            ra_lifetime_s: super::ra::DEFAULT_RA_LIFETIME_S,
         }
     }
 

@@ -301,9 +301,14 @@ impl Sim {
         self.event_all(r, Event::InterfaceDown);
     }
 
-    /// Graceful stop (Active groups Resign).
+    /// Stop (Active groups Resign).
     pub fn shutdown(&mut self, r: RouterId) {
         self.event_all(r, Event::Shutdown);
+    }
+
+    /// Graceful stop as `hsrpd` does it: Active groups Resign and hand over (`drain`).
+    pub fn hand_over(&mut self, r: RouterId) {
+        self.event_all(r, Event::HandOver);
     }
 
     // ---- running --------------------------------------------------------------------
@@ -413,7 +418,9 @@ impl Sim {
                     .push(format!("{}: {error}", self.routers[r].name)),
                 Action::SetActive { .. }
                 | Action::VipLearned { .. }
-                | Action::PeerChanged { .. } => {}
+                | Action::PeerChanged { .. }
+                | Action::Ra(_)
+                | Action::Drained { .. } => {}
             }
         }
         self.update_multi_active();
