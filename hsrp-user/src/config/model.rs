@@ -250,35 +250,20 @@ impl GroupSpec {
     /// The virtual MAC this group answers for: the configured one, else derived from the
     /// version, family and group number (docs/protocol.md §1).
     pub fn virtual_mac(&self, version: Version) -> MacAddr {
-        if let Some(mac) = self.mac {
-            return mac;
-        }
-        let g = self.group.to_be_bytes();
-        match (version, self.family) {
-            (Version::V1, _) => MacAddr([0x00, 0x00, 0x0c, 0x07, 0xac, g[1]]),
-            (Version::V2, Family::Ipv4) => MacAddr([0x00, 0x00, 0x0c, 0x9f, 0xf0 | g[0], g[1]]),
-            (Version::V2, Family::Ipv6) => MacAddr([0x00, 0x05, 0x73, 0xa0, g[0], g[1]]),
-        }
+        let ipv6 = self.family == Family::Ipv6;
+        self.mac
+            .unwrap_or_else(|| crate::wire::vmac(version, ipv6, self.group))
     }
 
     /// The virtual link-local address of an IPv6 group: explicit, or derived from the
-    /// virtual MAC with ff:fe inserted and the U/L bit NOT flipped (docs/protocol.md §6).
+    /// virtual MAC (`wire::virtual_link_local`). Never from a `use-bia` interface MAC,
+    /// which differs per router: every router of the group must use the same one.
     pub fn virtual_link_local(&self) -> Option<Ipv6Addr> {
         match self.ipv6_link_local? {
             Ipv6LinkLocal::Explicit(a) => Some(a),
-            Ipv6LinkLocal::Autoconfig => {
-                let m = self.virtual_mac(Version::V2).0;
-                Some(Ipv6Addr::new(
-                    0xfe80,
-                    0,
-                    0,
-                    0,
-                    u16::from_be_bytes([m[0], m[1]]),
-                    u16::from_be_bytes([m[2], 0xff]),
-                    u16::from_be_bytes([0xfe, m[3]]),
-                    u16::from_be_bytes([m[4], m[5]]),
-                ))
-            }
+            Ipv6LinkLocal::Autoconfig => Some(crate::wire::virtual_link_local(
+                self.virtual_mac(Version::V2),
+            )),
         }
     }
 

@@ -8,7 +8,6 @@
 //! log lines.
 //!
 //! - `startup`: interfaces, data plane, sockets, groups; refuses a second instance.
-//! - `rx`: Ethernet/IP/UDP framing of received HSRP, and of Router Solicitations.
 //! - `actions`: executing `fsm::Action`s, v1 Advertise / v2 Interface State.
 //! - `reload`: SIGHUP.
 //! - `status`: the snapshot for `hsrpd status`.
@@ -50,7 +49,6 @@ mod precise_timer;
 pub mod ra;
 pub mod realtime;
 mod reload;
-pub mod rx;
 mod schedule;
 pub mod sentinel;
 mod service;
@@ -79,7 +77,7 @@ use crate::fsm::{Advertiser, Event, Group, Time};
 use crate::net::{InterfaceInfo, NetEvent, NetWatcher, Netlink, PacketSocket};
 use crate::proto::{Auth, MacAddr};
 use crate::track::Tracker;
-use crate::wire::{self, Decoded};
+use crate::wire::{self, rx, Decoded};
 
 use groups::GroupKey;
 
@@ -492,11 +490,19 @@ impl Daemon {
                 return Received::Ignored;
             }
         };
-        let msg = match wire::Repr::parse(d.payload).map(|r| r.group_message()) {
-            Ok(Some(Ok(m))) => m,
+        // Parsed once; each accepted key is then checked without parsing again.
+        let payload = match wire::Payload::parse(d.payload) {
+            Ok(p) => p,
+            Err(e) => {
+                debug!("{name}: malformed HSRP from {}: {e}", d.src_ip);
+                return Received::Ignored;
+            }
+        };
+        let msg = match payload.repr().group_message() {
+            Some(Ok(m)) => m,
             // Advertise / Interface State: nothing for the groups.
-            Ok(None) => return Received::Ignored,
-            Ok(Some(Err(e))) | Err(e) => {
+            None => return Received::Ignored,
+            Some(Err(e)) => {
                 debug!("{name}: malformed HSRP from {}: {e}", d.src_ip);
                 return Received::Ignored;
             }
@@ -508,7 +514,7 @@ impl Daemon {
         let from = d.src_ip;
         let mut auth_error = None;
         for auth in &self.groups[gi].auths {
-            match wire::decode_payload(d.payload, auth) {
+            match payload.decode(auth) {
                 Ok(Decoded::Group(msg)) => return Received::Message { gi, from, msg },
                 Ok(_) => return Received::Ignored,
                 Err(e) if e.is_auth() => auth_error = Some(e),

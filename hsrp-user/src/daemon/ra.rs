@@ -12,9 +12,10 @@ use std::net::{IpAddr, Ipv6Addr};
 
 use log::{debug, warn};
 
-use super::{rx, Daemon};
+use super::Daemon;
 use crate::fsm::{Event, RaAction};
 use crate::wire::frame::ALL_NODES;
+use crate::wire::rx;
 use crate::wire::{self, PrefixInfo, RaRepr};
 
 /// Room for an RA frame with [`wire::ra::MAX_PREFIXES`] prefixes.
@@ -78,10 +79,7 @@ impl Daemon {
         let g = &self.groups[gi];
         let iface = &self.ifaces[i];
         let vmac = g.fsm.virtual_mac();
-        let src = match g.fsm.vip() {
-            Some(IpAddr::V6(ll)) => ll,
-            _ => wire::virtual_link_local(vmac),
-        };
+        let src = ra_source(&g.spec, g.fsm.vip());
         let globals = iface
             .info
             .ipv6_global
@@ -106,6 +104,16 @@ impl Daemon {
                 g.key.iface, g.key.group
             ),
         }
+    }
+}
+
+/// The RA's source: the group's virtual link-local (`vip`, as the state machine has it),
+/// else the one derived from the group's protocol vMAC, never from the vMAC in use, which
+/// with `use-bia` is this router's own (see `groups`).
+pub fn ra_source(spec: &crate::config::GroupSpec, vip: Option<IpAddr>) -> Ipv6Addr {
+    match vip {
+        Some(IpAddr::V6(ll)) => ll,
+        _ => wire::virtual_link_local(spec.virtual_mac(crate::proto::Version::V2)),
     }
 }
 

@@ -181,15 +181,8 @@ impl GroupConfig {
 
     /// The virtual MAC: configured, else derived as in docs/protocol.md §1.
     pub fn virtual_mac(&self, ipv6: bool) -> MacAddr {
-        if let Some(m) = self.mac {
-            return m;
-        }
-        let g = self.group.to_be_bytes();
-        match (self.version, ipv6) {
-            (Version::V1, _) => MacAddr([0x00, 0x00, 0x0c, 0x07, 0xac, g[1]]),
-            (Version::V2, false) => MacAddr([0x00, 0x00, 0x0c, 0x9f, 0xf0 | (g[0] & 0x0f), g[1]]),
-            (Version::V2, true) => MacAddr([0x00, 0x05, 0x73, 0xa0, g[0] & 0x0f, g[1]]),
-        }
+        self.mac
+            .unwrap_or_else(|| crate::wire::vmac(self.version, ipv6, self.group))
     }
 }
 

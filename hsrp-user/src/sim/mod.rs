@@ -481,9 +481,20 @@ impl Sim {
         if !to.alive || to.side != from_side {
             return; // crashed or partitioned while in flight
         }
+        // Parsed once, authenticated per receiving group.
+        let payload = match wire::Payload::parse(&m.bytes) {
+            Ok(p) => p,
+            Err(e) => {
+                self.errors.push(format!(
+                    "{} could not decode a message from {}: {e}",
+                    self.routers[m.to].name, self.routers[m.from].name
+                ));
+                return;
+            }
+        };
         for g in 0..self.routers[m.to].groups.len() {
             let group = &self.routers[m.to].groups[g];
-            let event = match wire::decode_payload(&m.bytes, &group.config().auth) {
+            let event = match payload.decode(&group.config().auth) {
                 Ok(wire::Decoded::Group(msg)) if msg.group == group.config().group => {
                     Event::Received { from: from_ip, msg }
                 }
