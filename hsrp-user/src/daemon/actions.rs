@@ -48,16 +48,10 @@ impl Daemon {
                     match built {
                         Ok(n) => {
                             if let Err(e) = iface.socket.send(&frame[..n]).await {
-                                warn!(
-                                    "{} grp {}: sending {:?}: {e}",
-                                    g.key.iface, g.key.group, msg.opcode
-                                );
+                                warn!("{}: sending {:?}: {e}", g.key, msg.opcode);
                             }
                         }
-                        Err(e) => error!(
-                            "{} grp {}: cannot encode {:?}: {e}",
-                            g.key.iface, g.key.group, msg.opcode
-                        ),
+                        Err(e) => error!("{}: cannot encode {:?}: {e}", g.key, msg.opcode),
                     }
                 }
                 Action::SetActive { active, vmac, .. } => {
@@ -68,15 +62,11 @@ impl Daemon {
                     }
                     match result {
                         Ok(()) => debug!(
-                            "{} grp {}: data plane {} for {vmac}",
-                            self.groups[gi].key.iface,
-                            self.groups[gi].key.group,
+                            "{}: data plane {} for {vmac}",
+                            self.groups[gi].key,
                             if active { "active" } else { "inactive" }
                         ),
-                        Err(e) => error!(
-                            "{} grp {}: {e:#}",
-                            self.groups[gi].key.iface, self.groups[gi].key.group
-                        ),
+                        Err(e) => error!("{}: {e:#}", self.groups[gi].key),
                     }
                 }
                 Action::SendGratuitous { vip, vmac } => self.announce(gi, vip, vmac).await,
@@ -86,18 +76,15 @@ impl Daemon {
                     let g = &self.groups[gi];
                     info!(
                         target: crate::logging::STATE_TARGET,
-                        "{} grp {}: {from} -> {to}: {reason}",
-                        g.key.iface, g.key.group
+                        "{}: {from} -> {to}: {reason}",
+                        g.key
                     );
                     self.state_changed(gi, from, to, &reason);
                 }
                 Action::VipLearned { vip } => {
                     let g = &self.groups[gi];
                     let ifindex = self.ifaces[g.iface].info.ifindex;
-                    info!(
-                        "{} grp {}: learned virtual IP {vip}",
-                        g.key.iface, g.key.group
-                    );
+                    info!("{}: learned virtual IP {vip}", g.key);
                     let (vmac, group) = (g.vmac, g.key.group);
                     if !self.groups[gi].vips.contains(&vip) {
                         match self.maps.add_vip(ifindex, vmac.0, group, vip) {
@@ -108,7 +95,7 @@ impl Daemon {
                 }
                 Action::ConfigRejected { error } => {
                     let g = &self.groups[gi];
-                    error!("{} grp {}: {error}", g.key.iface, g.key.group);
+                    error!("{}: {error}", g.key);
                 }
                 Action::PeerChanged { role, from, to } => self.peer_changed(gi, role, from, to),
                 Action::Ra(ra) => self.ra_action(gi, ra).await,
@@ -155,17 +142,11 @@ impl Daemon {
             };
             for f in frames {
                 if let Err(e) = iface.socket.send(&f).await {
-                    warn!(
-                        "{} grp {}: announcing {addr}: {e}",
-                        g.key.iface, g.key.group
-                    );
+                    warn!("{}: announcing {addr}: {e}", g.key);
                 }
             }
         }
-        debug!(
-            "{} grp {}: announced {vip} at {vmac}",
-            g.key.iface, g.key.group
-        );
+        debug!("{}: announced {vip} at {vmac}", g.key);
     }
 
     /// Sends each interface's group counts when they changed, and every 30 s while any

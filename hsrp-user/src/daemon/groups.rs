@@ -20,6 +20,13 @@ pub struct GroupKey {
     pub ipv6: bool,
 }
 
+/// The prefix of the group's log lines: `lan0 grp 1`.
+impl std::fmt::Display for GroupKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} grp {}", self.iface, self.group)
+    }
+}
+
 impl GroupKey {
     pub fn of(iface: &InterfaceConfig, spec: &GroupSpec) -> GroupKey {
         GroupKey {

@@ -75,21 +75,15 @@ impl Daemon {
         let g = &self.groups[gi];
         let ms = after.as_secs_f64() * 1000.0;
         match (g.fsm.shut_down(), to) {
-            (true, Some(to)) => info!(
-                "{} grp {}: handed over to {to} after {ms:.1} ms",
-                g.key.iface, g.key.group
-            ),
+            (true, Some(to)) => info!("{}: handed over to {to} after {ms:.1} ms", g.key),
             (true, None) => warn!(
-                "{} grp {}: stopping without hearing a new Active ({ms:.0} ms after the Resign)",
-                g.key.iface, g.key.group
+                "{}: stopping without hearing a new Active ({ms:.0} ms after the Resign)",
+                g.key
             ),
-            (false, Some(to)) => info!(
-                "{} grp {}: handed over to {to}; data plane inactive",
-                g.key.iface, g.key.group
-            ),
+            (false, Some(to)) => info!("{}: handed over to {to}; data plane inactive", g.key),
             (false, None) => warn!(
-                "{} grp {}: no new Active heard within the hold time; data plane inactive",
-                g.key.iface, g.key.group
+                "{}: no new Active heard within the hold time; data plane inactive",
+                g.key
             ),
         }
     }

@@ -52,13 +52,10 @@ impl Daemon {
             ) {
                 Ok(n) => words.push(LastWord {
                     ifindex: iface.info.ifindex,
-                    label: format!("{} grp {}", g.key.iface, g.key.group),
+                    label: g.key.to_string(),
                     frame: frame[..n].to_vec(),
                 }),
-                Err(e) => error!(
-                    "{} grp {}: cannot encode the sentinel's Resign: {e}",
-                    g.key.iface, g.key.group
-                ),
+                Err(e) => error!("{}: cannot encode the sentinel's Resign: {e}", g.key),
             }
         }
         self.last_words = messages;

@@ -12,7 +12,8 @@
 //! - `reload`: SIGHUP.
 //! - `status`: the snapshot for `hsrpd status`.
 //! - `handover`: graceful stop, forwarding until the new Active has taken over.
-//! - `schedule`: deadline order and group lookup, so a wake-up costs O(log groups);
+//! - `table`: the groups and their indexes (`schedule`: deadline order and group
+//!   lookup, so a wake-up costs O(log groups));
 //!   `lateness`: how late timers are served.
 //! - `groups`: configuration → state machine; `xdp_probe`: is an interface taken.
 //! - `service`: systemd readiness, watchdog and stop notifications.
@@ -54,6 +55,7 @@ pub mod sentinel;
 mod service;
 mod startup;
 mod status;
+mod table;
 mod tracking;
 mod xdp_probe;
 
@@ -69,17 +71,16 @@ use tokio::signal::unix::{signal, SignalKind};
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
-use crate::config::{Config, GroupSpec, InterfaceConfig, LoadError};
+use crate::config::{Config, InterfaceConfig, LoadError};
 use crate::control;
 use crate::dataplane::maps::DataplaneMaps;
 use crate::dataplane::{AttachMode, Dataplane};
-use crate::fsm::{Advertiser, Event, Group, Time};
+use crate::fsm::{Advertiser, Event, Time};
 use crate::net::{InterfaceInfo, NetEvent, NetWatcher, Netlink, PacketSocket};
-use crate::proto::{Auth, MacAddr};
 use crate::track::Tracker;
 use crate::wire::{self, rx, Decoded};
 
-use groups::GroupKey;
+use table::{GroupRt, GroupTable};
 
 /// Received frames waiting for the loop; beyond this the rx tasks wait (backpressure).
 const FRAME_QUEUE: usize = 1024;
@@ -235,23 +236,6 @@ impl Iface {
     }
 }
 
-/// One group at run time.
-struct GroupRt {
-    key: GroupKey,
-    /// Index into `Daemon::ifaces`.
-    iface: usize,
-    spec: GroupSpec,
-    fsm: Group,
-    /// What a received message may be signed with (the configured auth, key-chain keys).
-    auths: Vec<Auth>,
-    /// The virtual MAC installed in the maps and the NIC filter.
-    vmac: MacAddr,
-    /// Virtual addresses installed in the VIP map.
-    vips: Vec<IpAddr>,
-    /// `key-string ... timeout S`: the previous key, still accepted until then.
-    old_key: Option<(Auth, Time)>,
-}
-
 struct Daemon {
     config_path: PathBuf,
     config: Config,
@@ -267,13 +251,7 @@ struct Daemon {
     /// When key chain lifetimes are next looked at (`keys`).
     key_deadline: Option<Time>,
     ifaces: Vec<Iface>,
-    groups: Vec<GroupRt>,
-    schedule: schedule::Schedule,
-    index: schedule::GroupIndex,
-    /// Per group, the groups following it (`follow`).
-    followers: Vec<Vec<usize>>,
-    /// The IPv6 groups (the only ones with Router Advertisements and Solicitations).
-    ipv6_groups: Vec<usize>,
+    groups: GroupTable,
     /// Scratch list of due groups, reused across wake-ups.
     due: Vec<usize>,
     lateness: lateness::Lateness,
@@ -337,34 +315,20 @@ impl Daemon {
             .iter()
             .filter_map(|i| i.advertiser.next_deadline());
         ifaces
-            .chain(self.schedule.next())
+            .chain(self.groups.next_deadline())
             .chain(self.tracker.next_deadline())
             .chain(self.key_deadline)
             .chain(self.bfd.next_deadline())
             .min()
     }
 
-    /// Rebuilds the schedule, the group lookup and the IPv6 list from the groups (after
-    /// groups were added or removed).
+    /// After groups were added or removed: the table's indexes, and every interface's
+    /// counts.
     fn reindex(&mut self) {
-        self.schedule.clear(self.groups.len());
-        for (gi, g) in self.groups.iter().enumerate() {
-            self.schedule.set(gi, g.fsm.next_deadline());
-        }
-        self.index
-            .rebuild(self.groups.iter().enumerate().map(|(gi, g)| {
-                (
-                    (g.iface, g.key.group, g.key.ipv6, g.fsm.config().version),
-                    gi,
-                )
-            }));
-        self.ipv6_groups = (0..self.groups.len())
-            .filter(|&gi| self.groups[gi].key.ipv6)
-            .collect();
+        self.groups.reindex();
         for iface in &mut self.ifaces {
             iface.counts_dirty = true;
         }
-        self.index_followers();
     }
 
     async fn serve(
@@ -439,7 +403,7 @@ impl Daemon {
         let now = self.now();
         let mut due = std::mem::take(&mut self.due);
         due.clear();
-        self.schedule.due(now, &mut due);
+        self.groups.due(now, &mut due);
         for &gi in &due {
             if let Some(t) = self.groups[gi].fsm.next_deadline().filter(|t| *t <= now) {
                 self.lateness.record(now.saturating_since(t));
@@ -467,8 +431,8 @@ impl Daemon {
                 // First failure, then every power of two: visible, never a log flood.
                 if n.is_power_of_two() {
                     warn!(
-                        "{} grp {}: message from {from} ignored: {error} ({n} failure(s) so far)",
-                        g.key.iface, g.key.group,
+                        "{}: message from {from} ignored: {error} ({n} failure(s) so far)",
+                        g.key,
                     );
                 }
                 self.feed(gi, Event::AuthFailed { from }).await;
@@ -508,7 +472,7 @@ impl Daemon {
             }
         };
         let ipv6 = d.src_ip.is_ipv6();
-        let Some(gi) = self.index.get(&(iface, msg.group, ipv6, msg.version)) else {
+        let Some(gi) = self.groups.find(iface, msg.group, ipv6, msg.version) else {
             return Received::Ignored; // not a group of ours
         };
         let from = d.src_ip;
@@ -652,8 +616,7 @@ impl Daemon {
     async fn feed_one(&mut self, gi: usize, event: Event) {
         let now = self.now();
         let peer_before = bfd::bfd_peer(&self.groups[gi].fsm);
-        let actions = self.groups[gi].fsm.handle(now, event);
-        self.schedule.set(gi, self.groups[gi].fsm.next_deadline());
+        let actions = self.groups.handle(gi, now, event);
         self.execute(gi, actions).await;
         // Only a change of the group's BFD peer can change the interface's sessions (a
         // scan of the interface's groups, so not on every hello).

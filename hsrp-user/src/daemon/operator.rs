@@ -90,9 +90,8 @@ impl Daemon {
         let g = &self.groups[gi];
         let who = |a: Option<IpAddr>| a.map_or("none".to_string(), |a| a.to_string());
         info!(
-            "{} grp {}: {} router {} -> {}",
-            g.key.iface,
-            g.key.group,
+            "{}: {} router {} -> {}",
+            g.key,
             role.name(),
             who(from),
             who(to)

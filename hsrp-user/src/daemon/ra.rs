@@ -30,8 +30,8 @@ impl Daemon {
             RaAction::Silence => {
                 let g = &self.groups[gi];
                 debug!(
-                    "{} grp {}: RAs stop (another router is Active now; no final RA)",
-                    g.key.iface, g.key.group
+                    "{}: RAs stop (another router is Active now; no final RA)",
+                    g.key
                 );
             }
         }
@@ -41,8 +41,8 @@ impl Daemon {
     /// moves its next RA up; the loop's next wake-up sends it. Groups not Active (and
     /// IPv4 groups, which have no RAs) ignore it.
     pub(super) async fn on_solicitation(&mut self, iface: usize, rs: rx::Solicitation) {
-        for k in 0..self.ipv6_groups.len() {
-            let gi = self.ipv6_groups[k];
+        for k in 0..self.groups.ipv6().len() {
+            let gi = self.groups.ipv6()[k];
             if self.groups[gi].iface != iface {
                 continue;
             }
@@ -51,9 +51,8 @@ impl Daemon {
             let g = &self.groups[gi];
             if let Some(at) = g.fsm.next_ra() {
                 debug!(
-                    "{} grp {}: Router Solicitation from {} ({}): RA in {} ms",
-                    g.key.iface,
-                    g.key.group,
+                    "{}: Router Solicitation from {} ({}): RA in {} ms",
+                    g.key,
                     rs.src_ip,
                     rs.src_mac,
                     at.saturating_since(now).as_millis()
@@ -92,17 +91,13 @@ impl Daemon {
         match wire::router_advertisement(vmac, src, ALL_NODES, &ra, &mut buf) {
             Ok(n) => match iface.socket.send(&buf[..n]).await {
                 Ok(_) => debug!(
-                    "{} grp {}: RA from {src} lifetime {lifetime_s} s, {} prefix(es)",
-                    g.key.iface,
-                    g.key.group,
+                    "{}: RA from {src} lifetime {lifetime_s} s, {} prefix(es)",
+                    g.key,
                     ra.prefixes.len()
                 ),
-                Err(e) => warn!("{} grp {}: sending an RA: {e}", g.key.iface, g.key.group),
+                Err(e) => warn!("{}: sending an RA: {e}", g.key),
             },
-            Err(e) => warn!(
-                "{} grp {}: cannot build an RA: {e}",
-                g.key.iface, g.key.group
-            ),
+            Err(e) => warn!("{}: cannot build an RA: {e}", g.key),
         }
     }
 }

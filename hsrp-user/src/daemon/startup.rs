@@ -130,11 +130,7 @@ impl Daemon {
             netlink,
             watcher,
             ifaces,
-            groups: Vec::new(),
-            schedule: Default::default(),
-            index: Default::default(),
-            followers: Vec::new(),
-            ipv6_groups: Vec::new(),
+            groups: Default::default(),
             due: Vec::new(),
             lateness: Default::default(),
             sentinel: None,
@@ -180,8 +176,8 @@ impl Daemon {
                 daemon.feed(gi, Event::InterfaceUp).await;
             } else {
                 info!(
-                    "{} grp {}: waiting for the line protocol to come up",
-                    daemon.groups[gi].key.iface, daemon.groups[gi].key.group
+                    "{}: waiting for the line protocol to come up",
+                    daemon.groups[gi].key
                 );
             }
         }
