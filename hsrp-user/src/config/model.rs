@@ -179,9 +179,9 @@ pub struct GroupSpec {
     /// 1-255, default 100.
     pub priority: u8,
     /// `None` = preempt off (the default).
-    pub preempt: Option<Preempt>,
+    pub preempt: Option<PreemptSecs>,
     /// `None` = not configured: use the defaults and learn from the Active.
-    pub timers: Option<Timers>,
+    pub timers: Option<TimersMs>,
     pub tracks: Vec<GroupTrack>,
     /// Resolved: a key chain becomes `Auth::Md5` with its lowest-numbered key.
     pub auth: Auth,
@@ -294,7 +294,7 @@ pub struct Ipv6Prefix {
 
 /// `standby G preempt [delay [minimum S] [reload S] [sync S]]`, seconds.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct Preempt {
+pub struct PreemptSecs {
     pub minimum_s: u16,
     pub reload_s: u16,
     pub sync_s: u16,
@@ -302,7 +302,7 @@ pub struct Preempt {
 
 /// `standby G timers [msec] H [msec] D`, in milliseconds.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Timers {
+pub struct TimersMs {
     pub hello_ms: u32,
     pub hold_ms: u32,
     /// True when either value was given in msec (v1 carries whole seconds on the wire).
@@ -317,14 +317,9 @@ pub struct GroupTrack {
     pub line: usize,
 }
 
-/// What a group does while a tracked object is down.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum TrackAction {
-    /// Lower the priority by this much (cumulative over objects), default 10.
-    Decrement(u8),
-    /// Move the group to Init.
-    Shutdown,
-}
+/// What a group does while a tracked object is down: the state machine's own type (the
+/// configuration says exactly what the state machine does).
+pub use crate::fsm::TrackAction;
 
 /// A top-level `track N ...` object.
 #[derive(Clone, Debug, PartialEq, Eq)]

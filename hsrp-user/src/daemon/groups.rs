@@ -67,10 +67,7 @@ pub fn group_config(iface: &InterfaceConfig, spec: &GroupSpec, if_mac: MacAddr) 
             .iter()
             .map(|t| fsm::Track {
                 object: t.object,
-                action: match t.action {
-                    config::TrackAction::Decrement(d) => fsm::TrackAction::Decrement(d),
-                    config::TrackAction::Shutdown => fsm::TrackAction::Shutdown,
-                },
+                action: t.action,
             })
             .collect(),
         auth: spec.auth.clone(),

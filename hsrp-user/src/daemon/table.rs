@@ -9,7 +9,7 @@ use super::follow::followers_of;
 use super::groups::GroupKey;
 use super::schedule::{GroupIndex, Schedule};
 use crate::config::GroupSpec;
-use crate::fsm::{Action, ConfigError, Event, Group, GroupConfig, Time};
+use crate::fsm::{Action, Event, Group, GroupConfig, GroupConfigError, Time};
 use crate::proto::{Auth, MacAddr, Version};
 
 /// One group at run time.
@@ -66,7 +66,7 @@ impl GroupTable {
         gi: usize,
         now: Time,
         cfg: GroupConfig,
-    ) -> Result<Vec<Action>, ConfigError> {
+    ) -> Result<Vec<Action>, GroupConfigError> {
         let actions = self.groups[gi].fsm.reconfigure(now, cfg);
         self.reschedule(gi);
         actions

@@ -144,31 +144,31 @@ impl GroupConfig {
 
     /// Check the values the state machine relies on. `local_ip` is the interface address
     /// the group speaks from (IPv6 groups: the link-local).
-    pub fn validate(&self, local_ip: IpAddr) -> Result<(), ConfigError> {
+    pub fn validate(&self, local_ip: IpAddr) -> Result<(), GroupConfigError> {
         let g = self.group;
         let max_group = match self.version {
             Version::V1 => 255,
             Version::V2 => 4095,
         };
         if g > max_group {
-            return Err(ConfigError(format!(
+            return Err(GroupConfigError(format!(
                 "group {g}: group number out of range 0-{max_group} for HSRP{:?}",
                 self.version
             )));
         }
         if self.priority == 0 {
-            return Err(ConfigError(format!(
+            return Err(GroupConfigError(format!(
                 "group {g}: priority 0 out of range 1-255"
             )));
         }
         if local_ip.is_ipv6() && self.version == Version::V1 {
-            return Err(ConfigError(format!(
+            return Err(GroupConfigError(format!(
                 "group {g}: IPv6 groups need HSRP version 2"
             )));
         }
         if let Some(vip) = self.vip {
             if vip.is_ipv6() != local_ip.is_ipv6() {
-                return Err(ConfigError(format!(
+                return Err(GroupConfigError(format!(
                     "group {g}: virtual IP {vip} and interface address {local_ip} are of different families"
                 )));
             }
@@ -187,20 +187,20 @@ impl GroupConfig {
 }
 
 /// Cisco's limits: hello 15 ms .. 255 s, hold > hello (msec: hold >= 3 x hello, >= 50 ms).
-fn check_timers(g: u16, t: Timers) -> Result<(), ConfigError> {
+fn check_timers(g: u16, t: Timers) -> Result<(), GroupConfigError> {
     let (hello, hold) = (t.hello.as_millis(), t.hold.as_millis());
     if !(15..=255_000).contains(&hello) {
-        return Err(ConfigError(format!(
+        return Err(GroupConfigError(format!(
             "group {g}: hello time {hello} ms out of range 15 ms-255 s"
         )));
     }
     if hold <= hello || hold > 255_000 {
-        return Err(ConfigError(format!(
+        return Err(GroupConfigError(format!(
             "group {g}: hold time {hold} ms must be greater than the hello time {hello} ms and at most 255 s"
         )));
     }
     if hello < 1000 && (hold < 3 * hello || hold < 50) {
-        return Err(ConfigError(format!(
+        return Err(GroupConfigError(format!(
             "group {g}: with msec timers the hold time ({hold} ms) must be at least 3 x hello ({hello} ms) and at least 50 ms"
         )));
     }
@@ -210,4 +210,4 @@ fn check_timers(g: u16, t: Timers) -> Result<(), ConfigError> {
 /// A configuration the state machine refuses, with a message naming the group and value.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 #[error("{0}")]
-pub struct ConfigError(pub String);
+pub struct GroupConfigError(pub String);

@@ -7,7 +7,7 @@ use std::fmt;
 use std::net::IpAddr;
 use std::time::Duration;
 
-use super::config::{ConfigError, GroupConfig, Timers, TrackAction};
+use super::config::{GroupConfig, GroupConfigError, Timers, TrackAction};
 use super::jitter::{jittered, JitterSource};
 use super::ra::{RaAction, RaSchedule};
 use super::status::{RouterInfo, Status};
@@ -104,7 +104,7 @@ pub enum Action {
     /// The VIP was learned from the Active (or changed there); the data plane needs it.
     VipLearned { vip: IpAddr },
     /// `Event::ConfigChange` carried an invalid configuration; the old one stays.
-    ConfigRejected { error: ConfigError },
+    ConfigRejected { error: GroupConfigError },
     /// The other router heard in `role` changed: `to` is its address, `None` when no other
     /// router holds the role any more (it was lost, resigned, or this router took the role);
     /// `from` is the one before. A priority change of the same router is not a change.
@@ -263,7 +263,7 @@ impl Group {
         local_ip: IpAddr,
         local_mac: MacAddr,
         jitter: Box<dyn JitterSource>,
-    ) -> Result<Group, ConfigError> {
+    ) -> Result<Group, GroupConfigError> {
         config.validate(local_ip)?;
         Ok(Group {
             vmac: config.virtual_mac(local_ip.is_ipv6()),
@@ -546,7 +546,11 @@ impl Group {
     }
 
     /// Replace the configuration (SIGHUP). Refuses an invalid one, keeping the old.
-    pub fn reconfigure(&mut self, now: Time, cfg: GroupConfig) -> Result<Vec<Action>, ConfigError> {
+    pub fn reconfigure(
+        &mut self,
+        now: Time,
+        cfg: GroupConfig,
+    ) -> Result<Vec<Action>, GroupConfigError> {
         let now = now.max(self.now);
         self.now = now;
         let peers = self.peers();
@@ -718,7 +722,7 @@ impl Group {
         now: Time,
         cfg: GroupConfig,
         out: &mut Vec<Action>,
-    ) -> Result<(), ConfigError> {
+    ) -> Result<(), GroupConfigError> {
         cfg.validate(self.local_ip)?;
         let restart = cfg.group != self.cfg.group
             || cfg.version != self.cfg.version

@@ -20,7 +20,7 @@ pub mod status;
 pub mod time;
 
 pub use config::{
-    ConfigError, Follow, GroupConfig, InitDelay, Preempt, Timers, Track, TrackAction,
+    Follow, GroupConfig, GroupConfigError, InitDelay, Preempt, Timers, Track, TrackAction,
 };
 pub use group::drain::{DRAIN_CAP, DRAIN_GRACE};
 pub use group::{Action, Event, Group, PeerRole, GRATUITOUS_REPEAT};

@@ -18,7 +18,7 @@ use std::time::Duration;
 use rand::rngs::StdRng;
 use rand::{RngExt, SeedableRng};
 
-use crate::fsm::{Action, ConfigError, Event, Group, GroupConfig, JitterSource, Time};
+use crate::fsm::{Action, Event, Group, GroupConfig, GroupConfigError, JitterSource, Time};
 use crate::proto::{GroupMessage, MacAddr, State};
 use crate::wire;
 
@@ -198,7 +198,7 @@ impl Sim {
         name: &str,
         ip: IpAddr,
         groups: Vec<GroupConfig>,
-    ) -> Result<RouterId, ConfigError> {
+    ) -> Result<RouterId, GroupConfigError> {
         let id = self.routers.len();
         let mac = MacAddr([0x02, 0x00, 0x00, 0x00, (id >> 8) as u8, id as u8]);
         let mut built = Vec::with_capacity(groups.len());
