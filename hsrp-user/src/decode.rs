@@ -4,7 +4,7 @@
 use std::fmt::Write as _;
 use std::fs::File;
 use std::io::{BufReader, Read};
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::net::IpAddr;
 use std::path::Path;
 use std::process::ExitCode;
 use std::time::Duration;
@@ -16,6 +16,7 @@ use pcap_file::pcapng::{Block, PcapNgReader};
 use pcap_file::DataLink;
 
 use crate::proto::{MacAddr, Version};
+use crate::wire::rx::{ip_udp, Lengths};
 use crate::wire::{self, v2::AuthRepr, Repr, V2Body};
 
 /// One HSRP UDP datagram from a capture.
@@ -183,52 +184,19 @@ fn hsrp_datagram(link: DataLink, time: Duration, frame: &[u8]) -> Option<Capture
             rest = &rest[4..];
         }
     }
-    let (src_ip, dst_ip, ttl, udp) = match ethertype {
-        0x0800 => {
-            let h = rest.get(..20)?;
-            let ihl = (h[0] & 0x0f) as usize * 4;
-            let frag = be16(&h[6..8]);
-            // Only whole datagrams: HSRP never fragments.
-            if h[0] >> 4 != 4 || ihl < 20 || h[9] != 17 || frag & 0x3fff != 0 {
-                return None;
-            }
-            let total = (be16(&h[2..4]) as usize).min(rest.len());
-            let src = Ipv4Addr::new(h[12], h[13], h[14], h[15]);
-            let dst = Ipv4Addr::new(h[16], h[17], h[18], h[19]);
-            (
-                IpAddr::V4(src),
-                IpAddr::V4(dst),
-                h[8],
-                rest.get(ihl..total)?,
-            )
-        }
-        0x86dd => {
-            let h = rest.get(..40)?;
-            if h[6] != 17 {
-                return None;
-            }
-            let len = (be16(&h[4..6]) as usize + 40).min(rest.len());
-            let src = Ipv6Addr::from(<[u8; 16]>::try_from(&h[8..24]).ok()?);
-            let dst = Ipv6Addr::from(<[u8; 16]>::try_from(&h[24..40]).ok()?);
-            (IpAddr::V6(src), IpAddr::V6(dst), h[7], rest.get(40..len)?)
-        }
-        _ => return None,
-    };
-    let uh = udp.get(..8)?;
-    let (sport, dport) = (be16(&uh[0..2]), be16(&uh[2..4]));
+    let d = ip_udp(ethertype, rest, Lengths::Clamp).ok()?;
     let ports = [wire::PORT_V4, wire::PORT_V6];
-    if !ports.contains(&sport) && !ports.contains(&dport) {
+    if !ports.contains(&d.src_port) && !ports.contains(&d.dst_port) {
         return None;
     }
-    let ulen = (be16(&uh[4..6]) as usize).clamp(8, udp.len());
     Some(CapturedPacket {
         time,
         src_mac,
         dst_mac,
-        src_ip,
-        dst_ip,
-        ttl,
-        payload: udp[8..ulen].to_vec(),
+        src_ip: d.src_ip,
+        dst_ip: d.dst_ip,
+        ttl: d.ttl,
+        payload: d.payload.to_vec(),
     })
 }
 

@@ -7,7 +7,7 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use hsrp_user::config::{
     self, Config, Family, GroupSpec, GroupTrack, IfAddress, InterfaceConfig, Ipv6LinkLocal,
-    Ipv6Prefix, Preempt, Timers, TrackAction, TrackKind, TrackSpec,
+    Ipv6Prefix, PreemptSecs, TimersMs, TrackAction, TrackKind, TrackSpec,
 };
 use hsrp_user::proto::{Auth, MacAddr, Version};
 
@@ -43,7 +43,7 @@ fn group(n: u16, line: usize, vip: [u8; 4], priority: u8) -> GroupSpec {
     g.vip = Some(vip);
     g.vip_lines = vec![(IpAddr::V4(vip), line)];
     g.priority = priority;
-    g.preempt = Some(Preempt::default());
+    g.preempt = Some(PreemptSecs::default());
     g
 }
 
@@ -51,7 +51,7 @@ fn group(n: u16, line: usize, vip: [u8; 4], priority: u8) -> GroupSpec {
 fn basic_example_parses_to_one_v2_group_with_msec_timers() {
     let c = example("basic.conf");
     let mut g = group(1, 5, [192, 168, 1, 254], 150);
-    g.timers = Some(Timers {
+    g.timers = Some(TimersMs {
         hello_ms: 250,
         hold_ms: 750,
         msec: true,
@@ -204,7 +204,7 @@ fn full_grammar_parses() {
     assert_eq!(g300.key_chain.as_deref(), Some("HSRP-KEYS"));
     assert_eq!(
         g300.preempt,
-        Some(Preempt {
+        Some(PreemptSecs {
             minimum_s: 30,
             reload_s: 60,
             sync_s: 0
@@ -212,7 +212,7 @@ fn full_grammar_parses() {
     );
     assert_eq!(
         g300.timers,
-        Some(Timers {
+        Some(TimersMs {
             hello_ms: 1000,
             hold_ms: 4000,
             msec: false
@@ -272,7 +272,7 @@ fn full_grammar_parses() {
     assert_eq!(g4.virtual_mac(Version::V2), MacAddr([2, 0, 0x5e, 0, 0, 4]));
     assert_eq!(
         g4.timers,
-        Some(Timers {
+        Some(TimersMs {
             hello_ms: 100,
             hold_ms: 1000,
             msec: true

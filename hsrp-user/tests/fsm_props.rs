@@ -107,6 +107,9 @@ fn any_event() -> impl Strategy<Value = Event> {
         }),
         1 => Just(Event::ConfigChange(Box::new({ let mut c = base_cfg(); c.priority = 0; c }))),
         1 => Just(Event::Shutdown),
+        1 => Just(Event::HandOver),
+        1 => any::<bool>().prop_map(Event::Maintenance),
+        1 => Just(Event::RouterSolicitation),
     ]
 }
 
@@ -150,6 +153,10 @@ proptest! {
                         prop_assert_eq!(msg.group, 1);
                         prop_assert!(!*from_vmac || state == State::Active);
                     }
+                    Action::Drained { after, .. } => {
+                        prop_assert!(!dp_active, "Drained before the data plane stopped");
+                        prop_assert!(*after <= hsrp_user::fsm::DRAIN_CAP);
+                    }
                     Action::PeerChanged { role, from, to } => {
                         let slot = &mut peers[*role as usize];
                         prop_assert_eq!(*from, *slot);
@@ -161,7 +168,8 @@ proptest! {
             }
             prop_assert_eq!(state, g.state());
             prop_assert_ne!(g.state(), State::Disabled);
-            prop_assert_eq!(dp_active, g.state() == State::Active);
+            // Forwarding while Active, and while a resigned group hands over (`drain`).
+            prop_assert_eq!(dp_active, g.state() == State::Active || g.draining());
             prop_assert_eq!(g.data_plane_active(), dp_active);
             if let Some(d) = g.next_deadline() {
                 prop_assert!(d > now, "deadline {} not after now {}", d, now);

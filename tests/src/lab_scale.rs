@@ -187,7 +187,7 @@ pub fn parse_pcap_hellos(data: &[u8]) -> Result<Vec<CapturedHello>> {
             .with_context(|| format!("record at byte {at} runs past the end"))?;
         at += 16 + caplen;
         let t = f64::from(sec) + f64::from(frac) / if nanos { 1e9 } else { 1e6 };
-        let Ok(d) = hsrp_user::daemon::rx::parse(frame) else {
+        let Ok(d) = hsrp_user::wire::rx::parse(frame) else {
             continue;
         };
         let Ok(Some(Ok(m))) = hsrp_user::wire::Repr::parse(d.payload).map(|r| r.group_message())

@@ -33,7 +33,7 @@ fn signed_hellos(pcap: &std::path::Path) -> Result<Vec<(f64, IpAddr, u32)>> {
         };
         at += 16 + caplen;
         let t = f64::from(sec) + f64::from(frac) / if nanos { 1e9 } else { 1e6 };
-        let Ok(d) = hsrp_user::daemon::rx::parse(frame) else {
+        let Ok(d) = hsrp_user::wire::rx::parse(frame) else {
             continue;
         };
         if let Ok(r) = hsrp_user::wire::Repr::parse(d.payload) {

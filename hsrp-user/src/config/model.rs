@@ -14,7 +14,7 @@ pub const DEFAULT_HELLO_MS: u32 = 3_000;
 pub const DEFAULT_HOLD_MS: u32 = 10_000;
 pub const DEFAULT_TRACK_DECREMENT: u8 = 10;
 /// Router lifetime of the RAs an IPv6 group's Active sends (IOS `ipv6 nd ra lifetime`).
-pub const DEFAULT_RA_LIFETIME_S: u16 = 1800;
+pub use crate::fsm::ra::DEFAULT_RA_LIFETIME_S;
 /// `standby G ipv6 ra-lifetime S` bounds: at least 3 RA intervals of the 4 s minimum
 /// (RFC 4861 §6.2.1), at most RFC 4861's 9000 s.
 pub const RA_LIFETIME_RANGE_S: (u16, u16) = (12, 9000);
@@ -179,9 +179,9 @@ pub struct GroupSpec {
     /// 1-255, default 100.
     pub priority: u8,
     /// `None` = preempt off (the default).
-    pub preempt: Option<Preempt>,
+    pub preempt: Option<PreemptSecs>,
     /// `None` = not configured: use the defaults and learn from the Active.
-    pub timers: Option<Timers>,
+    pub timers: Option<TimersMs>,
     pub tracks: Vec<GroupTrack>,
     /// Resolved: a key chain becomes `Auth::Md5` with its lowest-numbered key.
     pub auth: Auth,
@@ -250,35 +250,20 @@ impl GroupSpec {
     /// The virtual MAC this group answers for: the configured one, else derived from the
     /// version, family and group number (docs/protocol.md §1).
     pub fn virtual_mac(&self, version: Version) -> MacAddr {
-        if let Some(mac) = self.mac {
-            return mac;
-        }
-        let g = self.group.to_be_bytes();
-        match (version, self.family) {
-            (Version::V1, _) => MacAddr([0x00, 0x00, 0x0c, 0x07, 0xac, g[1]]),
-            (Version::V2, Family::Ipv4) => MacAddr([0x00, 0x00, 0x0c, 0x9f, 0xf0 | g[0], g[1]]),
-            (Version::V2, Family::Ipv6) => MacAddr([0x00, 0x05, 0x73, 0xa0, g[0], g[1]]),
-        }
+        let ipv6 = self.family == Family::Ipv6;
+        self.mac
+            .unwrap_or_else(|| crate::wire::vmac(version, ipv6, self.group))
     }
 
     /// The virtual link-local address of an IPv6 group: explicit, or derived from the
-    /// virtual MAC with ff:fe inserted and the U/L bit NOT flipped (docs/protocol.md §6).
+    /// virtual MAC (`wire::virtual_link_local`). Never from a `use-bia` interface MAC,
+    /// which differs per router: every router of the group must use the same one.
     pub fn virtual_link_local(&self) -> Option<Ipv6Addr> {
         match self.ipv6_link_local? {
             Ipv6LinkLocal::Explicit(a) => Some(a),
-            Ipv6LinkLocal::Autoconfig => {
-                let m = self.virtual_mac(Version::V2).0;
-                Some(Ipv6Addr::new(
-                    0xfe80,
-                    0,
-                    0,
-                    0,
-                    u16::from_be_bytes([m[0], m[1]]),
-                    u16::from_be_bytes([m[2], 0xff]),
-                    u16::from_be_bytes([0xfe, m[3]]),
-                    u16::from_be_bytes([m[4], m[5]]),
-                ))
-            }
+            Ipv6LinkLocal::Autoconfig => Some(crate::wire::virtual_link_local(
+                self.virtual_mac(Version::V2),
+            )),
         }
     }
 
@@ -309,7 +294,7 @@ pub struct Ipv6Prefix {
 
 /// `standby G preempt [delay [minimum S] [reload S] [sync S]]`, seconds.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct Preempt {
+pub struct PreemptSecs {
     pub minimum_s: u16,
     pub reload_s: u16,
     pub sync_s: u16,
@@ -317,7 +302,7 @@ pub struct Preempt {
 
 /// `standby G timers [msec] H [msec] D`, in milliseconds.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Timers {
+pub struct TimersMs {
     pub hello_ms: u32,
     pub hold_ms: u32,
     /// True when either value was given in msec (v1 carries whole seconds on the wire).
@@ -332,14 +317,9 @@ pub struct GroupTrack {
     pub line: usize,
 }
 
-/// What a group does while a tracked object is down.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum TrackAction {
-    /// Lower the priority by this much (cumulative over objects), default 10.
-    Decrement(u8),
-    /// Move the group to Init.
-    Shutdown,
-}
+/// What a group does while a tracked object is down: the state machine's own type (the
+/// configuration says exactly what the state machine does).
+pub use crate::fsm::TrackAction;
 
 /// A top-level `track N ...` object.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -6,8 +6,8 @@ use std::net::{IpAddr, Ipv4Addr};
 
 use super::error::Diagnostics;
 use super::model::{
-    GroupTrack, IfAddress, IpSla, Ipv6LinkLocal, Ipv6Prefix, Key, KeyChain, Preempt, SlaSource,
-    Timers, TrackAction, TrackKind, TrackSpec, DEFAULT_TRACK_DECREMENT, DEFAULT_TRACK_WEIGHT,
+    GroupTrack, IfAddress, IpSla, Ipv6LinkLocal, Ipv6Prefix, Key, KeyChain, PreemptSecs, SlaSource,
+    TimersMs, TrackAction, TrackKind, TrackSpec, DEFAULT_TRACK_DECREMENT, DEFAULT_TRACK_WEIGHT,
     RA_LIFETIME_RANGE_S, TRACK_ID_MAX,
 };
 use super::values;
@@ -39,8 +39,8 @@ pub(crate) struct GroupDraft {
     pub link_local: At<Ipv6LinkLocal>,
     pub globals: Vec<(Ipv6Prefix, usize)>,
     pub priority: At<u8>,
-    pub preempt: At<Preempt>,
-    pub timers: At<Timers>,
+    pub preempt: At<PreemptSecs>,
+    pub timers: At<TimersMs>,
     pub tracks: Vec<GroupTrack>,
     /// `standby G track IF [D]` (the old form): (interface, decrement, line); pass 2 gives
     /// each interface an implicit line-protocol object.
@@ -1029,72 +1029,10 @@ fn standby_line(ifc: &mut InterfaceDraft, line: usize, toks: &[&str]) -> Result<
 /// The part of a `standby G ...` line after the group number.
 fn group_command(g: &mut GroupDraft, line: usize, rest: &[&str]) -> Result<(), String> {
     let words: Vec<String> = rest.iter().map(|t| kw(t)).collect();
-    let arg = |i: usize, usage: &str| -> Result<&str, String> {
-        rest.get(i)
-            .copied()
-            .ok_or_else(|| format!("incomplete command: {usage}"))
-    };
+    let arg = |i: usize, usage: &str| arg(rest, i, usage);
     match words[0].as_str() {
-        "ip" => {
-            if let Some(v6) = g.v6_line {
-                return Err(format!(
-                    "group {} is an IPv6 group (line {v6}); use another group number for IPv4",
-                    g.group
-                ));
-            }
-            g.v4_line.get_or_insert(line);
-            let Some(a) = rest.get(1) else {
-                return Ok(()); // bare `standby G ip`: learn the VIP from the Active
-            };
-            let addr = values::ipv4(a, "address")?;
-            if addr.is_unspecified() || addr.is_multicast() || addr.is_broadcast() || addr.is_loopback() {
-                return Err(format!("{addr} cannot be a virtual address"));
-            }
-            match words.get(2).map(String::as_str) {
-                Some("secondary") => {
-                    end(rest, 3)?;
-                    if !g.secondary.iter().any(|(s, _)| *s == addr) {
-                        g.secondary.push((addr, line));
-                    }
-                    Ok(())
-                }
-                Some(_) => Err(format!("unexpected `{}`", rest[2])),
-                None => set(&mut g.vip, addr, line, "virtual IP"),
-            }
-        }
-        "ipv6" => {
-            if let Some(v4) = g.v4_line {
-                return Err(format!(
-                    "group {} is an IPv4 group (line {v4}); use another group number for IPv6",
-                    g.group
-                ));
-            }
-            let a = arg(1, "standby G ipv6 {autoconfig | X::Y/LEN | fe80::Y | ra-lifetime S}")?;
-            if a.eq_ignore_ascii_case("ra-lifetime") {
-                let (lo, hi) = RA_LIFETIME_RANGE_S;
-                let usage = "standby G ipv6 ra-lifetime 12-9000";
-                let s = values::number(arg(2, usage)?, lo.into(), hi.into(), "RA lifetime")? as u16;
-                end(rest, 3)?;
-                g.v6_line.get_or_insert(line);
-                return set(&mut g.ra_lifetime, s, line, "RA lifetime");
-            }
-            end(rest, 2)?;
-            g.v6_line.get_or_insert(line);
-            if a.eq_ignore_ascii_case("autoconfig") {
-                return set(&mut g.link_local, Ipv6LinkLocal::Autoconfig, line, "virtual link-local address");
-            }
-            match values::ipv6_vip(a)? {
-                values::Ipv6Vip::LinkLocal(ll) => {
-                    set(&mut g.link_local, Ipv6LinkLocal::Explicit(ll), line, "virtual link-local address")
-                }
-                values::Ipv6Vip::Global(addr, prefix_len) => {
-                    if !g.globals.iter().any(|(p, _)| p.addr == addr) {
-                        g.globals.push((Ipv6Prefix { addr, prefix_len }, line));
-                    }
-                    Ok(())
-                }
-            }
-        }
+        "ip" => group_ip(g, line, rest, &words),
+        "ipv6" => group_ipv6(g, line, rest),
         "priority" => {
             let p = values::number(arg(1, "standby G priority 1-255")?, 1, 255, "priority")? as u8;
             end(rest, 2)?;
@@ -1109,65 +1047,9 @@ fn group_command(g: &mut GroupDraft, line: usize, rest: &[&str]) -> Result<(), S
             set(&mut g.timers, t, line, "timers")
         }
         "track" if rest.get(1).is_some_and(|t| !values::is_decimal(t)) => {
-            // The old IOS form: `standby G track IF [D]` tracks the line protocol of IF.
-            let name = values::interface_name(rest[1])?;
-            let d = match (words.get(2).map(String::as_str), rest.get(3)) {
-                (None, _) => DEFAULT_TRACK_DECREMENT,
-                (Some("decrement"), Some(d)) => {
-                    end(rest, 4)?;
-                    values::number(d, 1, 255, "decrement")? as u8
-                }
-                (Some(d), _) if values::is_decimal(d) => {
-                    end(rest, 3)?;
-                    values::number(d, 1, 255, "decrement")? as u8
-                }
-                (Some(_), _) => {
-                    return Err(format!("unexpected `{}` (expected a decrement 1-255)", rest[2]))
-                }
-            };
-            match g.interface_tracks.iter().find(|(n, _, _)| *n == name) {
-                Some((_, old, at)) if *old != d => Err(format!(
-                    "track {name} already set to a different decrement at line {at}"
-                )),
-                Some(_) => Ok(()),
-                None => {
-                    g.interface_tracks.push((name, d, line));
-                    Ok(())
-                }
-            }
+            group_track_interface(g, line, rest, &words)
         }
-        "track" => {
-            let object = values::number(
-                arg(1, "standby G track N [decrement D | shutdown]")?,
-                1,
-                1000,
-                "track object",
-            )?;
-            let action = match words.get(2).map(String::as_str) {
-                None => TrackAction::Decrement(DEFAULT_TRACK_DECREMENT),
-                Some("decrement") => {
-                    let d = values::number(arg(3, "standby G track N decrement 1-255")?, 1, 255, "decrement")?;
-                    end(rest, 4)?;
-                    TrackAction::Decrement(d as u8)
-                }
-                Some("shutdown") => {
-                    end(rest, 3)?;
-                    TrackAction::Shutdown
-                }
-                Some(_) => return Err(format!("unexpected `{}` (expected decrement D or shutdown)", rest[2])),
-            };
-            match g.tracks.iter().find(|t| t.object == object) {
-                Some(t) if t.action != action => Err(format!(
-                    "track {object} already set to a different action at line {}",
-                    t.line
-                )),
-                Some(_) => Ok(()),
-                None => {
-                    g.tracks.push(GroupTrack { object, action, line });
-                    Ok(())
-                }
-            }
-        }
+        "track" => group_track(g, line, rest, &words),
         "authentication" => {
             let a = authentication(rest, &words)?;
             set(&mut g.auth, a, line, "authentication")
@@ -1199,6 +1081,184 @@ fn group_command(g: &mut GroupDraft, line: usize, rest: &[&str]) -> Result<(), S
     }
 }
 
+/// `standby G ip [A [secondary]]`.
+fn group_ip(
+    g: &mut GroupDraft,
+    line: usize,
+    rest: &[&str],
+    words: &[String],
+) -> Result<(), String> {
+    if let Some(v6) = g.v6_line {
+        return Err(format!(
+            "group {} is an IPv6 group (line {v6}); use another group number for IPv4",
+            g.group
+        ));
+    }
+    g.v4_line.get_or_insert(line);
+    let Some(a) = rest.get(1) else {
+        return Ok(()); // bare `standby G ip`: learn the VIP from the Active
+    };
+    let addr = values::ipv4(a, "address")?;
+    if addr.is_unspecified() || addr.is_multicast() || addr.is_broadcast() || addr.is_loopback() {
+        return Err(format!("{addr} cannot be a virtual address"));
+    }
+    match words.get(2).map(String::as_str) {
+        Some("secondary") => {
+            end(rest, 3)?;
+            if !g.secondary.iter().any(|(s, _)| *s == addr) {
+                g.secondary.push((addr, line));
+            }
+            Ok(())
+        }
+        Some(_) => Err(format!("unexpected `{}`", rest[2])),
+        None => set(&mut g.vip, addr, line, "virtual IP"),
+    }
+}
+
+/// `standby G ipv6 {autoconfig | X::Y/LEN | fe80::Y | ra-lifetime S}`.
+fn group_ipv6(g: &mut GroupDraft, line: usize, rest: &[&str]) -> Result<(), String> {
+    if let Some(v4) = g.v4_line {
+        return Err(format!(
+            "group {} is an IPv4 group (line {v4}); use another group number for IPv6",
+            g.group
+        ));
+    }
+    let a = arg(
+        rest,
+        1,
+        "standby G ipv6 {autoconfig | X::Y/LEN | fe80::Y | ra-lifetime S}",
+    )?;
+    if a.eq_ignore_ascii_case("ra-lifetime") {
+        let (lo, hi) = RA_LIFETIME_RANGE_S;
+        let usage = "standby G ipv6 ra-lifetime 12-9000";
+        let s = values::number(arg(rest, 2, usage)?, lo.into(), hi.into(), "RA lifetime")? as u16;
+        end(rest, 3)?;
+        g.v6_line.get_or_insert(line);
+        return set(&mut g.ra_lifetime, s, line, "RA lifetime");
+    }
+    end(rest, 2)?;
+    g.v6_line.get_or_insert(line);
+    if a.eq_ignore_ascii_case("autoconfig") {
+        return set(
+            &mut g.link_local,
+            Ipv6LinkLocal::Autoconfig,
+            line,
+            "virtual link-local address",
+        );
+    }
+    match values::ipv6_vip(a)? {
+        values::Ipv6Vip::LinkLocal(ll) => set(
+            &mut g.link_local,
+            Ipv6LinkLocal::Explicit(ll),
+            line,
+            "virtual link-local address",
+        ),
+        values::Ipv6Vip::Global(addr, prefix_len) => {
+            if !g.globals.iter().any(|(p, _)| p.addr == addr) {
+                g.globals.push((Ipv6Prefix { addr, prefix_len }, line));
+            }
+            Ok(())
+        }
+    }
+}
+
+/// The old IOS form `standby G track IF [D]`: tracks the line protocol of IF.
+fn group_track_interface(
+    g: &mut GroupDraft,
+    line: usize,
+    rest: &[&str],
+    words: &[String],
+) -> Result<(), String> {
+    let name = values::interface_name(rest[1])?;
+    let d = match (words.get(2).map(String::as_str), rest.get(3)) {
+        (None, _) => DEFAULT_TRACK_DECREMENT,
+        (Some("decrement"), Some(d)) => {
+            end(rest, 4)?;
+            values::number(d, 1, 255, "decrement")? as u8
+        }
+        (Some(d), _) if values::is_decimal(d) => {
+            end(rest, 3)?;
+            values::number(d, 1, 255, "decrement")? as u8
+        }
+        (Some(_), _) => {
+            return Err(format!(
+                "unexpected `{}` (expected a decrement 1-255)",
+                rest[2]
+            ))
+        }
+    };
+    match g.interface_tracks.iter().find(|(n, _, _)| *n == name) {
+        Some((_, old, at)) if *old != d => Err(format!(
+            "track {name} already set to a different decrement at line {at}"
+        )),
+        Some(_) => Ok(()),
+        None => {
+            g.interface_tracks.push((name, d, line));
+            Ok(())
+        }
+    }
+}
+
+/// `standby G track N [decrement D | shutdown]`.
+fn group_track(
+    g: &mut GroupDraft,
+    line: usize,
+    rest: &[&str],
+    words: &[String],
+) -> Result<(), String> {
+    let object = values::number(
+        arg(rest, 1, "standby G track N [decrement D | shutdown]")?,
+        1,
+        1000,
+        "track object",
+    )?;
+    let action = match words.get(2).map(String::as_str) {
+        None => TrackAction::Decrement(DEFAULT_TRACK_DECREMENT),
+        Some("decrement") => {
+            let d = values::number(
+                arg(rest, 3, "standby G track N decrement 1-255")?,
+                1,
+                255,
+                "decrement",
+            )?;
+            end(rest, 4)?;
+            TrackAction::Decrement(d as u8)
+        }
+        Some("shutdown") => {
+            end(rest, 3)?;
+            TrackAction::Shutdown
+        }
+        Some(_) => {
+            return Err(format!(
+                "unexpected `{}` (expected decrement D or shutdown)",
+                rest[2]
+            ))
+        }
+    };
+    match g.tracks.iter().find(|t| t.object == object) {
+        Some(t) if t.action != action => Err(format!(
+            "track {object} already set to a different action at line {}",
+            t.line
+        )),
+        Some(_) => Ok(()),
+        None => {
+            g.tracks.push(GroupTrack {
+                object,
+                action,
+                line,
+            });
+            Ok(())
+        }
+    }
+}
+
+/// Argument `i` of a command, or an error showing its `usage`.
+fn arg<'a>(rest: &[&'a str], i: usize, usage: &str) -> Result<&'a str, String> {
+    rest.get(i)
+        .copied()
+        .ok_or_else(|| format!("incomplete command: {usage}"))
+}
+
 /// IOS `preempt delay sync S` waits for IP redundancy clients (stateful NAT, IPsec) to
 /// synchronise before preempting; hsrpd has no such clients, and accepting the line
 /// without waiting would pretend otherwise.
@@ -1206,8 +1266,8 @@ const PREEMPT_SYNC_REFUSED: &str = "`preempt delay sync` is not implemented: hsr
 
 /// `preempt [delay {S | [minimum S] [reload S]}]` (bare `delay S` is the old IOS
 /// spelling of `delay minimum S`).
-fn preempt(rest: &[&str], words: &[String]) -> Result<Preempt, String> {
-    let mut p = Preempt::default();
+fn preempt(rest: &[&str], words: &[String]) -> Result<PreemptSecs, String> {
+    let mut p = PreemptSecs::default();
     if rest.len() == 1 {
         return Ok(p);
     }
@@ -1246,7 +1306,7 @@ fn preempt(rest: &[&str], words: &[String]) -> Result<Preempt, String> {
 
 /// `timers [msec] H [msec] D` with Cisco's rules: seconds hello 1-254, hold 1-255; msec
 /// hello 15-999, hold 50-3000; hold > hello; with msec, hold >= 3 x hello.
-fn timers(rest: &[&str], words: &[String]) -> Result<Timers, String> {
+fn timers(rest: &[&str], words: &[String]) -> Result<TimersMs, String> {
     const USAGE: &str = "incomplete command: standby G timers [msec] HELLO [msec] HOLD";
     let mut i = 1;
     let mut value = |lo_s: u32, hi_s: u32, lo_ms: u32, hi_ms: u32, what: &str| {
@@ -1279,7 +1339,7 @@ fn timers(rest: &[&str], words: &[String]) -> Result<Timers, String> {
             3 * hello_ms
         ));
     }
-    Ok(Timers {
+    Ok(TimersMs {
         hello_ms,
         hold_ms,
         msec,

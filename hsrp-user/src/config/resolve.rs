@@ -85,48 +85,9 @@ fn resolve_group(
             format!("group {n} needs `standby version 2` (version 1 groups are 0-255)"),
         );
     }
-    let family = match (g.v4_line, g.v6_line) {
-        (_, Some(v6)) => {
-            if version == Version::V1 {
-                diags.at(v6, "IPv6 groups need `standby version 2`");
-            }
-            Family::Ipv6
-        }
-        (Some(_), None) => Family::Ipv4,
-        (None, None) => {
-            if !g.had_errors {
-                diags.at(
-                    g.line,
-                    format!("group {n} has no virtual address (add `standby {n} ip A.B.C.D` or `standby {n} ipv6 autoconfig`)"),
-                );
-            }
-            Family::Ipv4
-        }
-    };
-    if family == Family::Ipv6 && g.link_local.is_none() {
-        if let Some((_, line)) = g.globals.first() {
-            diags.at(
-                *line,
-                format!("an IPv6 group needs a virtual link-local address: add `standby {n} ipv6 autoconfig`"),
-            );
-        }
-    }
-
+    let family = group_family(g, version, diags);
     let mut spec = GroupSpec::new(n, g.line, family);
-    spec.vip = g.vip.map(|(a, _)| a);
-    spec.secondary_vips = g.secondary.iter().map(|(a, _)| *a).collect();
-    spec.ipv6_link_local = g.link_local.map(|(l, _)| l);
-    spec.ipv6_vips = g.globals.iter().map(|(p, _)| *p).collect();
-    spec.vip_lines = g
-        .vip
-        .iter()
-        .chain(g.secondary.iter())
-        .map(|(a, l)| (IpAddr::V4(*a), *l))
-        .chain(g.globals.iter().map(|(p, l)| (IpAddr::V6(p.addr), *l)))
-        .collect();
-    if let (Some(ll), Some((_, line))) = (spec.virtual_link_local(), g.link_local) {
-        spec.vip_lines.push((IpAddr::V6(ll), line));
-    }
+    group_addresses(g, &mut spec);
     spec.priority = g.priority.map_or(spec.priority, |(p, _)| p);
     spec.preempt = g.preempt.map(|(p, _)| p);
     spec.timers = g.timers.map(|(t, _)| t);
@@ -161,7 +122,64 @@ fn resolve_group(
         );
     }
     check_vips_in_subnet(g, ifc, diags);
+    group_tracks(g, drafts, &mut spec, diags);
+    group_auth(g, drafts, &mut spec, diags);
+    spec
+}
 
+/// IPv4 or IPv6, from the address lines; a group with neither, or an IPv6 one without a
+/// virtual link-local, is an error.
+fn group_family(g: &GroupDraft, version: Version, diags: &mut Diagnostics) -> Family {
+    let n = g.group;
+    let family = match (g.v4_line, g.v6_line) {
+        (_, Some(v6)) => {
+            if version == Version::V1 {
+                diags.at(v6, "IPv6 groups need `standby version 2`");
+            }
+            Family::Ipv6
+        }
+        (Some(_), None) => Family::Ipv4,
+        (None, None) => {
+            if !g.had_errors {
+                diags.at(
+                    g.line,
+                    format!("group {n} has no virtual address (add `standby {n} ip A.B.C.D` or `standby {n} ipv6 autoconfig`)"),
+                );
+            }
+            Family::Ipv4
+        }
+    };
+    if family == Family::Ipv6 && g.link_local.is_none() {
+        if let Some((_, line)) = g.globals.first() {
+            diags.at(
+                *line,
+                format!("an IPv6 group needs a virtual link-local address: add `standby {n} ipv6 autoconfig`"),
+            );
+        }
+    }
+    family
+}
+
+/// The virtual addresses, and the line of each.
+fn group_addresses(g: &GroupDraft, spec: &mut GroupSpec) {
+    spec.vip = g.vip.map(|(a, _)| a);
+    spec.secondary_vips = g.secondary.iter().map(|(a, _)| *a).collect();
+    spec.ipv6_link_local = g.link_local.map(|(l, _)| l);
+    spec.ipv6_vips = g.globals.iter().map(|(p, _)| *p).collect();
+    spec.vip_lines = g
+        .vip
+        .iter()
+        .chain(g.secondary.iter())
+        .map(|(a, l)| (IpAddr::V4(*a), *l))
+        .chain(g.globals.iter().map(|(p, l)| (IpAddr::V6(p.addr), *l)))
+        .collect();
+    if let (Some(ll), Some((_, line))) = (spec.virtual_link_local(), g.link_local) {
+        spec.vip_lines.push((IpAddr::V6(ll), line));
+    }
+}
+
+/// Tracked objects, which must be defined, and the old `track IF` form's implicit ones.
+fn group_tracks(g: &GroupDraft, drafts: &Drafts, spec: &mut GroupSpec, diags: &mut Diagnostics) {
     for t in &g.tracks {
         if !drafts.tracks.contains_key(&t.object) && !drafts.broken_tracks.contains(&t.object) {
             diags.at(
@@ -183,7 +201,10 @@ fn resolve_group(
             });
         }
     }
+}
 
+/// The authentication (text, key-string, or a key chain's current key).
+fn group_auth(g: &GroupDraft, drafts: &Drafts, spec: &mut GroupSpec, diags: &mut Diagnostics) {
     if let Some((auth, line)) = &g.auth {
         spec.auth = match auth {
             AuthDraft::Text(t) => Auth::Text(t.clone()),
@@ -218,7 +239,6 @@ fn resolve_group(
             }
         };
     }
-    spec
 }
 
 /// IPv4 virtual addresses must sit in a subnet of the interface's configured addresses

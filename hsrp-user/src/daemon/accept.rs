@@ -60,7 +60,7 @@ impl Daemon {
         let accept = g.spec.accept;
         let (ifindex, vips) = self.accept_vips(gi);
         let vmac = g.vmac.0;
-        let label = format!("{} grp {}", g.key.iface, g.key.group);
+        let label = g.key.to_string();
         let active = self.maps.is_active(ifindex, vmac).unwrap_or(false);
         let flags = if accept { hsrp_ebpf::VMAC_F_ACCEPT } else { 0 };
         if let Err(e) = self.maps.set_group_flags(ifindex, vmac, flags) {

@@ -8,37 +8,11 @@ use log::{debug, error, info, warn};
 
 use super::Daemon;
 use crate::fsm::{Action, InterfaceCounts, InterfaceRole};
-use crate::proto::{Auth, GroupMessage, MacAddr, Opcode, State, Version};
+use crate::proto::{Auth, GroupMessage, MacAddr, Version};
 use crate::wire::{self, AdvState, AdvertiseRepr};
 
 /// Room for the longest frame hsrpd sends (Ethernet + IPv6 + UDP + v2 with MD5).
 pub(super) const FRAME_BUF: usize = 256;
-
-/// A new Active flips its data plane and announces the vMAC (gratuitous ARP / NA) before its
-/// Coup or first hello, not after as the state machine lists them. The old Active stops
-/// forwarding when it hears either (a Coup deposes it; a resigning Active hands over on the
-/// hello, see `handover`); since all these frames take the same path in order, by then the
-/// switch has already learned the vMAC's new port, where the data plane already forwards,
-/// and no frame is sent to a router that drops it.
-fn announce_before_hello(actions: &mut Vec<Action>) {
-    let is_takeover_message = |a: &Action| {
-        matches!(a, Action::Send { msg, .. }
-            if msg.opcode == Opcode::Coup
-                || (msg.opcode == Opcode::Hello && msg.state == State::Active))
-    };
-    let Some(at) = actions.iter().position(is_takeover_message) else {
-        return;
-    };
-    let is_flip = |a: &Action| matches!(a, Action::SetActive { active: true, .. });
-    let is_garp = |a: &Action| matches!(a, Action::SendGratuitous { .. });
-    // Stable partition of the tail: flips, then announcements, then the rest in order.
-    let tail: Vec<Action> = actions.drain(at..).collect();
-    let (flips, rest): (Vec<_>, Vec<_>) = tail.into_iter().partition(is_flip);
-    let (garps, rest): (Vec<_>, Vec<_>) = rest.into_iter().partition(is_garp);
-    actions.extend(flips);
-    actions.extend(garps);
-    actions.extend(rest);
-}
 
 /// The complete Ethernet frame of a group message, signed with `auth`, from `src_mac` and
 /// `local` (the sentinel's Resign frames are built here too, so they are exactly what the
@@ -57,10 +31,7 @@ pub(super) fn group_frame(
 
 impl Daemon {
     /// Carries out `actions` of group `gi`, in order.
-    pub(super) async fn execute(&mut self, gi: usize, mut actions: Vec<Action>) {
-        announce_before_hello(&mut actions);
-        // IPv6 groups leaving Active: the final RA precedes the Resign (see `ra`).
-        let ra = self.ra_before(gi, &actions).await;
+    pub(super) async fn execute(&mut self, gi: usize, actions: Vec<Action>) {
         for action in actions {
             match action {
                 Action::Send { msg, from_vmac } => {
@@ -77,24 +48,11 @@ impl Daemon {
                     match built {
                         Ok(n) => {
                             if let Err(e) = iface.socket.send(&frame[..n]).await {
-                                warn!(
-                                    "{} grp {}: sending {:?}: {e}",
-                                    g.key.iface, g.key.group, msg.opcode
-                                );
+                                warn!("{}: sending {:?}: {e}", g.key, msg.opcode);
                             }
                         }
-                        Err(e) => error!(
-                            "{} grp {}: cannot encode {:?}: {e}",
-                            g.key.iface, g.key.group, msg.opcode
-                        ),
+                        Err(e) => error!("{}: cannot encode {:?}: {e}", g.key, msg.opcode),
                     }
-                }
-                Action::SetActive { active: false, .. } if self.keep_data_plane => {
-                    let g = &self.groups[gi];
-                    debug!(
-                        "{} grp {}: data plane kept forwarding until the handover",
-                        g.key.iface, g.key.group
-                    );
                 }
                 Action::SetActive { active, vmac, .. } => {
                     let ifindex = self.ifaces[self.groups[gi].iface].info.ifindex;
@@ -104,15 +62,11 @@ impl Daemon {
                     }
                     match result {
                         Ok(()) => debug!(
-                            "{} grp {}: data plane {} for {vmac}",
-                            self.groups[gi].key.iface,
-                            self.groups[gi].key.group,
+                            "{}: data plane {} for {vmac}",
+                            self.groups[gi].key,
                             if active { "active" } else { "inactive" }
                         ),
-                        Err(e) => error!(
-                            "{} grp {}: {e:#}",
-                            self.groups[gi].key.iface, self.groups[gi].key.group
-                        ),
+                        Err(e) => error!("{}: {e:#}", self.groups[gi].key),
                     }
                 }
                 Action::SendGratuitous { vip, vmac } => self.announce(gi, vip, vmac).await,
@@ -122,18 +76,15 @@ impl Daemon {
                     let g = &self.groups[gi];
                     info!(
                         target: crate::logging::STATE_TARGET,
-                        "{} grp {}: {from} -> {to}: {reason}",
-                        g.key.iface, g.key.group
+                        "{}: {from} -> {to}: {reason}",
+                        g.key
                     );
                     self.state_changed(gi, from, to, &reason);
                 }
                 Action::VipLearned { vip } => {
                     let g = &self.groups[gi];
                     let ifindex = self.ifaces[g.iface].info.ifindex;
-                    info!(
-                        "{} grp {}: learned virtual IP {vip}",
-                        g.key.iface, g.key.group
-                    );
+                    info!("{}: learned virtual IP {vip}", g.key);
                     let (vmac, group) = (g.vmac, g.key.group);
                     if !self.groups[gi].vips.contains(&vip) {
                         match self.maps.add_vip(ifindex, vmac.0, group, vip) {
@@ -144,13 +95,13 @@ impl Daemon {
                 }
                 Action::ConfigRejected { error } => {
                     let g = &self.groups[gi];
-                    error!("{} grp {}: {error}", g.key.iface, g.key.group);
+                    error!("{}: {error}", g.key);
                 }
                 Action::PeerChanged { role, from, to } => self.peer_changed(gi, role, from, to),
+                Action::Ra(ra) => self.ra_action(gi, ra).await,
+                Action::Drained { to, after } => self.drained(gi, to, after),
             }
         }
-        // IPv6 groups entering Active: the first RA follows the flip and the NAs.
-        self.ra_after(gi, ra).await;
         self.note_last_words(gi);
     }
 
@@ -191,17 +142,11 @@ impl Daemon {
             };
             for f in frames {
                 if let Err(e) = iface.socket.send(&f).await {
-                    warn!(
-                        "{} grp {}: announcing {addr}: {e}",
-                        g.key.iface, g.key.group
-                    );
+                    warn!("{}: announcing {addr}: {e}", g.key);
                 }
             }
         }
-        debug!(
-            "{} grp {}: announced {vip} at {vmac}",
-            g.key.iface, g.key.group
-        );
+        debug!("{}: announced {vip} at {vmac}", g.key);
     }
 
     /// Sends each interface's group counts when they changed, and every 30 s while any
@@ -261,98 +206,5 @@ impl Daemon {
                 Err(e) => error!("{}: cannot encode the interface state: {e}", iface.cfg.name),
             }
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::fsm::{Event, Group, GroupConfig, NoJitter, Time};
-
-    #[test]
-    fn a_new_active_announces_the_vmac_before_its_first_hello() {
-        let mut cfg = GroupConfig::new(1, Version::V2);
-        cfg.vip = Some("10.0.0.1".parse().unwrap());
-        let mut g = Group::new(
-            cfg,
-            "10.0.0.2".parse().unwrap(),
-            MacAddr([2, 0, 0, 0, 0, 2]),
-            Box::new(NoJitter),
-        )
-        .unwrap();
-        let mut now = Time::ZERO;
-        let mut actions = g.handle(now, Event::InterfaceUp);
-        // Alone on the LAN: Listen, Speak, then Active after the hold times.
-        for _ in 0..100 {
-            if g.state() == State::Active {
-                break;
-            }
-            now = g.next_deadline().unwrap();
-            actions = g.handle(now, Event::Timer);
-        }
-        assert_eq!(g.state(), State::Active);
-        let kind = |a: &Action| match a {
-            Action::Send { msg, .. } if msg.state == State::Active => "hello",
-            Action::SendGratuitous { .. } => "garp",
-            Action::SetActive { .. } => "flip",
-            _ => "",
-        };
-        let before: Vec<&str> = actions.iter().map(kind).filter(|k| !k.is_empty()).collect();
-        assert_eq!(
-            before,
-            ["flip", "hello", "garp"],
-            "the state machine's order"
-        );
-        announce_before_hello(&mut actions);
-        let after: Vec<&str> = actions.iter().map(kind).filter(|k| !k.is_empty()).collect();
-        assert_eq!(after, ["flip", "garp", "hello"]);
-    }
-
-    #[test]
-    fn a_preempting_router_announces_the_vmac_before_its_coup() {
-        let mut cfg = GroupConfig::new(1, Version::V2);
-        cfg.vip = Some("10.0.0.1".parse().unwrap());
-        cfg.priority = 200;
-        cfg.preempt = Some(Default::default());
-        let mut g = Group::new(
-            cfg,
-            "10.0.0.2".parse().unwrap(),
-            MacAddr([2, 0, 0, 0, 0, 2]),
-            Box::new(NoJitter),
-        )
-        .unwrap();
-        let mut now = Time::ZERO;
-        g.handle(now, Event::InterfaceUp);
-        // A lower-priority Active is heard: we preempt it.
-        let active_hello = crate::proto::GroupMessage {
-            version: Version::V2,
-            opcode: Opcode::Hello,
-            state: State::Active,
-            group: 1,
-            priority: 100,
-            hello_ms: 3000,
-            hold_ms: 10_000,
-            vip: Some("10.0.0.1".parse().unwrap()),
-            identifier: None,
-        };
-        now += std::time::Duration::from_millis(10);
-        let mut actions = g.handle(
-            now,
-            Event::Received {
-                from: "10.0.0.3".parse().unwrap(),
-                msg: active_hello,
-            },
-        );
-        assert_eq!(g.state(), State::Active, "preempted: {actions:?}");
-        let kind = |a: &Action| match a {
-            Action::Send { msg, .. } if msg.opcode == Opcode::Coup => "coup",
-            Action::Send { msg, .. } if msg.state == State::Active => "hello",
-            Action::SendGratuitous { .. } => "garp",
-            Action::SetActive { .. } => "flip",
-            _ => "",
-        };
-        announce_before_hello(&mut actions);
-        let after: Vec<&str> = actions.iter().map(kind).filter(|k| !k.is_empty()).collect();
-        assert_eq!(after, ["flip", "garp", "coup", "hello"]);
     }
 }

@@ -22,22 +22,9 @@ pub(super) fn followers_of(names: &[Option<&str>], follows: &[Option<&str>]) -> 
 }
 
 impl Daemon {
-    /// Rebuilds the follower lists from the groups' configurations.
-    pub(super) fn index_followers(&mut self) {
-        let names: Vec<Option<&str>> = self.groups.iter().map(|g| g.spec.name.as_deref()).collect();
-        let follows: Vec<Option<&str>> = self
-            .groups
-            .iter()
-            .map(|g| g.spec.follow.as_deref())
-            .collect();
-        self.followers = followers_of(&names, &follows);
-    }
-
     /// Group `gi` changed state: its followers take the new state now.
     pub(super) async fn drive_followers(&mut self, gi: usize) {
-        let Some(followers) = self.followers.get(gi).cloned() else {
-            return;
-        };
+        let followers = self.groups.followers(gi).to_vec();
         let state = self.groups[gi].fsm.state();
         for f in followers {
             if f < self.groups.len() {
@@ -49,8 +36,8 @@ impl Daemon {
     /// Tells every follower its master's current state (after start or a reload; a
     /// follower that already knows it does nothing).
     pub(super) async fn sync_followers(&mut self) {
-        for gi in 0..self.followers.len() {
-            if !self.followers[gi].is_empty() {
+        for gi in 0..self.groups.len() {
+            if !self.groups.followers(gi).is_empty() {
                 self.drive_followers(gi).await;
             }
         }

@@ -20,6 +20,13 @@ pub struct GroupKey {
     pub ipv6: bool,
 }
 
+/// The prefix of the group's log lines: `lan0 grp 1`.
+impl std::fmt::Display for GroupKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} grp {}", self.iface, self.group)
+    }
+}
+
 impl GroupKey {
     pub fn of(iface: &InterfaceConfig, spec: &GroupSpec) -> GroupKey {
         GroupKey {
@@ -60,15 +67,13 @@ pub fn group_config(iface: &InterfaceConfig, spec: &GroupSpec, if_mac: MacAddr) 
             .iter()
             .map(|t| fsm::Track {
                 object: t.object,
-                action: match t.action {
-                    config::TrackAction::Decrement(d) => fsm::TrackAction::Decrement(d),
-                    config::TrackAction::Shutdown => fsm::TrackAction::Shutdown,
-                },
+                action: t.action,
             })
             .collect(),
         auth: spec.auth.clone(),
         mac,
         name: spec.name.clone(),
+        ra_lifetime_s: spec.ra_lifetime_s(),
         init_delay: iface.init_delay_s.map(|(minimum, reload)| fsm::InitDelay {
             minimum: Duration::from_secs(minimum.into()),
             reload: Duration::from_secs(reload.into()),
@@ -290,6 +295,39 @@ mod tests {
         let (i, g) = cfg.groups().next().unwrap();
         let mac = MacAddr([2, 1, 2, 3, 4, 5]);
         assert_eq!(group_config(i, g, mac).virtual_mac(false), mac);
+    }
+
+    /// `use-bia` on an IPv6 group: the vMAC is each router's own interface MAC, but the
+    /// virtual link-local hosts take as their router stays the one derived from the
+    /// group's protocol vMAC (0005.73a0.0XXX), the same on every router of the group.
+    /// Derived from the BIA instead it would differ per router, and every takeover would
+    /// change the default router's address (hosts would keep the dead one until its RA
+    /// lifetime ran out); the unsolicited NA (override) moves the same address to the new
+    /// Active's MAC.
+    #[test]
+    fn use_bia_ipv6_groups_share_the_virtual_link_local_whatever_their_mac() {
+        let cfg = load(
+            "interface eth0\n standby version 2\n standby use-bia\n standby 1 ipv6 autoconfig\n",
+        );
+        let (i, g) = cfg.groups().next().unwrap();
+        let shared: IpAddr = "fe80::5:73ff:fea0:1".parse().unwrap();
+        let protocol_vmac = crate::wire::vmac(Version::V2, true, 1);
+        assert_eq!(
+            IpAddr::V6(crate::wire::virtual_link_local(protocol_vmac)),
+            shared
+        );
+        for bia in [MacAddr([2, 1, 2, 3, 4, 5]), MacAddr([2, 9, 8, 7, 6, 5])] {
+            let gc = group_config(i, g, bia);
+            assert_eq!(
+                gc.virtual_mac(true),
+                bia,
+                "the vMAC installed and sent from"
+            );
+            assert_eq!(gc.vip, Some(shared), "the router address hosts use");
+        }
+        // What the data plane answers for (the VIP map) is that same address.
+        assert!(g.virtual_ips().contains(&shared));
+        assert_eq!(IpAddr::V6(super::super::ra::ra_source(g, None)), shared);
     }
 
     #[test]

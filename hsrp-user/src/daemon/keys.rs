@@ -45,10 +45,7 @@ impl Daemon {
                 key: k.to_vec(),
                 key_id,
             });
-            let label = format!(
-                "{} grp {}",
-                self.groups[gi].key.iface, self.groups[gi].key.group
-            );
+            let label = format!("{}", self.groups[gi].key);
             let current = self.groups[gi].fsm.config().auth.clone();
             let signing = match send {
                 Some(auth) if auth != current => {
@@ -60,7 +57,7 @@ impl Daemon {
                     }
                     let mut cfg = self.groups[gi].fsm.config().clone();
                     cfg.auth = auth.clone();
-                    match self.groups[gi].fsm.reconfigure(now, cfg) {
+                    match self.groups.reconfigure(gi, now, cfg) {
                         Ok(actions) => self.execute(gi, actions).await,
                         Err(e) => warn!("{label}: {e}"),
                     }
@@ -124,12 +121,12 @@ impl Daemon {
         if self.key_deadline.is_none_or(|t| t > now) {
             return;
         }
-        for g in &mut self.groups {
+        for g in self.groups.iter_mut() {
             if let Some((old, _)) = g.old_key.take_if(|(_, until)| *until <= now) {
                 g.auths.retain(|a| *a != old);
                 info!(
-                    "{} grp {}: the previous key is no longer accepted (key-string timeout over)",
-                    g.key.iface, g.key.group
+                    "{}: the previous key is no longer accepted (key-string timeout over)",
+                    g.key
                 );
             }
         }
@@ -147,8 +144,8 @@ impl Daemon {
             return; // not a change
         }
         info!(
-            "{} grp {}: key changed; the previous key is still accepted for {s} s",
-            g.key.iface, g.key.group
+            "{}: key changed; the previous key is still accepted for {s} s",
+            g.key
         );
         g.auths.push(old.clone());
         g.old_key = Some((old, now + Duration::from_secs(s.into())));

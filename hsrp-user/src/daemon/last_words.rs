@@ -1,5 +1,5 @@
 //! Keeping the sentinel's last words current (see `sentinel`): after a group's actions were
-//! carried out, its would-be Resign is compared with the one last handed to the sentinel;
+//! carried out, its would-be Resign (the state machine's `Group::last_words`) is compared with the one last handed to the sentinel;
 //! when any changed (a group became or stopped being Active, its priority, timers or VIP
 //! changed), the whole set is rebuilt and written once, at the end of the loop iteration.
 
@@ -7,31 +7,13 @@ use log::error;
 
 use super::actions::{group_frame, FRAME_BUF};
 use super::Daemon;
-use crate::proto::{GroupMessage, Opcode, State, Version};
+use crate::proto::GroupMessage;
 use crate::sentinel::LastWord;
 
 impl Daemon {
-    /// The Resign group `gi` would send if it stopped now: `None` unless it is Active.
-    /// Exactly the state machine's Resign (`Group::go_initial`); a following group sends
-    /// none (it has no election of its own).
+    /// The Resign group `gi` would send if it stopped now (`Group::last_words`).
     fn resign_message(&self, gi: usize) -> Option<GroupMessage> {
-        let g = &self.groups[gi];
-        if g.fsm.state() != State::Active || g.fsm.follows() {
-            return None;
-        }
-        let t = g.fsm.timers();
-        let version = g.fsm.config().version;
-        Some(GroupMessage {
-            version,
-            opcode: Opcode::Resign,
-            state: State::Active,
-            group: g.key.group,
-            priority: g.fsm.priority(),
-            hello_ms: u32::try_from(t.hello.as_millis()).unwrap_or(u32::MAX),
-            hold_ms: u32::try_from(t.hold.as_millis()).unwrap_or(u32::MAX),
-            vip: g.fsm.vip(),
-            identifier: (version == Version::V2).then_some(self.ifaces[g.iface].info.mac),
-        })
+        self.groups[gi].fsm.last_words()
     }
 
     /// After group `gi`'s actions: note whether its last words changed.
@@ -70,13 +52,10 @@ impl Daemon {
             ) {
                 Ok(n) => words.push(LastWord {
                     ifindex: iface.info.ifindex,
-                    label: format!("{} grp {}", g.key.iface, g.key.group),
+                    label: g.key.to_string(),
                     frame: frame[..n].to_vec(),
                 }),
-                Err(e) => error!(
-                    "{} grp {}: cannot encode the sentinel's Resign: {e}",
-                    g.key.iface, g.key.group
-                ),
+                Err(e) => error!("{}: cannot encode the sentinel's Resign: {e}", g.key),
             }
         }
         self.last_words = messages;

@@ -8,12 +8,12 @@
 //! log lines.
 //!
 //! - `startup`: interfaces, data plane, sockets, groups; refuses a second instance.
-//! - `rx`: Ethernet/IP/UDP framing of received HSRP, and of Router Solicitations.
 //! - `actions`: executing `fsm::Action`s, v1 Advertise / v2 Interface State.
 //! - `reload`: SIGHUP.
 //! - `status`: the snapshot for `hsrpd status`.
 //! - `handover`: graceful stop, forwarding until the new Active has taken over.
-//! - `schedule`: deadline order and group lookup, so a wake-up costs O(log groups);
+//! - `table`: the groups and their indexes (`schedule`: deadline order and group
+//!   lookup, so a wake-up costs O(log groups));
 //!   `lateness`: how late timers are served.
 //! - `groups`: configuration → state machine.
 //! - `service`: systemd readiness, watchdog and stop notifications.
@@ -49,11 +49,11 @@ mod precise_timer;
 pub mod ra;
 pub mod realtime;
 mod reload;
-pub mod rx;
 mod schedule;
 mod service;
 mod startup;
 mod status;
+mod table;
 mod tracking;
 
 use std::net::IpAddr;
@@ -68,17 +68,16 @@ use tokio::signal::unix::{signal, SignalKind};
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
-use crate::config::{Config, GroupSpec, InterfaceConfig, LoadError};
+use crate::config::{Config, InterfaceConfig, LoadError};
 use crate::control;
 use crate::dataplane::maps::DataplaneMaps;
 use crate::dataplane::{AttachMode, Dataplane};
-use crate::fsm::{Advertiser, Event, Group, Time};
+use crate::fsm::{Advertiser, Event, Time};
 use crate::net::{InterfaceInfo, NetEvent, NetWatcher, Netlink, PacketSocket};
-use crate::proto::{Auth, MacAddr};
 use crate::track::Tracker;
-use crate::wire::{self, Decoded};
+use crate::wire::{self, rx, Decoded};
 
-use groups::GroupKey;
+use table::{GroupRt, GroupTable};
 
 /// Received frames waiting for the loop; beyond this the rx tasks wait (backpressure).
 const FRAME_QUEUE: usize = 1024;
@@ -259,25 +258,6 @@ impl Iface {
     }
 }
 
-/// One group at run time.
-struct GroupRt {
-    key: GroupKey,
-    /// Index into `Daemon::ifaces`.
-    iface: usize,
-    spec: GroupSpec,
-    fsm: Group,
-    /// What a received message may be signed with (the configured auth, key-chain keys).
-    auths: Vec<Auth>,
-    /// The virtual MAC installed in the maps and the NIC filter.
-    vmac: MacAddr,
-    /// Virtual addresses installed in the VIP map.
-    vips: Vec<IpAddr>,
-    /// IPv6 groups: when the next Router Advertisement is due (running while Active).
-    ra: ra::RaSchedule,
-    /// `key-string ... timeout S`: the previous key, still accepted until then.
-    old_key: Option<(Auth, Time)>,
-}
-
 struct Daemon {
     config_path: PathBuf,
     config: Config,
@@ -293,16 +273,7 @@ struct Daemon {
     /// When key chain lifetimes are next looked at (`keys`).
     key_deadline: Option<Time>,
     ifaces: Vec<Iface>,
-    groups: Vec<GroupRt>,
-    /// While set, `execute` leaves the data plane of a group leaving Active as it is (a
-    /// graceful stop hands over first, see `handover`).
-    keep_data_plane: bool,
-    schedule: schedule::Schedule,
-    index: schedule::GroupIndex,
-    /// Per group, the groups following it (`follow`).
-    followers: Vec<Vec<usize>>,
-    /// The IPv6 groups (the only ones with Router Advertisements).
-    ipv6_groups: Vec<usize>,
+    groups: GroupTable,
     /// Scratch list of due groups, reused across wake-ups.
     due: Vec<usize>,
     lateness: lateness::Lateness,
@@ -366,36 +337,20 @@ impl Daemon {
             .iter()
             .filter_map(|i| i.advertiser.next_deadline());
         ifaces
-            .chain(self.schedule.next())
-            .chain(self.ra_deadline())
+            .chain(self.groups.next_deadline())
             .chain(self.tracker.next_deadline())
             .chain(self.key_deadline)
-            .chain(self.operator.next_deadline())
             .chain(self.bfd.next_deadline())
             .min()
     }
 
-    /// Rebuilds the schedule, the group lookup and the IPv6 list from the groups (after
-    /// groups were added or removed).
+    /// After groups were added or removed: the table's indexes, and every interface's
+    /// counts.
     fn reindex(&mut self) {
-        self.schedule.clear(self.groups.len());
-        for (gi, g) in self.groups.iter().enumerate() {
-            self.schedule.set(gi, g.fsm.next_deadline());
-        }
-        self.index
-            .rebuild(self.groups.iter().enumerate().map(|(gi, g)| {
-                (
-                    (g.iface, g.key.group, g.key.ipv6, g.fsm.config().version),
-                    gi,
-                )
-            }));
-        self.ipv6_groups = (0..self.groups.len())
-            .filter(|&gi| self.groups[gi].key.ipv6)
-            .collect();
+        self.groups.reindex();
         for iface in &mut self.ifaces {
             iface.counts_dirty = true;
         }
-        self.index_followers();
     }
 
     async fn serve(
@@ -470,7 +425,7 @@ impl Daemon {
         let now = self.now();
         let mut due = std::mem::take(&mut self.due);
         due.clear();
-        self.schedule.due(now, &mut due);
+        self.groups.due(now, &mut due);
         for &gi in &due {
             if let Some(t) = self.groups[gi].fsm.next_deadline().filter(|t| *t <= now) {
                 self.lateness.record(now.saturating_since(t));
@@ -480,9 +435,7 @@ impl Daemon {
         self.due = due;
         self.key_timers(now).await;
         self.track_timers().await;
-        self.operator_timers().await;
         self.on_bfd_timers(now).await;
-        self.ra_timers().await;
         self.advertise().await;
     }
 
@@ -490,9 +443,8 @@ impl Daemon {
     async fn on_frame(&mut self, iface: usize, frame: &[u8]) {
         match self.classify(iface, frame) {
             Received::Ignored => return,
-            Received::Solicitation(rs) => return self.on_solicitation(iface, rs),
+            Received::Solicitation(rs) => self.on_solicitation(iface, rs).await,
             Received::Message { gi, from, msg } => {
-                self.operator_heard(gi, from, &msg);
                 self.feed(gi, Event::Received { from, msg }).await
             }
             Received::AuthFailed { gi, from, error } => {
@@ -501,8 +453,8 @@ impl Daemon {
                 // First failure, then every power of two: visible, never a log flood.
                 if n.is_power_of_two() {
                     warn!(
-                        "{} grp {}: message from {from} ignored: {error} ({n} failure(s) so far)",
-                        g.key.iface, g.key.group,
+                        "{}: message from {from} ignored: {error} ({n} failure(s) so far)",
+                        g.key,
                     );
                 }
                 self.feed(gi, Event::AuthFailed { from }).await;
@@ -524,23 +476,31 @@ impl Daemon {
                 return Received::Ignored;
             }
         };
-        let msg = match wire::Repr::parse(d.payload).map(|r| r.group_message()) {
-            Ok(Some(Ok(m))) => m,
+        // Parsed once; each accepted key is then checked without parsing again.
+        let payload = match wire::Payload::parse(d.payload) {
+            Ok(p) => p,
+            Err(e) => {
+                debug!("{name}: malformed HSRP from {}: {e}", d.src_ip);
+                return Received::Ignored;
+            }
+        };
+        let msg = match payload.repr().group_message() {
+            Some(Ok(m)) => m,
             // Advertise / Interface State: nothing for the groups.
-            Ok(None) => return Received::Ignored,
-            Ok(Some(Err(e))) | Err(e) => {
+            None => return Received::Ignored,
+            Some(Err(e)) => {
                 debug!("{name}: malformed HSRP from {}: {e}", d.src_ip);
                 return Received::Ignored;
             }
         };
         let ipv6 = d.src_ip.is_ipv6();
-        let Some(gi) = self.index.get(&(iface, msg.group, ipv6, msg.version)) else {
+        let Some(gi) = self.groups.find(iface, msg.group, ipv6, msg.version) else {
             return Received::Ignored; // not a group of ours
         };
         let from = d.src_ip;
         let mut auth_error = None;
         for auth in &self.groups[gi].auths {
-            match wire::decode_payload(d.payload, auth) {
+            match payload.decode(auth) {
                 Ok(Decoded::Group(msg)) => return Received::Message { gi, from, msg },
                 Ok(_) => return Received::Ignored,
                 Err(e) if e.is_auth() => auth_error = Some(e),
@@ -678,8 +638,7 @@ impl Daemon {
     async fn feed_one(&mut self, gi: usize, event: Event) {
         let now = self.now();
         let peer_before = bfd::bfd_peer(&self.groups[gi].fsm);
-        let actions = self.groups[gi].fsm.handle(now, event);
-        self.schedule.set(gi, self.groups[gi].fsm.next_deadline());
+        let actions = self.groups.handle(gi, now, event);
         self.execute(gi, actions).await;
         // Only a change of the group's BFD peer can change the interface's sessions (a
         // scan of the interface's groups, so not on every hello).

@@ -3,30 +3,24 @@
 //! the control socket (`control::ops`) are carried out here, between two events of the
 //! loop.
 //!
-//! Maintenance without loss: `resign` of an Active group with a known Standby sends the
-//! Resign but keeps the data plane forwarding (as a graceful stop does, see `handover`)
-//! until the new Active's hello is heard plus a short grace, or the hold time; the loop
-//! never waits for it: it is a deadline like the groups' timers.
+//! Maintenance without loss: `resign` of an Active group with a known Standby hands over
+//! as a graceful stop does (the state machine drains, see `fsm::group::drain`); the loop
+//! never waits for it: it is a deadline like the groups' other timers.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
 use std::net::IpAddr;
-use std::time::Duration;
 
 use log::{info, warn};
 
 use super::groups::GroupKey;
-use super::handover::{GRACE, HARD_CAP};
 use super::notify::{Hook, Notifier};
 use super::Daemon;
 use crate::config::operator::OperatorSettings;
 use crate::control::events::{now_ms, Event as Published, EventBus};
 use crate::control::ops::{Command, CommandRequest, Refused, Target, TrackForce};
-use crate::fsm::{Event, PeerRole, RouterInfo, Time};
-use crate::proto::{GroupMessage, MacAddr, Opcode, State, Version};
-
-/// Slack on top of the hold time before a handing-over group stops forwarding anyway.
-const HOLD_SLACK: Duration = Duration::from_millis(20);
+use crate::fsm::{Event, PeerRole, RouterInfo};
+use crate::proto::{State, Version};
 
 /// What the daemon keeps for the operator.
 pub(super) struct Operator {
@@ -36,19 +30,8 @@ pub(super) struct Operator {
     seq: u64,
     /// Track objects forced by `hsrpd control track N up|down`.
     forced: BTreeMap<u32, bool>,
-    /// Groups resigned for maintenance that still forward until their successor is heard.
-    handovers: Vec<Handover>,
     /// Local routes of `accept` groups now in the kernel (ifindex, VIP), see `accept`.
     pub accept_routes: BTreeSet<(u32, IpAddr)>,
-}
-
-struct Handover {
-    key: GroupKey,
-    ifindex: u32,
-    vmac: MacAddr,
-    /// When the data plane stops forwarding for this group.
-    until: Time,
-    heard: Option<IpAddr>,
 }
 
 impl Operator {
@@ -58,14 +41,8 @@ impl Operator {
             notifier: settings.notify.as_ref().map(Notifier::new),
             seq: 0,
             forced: BTreeMap::new(),
-            handovers: Vec::new(),
             accept_routes: BTreeSet::new(),
         }
-    }
-
-    /// The earliest maintenance handover to end.
-    pub fn next_deadline(&self) -> Option<Time> {
-        self.handovers.iter().map(|h| h.until).min()
     }
 
     /// Lets queued notify runs finish (bounded) at a clean stop.
@@ -113,9 +90,8 @@ impl Daemon {
         let g = &self.groups[gi];
         let who = |a: Option<IpAddr>| a.map_or("none".to_string(), |a| a.to_string());
         info!(
-            "{} grp {}: {} router {} -> {}",
-            g.key.iface,
-            g.key.group,
+            "{}: {} router {} -> {}",
+            g.key,
             role.name(),
             who(from),
             who(to)
@@ -189,63 +165,6 @@ impl Daemon {
             up,
         });
         false
-    }
-
-    /// A message for group `gi`: an Active hello from another router ends the group's
-    /// maintenance handover after [`GRACE`].
-    pub(super) fn operator_heard(&mut self, gi: usize, from: IpAddr, msg: &GroupMessage) {
-        if self.operator.handovers.is_empty()
-            || msg.opcode != Opcode::Hello
-            || msg.state != State::Active
-            || from == self.groups[gi].fsm.local_ip()
-        {
-            return;
-        }
-        let now = self.now();
-        let key = &self.groups[gi].key;
-        for h in self.operator.handovers.iter_mut() {
-            if &h.key == key && h.heard.is_none() {
-                h.heard = Some(from);
-                h.until = h.until.min(now + GRACE);
-            }
-        }
-    }
-
-    /// Ends the maintenance handovers whose time has come: the data plane stops
-    /// forwarding for the group (unless it became Active again meanwhile).
-    pub(super) async fn operator_timers(&mut self) {
-        let now = self.now();
-        let mut i = 0;
-        while i < self.operator.handovers.len() {
-            if self.operator.handovers[i].until > now {
-                i += 1;
-                continue;
-            }
-            let h = self.operator.handovers.swap_remove(i);
-            let active_again = self
-                .groups
-                .iter()
-                .any(|g| g.key == h.key && g.fsm.data_plane_active());
-            if active_again {
-                continue;
-            }
-            if let Err(e) = self.maps.set_active(h.ifindex, h.vmac.0, false) {
-                warn!("{} grp {}: {e:#}", h.key.iface, h.key.group);
-            }
-            if let Some(gi) = self.groups.iter().position(|g| g.key == h.key) {
-                self.accept_sync(gi);
-            }
-            match h.heard {
-                Some(from) => info!(
-                    "{} grp {}: handed over to {from}; data plane inactive",
-                    h.key.iface, h.key.group
-                ),
-                None => warn!(
-                    "{} grp {}: no new Active heard within the hold time; data plane inactive",
-                    h.key.iface, h.key.group
-                ),
-            }
-        }
     }
 
     /// Carries out one operator command and answers it; the events stream hears of it.
@@ -363,22 +282,8 @@ impl Daemon {
             Some(RouterInfo::Peer { ip, .. }) => Some(ip),
             _ => None,
         };
-        let hand_over = g.fsm.data_plane_active() && standby.is_some();
-        let bound = g.fsm.timers().hold.saturating_add(HOLD_SLACK).min(HARD_CAP);
-        let (key, vmac, ifindex) = (g.key.clone(), g.vmac, self.ifaces[g.iface].info.ifindex);
-        self.keep_data_plane = hand_over;
         self.feed(gi, Event::Maintenance(true)).await;
-        self.keep_data_plane = false;
         self.advertise().await;
-        if hand_over {
-            self.operator.handovers.push(Handover {
-                key,
-                ifindex,
-                vmac,
-                until: now + bound,
-                heard: None,
-            });
-        }
         // A restart ends maintenance (docs/operations.md says why): the operator is told.
         const UNTIL: &str = "maintenance until `release` or a restart";
         match (was, standby) {

@@ -104,8 +104,7 @@ impl Daemon {
             error!("{msg}");
             return Err(msg.into());
         }
-        // Group indices change below: no follower is driven until they are indexed again.
-        self.followers.clear();
+        // Group indices change below (`GroupTable::remove`) until indexed again.
         self.apply(new, plan).await;
         self.reindex();
         self.rekey().await;
@@ -151,10 +150,7 @@ impl Daemon {
                 gi += 1;
                 continue;
             }
-            info!(
-                "{} grp {}: removed from the configuration",
-                self.groups[gi].key.iface, self.groups[gi].key.group
-            );
+            info!("{}: removed from the configuration", self.groups[gi].key);
             self.feed(gi, Event::Shutdown).await;
             let g = self.groups.remove(gi);
             self.uninstall(g.iface, g.vmac);
@@ -204,17 +200,16 @@ impl Daemon {
                     Ok(g) => {
                         let version = g.fsm.config().version;
                         if let Err(e) = self.install(i, g.key.group, version, g.vmac, &g.vips) {
-                            error!("{} grp {}: {e:#}", key.iface, key.group);
+                            error!("{key}: {e:#}");
                             continue;
                         }
-                        info!("{} grp {}: added", key.iface, key.group);
-                        self.groups.push(g);
-                        let gi = self.groups.len() - 1;
+                        info!("{key}: added");
+                        let gi = self.groups.push(g);
                         if self.ifaces[i].up {
                             self.feed(gi, Event::InterfaceUp).await;
                         }
                     }
-                    Err(e) => error!("{} grp {}: {e:#}", key.iface, key.group),
+                    Err(e) => error!("{key}: {e:#}"),
                 },
             }
         }
@@ -225,13 +220,10 @@ impl Daemon {
     async fn reconfigure(&mut self, gi: usize, gc: GroupConfig, spec: crate::config::GroupSpec) {
         let now = self.now();
         let old_auth = self.groups[gi].fsm.config().auth.clone();
-        match self.groups[gi].fsm.reconfigure(now, gc) {
+        match self.groups.reconfigure(gi, now, gc) {
             Ok(actions) => self.execute(gi, actions).await,
             Err(e) => {
-                error!(
-                    "{} grp {}: {e}",
-                    self.groups[gi].key.iface, self.groups[gi].key.group
-                );
+                error!("{}: {e}", self.groups[gi].key);
                 return;
             }
         }

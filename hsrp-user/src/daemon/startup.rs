@@ -63,51 +63,9 @@ impl Daemon {
             infos.push(info);
         }
 
-        let pin_dir = Path::new(DEFAULT_PIN_DIR);
-        if pin_dir.is_dir() && std::fs::read_dir(pin_dir).is_ok_and(|mut d| d.next().is_some()) {
-            info!(
-                "removing leftover pinned maps in {} (a previous run did not stop cleanly)",
-                pin_dir.display()
-            );
-        }
-        let mut dataplane = Dataplane::load(&LoadOptions::default())?;
-        let mut maps = DataplaneMaps::from_dataplane(&mut dataplane)?;
-        maps.reset().context("resetting the data plane maps")?;
-        // Per-source budget for HSRP control frames (docs/security.md): a LAN flood from one source
-        // is dropped in XDP beyond it; sized so a neighbour running the same groups fits.
-        let (pps, burst) = groups::control_budget(&config);
-        maps.set_control_rate(pps, burst)
-            .context("setting the control-plane rate limit")?;
-        if pps > groups::CONTROL_RATE_FLOOR_PPS {
-            info!("control-plane budget per source: {pps} frames/s, burst {burst}");
-        }
+        let (mut dataplane, mut maps) = load_dataplane(&config)?;
 
-        let mut ifaces = Vec::new();
-        for (cfg, info) in config.interfaces.iter().zip(infos) {
-            let mode = dataplane.attach(&cfg.name)?;
-            maps.set_interface(info.ifindex, info.mac.0)?;
-            if let Err(e) = net::disable_icmp_redirects(&cfg.name) {
-                warn!(
-                    "{}: cannot disable ICMP redirects (RFC 2281 §6): {e}",
-                    cfg.name
-                );
-            }
-            let socket = Arc::new(
-                PacketSocket::open_ifindex(&cfg.name, info.ifindex)
-                    .with_context(|| format!("opening the HSRP socket on {}", cfg.name))?,
-            );
-            let rx_task = spawn_rx(ifaces.len(), socket.clone(), frame_tx.clone());
-            ifaces.push(Iface {
-                cfg: cfg.clone(),
-                up: info.oper_up,
-                info,
-                socket,
-                rx_task,
-                mode,
-                advertiser: Advertiser::default(),
-                counts_dirty: true,
-            });
-        }
+        let ifaces = open_interfaces(&config, infos, &mut dataplane, &mut maps, &frame_tx)?;
         add_forwarding_targets(&mut maps);
         let nexthop = start_nexthop_cache(&mut dataplane, options.nexthop_cache, aux).await?;
         // Before any group exists (so before any can be Active): no frame is forwarded
@@ -133,12 +91,7 @@ impl Daemon {
             netlink,
             watcher,
             ifaces,
-            groups: Vec::new(),
-            keep_data_plane: false,
-            schedule: Default::default(),
-            index: Default::default(),
-            followers: Vec::new(),
-            ipv6_groups: Vec::new(),
+            groups: Default::default(),
             due: Vec::new(),
             lateness: Default::default(),
             sentinel: None,
@@ -156,9 +109,17 @@ impl Daemon {
             bfd: super::bfd::Peering::new(bfd_tx),
             bfd_rx,
         };
+        daemon.add_groups()?;
+        daemon.bring_up().await;
+        Ok(daemon)
+    }
+
+    /// Every configured group: its state machine, installed in the data plane (not
+    /// Active), indexed.
+    fn add_groups(&mut self) -> Result<()> {
         // (interface, group) pairs; the interface configuration is borrowed, not cloned per
         // group (it holds every group: cloning it per group is quadratic in memory).
-        let specs: Vec<(usize, GroupSpec)> = daemon
+        let specs: Vec<(usize, GroupSpec)> = self
             .config
             .interfaces
             .iter()
@@ -166,31 +127,34 @@ impl Daemon {
             .flat_map(|(i, c)| c.groups.iter().map(move |g| (i, g.clone())))
             .collect();
         for (i, spec) in specs {
-            let g = daemon.new_group(i, &daemon.config.interfaces[i], spec)?;
+            let g = self.new_group(i, &self.config.interfaces[i], spec)?;
             let version = g.fsm.config().version;
-            daemon.install(i, g.key.group, version, g.vmac, &g.vips)?;
-            daemon.groups.push(g);
+            self.install(i, g.key.group, version, g.vmac, &g.vips)?;
+            self.groups.push(g);
         }
-        daemon.reindex();
+        self.reindex();
+        Ok(())
+    }
+
+    /// Keys, BFD, tracked objects and probes as they are now, then the groups of the
+    /// interfaces that are up start.
+    async fn bring_up(&mut self) {
         // Before any group speaks: the keys valid now.
-        daemon.rekey().await;
-        daemon.configure_bfd();
-        daemon.refresh_tracks().await;
-        daemon
-            .probes
-            .restart(&daemon.tracker, &daemon.config.ip_slas);
-        for gi in 0..daemon.groups.len() {
-            if daemon.ifaces[daemon.groups[gi].iface].up {
-                daemon.feed(gi, Event::InterfaceUp).await;
+        self.rekey().await;
+        self.configure_bfd();
+        self.refresh_tracks().await;
+        self.probes.restart(&self.tracker, &self.config.ip_slas);
+        for gi in 0..self.groups.len() {
+            if self.ifaces[self.groups[gi].iface].up {
+                self.feed(gi, Event::InterfaceUp).await;
             } else {
                 info!(
-                    "{} grp {}: waiting for the line protocol to come up",
-                    daemon.groups[gi].key.iface, daemon.groups[gi].key.group
+                    "{}: waiting for the line protocol to come up",
+                    self.groups[gi].key
                 );
             }
         }
-        daemon.advertise().await;
-        Ok(daemon)
+        self.advertise().await;
     }
 
     /// A state machine for a configured group on interface `i` (not installed yet).
@@ -225,7 +189,6 @@ impl Daemon {
             vips: spec.virtual_ips(),
             spec,
             fsm,
-            ra: Default::default(),
             old_key: None,
         })
     }
@@ -384,6 +347,66 @@ impl RateWindow {
 
 /// The next-hop cache: kept by a [`NexthopKeeper`] when enabled, else left off (a fresh
 /// data plane starts with generation 0, and a bare `hsrpd load` never turns it on).
+/// The XDP program and its maps, reset, with the control-plane budget set.
+fn load_dataplane(config: &Config) -> Result<(Dataplane, DataplaneMaps)> {
+    let pin_dir = Path::new(DEFAULT_PIN_DIR);
+    if pin_dir.is_dir() && std::fs::read_dir(pin_dir).is_ok_and(|mut d| d.next().is_some()) {
+        info!(
+            "removing leftover pinned maps in {} (a previous run did not stop cleanly)",
+            pin_dir.display()
+        );
+    }
+    let mut dataplane = Dataplane::load(&LoadOptions::default())?;
+    let mut maps = DataplaneMaps::from_dataplane(&mut dataplane)?;
+    maps.reset().context("resetting the data plane maps")?;
+    // Per-source budget for HSRP control frames (docs/security.md): a LAN flood from one source
+    // is dropped in XDP beyond it; sized so a neighbour running the same groups fits.
+    let (pps, burst) = groups::control_budget(config);
+    maps.set_control_rate(pps, burst)
+        .context("setting the control-plane rate limit")?;
+    if pps > groups::CONTROL_RATE_FLOOR_PPS {
+        info!("control-plane budget per source: {pps} frames/s, burst {burst}");
+    }
+    Ok((dataplane, maps))
+}
+
+/// Attaches the data plane to each interface and opens its HSRP socket and receiver.
+fn open_interfaces(
+    config: &Config,
+    infos: Vec<crate::net::InterfaceInfo>,
+    dataplane: &mut Dataplane,
+    maps: &mut DataplaneMaps,
+    frame_tx: &mpsc::Sender<(usize, Vec<u8>)>,
+) -> Result<Vec<Iface>> {
+    let mut ifaces = Vec::new();
+    for (cfg, info) in config.interfaces.iter().zip(infos) {
+        let mode = dataplane.attach(&cfg.name)?;
+        maps.set_interface(info.ifindex, info.mac.0)?;
+        if let Err(e) = net::disable_icmp_redirects(&cfg.name) {
+            warn!(
+                "{}: cannot disable ICMP redirects (RFC 2281 §6): {e}",
+                cfg.name
+            );
+        }
+        let socket = Arc::new(
+            PacketSocket::open_ifindex(&cfg.name, info.ifindex)
+                .with_context(|| format!("opening the HSRP socket on {}", cfg.name))?,
+        );
+        let rx_task = spawn_rx(ifaces.len(), socket.clone(), frame_tx.clone());
+        ifaces.push(Iface {
+            cfg: cfg.clone(),
+            up: info.oper_up,
+            info,
+            socket,
+            rx_task,
+            mode,
+            advertiser: Advertiser::default(),
+            counts_dirty: true,
+        });
+    }
+    Ok(ifaces)
+}
+
 async fn start_nexthop_cache(
     dataplane: &mut Dataplane,
     enabled: bool,

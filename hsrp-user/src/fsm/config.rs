@@ -108,6 +108,8 @@ pub struct GroupConfig {
     /// `standby delay minimum S reload S` (interface-wide): how long the group waits after
     /// its interface comes up before it starts; `None` = it starts at once.
     pub init_delay: Option<InitDelay>,
+    /// IPv6 groups: the router lifetime of their Router Advertisements, seconds.
+    pub ra_lifetime_s: u16,
 }
 
 /// IOS `standby delay`: the wait before a group starts after its interface came up.
@@ -136,36 +138,37 @@ impl GroupConfig {
             name: None,
             follow: None,
             init_delay: None,
+            ra_lifetime_s: super::ra::DEFAULT_RA_LIFETIME_S,
         }
     }
 
     /// Check the values the state machine relies on. `local_ip` is the interface address
     /// the group speaks from (IPv6 groups: the link-local).
-    pub fn validate(&self, local_ip: IpAddr) -> Result<(), ConfigError> {
+    pub fn validate(&self, local_ip: IpAddr) -> Result<(), GroupConfigError> {
         let g = self.group;
         let max_group = match self.version {
             Version::V1 => 255,
             Version::V2 => 4095,
         };
         if g > max_group {
-            return Err(ConfigError(format!(
+            return Err(GroupConfigError(format!(
                 "group {g}: group number out of range 0-{max_group} for HSRP{:?}",
                 self.version
             )));
         }
         if self.priority == 0 {
-            return Err(ConfigError(format!(
+            return Err(GroupConfigError(format!(
                 "group {g}: priority 0 out of range 1-255"
             )));
         }
         if local_ip.is_ipv6() && self.version == Version::V1 {
-            return Err(ConfigError(format!(
+            return Err(GroupConfigError(format!(
                 "group {g}: IPv6 groups need HSRP version 2"
             )));
         }
         if let Some(vip) = self.vip {
             if vip.is_ipv6() != local_ip.is_ipv6() {
-                return Err(ConfigError(format!(
+                return Err(GroupConfigError(format!(
                     "group {g}: virtual IP {vip} and interface address {local_ip} are of different families"
                 )));
             }
@@ -178,33 +181,26 @@ impl GroupConfig {
 
     /// The virtual MAC: configured, else derived as in docs/protocol.md §1.
     pub fn virtual_mac(&self, ipv6: bool) -> MacAddr {
-        if let Some(m) = self.mac {
-            return m;
-        }
-        let g = self.group.to_be_bytes();
-        match (self.version, ipv6) {
-            (Version::V1, _) => MacAddr([0x00, 0x00, 0x0c, 0x07, 0xac, g[1]]),
-            (Version::V2, false) => MacAddr([0x00, 0x00, 0x0c, 0x9f, 0xf0 | (g[0] & 0x0f), g[1]]),
-            (Version::V2, true) => MacAddr([0x00, 0x05, 0x73, 0xa0, g[0] & 0x0f, g[1]]),
-        }
+        self.mac
+            .unwrap_or_else(|| crate::wire::vmac(self.version, ipv6, self.group))
     }
 }
 
 /// Cisco's limits: hello 15 ms .. 255 s, hold > hello (msec: hold >= 3 x hello, >= 50 ms).
-fn check_timers(g: u16, t: Timers) -> Result<(), ConfigError> {
+fn check_timers(g: u16, t: Timers) -> Result<(), GroupConfigError> {
     let (hello, hold) = (t.hello.as_millis(), t.hold.as_millis());
     if !(15..=255_000).contains(&hello) {
-        return Err(ConfigError(format!(
+        return Err(GroupConfigError(format!(
             "group {g}: hello time {hello} ms out of range 15 ms-255 s"
         )));
     }
     if hold <= hello || hold > 255_000 {
-        return Err(ConfigError(format!(
+        return Err(GroupConfigError(format!(
             "group {g}: hold time {hold} ms must be greater than the hello time {hello} ms and at most 255 s"
         )));
     }
     if hello < 1000 && (hold < 3 * hello || hold < 50) {
-        return Err(ConfigError(format!(
+        return Err(GroupConfigError(format!(
             "group {g}: with msec timers the hold time ({hold} ms) must be at least 3 x hello ({hello} ms) and at least 50 ms"
         )));
     }
@@ -214,4 +210,4 @@ fn check_timers(g: u16, t: Timers) -> Result<(), ConfigError> {
 /// A configuration the state machine refuses, with a message naming the group and value.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 #[error("{0}")]
-pub struct ConfigError(pub String);
+pub struct GroupConfigError(pub String);

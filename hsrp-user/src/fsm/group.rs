@@ -7,12 +7,14 @@ use std::fmt;
 use std::net::IpAddr;
 use std::time::Duration;
 
-use super::config::{ConfigError, GroupConfig, Timers, TrackAction};
+use super::config::{GroupConfig, GroupConfigError, Timers, TrackAction};
 use super::jitter::{jittered, JitterSource};
+use super::ra::{RaAction, RaSchedule};
 use super::status::{RouterInfo, Status};
 use super::time::Time;
 use crate::proto::{GroupMessage, MacAddr, Opcode, State, Version};
 
+pub mod drain;
 mod follow;
 
 /// Cisco repeats the gratuitous ARP of a new Active once, about 3 s later (docs/protocol.md §6).
@@ -53,12 +55,18 @@ pub enum Event {
     /// New configuration for this group. Invalid ones are refused with
     /// `Action::ConfigRejected` and the old one stays (prefer `Group::reconfigure`).
     ConfigChange(Box<GroupConfig>),
-    /// Graceful stop: an Active group sends Resign so the Standby takes over at once. The
-    /// group then stays in Initial for good.
+    /// Stop: an Active group sends Resign so the Standby takes over at once. The group
+    /// then stays in Initial for good.
     Shutdown,
+    /// Graceful stop of the router: `Shutdown`, but an Active group with a known Standby
+    /// keeps its data plane forwarding until the Standby has taken over (`drain`).
+    HandOver,
+    /// A Router Solicitation on the group's interface: an IPv6 Active moves its next RA up.
+    RouterSolicitation,
     /// Operator maintenance (`hsrpd control resign` / `release`): while on, the group
-    /// resigns (an Active sends Resign) and stays in Initial, so it never becomes Active
-    /// or Standby; off brings it up again like an interface coming up.
+    /// resigns (an Active sends Resign, and hands over like `HandOver`) and stays in
+    /// Initial, so it never becomes Active or Standby; off brings it up again like an
+    /// interface coming up.
     Maintenance(bool),
     /// A temporary priority set by the operator (`hsrpd control priority`), used instead
     /// of the configured one (track decrements still apply); `None` restores it.
@@ -96,7 +104,7 @@ pub enum Action {
     /// The VIP was learned from the Active (or changed there); the data plane needs it.
     VipLearned { vip: IpAddr },
     /// `Event::ConfigChange` carried an invalid configuration; the old one stays.
-    ConfigRejected { error: ConfigError },
+    ConfigRejected { error: GroupConfigError },
     /// The other router heard in `role` changed: `to` is its address, `None` when no other
     /// router holds the role any more (it was lost, resigned, or this router took the role);
     /// `from` is the one before. A priority change of the same router is not a change.
@@ -106,6 +114,12 @@ pub enum Action {
         from: Option<IpAddr>,
         to: Option<IpAddr>,
     },
+    /// IPv6 groups: a Router Advertisement to send, or the end of them (`fsm::ra`).
+    Ra(RaAction),
+    /// A hand-over (`drain`) is over and the data plane stopped forwarding: `to` is the new
+    /// Active whose hello was heard `after` the Resign, `None` when none was heard and
+    /// `after` is the time waited.
+    Drained { to: Option<IpAddr>, after: Duration },
 }
 
 /// The two roles of other routers a group keeps track of.
@@ -145,6 +159,20 @@ impl fmt::Display for Action {
             Action::PeerChanged { role, from, to } => {
                 let who = |a: &Option<IpAddr>| a.map_or("none".to_string(), |a| a.to_string());
                 write!(f, "{} router {} -> {}", role.name(), who(from), who(to))
+            }
+            Action::Ra(RaAction::Advertise { lifetime_s }) => {
+                write!(f, "router advertisement, lifetime {lifetime_s} s")
+            }
+            Action::Ra(RaAction::Withdraw) => write!(f, "final router advertisement"),
+            Action::Ra(RaAction::Silence) => write!(f, "router advertisements stop"),
+            Action::Drained {
+                to: Some(to),
+                after,
+            } => {
+                write!(f, "handed over to {to} after {} ms", after.as_millis())
+            }
+            Action::Drained { to: None, after } => {
+                write!(f, "no new Active heard in {} ms", after.as_millis())
             }
         }
     }
@@ -209,6 +237,10 @@ pub struct Group {
     auth_failures: u64,
     last_auth_failure_from: Option<IpAddr>,
     data_plane_active: bool,
+    /// IPv6 groups: their Router Advertisements (running while Active).
+    ra: Option<RaSchedule>,
+    /// Resigned, still forwarding until the successor is heard (`drain`).
+    drain: Option<drain::Drain>,
 }
 
 impl fmt::Debug for Group {
@@ -231,7 +263,7 @@ impl Group {
         local_ip: IpAddr,
         local_mac: MacAddr,
         jitter: Box<dyn JitterSource>,
-    ) -> Result<Group, ConfigError> {
+    ) -> Result<Group, GroupConfigError> {
         config.validate(local_ip)?;
         Ok(Group {
             vmac: config.virtual_mac(local_ip.is_ipv6()),
@@ -267,6 +299,8 @@ impl Group {
             auth_failures: 0,
             last_auth_failure_from: None,
             data_plane_active: false,
+            ra: local_ip.is_ipv6().then(RaSchedule::default),
+            drain: None,
         })
     }
 
@@ -351,6 +385,23 @@ impl Group {
         self.data_plane_active
     }
 
+    /// IPv6 groups while Active: when the next Router Advertisement is due.
+    pub fn next_ra(&self) -> Option<Time> {
+        self.ra.as_ref().and_then(RaSchedule::next_deadline)
+    }
+
+    /// Stopped for good (`Event::Shutdown` or `Event::HandOver`).
+    pub fn shut_down(&self) -> bool {
+        self.shut_down
+    }
+
+    /// The Resign this group would send if it stopped now (`None` unless it is Active and
+    /// runs its own election): what a dying daemon's sentinel sends for it.
+    pub fn last_words(&self) -> Option<GroupMessage> {
+        (self.state == State::Active && !self.follows())
+            .then(|| self.message(Opcode::Resign, State::Active))
+    }
+
     /// The earliest time the group needs `Event::Timer`.
     pub fn next_deadline(&self) -> Option<Time> {
         [
@@ -360,6 +411,8 @@ impl Group {
             self.hello_timer,
             self.gratuitous_timer,
             self.init_timer,
+            self.next_ra(),
+            self.drain.map(|d| d.until),
         ]
         .into_iter()
         .flatten()
@@ -453,8 +506,19 @@ impl Group {
                 self.shut_down = true;
                 self.go_initial(now, "shutdown".into(), true, &mut out);
             }
+            Event::HandOver => {
+                self.shut_down = true;
+                self.start_drain(now);
+                self.go_initial(now, "shutdown".into(), true, &mut out);
+            }
+            Event::RouterSolicitation => {
+                if let Some(ra) = self.ra.as_mut().filter(|r| r.running()) {
+                    ra.solicit(now, self.jitter.next_u32());
+                }
+            }
             Event::Maintenance(true) => {
                 self.maintenance = true;
+                self.start_drain(now);
                 self.go_initial(now, "maintenance (operator resign)".into(), true, &mut out);
             }
             Event::Maintenance(false) => {
@@ -482,7 +546,11 @@ impl Group {
     }
 
     /// Replace the configuration (SIGHUP). Refuses an invalid one, keeping the old.
-    pub fn reconfigure(&mut self, now: Time, cfg: GroupConfig) -> Result<Vec<Action>, ConfigError> {
+    pub fn reconfigure(
+        &mut self,
+        now: Time,
+        cfg: GroupConfig,
+    ) -> Result<Vec<Action>, GroupConfigError> {
         let now = now.max(self.now);
         self.now = now;
         let peers = self.peers();
@@ -595,9 +663,10 @@ impl Group {
         if self.state == State::Initial {
             return;
         }
+        // The final RA precedes the Resign (`fsm::ra`).
+        self.stop_ra(State::Initial, out);
         // A following group sends no messages of its own but its MAC refresh hellos.
-        if resign && self.state == State::Active && !self.follows() {
-            let msg = self.message(Opcode::Resign, State::Active);
+        if let Some(msg) = self.last_words().filter(|_| resign) {
             out.push(Action::Send {
                 msg,
                 from_vmac: false,
@@ -653,7 +722,7 @@ impl Group {
         now: Time,
         cfg: GroupConfig,
         out: &mut Vec<Action>,
-    ) -> Result<(), ConfigError> {
+    ) -> Result<(), GroupConfigError> {
         cfg.validate(self.local_ip)?;
         let restart = cfg.group != self.cfg.group
             || cfg.version != self.cfg.version
@@ -734,9 +803,8 @@ impl Group {
                         self.preempt(now, why, out);
                     }
                 }
-            } else if due(self.hello_timer) {
-                self.send_hello(now, out);
             } else if due(self.gratuitous_timer) {
+                // Before a hello due at the same time: announcements precede hellos.
                 self.gratuitous_timer = None;
                 if let (State::Active, Some(vip)) = (self.state, self.vip()) {
                     out.push(Action::SendGratuitous {
@@ -744,6 +812,12 @@ impl Group {
                         vmac: self.vmac,
                     });
                 }
+            } else if due(self.hello_timer) {
+                self.send_hello(now, out);
+            } else if due(self.next_ra()) {
+                self.poll_ra(now, out);
+            } else if due(self.drain.map(|d| d.until)) {
+                self.end_drain(now, out);
             } else {
                 return;
             }
@@ -806,6 +880,7 @@ impl Group {
     }
 
     fn on_message(&mut self, now: Time, from: IpAddr, msg: &GroupMessage, out: &mut Vec<Action>) {
+        self.drain_heard(now, from, msg);
         if matches!(self.state, State::Initial | State::Disabled)
             || self.follows()
             || msg.group != self.cfg.group
@@ -955,14 +1030,10 @@ impl Group {
         }
     }
 
-    /// Coup (from the current state, interface MAC), then Active.
+    /// Active, with a Coup (from the state we preempt from, interface MAC).
     fn preempt(&mut self, now: Time, reason: String, out: &mut Vec<Action>) {
-        let msg = self.message(Opcode::Coup, self.state);
-        out.push(Action::Send {
-            msg,
-            from_vmac: false,
-        });
-        self.become_active(now, reason, out);
+        let coup = self.message(Opcode::Coup, self.state);
+        self.become_active_with(now, reason, Some(coup), out);
     }
 
     /// RFC events k (higher) and l (lower): a Hello from a Standby router.
@@ -1053,6 +1124,17 @@ impl Group {
     // ---- state changes -----------------------------------------------------------------
 
     fn become_active(&mut self, now: Time, reason: String, out: &mut Vec<Action>) {
+        self.become_active_with(now, reason, None, out);
+    }
+
+    /// Active; `coup`: the Coup that deposes a lower-priority Active (see `take_over`).
+    fn become_active_with(
+        &mut self,
+        now: Time,
+        reason: String,
+        coup: Option<GroupMessage>,
+        out: &mut Vec<Action>,
+    ) {
         self.active = None;
         self.active_timer = None;
         self.preempt_timer = None;
@@ -1061,13 +1143,82 @@ impl Group {
             self.standby = None;
             self.standby_timer = None;
         }
-        self.set_state(now, State::Active, reason, out);
+        if self.record_change(now, State::Active, reason, out) {
+            self.take_over(now, coup, out);
+        }
     }
 
-    fn set_state(&mut self, now: Time, to: State, reason: String, out: &mut Vec<Action>) {
+    /// A takeover, in the order the wire needs: the data plane flips, the vMAC is
+    /// announced (gratuitous ARP / NA), and only then the Coup and the first hello go out.
+    /// The old Active stops forwarding when it hears either (a Coup deposes it; a
+    /// resigning Active hands over on the hello), and since all these frames take the same
+    /// path in order, by then the switch has learned the vMAC's new port, where the data
+    /// plane already forwards: no frame is sent to a router that drops it.
+    /// The first RA follows them all.
+    fn take_over(&mut self, now: Time, coup: Option<GroupMessage>, out: &mut Vec<Action>) {
+        // Active again before a hand-over ended: the data plane simply stays on.
+        self.drain = None;
+        self.set_data_plane(true, out);
+        if let Some(vip) = self.vip() {
+            out.push(Action::SendGratuitous {
+                vip,
+                vmac: self.vmac,
+            });
+            self.gratuitous_timer = Some(now + GRATUITOUS_REPEAT);
+        }
+        if let Some(msg) = coup {
+            out.push(Action::Send {
+                msg,
+                from_vmac: false,
+            });
+        }
+        self.send_hello(now, out);
+        self.start_ra(now, out);
+    }
+
+    /// Entering Active: an IPv6 group's first RA at once.
+    fn start_ra(&mut self, now: Time, out: &mut Vec<Action>) {
+        if let Some(ra) = self.ra.as_mut() {
+            ra.start(now);
+        }
+        self.poll_ra(now, out);
+    }
+
+    /// Sends the RA that is due, if any (`random` of the next interval from the jitter).
+    fn poll_ra(&mut self, now: Time, out: &mut Vec<Action>) {
+        let lifetime_s = self.cfg.ra_lifetime_s;
+        let Some(ra) = self.ra.as_mut().filter(|r| r.running()) else {
+            return;
+        };
+        if ra.poll(now, lifetime_s, self.jitter.next_u32()) {
+            out.push(Action::Ra(RaAction::Advertise { lifetime_s }));
+        }
+    }
+
+    /// Leaving Active for `to`: RAs stop; for good (not deposed) with a final one, when
+    /// the link can still carry it.
+    fn stop_ra(&mut self, to: State, out: &mut Vec<Action>) {
+        if !self.ra.as_mut().is_some_and(RaSchedule::stop) {
+            return;
+        }
+        if to == State::Speak {
+            out.push(Action::Ra(RaAction::Silence));
+        } else if self.interface_up {
+            out.push(Action::Ra(RaAction::Withdraw));
+        }
+    }
+
+    /// Records the change to `to` (false when already there) and leaves Active if it was.
+    fn record_change(
+        &mut self,
+        now: Time,
+        to: State,
+        reason: String,
+        out: &mut Vec<Action>,
+    ) -> bool {
         let from = self.state;
         if from == to {
-            return;
+            return false;
         }
         self.state = to;
         self.state_changes += 1;
@@ -1075,10 +1226,22 @@ impl Group {
         out.push(Action::StateChanged { from, to, reason });
         if from == State::Active {
             self.gratuitous_timer = None;
-            self.set_data_plane(false, out);
+            self.stop_ra(to, out);
+            // A hand-over keeps forwarding until its successor is heard (`drain`).
+            if self.drain.is_none() {
+                self.set_data_plane(false, out);
+            }
+        }
+        true
+    }
+
+    fn set_state(&mut self, now: Time, to: State, reason: String, out: &mut Vec<Action>) {
+        if !self.record_change(now, to, reason, out) {
+            return;
         }
         match to {
             State::Active if self.follows() => {
+                self.drain = None;
                 self.set_data_plane(true, out);
                 self.start_mac_refresh(now);
                 if let Some(vip) = self.vip() {
@@ -1088,18 +1251,9 @@ impl Group {
                     });
                     self.gratuitous_timer = Some(now + GRATUITOUS_REPEAT);
                 }
+                self.start_ra(now, out);
             }
-            State::Active => {
-                self.set_data_plane(true, out);
-                self.send_hello(now, out);
-                if let Some(vip) = self.vip() {
-                    out.push(Action::SendGratuitous {
-                        vip,
-                        vmac: self.vmac,
-                    });
-                    self.gratuitous_timer = Some(now + GRATUITOUS_REPEAT);
-                }
-            }
+            State::Active => self.take_over(now, None, out),
             State::Speak | State::Standby if self.follows() => self.hello_timer = None,
             State::Speak | State::Standby => {
                 if to == State::Standby && self.standby.is_some() {

@@ -18,7 +18,7 @@ use std::time::Duration;
 use rand::rngs::StdRng;
 use rand::{RngExt, SeedableRng};
 
-use crate::fsm::{Action, ConfigError, Event, Group, GroupConfig, JitterSource, Time};
+use crate::fsm::{Action, Event, Group, GroupConfig, GroupConfigError, JitterSource, Time};
 use crate::proto::{GroupMessage, MacAddr, State};
 use crate::wire;
 
@@ -95,6 +95,15 @@ pub struct Gratuitous {
     pub vmac: MacAddr,
 }
 
+/// One action a group returned, in the order it was carried out.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Done {
+    pub time: Time,
+    pub router: RouterId,
+    pub group: u16,
+    pub action: Action,
+}
+
 struct InFlight {
     at: Time,
     seq: u64,
@@ -145,6 +154,7 @@ pub struct Sim {
     sent: Vec<Sent>,
     copies: Vec<Copy>,
     gratuitous: Vec<Gratuitous>,
+    done: Vec<Done>,
     multi_active: BTreeMap<u16, MultiActive>,
     errors: Vec<String>,
 }
@@ -165,6 +175,7 @@ impl Sim {
             sent: Vec::new(),
             copies: Vec::new(),
             gratuitous: Vec::new(),
+            done: Vec::new(),
             multi_active: BTreeMap::new(),
             errors: Vec::new(),
         }
@@ -187,7 +198,7 @@ impl Sim {
         name: &str,
         ip: IpAddr,
         groups: Vec<GroupConfig>,
-    ) -> Result<RouterId, ConfigError> {
+    ) -> Result<RouterId, GroupConfigError> {
         let id = self.routers.len();
         let mac = MacAddr([0x02, 0x00, 0x00, 0x00, (id >> 8) as u8, id as u8]);
         let mut built = Vec::with_capacity(groups.len());
@@ -290,9 +301,14 @@ impl Sim {
         self.event_all(r, Event::InterfaceDown);
     }
 
-    /// Graceful stop (Active groups Resign).
+    /// Stop (Active groups Resign).
     pub fn shutdown(&mut self, r: RouterId) {
         self.event_all(r, Event::Shutdown);
+    }
+
+    /// Graceful stop as `hsrpd` does it: Active groups Resign and hand over (`drain`).
+    pub fn hand_over(&mut self, r: RouterId) {
+        self.event_all(r, Event::HandOver);
     }
 
     // ---- running --------------------------------------------------------------------
@@ -375,6 +391,12 @@ impl Sim {
         let now = self.now;
         let group = self.routers[r].groups[g].config().group;
         for action in actions {
+            self.done.push(Done {
+                time: now,
+                router: r,
+                group,
+                action: action.clone(),
+            });
             match action {
                 Action::Send { msg, from_vmac } => self.transmit(r, g, msg, from_vmac),
                 Action::StateChanged { from, to, reason } => self.transitions.push(Transition {
@@ -396,7 +418,9 @@ impl Sim {
                     .push(format!("{}: {error}", self.routers[r].name)),
                 Action::SetActive { .. }
                 | Action::VipLearned { .. }
-                | Action::PeerChanged { .. } => {}
+                | Action::PeerChanged { .. }
+                | Action::Ra(_)
+                | Action::Drained { .. } => {}
             }
         }
         self.update_multi_active();
@@ -457,9 +481,20 @@ impl Sim {
         if !to.alive || to.side != from_side {
             return; // crashed or partitioned while in flight
         }
+        // Parsed once, authenticated per receiving group.
+        let payload = match wire::Payload::parse(&m.bytes) {
+            Ok(p) => p,
+            Err(e) => {
+                self.errors.push(format!(
+                    "{} could not decode a message from {}: {e}",
+                    self.routers[m.to].name, self.routers[m.from].name
+                ));
+                return;
+            }
+        };
         for g in 0..self.routers[m.to].groups.len() {
             let group = &self.routers[m.to].groups[g];
-            let event = match wire::decode_payload(&m.bytes, &group.config().auth) {
+            let event = match payload.decode(&group.config().auth) {
                 Ok(wire::Decoded::Group(msg)) if msg.group == group.config().group => {
                     Event::Received { from: from_ip, msg }
                 }
@@ -555,6 +590,11 @@ impl Sim {
 
     pub fn gratuitous(&self) -> &[Gratuitous] {
         &self.gratuitous
+    }
+
+    /// Every action carried out, in order.
+    pub fn done(&self) -> &[Done] {
+        &self.done
     }
 
     /// The longest span so far with two or more live Actives in `group` (an ongoing one

@@ -23,6 +23,7 @@ mod nd;
 pub mod payload;
 pub mod ra;
 pub mod rs;
+pub mod rx;
 pub mod v1;
 pub mod v2;
 
@@ -176,22 +177,56 @@ pub enum Decoded {
 /// authentication (v2 without an auth TLV, v1 with an all-zero text field and no MD5 TLV).
 /// v1 Advertise and v2 Interface State are never authenticated and always accepted.
 pub fn decode_payload(payload: &[u8], auth: &proto::Auth) -> Result<Decoded, Error> {
-    let repr = Repr::parse(payload)?;
-    match repr {
-        Repr::V1Advertise(adv) => Ok(Decoded::Advertise(adv)),
-        Repr::V2 {
-            body: V2Body::InterfaceState { active, passive },
-            ..
-        } => Ok(Decoded::InterfaceState { active, passive }),
-        Repr::V1 { .. }
-        | Repr::V2 {
-            body: V2Body::Group(_),
-            ..
-        } => {
-            // Well-formedness first, so a malformed packet is never reported as an auth failure.
-            let msg = repr.group_message().ok_or(Error::NoMessage)??;
-            repr.check_auth(payload, auth)?;
-            Ok(Decoded::Group(msg))
+    Payload::parse(payload)?.decode(auth)
+}
+
+/// A received HSRP payload, parsed once: its authentication can then be checked against
+/// each key a group accepts ([`Payload::decode`]) without parsing it again.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Payload<'a> {
+    bytes: &'a [u8],
+    repr: Repr,
+    /// Where the MD5 TLV is in `bytes` (its digest covers them as received).
+    md5_at: Option<usize>,
+}
+
+impl<'a> Payload<'a> {
+    pub fn parse(bytes: &'a [u8]) -> Result<Payload<'a>, Error> {
+        let repr = Repr::parse(bytes)?;
+        let md5_at = repr.md5().and_then(|_| payload::md5_offset_in(bytes));
+        Ok(Payload {
+            bytes,
+            repr,
+            md5_at,
+        })
+    }
+
+    pub fn repr(&self) -> &Repr {
+        &self.repr
+    }
+
+    /// The message, if `auth` authenticates it (the rules of [`decode_payload`]).
+    pub fn decode(&self, auth: &proto::Auth) -> Result<Decoded, Error> {
+        match &self.repr {
+            Repr::V1Advertise(adv) => Ok(Decoded::Advertise(*adv)),
+            Repr::V2 {
+                body: V2Body::InterfaceState { active, passive },
+                ..
+            } => Ok(Decoded::InterfaceState {
+                active: *active,
+                passive: *passive,
+            }),
+            Repr::V1 { .. }
+            | Repr::V2 {
+                body: V2Body::Group(_),
+                ..
+            } => {
+                // Well-formedness first, so a malformed packet is never reported as an
+                // auth failure.
+                let msg = self.repr.group_message().ok_or(Error::NoMessage)??;
+                self.repr.check_auth_at(self.bytes, self.md5_at, auth)?;
+                Ok(Decoded::Group(msg))
+            }
         }
     }
 }
@@ -221,4 +256,62 @@ pub fn encode_interface_state(active: u16, passive: u16, buf: &mut [u8]) -> Resu
         auth: v2::AuthRepr::None,
     }
     .emit_signed(&proto::Auth::None, buf)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::proto::{Auth, GroupMessage, Opcode, State, Version};
+
+    fn md5(key: &str) -> Auth {
+        Auth::Md5 {
+            key: key.as_bytes().to_vec(),
+            key_id: 7,
+        }
+    }
+
+    #[test]
+    fn a_payload_parsed_once_is_checked_against_each_key_in_turn() {
+        let msg = GroupMessage {
+            version: Version::V2,
+            opcode: Opcode::Hello,
+            state: State::Active,
+            group: 3,
+            priority: 120,
+            hello_ms: 3000,
+            hold_ms: 10_000,
+            vip: Some("10.0.0.1".parse().unwrap()),
+            identifier: Some(proto::MacAddr([2, 0, 0, 0, 0, 9])),
+        };
+        let sender = "10.0.0.9".parse().unwrap();
+        let mut buf = [0u8; MAX_PAYLOAD_LEN];
+        let n = encode_group(&msg, &md5("new-key"), sender, &mut buf).unwrap();
+        let payload = Payload::parse(&buf[..n]).unwrap();
+        assert_eq!(payload.repr().group_message(), Some(Ok(msg.clone())));
+        // The keys a group accepts during a rollover, old first: the digest decides.
+        let old = payload.decode(&md5("old-key")).unwrap_err();
+        assert!(
+            matches!(old, Error::Auth(AuthError::DigestMismatch)),
+            "{old}"
+        );
+        assert_eq!(
+            payload.decode(&md5("new-key")),
+            Ok(Decoded::Group(msg.clone()))
+        );
+        assert!(payload.decode(&Auth::DefaultText).unwrap_err().is_auth());
+        // The same verdicts as decoding from the bytes each time.
+        for auth in [
+            md5("old-key"),
+            md5("new-key"),
+            Auth::DefaultText,
+            Auth::None,
+        ] {
+            assert_eq!(payload.decode(&auth), decode_payload(&buf[..n], &auth));
+        }
+        // A digest over other bytes than those parsed fails: the digest covers the bytes.
+        let mut tampered = buf;
+        tampered[10] ^= 1;
+        let payload = Payload::parse(&tampered[..n]).unwrap();
+        assert!(payload.decode(&md5("new-key")).unwrap_err().is_auth());
+    }
 }

@@ -148,6 +148,16 @@ impl Repr {
     /// Check the authentication of a parsed group message against the configuration.
     /// `payload` must be the bytes this `Repr` was parsed from (MD5 hashes them as received).
     pub fn check_auth(&self, payload: &[u8], auth: &Auth) -> Result<(), AuthError> {
+        self.check_auth_at(payload, md5_offset_in(payload), auth)
+    }
+
+    /// [`Repr::check_auth`] with the MD5 TLV's offset in `payload` already found.
+    pub(crate) fn check_auth_at(
+        &self,
+        payload: &[u8],
+        md5_at: Option<usize>,
+        auth: &Auth,
+    ) -> Result<(), AuthError> {
         let (text, md5, kind) = match self {
             Repr::V1 { msg, md5: Some(m) } => (Some(&msg.auth_data), Some(m), "MD5"),
             Repr::V1 { msg, md5: None } => {
@@ -184,7 +194,7 @@ impl Repr {
                 }
             }
             Auth::Md5 { key, key_id } => {
-                let (Some(m), Some(at)) = (md5, md5_offset_in(payload)) else {
+                let (Some(m), Some(at)) = (md5, md5_at) else {
                     return Err(mismatch("MD5"));
                 };
                 if m.key_id != *key_id {
@@ -330,7 +340,7 @@ impl Repr {
 }
 
 /// Where the MD5 TLV sits in a payload as received (unknown TLVs may precede it).
-fn md5_offset_in(payload: &[u8]) -> Option<usize> {
+pub(crate) fn md5_offset_in(payload: &[u8]) -> Option<usize> {
     let start = if payload.first() == Some(&0) {
         v1::PACKET_LEN
     } else {

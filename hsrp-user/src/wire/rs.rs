@@ -1,7 +1,7 @@
 //! ICMPv6 Router Solicitation (RFC 4861 §4.1): what a host sends (to ff02::2) when its
 //! link comes up, so that routers answer with an RA at once instead of the host waiting
 //! for the next periodic one. The Active of an IPv6 group answers for the virtual router
-//! (`daemon::ra`).
+//! (`fsm::ra`, `daemon::ra`).
 //!
 //! smoltcp's idiom: `RsPacket` is a checked view over the ICMPv6 message, `RsRepr` the
 //! meaning with `parse`/`emit`/`buffer_len`; `router_solicitation` writes a whole frame
@@ -10,7 +10,7 @@
 //! `parse` checks what RFC 4861 §6.1.1 asks of the message itself (code 0, length ≥ 8,
 //! every option of non-zero length); the IPv6-level checks (hop limit 255, checksum, no
 //! Source Link-Layer Address option from the unspecified address) belong to the receive
-//! framing, which has the IPv6 header (`daemon::rx`), and use [`RsPacket::checksum_ok`]
+//! framing, which has the IPv6 header (`wire::rx`), and use [`RsPacket::checksum_ok`]
 //! and [`RsRepr::valid_from`].
 
 use std::net::{IpAddr, Ipv6Addr};

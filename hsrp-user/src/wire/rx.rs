@@ -2,12 +2,14 @@
 //! to the HSRP UDP payload and the sender's addresses ([`parse`]), or to a Router
 //! Solicitation the IPv6 Actives answer ([`parse_frame`]). The kernel filter already let
 //! only these through; this still checks every length, because a frame is untrusted input.
+//! [`ip_udp`], the IPv4/IPv6 + UDP view under both, also reads captures (`decode`), whose
+//! snap length may cut a datagram short ([`Lengths::Clamp`]).
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
+use super::rs::{RsPacket, RsRepr, ICMPV6_ROUTER_SOLICITATION};
+use super::{PORT_V4, PORT_V6};
 use crate::proto::MacAddr;
-use crate::wire::rs::{RsPacket, RsRepr, ICMPV6_ROUTER_SOLICITATION};
-use crate::wire::{PORT_V4, PORT_V6};
 
 /// An HSRP datagram as received.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -38,7 +40,7 @@ pub enum FrameError {
     #[error("invalid Router Solicitation: {0}")]
     BadSolicitation(&'static str),
     #[error("malformed Router Solicitation: {0}")]
-    MalformedSolicitation(crate::wire::Error),
+    MalformedSolicitation(super::Error),
 }
 
 /// A Router Solicitation as received, valid by RFC 4861 §6.1.1.
@@ -129,21 +131,67 @@ fn solicitation(frame: &[u8]) -> Result<Solicitation, FrameError> {
 /// Parses Ethernet + IPv4/IPv6 + UDP (ports 1985 / 2029), with no IPv6 extension headers
 /// (HSRP never carries any).
 pub fn parse(frame: &[u8]) -> Result<Datagram<'_>, FrameError> {
+    let truncated = FrameError::Truncated(frame.len());
     if frame.len() < ETH_LEN {
-        return Err(FrameError::Truncated(frame.len()));
+        return Err(truncated);
     }
     let mut src_mac = [0u8; 6];
     src_mac.copy_from_slice(&frame[6..12]);
     let ethertype = u16::from_be_bytes([frame[12], frame[13]]);
-    let ip = &frame[ETH_LEN..];
-    let (src_ip, udp, port) = match ethertype {
+    let d = ip_udp(ethertype, &frame[ETH_LEN..], Lengths::Reject).map_err(|e| match e {
+        FrameError::Truncated(_) => truncated,
+        e => e,
+    })?;
+    let port = if d.src_ip.is_ipv6() { PORT_V6 } else { PORT_V4 };
+    if d.dst_port != port {
+        return Err(FrameError::NotHsrp(d.dst_port));
+    }
+    Ok(Datagram {
+        src_mac: MacAddr(src_mac),
+        src_ip: d.src_ip,
+        payload: d.payload,
+    })
+}
+
+/// What a length field larger than the bytes at hand means.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Lengths {
+    /// A malformed frame (`FrameError::BadLength`): what a socket hands over is whole.
+    Reject,
+    /// The bytes were cut (a capture's snap length): take what there is.
+    Clamp,
+}
+
+/// The IP and UDP headers of a received datagram, checked, and its payload.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct IpUdp<'a> {
+    pub src_ip: IpAddr,
+    pub dst_ip: IpAddr,
+    /// TTL or hop limit.
+    pub ttl: u8,
+    pub src_port: u16,
+    pub dst_port: u16,
+    /// The UDP payload, bounded by the UDP length.
+    pub payload: &'a [u8],
+}
+
+/// Parses IPv4 (`ethertype` 0x0800, whole datagrams only) or IPv6 (0x86dd, no extension
+/// headers) and UDP from `ip`, the bytes after the link-layer header.
+pub fn ip_udp(ethertype: u16, ip: &[u8], lengths: Lengths) -> Result<IpUdp<'_>, FrameError> {
+    let within = |end: usize, err: FrameError| match lengths {
+        _ if end <= ip.len() => Ok(end),
+        Lengths::Clamp => Ok(ip.len()),
+        Lengths::Reject => Err(err),
+    };
+    let (src_ip, dst_ip, ttl, udp) = match ethertype {
         0x0800 => {
             if ip.len() < 20 || ip[0] >> 4 != 4 {
-                return Err(FrameError::Truncated(frame.len()));
+                return Err(FrameError::Truncated(ip.len()));
             }
             let ihl = usize::from(ip[0] & 0x0f) * 4;
             let total = usize::from(u16::from_be_bytes([ip[2], ip[3]]));
-            if ihl < 20 || total < ihl || total > ip.len() {
+            let end = within(total, FrameError::BadLength(total))?;
+            if ihl < 20 || end < ihl {
                 return Err(FrameError::BadLength(total));
             }
             if u16::from_be_bytes([ip[6], ip[7]]) & 0x3fff != 0 {
@@ -152,41 +200,47 @@ pub fn parse(frame: &[u8]) -> Result<Datagram<'_>, FrameError> {
             if ip[9] != 17 {
                 return Err(FrameError::NotUdp(ip[9]));
             }
-            let src = Ipv4Addr::new(ip[12], ip[13], ip[14], ip[15]);
-            (IpAddr::V4(src), &ip[ihl..total], PORT_V4)
+            let addr =
+                |at: usize| IpAddr::V4(Ipv4Addr::new(ip[at], ip[at + 1], ip[at + 2], ip[at + 3]));
+            (addr(12), addr(16), ip[8], &ip[ihl..end])
         }
         0x86dd => {
-            if ip.len() < 40 || ip[0] >> 4 != 6 {
-                return Err(FrameError::Truncated(frame.len()));
+            if ip.len() < IPV6_LEN || ip[0] >> 4 != 6 {
+                return Err(FrameError::Truncated(ip.len()));
             }
             let plen = usize::from(u16::from_be_bytes([ip[4], ip[5]]));
-            if 40 + plen > ip.len() {
-                return Err(FrameError::BadLength(plen));
-            }
+            let end = within(IPV6_LEN + plen, FrameError::BadLength(plen))?;
             if ip[6] != 17 {
                 return Err(FrameError::NotUdp(ip[6]));
             }
-            let mut src = [0u8; 16];
-            src.copy_from_slice(&ip[8..24]);
-            (IpAddr::V6(Ipv6Addr::from(src)), &ip[40..40 + plen], PORT_V6)
+            let addr = |at: usize| {
+                let mut a = [0u8; 16];
+                a.copy_from_slice(&ip[at..at + 16]);
+                IpAddr::V6(Ipv6Addr::from(a))
+            };
+            (addr(8), addr(24), ip[7], &ip[IPV6_LEN..end])
         }
         other => return Err(FrameError::NotIp(other)),
     };
     if udp.len() < UDP_LEN {
-        return Err(FrameError::Truncated(frame.len()));
+        return Err(FrameError::Truncated(ip.len()));
     }
-    let dst_port = u16::from_be_bytes([udp[2], udp[3]]);
-    if dst_port != port {
-        return Err(FrameError::NotHsrp(dst_port));
-    }
-    let udp_len = usize::from(u16::from_be_bytes([udp[4], udp[5]]));
-    if udp_len < UDP_LEN || udp_len > udp.len() {
-        return Err(FrameError::BadLength(udp_len));
-    }
-    Ok(Datagram {
-        src_mac: MacAddr(src_mac),
+    let port = |at: usize| u16::from_be_bytes([udp[at], udp[at + 1]]);
+    let udp_len = usize::from(port(4));
+    let udp_end = match lengths {
+        Lengths::Reject if udp_len < UDP_LEN || udp_len > udp.len() => {
+            return Err(FrameError::BadLength(udp_len))
+        }
+        Lengths::Reject => udp_len,
+        Lengths::Clamp => udp_len.clamp(UDP_LEN, udp.len()),
+    };
+    Ok(IpUdp {
         src_ip,
-        payload: &udp[UDP_LEN..udp_len],
+        dst_ip,
+        ttl,
+        src_port: port(0),
+        dst_port: port(2),
+        payload: &udp[UDP_LEN..udp_end],
     })
 }
 
@@ -199,6 +253,38 @@ mod tests {
         0x00, 0x00, 0x10, 0x03, 0x0a, 0x64, 0x01, 0x00, 0x63, 0x69, 0x73, 0x63, 0x6f, 0x00, 0x00,
         0x00, 0xc0, 0xa8, 0x00, 0x01,
     ];
+
+    #[test]
+    fn lengths_beyond_the_bytes_are_rejected_from_a_socket_and_cut_from_a_capture() {
+        let mut frame = [0u8; 128];
+        let n = hsrp_frame(
+            MacAddr([2, 0, 0, 0, 0, 1]),
+            "10.0.0.2".parse().unwrap(),
+            &HELLO,
+            &mut frame,
+        )
+        .unwrap();
+        // A capture cut 4 bytes into the payload (snap length).
+        let cut = &frame[ETH_LEN..n - 16];
+        assert_eq!(
+            ip_udp(0x0800, cut, Lengths::Reject),
+            Err(FrameError::BadLength(20 + 8 + 20))
+        );
+        let d = ip_udp(0x0800, cut, Lengths::Clamp).unwrap();
+        assert_eq!(d.payload, &HELLO[..4]);
+        assert_eq!((d.src_port, d.dst_port, d.ttl), (PORT_V4, PORT_V4, 1));
+        assert_eq!(d.dst_ip, "224.0.0.2".parse::<IpAddr>().unwrap());
+        // Whole, both read the same.
+        let whole = &frame[ETH_LEN..n];
+        assert_eq!(
+            ip_udp(0x0800, whole, Lengths::Reject),
+            ip_udp(0x0800, whole, Lengths::Clamp)
+        );
+        assert_eq!(
+            ip_udp(0x0800, whole, Lengths::Reject).unwrap().payload,
+            HELLO
+        );
+    }
 
     #[test]
     fn round_trips_the_frames_hsrpd_builds() {
