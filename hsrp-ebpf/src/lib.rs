@@ -49,6 +49,13 @@ pub mod proto {
     pub const GROUP_STATE_VERSION: u8 = 2;
     /// v1 with the MD5 TLV after the 20 bytes.
     pub const V1_MD5_PACKET_LEN: usize = V1_PACKET_LEN + TLV_HEADER_LEN + MD5_VALUE_LEN as usize;
+
+    /// Byte offsets the program reads: in a v1 packet, and in a v2 TLV.
+    pub const V1_AT_VERSION: usize = 0;
+    pub const V1_AT_OPCODE: usize = 1;
+    pub const TLV_AT_TYPE: usize = 0;
+    pub const TLV_AT_LEN: usize = 1;
+    pub const TLV_AT_VALUE: usize = 2;
 }
 
 /// Names of the maps, as the loader pins them under `/sys/fs/bpf/hsrpd/`.

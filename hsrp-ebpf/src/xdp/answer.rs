@@ -106,7 +106,12 @@ pub fn echo4(ctx: &XdpContext, ifindex: u32) -> Option<u32> {
     let new = u16::from_be_bytes([f.ip.ttl, f.ip.proto]);
     let check = csum::replace16(pkt::be16(f.ip.check), old, new);
     f.ip.check = check.to_be_bytes();
-    to_reply(&mut f.icmp.type_, &mut f.icmp.check, ICMP_ECHO_REQUEST, ICMP_ECHO_REPLY);
+    to_reply(
+        &mut f.icmp.type_,
+        &mut f.icmp.check,
+        ICMP_ECHO_REQUEST,
+        ICMP_ECHO_REPLY,
+    );
     stats::bump(slot, Counter::EchoAnswered);
     Some(xdp_action::XDP_TX)
 }
@@ -135,7 +140,12 @@ pub fn echo6(ctx: &XdpContext, ifindex: u32) -> Option<u32> {
     pkt::put(&mut f.ip.dst_addr, &src);
     f.ip.hop_limit = REPLY_TTL;
     // Swapping the addresses leaves the pseudo-header sum unchanged.
-    to_reply(&mut f.icmp.type_, &mut f.icmp.check, ICMPV6_ECHO_REQUEST, ICMPV6_ECHO_REPLY);
+    to_reply(
+        &mut f.icmp.type_,
+        &mut f.icmp.check,
+        ICMPV6_ECHO_REQUEST,
+        ICMPV6_ECHO_REPLY,
+    );
     stats::bump(slot, Counter::EchoAnswered);
     Some(xdp_action::XDP_TX)
 }

@@ -113,11 +113,11 @@ fn v1_sane(ctx: &XdpContext, len: u16) -> bool {
     let Some(p) = pkt::bytes::<2>(ctx, PAYLOAD) else {
         return false;
     };
-    if p[0] != proto::V1_VERSION {
+    if p[proto::V1_AT_VERSION] != proto::V1_VERSION {
         return false;
     }
     let len = len as usize;
-    if p[1] == proto::V1_OPCODE_ADVERTISE {
+    if p[proto::V1_AT_OPCODE] == proto::V1_OPCODE_ADVERTISE {
         return len >= proto::V1_ADVERTISE_LEN;
     }
     if len == proto::V1_PACKET_LEN {
@@ -127,8 +127,8 @@ fn v1_sane(ctx: &XdpContext, len: u16) -> bool {
     match pkt::bytes::<{ proto::TLV_HEADER_LEN }>(ctx, PAYLOAD + proto::V1_PACKET_LEN) {
         Some(t) => {
             len == proto::V1_MD5_PACKET_LEN
-                && t[0] == proto::TLV_MD5_AUTH
-                && t[1] == proto::MD5_VALUE_LEN
+                && t[proto::TLV_AT_TYPE] == proto::TLV_MD5_AUTH
+                && t[proto::TLV_AT_LEN] == proto::MD5_VALUE_LEN
         }
         None => false,
     }
@@ -150,17 +150,17 @@ fn v2_sane(ctx: &XdpContext, base: usize, len: u16) -> bool {
         }
         // Type, length and the first value byte. `off` stays below 4 * 257; the mask
         // makes that visible to the verifier.
-        let Some(t) = pkt::bytes::<3>(ctx, base + (off & 0x7ff)) else {
+        let Some(t) = pkt::bytes::<{ proto::TLV_AT_VALUE + 1 }>(ctx, base + (off & 0x7ff)) else {
             return false;
         };
-        let (kind, tlv_len) = (t[0], t[1]);
+        let (kind, tlv_len) = (t[proto::TLV_AT_TYPE], t[proto::TLV_AT_LEN]);
         if off + proto::TLV_HEADER_LEN + tlv_len as usize > len {
             return false;
         }
         if i == 0 {
             let group_state = kind == proto::TLV_GROUP_STATE
                 && tlv_len == proto::GROUP_STATE_VALUE_LEN
-                && t[2] == proto::GROUP_STATE_VERSION;
+                && t[proto::TLV_AT_VALUE] == proto::GROUP_STATE_VERSION;
             let iface_state =
                 kind == proto::TLV_INTERFACE_STATE && tlv_len == proto::INTERFACE_STATE_VALUE_LEN;
             if !(group_state || iface_state) {

@@ -30,9 +30,11 @@ const AF_INET: u8 = 2;
 const AF_INET6: u8 = 10;
 /// What `Ipv4Hdr::vihl` holds without options.
 const IPV4_NO_OPTIONS: u8 = pkt::IPV4_NO_OPTIONS;
-/// The version nibble of an IPv6 header, and the flow label bits of its first word.
+/// The version of an IPv6 header, and what follows it in the first byte (the high bits of
+/// the traffic class): `bpf_fib_lookup::flowinfo` takes the first word without the
+/// version, in network order, which `Ipv6Hdr`'s accessors do not give in one piece.
 const IPV6_VERSION: u8 = 6;
-const IPV6_FLOW_LABEL_HI: u8 = 0x0f;
+const IPV6_AFTER_VERSION: u8 = 0x0f;
 
 /// A frame whose destination MAC is `group`'s vMAC on `ifindex`.
 #[inline(always)]
@@ -137,7 +139,7 @@ fn ipv6(ctx: &XdpContext, ifindex: u32, group: VmacValue) -> u32 {
         return slow_path(ctx, ifindex, slot);
     };
     let dst = pkt::get(&f.ip.dst_addr);
-    if f.ip.vcf[0] >> 4 != IPV6_VERSION
+    if f.ip.version() != IPV6_VERSION
         || f.ip.hop_limit <= 1
         || group.flags & VMAC_F_SLOW_PATH_ONLY != 0
     {
@@ -184,7 +186,7 @@ fn ipv6(ctx: &XdpContext, ifindex: u32, group: VmacValue) -> u32 {
     fib.__bindgen_anon_1.tot_len = tot_len;
     fib.ifindex = ifindex;
     let vcf = f.ip.vcf;
-    let flow = [vcf[0] & IPV6_FLOW_LABEL_HI, vcf[1], vcf[2], vcf[3]];
+    let flow = [vcf[0] & IPV6_AFTER_VERSION, vcf[1], vcf[2], vcf[3]];
     fib.__bindgen_anon_2.flowinfo = u32::from_ne_bytes(flow);
     fib.__bindgen_anon_3.ipv6_src = pkt::addr6(pkt::get(&f.ip.src_addr));
     fib.__bindgen_anon_4.ipv6_dst = pkt::addr6(dst);
