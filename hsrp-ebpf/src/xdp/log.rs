@@ -43,10 +43,11 @@ pub const NO_TX_PORT: u32 = 2;
 /// Entries of `HSRP_LOG_GATE`.
 pub const KINDS: usize = 3;
 
-/// Value of `HSRP_LOG_GATE` (program-private): when the last line of the kind went out,
-/// and about what.
+/// Value of `HSRP_LOG_GATE` (program-private): until when the kind stays quiet, when its
+/// last line went out, and about what.
 #[repr(C)]
 pub struct LogGate {
+    pub next_ns: u64,
     pub last_ns: u64,
     pub subject: [u32; 6],
 }
@@ -63,38 +64,47 @@ pub struct LogEvent {
 }
 
 /// Reports `kind` about `subject` if its gate is open, and returns `verdict` (the tail
-/// call returns it when it reports).
+/// call returns it when it reports). Inline, the cost for a frame while the gate is shut
+/// (a flood between two lines) is one array element and the per-CPU clock: the
+/// subprogram that compares subjects runs at most once per [`MIN_GAP_NS`] and kind.
 #[inline(always)]
 pub fn report(ctx: &XdpContext, kind: u32, subject: [u32; 6], verdict: u32) -> u32 {
-    if open(kind, &subject, verdict) {
+    let Some(g) = HSRP_LOG_GATE.get_ptr(kind) else {
+        return verdict;
+    };
+    let now = clock::coarse_ns();
+    // SAFETY: an element of the array, valid for the program's run.
+    if now < unsafe { (*g).next_ns } {
+        return verdict;
+    }
+    if open(kind, &subject, verdict, now) {
         // SAFETY: ctx is the program's context; on failure execution continues here.
         unsafe { HSRP_LOG_PROG.tail_call(ctx, 0) };
     }
     verdict
 }
 
-/// True when a line of `kind` about `subject` may go out now: then records it in the
-/// gate and hands it (with the frame's `verdict`) to the logging program through
-/// `HSRP_LOG_EVENT`. A subprogram: the gate's code exists once, and its small frame fits
-/// under the classifier's.
+/// Past the gap: true when `subject` is worth a line (another subject than the last
+/// line's, or the same after [`REPEAT_NS`]); then records it and hands it (with the
+/// frame's `verdict`) to the logging program through `HSRP_LOG_EVENT`. Either way the
+/// gate shuts for [`MIN_GAP_NS`]. A subprogram: its code exists once, and its small frame
+/// fits under the classifier's.
 #[inline(never)]
-fn open(kind: u32, subject: &[u32; 6], verdict: u32) -> bool {
+fn open(kind: u32, subject: &[u32; 6], verdict: u32, now: u64) -> bool {
     let (Some(g), Some(e)) = (
         HSRP_LOG_GATE.get_ptr_mut(kind),
         HSRP_LOG_EVENT.get_ptr_mut(0),
     ) else {
         return false;
     };
-    let now = clock::coarse_ns();
     // SAFETY: `g` is an element of the array, valid for the program's run; CPUs may race
     // on it, and at worst a second line goes out. `e` is this CPU's element; XDP runs
     // with preemption off, so nothing else on this CPU writes it before the tail call
     // reads it.
     unsafe {
-        let last = (*g).last_ns;
-        let age = now.wrapping_sub(last);
+        (*g).next_ns = now + MIN_GAP_NS;
         let same = (0..6).all(|k| (*g).subject[k] == subject[k]);
-        if last != 0 && (age < MIN_GAP_NS || (same && age < REPEAT_NS)) {
+        if (*g).last_ns != 0 && same && now.wrapping_sub((*g).last_ns) < REPEAT_NS {
             return false;
         }
         (*g).last_ns = now;
