@@ -18,25 +18,46 @@ use super::{
 /// not checked beyond them.
 const V2_MAX_TLVS: usize = 4;
 
+/// What the header checks made of a multicast frame; [`verdict`] acts on it. Split so
+/// the verdict's code (the rate limiter, the report) exists once for both families.
+pub enum Heard {
+    /// Not HSRP: passed untouched.
+    NotOurs,
+    /// HSRP that fails the cheap checks, from the source (`slot`, family, address).
+    Malformed(u16, u8, pkt::Addr),
+    /// HSRP that passes them.
+    Sane(u16, u8, pkt::Addr),
+}
+
+/// The verdict on a multicast frame the header checks made `heard` of.
+#[inline(always)]
+pub fn verdict(ctx: &XdpContext, heard: Heard) -> u32 {
+    match heard {
+        Heard::NotOurs => stats::pass(),
+        Heard::Malformed(slot, family, src) => malformed(ctx, slot, family, src),
+        Heard::Sane(slot, family, src) => admit(ctx, slot, family, src),
+    }
+}
+
 /// IPv4 multicast frame: HSRP control, or someone else's (passed untouched).
 #[inline(always)]
-pub fn ipv4(ctx: &XdpContext, ifindex: u32) -> u32 {
+pub fn ipv4(ctx: &XdpContext, ifindex: u32) -> Heard {
     let Some(f) = pkt::view::<Ip4>(ctx) else {
-        return stats::pass();
+        return Heard::NotOurs;
     };
     let dst = pkt::get(&f.ip.dst_addr);
     let v1 = dst == proto::GROUP_V1;
     if !(v1 || dst == proto::GROUP_V2_V4) || f.ip.proto != IPPROTO_UDP {
-        return stats::pass();
+        return Heard::NotOurs;
     }
     let src = pkt::get(&f.ip.src_addr);
     let ihl_ok = f.ip.vihl == IPV4_NO_OPTIONS;
     let ip_len = pkt::be16(f.ip.tot_len) as usize;
     let Some(udp) = pkt::view::<Udp4>(ctx) else {
-        return stats::pass();
+        return Heard::NotOurs;
     };
     if pkt::be16(udp.udp.dst) != proto::PORT_V4 {
-        return stats::pass();
+        return Heard::NotOurs;
     }
     let slot = slot_of(ifindex);
     let udp_len = pkt::be16(udp.udp.len) as usize;
@@ -56,22 +77,22 @@ pub fn ipv4(ctx: &XdpContext, ifindex: u32) -> u32 {
             }
         };
     if !sane {
-        return malformed(ctx, slot, FAMILY_V4, pkt::addr4(src));
+        return Heard::Malformed(slot, FAMILY_V4, pkt::addr4(src));
     }
-    admit(ctx, slot, FAMILY_V4, pkt::addr4(src))
+    Heard::Sane(slot, FAMILY_V4, pkt::addr4(src))
 }
 
 /// IPv6 multicast frame (not solicited-node): HSRP for IPv6, or passed untouched.
 #[inline(always)]
-pub fn ipv6(ctx: &XdpContext, ifindex: u32) -> u32 {
+pub fn ipv6(ctx: &XdpContext, ifindex: u32) -> Heard {
     let Some(f) = pkt::view::<Udp6>(ctx) else {
-        return stats::pass();
+        return Heard::NotOurs;
     };
     if pkt::get(&f.ip.dst_addr) != proto::GROUP_V2_V6
         || f.ip.next_hdr != IPPROTO_UDP
         || pkt::be16(f.udp.dst) != proto::PORT_V6
     {
-        return stats::pass();
+        return Heard::NotOurs;
     }
     let slot = slot_of(ifindex);
     let ip_payload = pkt::be16(f.ip.payload_len) as usize;
@@ -82,9 +103,9 @@ pub fn ipv6(ctx: &XdpContext, ifindex: u32) -> u32 {
         && udp_len <= ip_payload
         && v2_sane(ctx, size_of::<Udp6>(), (udp_len - UdpHdr::LEN) as u16);
     if !sane {
-        return malformed(ctx, slot, FAMILY_V6, src);
+        return Heard::Malformed(slot, FAMILY_V6, src);
     }
-    admit(ctx, slot, FAMILY_V6, src)
+    Heard::Sane(slot, FAMILY_V6, src)
 }
 
 /// Counts and drops a malformed control frame; reports its source if new (see `log`).

@@ -1,7 +1,7 @@
 //! Rare events, reported through aya-log (hsrpd's log pump prints them in its own log).
 //!
 //! Each kind of event has a gate in `HSRP_LOG_GATE`: a line goes out only when the last
-//! one of its kind is at least [`MIN_GAP_NS`] old, and then only about a subject (a source
+//! look at its kind is at least [`GAP_JIFFIES`] old, and then only about a subject (a source
 //! address, an output interface) other than the last one reported, or the same one after
 //! [`REPEAT_NS`]. A flood therefore costs at most one line per second per kind, and one
 //! misbehaving source one line per minute. The gate is only consulted on paths that are
@@ -14,7 +14,7 @@
 //! that verdict. Without it (not in `HSRP_LOG_PROG`, e.g. in the benchmark harness) the
 //! tail call falls through and the caller returns the verdict itself.
 
-use aya_ebpf::{macros::xdp, programs::XdpContext};
+use aya_ebpf::{helpers::bpf_jiffies64, macros::xdp, programs::XdpContext};
 use aya_log_ebpf::{info, warn};
 use hsrp_ebpf::FAMILY_V4;
 
@@ -24,8 +24,9 @@ use super::{
     pkt,
 };
 
-/// Shortest gap between two lines of one kind.
-const MIN_GAP_NS: u64 = 1_000_000_000;
+/// Shortest gap between two looks at the gate of one kind (and so between two lines): a
+/// second at HZ=1000, the highest tick rate Linux builds with, longer at lower ones.
+const GAP_JIFFIES: u64 = 1000;
 /// Shortest gap between two lines of one kind about the same subject.
 const REPEAT_NS: u64 = 60_000_000_000;
 /// The log target: under the daemon's data-plane module, so `RUST_LOG` filters on
@@ -43,11 +44,11 @@ pub const NO_TX_PORT: u32 = 2;
 /// Entries of `HSRP_LOG_GATE`.
 pub const KINDS: usize = 3;
 
-/// Value of `HSRP_LOG_GATE` (program-private): until when the kind stays quiet, when its
+/// Value of `HSRP_LOG_GATE` (program-private): until when (jiffies) the kind stays quiet, when its
 /// last line went out, and about what.
 #[repr(C)]
 pub struct LogGate {
-    pub next_ns: u64,
+    pub next_jiffies: u64,
     pub last_ns: u64,
     pub subject: [u32; 6],
 }
@@ -65,19 +66,21 @@ pub struct LogEvent {
 
 /// Reports `kind` about `subject` if its gate is open, and returns `verdict` (the tail
 /// call returns it when it reports). Inline, the cost for a frame while the gate is shut
-/// (a flood between two lines) is one array element and the per-CPU clock: the
-/// subprogram that compares subjects runs at most once per [`MIN_GAP_NS`] and kind.
+/// (a flood between two looks) is one array element and `jiffies` (which the verifier
+/// inlines as a load): the subprogram that reads the clock and compares subjects runs at
+/// most once per [`GAP_JIFFIES`] and kind.
 #[inline(always)]
 pub fn report(ctx: &XdpContext, kind: u32, subject: [u32; 6], verdict: u32) -> u32 {
     let Some(g) = HSRP_LOG_GATE.get_ptr(kind) else {
         return verdict;
     };
-    let now = clock::coarse_ns();
-    // SAFETY: an element of the array, valid for the program's run.
-    if now < unsafe { (*g).next_ns } {
+    // SAFETY: bpf_jiffies64 has no preconditions; `g` is an element of the array, valid
+    // for the program's run.
+    let jiffies = unsafe { bpf_jiffies64() };
+    if jiffies < unsafe { (*g).next_jiffies } {
         return verdict;
     }
-    if open(kind, &subject, verdict, now) {
+    if open(kind, &subject, verdict, jiffies) {
         // SAFETY: ctx is the program's context; on failure execution continues here.
         unsafe { HSRP_LOG_PROG.tail_call(ctx, 0) };
     }
@@ -87,22 +90,23 @@ pub fn report(ctx: &XdpContext, kind: u32, subject: [u32; 6], verdict: u32) -> u
 /// Past the gap: true when `subject` is worth a line (another subject than the last
 /// line's, or the same after [`REPEAT_NS`]); then records it and hands it (with the
 /// frame's `verdict`) to the logging program through `HSRP_LOG_EVENT`. Either way the
-/// gate shuts for [`MIN_GAP_NS`]. A subprogram: its code exists once, and its small frame
-/// fits under the classifier's.
+/// gate shuts for [`GAP_JIFFIES`]. A subprogram: its code exists once, and its small
+/// frame fits under the classifier's.
 #[inline(never)]
-fn open(kind: u32, subject: &[u32; 6], verdict: u32, now: u64) -> bool {
+fn open(kind: u32, subject: &[u32; 6], verdict: u32, jiffies: u64) -> bool {
     let (Some(g), Some(e)) = (
         HSRP_LOG_GATE.get_ptr_mut(kind),
         HSRP_LOG_EVENT.get_ptr_mut(0),
     ) else {
         return false;
     };
+    let now = clock::coarse_ns();
     // SAFETY: `g` is an element of the array, valid for the program's run; CPUs may race
     // on it, and at worst a second line goes out. `e` is this CPU's element; XDP runs
     // with preemption off, so nothing else on this CPU writes it before the tail call
     // reads it.
     unsafe {
-        (*g).next_ns = now + MIN_GAP_NS;
+        (*g).next_jiffies = jiffies + GAP_JIFFIES;
         let same = (0..6).all(|k| (*g).subject[k] == subject[k]);
         if (*g).last_ns != 0 && same && now.wrapping_sub((*g).last_ns) < REPEAT_NS {
             return false;

@@ -52,19 +52,24 @@ pub(crate) fn classify(ctx: &XdpContext) -> u32 {
             None => stats::pass(),
         };
     }
-    match ethertype {
-        ETH_P_ARP if dst == [0xff; 6] => match answer::arp(ctx, ifindex) {
-            Some(verdict) => verdict,
-            None => stats::pass(),
-        },
+    let heard = match ethertype {
+        ETH_P_ARP if dst == [0xff; 6] => {
+            return match answer::arp(ctx, ifindex) {
+                Some(verdict) => verdict,
+                None => stats::pass(),
+            };
+        }
         ETH_P_IP if dst[..3] == IPV4_MCAST_PREFIX => control::ipv4(ctx, ifindex),
-        ETH_P_IPV6 if dst[..3] == SOLICITED_NODE_PREFIX => match answer::ns(ctx, ifindex) {
-            Some(verdict) => verdict,
-            None => stats::pass(),
-        },
+        ETH_P_IPV6 if dst[..3] == SOLICITED_NODE_PREFIX => {
+            return match answer::ns(ctx, ifindex) {
+                Some(verdict) => verdict,
+                None => stats::pass(),
+            };
+        }
         ETH_P_IPV6 if dst[..2] == IPV6_MCAST_PREFIX => control::ipv6(ctx, ifindex),
-        _ => stats::pass(),
-    }
+        _ => return stats::pass(),
+    };
+    control::verdict(ctx, heard)
 }
 
 /// Multicast MAC prefixes: IPv4 groups (RFC 1112), IPv6 groups and their
