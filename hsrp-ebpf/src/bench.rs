@@ -33,7 +33,12 @@ mod progs {
     };
     use hsrp_ebpf::bench::{GenTemplate, RestoreFrame, GEN_HDR_LEN, RESTORE_LEN};
 
-    use super::xdp::{classify, fib, pkt};
+    use network_types::eth::EthHdr;
+
+    use super::xdp::{
+        classify, fib,
+        pkt::{self, Ip4, Ip6},
+    };
 
     #[btf_map]
     static BENCH_GEN: Array<GenTemplate, 1> = Array::new();
@@ -91,32 +96,33 @@ mod progs {
 
     #[inline(always)]
     fn fib_forward(ctx: &XdpContext) -> u32 {
-        let Some(f) = pkt::bytes::<34>(ctx, 0) else {
+        let Some(f) = pkt::view::<Ip4>(ctx) else {
             return xdp_action::XDP_PASS;
         };
-        if f[12..14] != [0x08, 0x00] || f[14] != 0x45 || f[22] <= 1 {
+        if f.eth.ether_type != pkt::ETH_P_IP || f.ip.vihl != pkt::IPV4_NO_OPTIONS || f.ip.ttl <= 1 {
             return xdp_action::XDP_PASS;
         }
         let mut buf = fib::FibBuf::uninit();
         let fib = fib::zeroed(&mut buf);
         fib.family = 2;
-        fib.l4_protocol = f[23];
-        fib.__bindgen_anon_1.tot_len = pkt::be16(f, 16);
-        fib.__bindgen_anon_2.tos = f[15];
+        fib.l4_protocol = f.ip.proto;
+        fib.__bindgen_anon_1.tot_len = pkt::be16(f.ip.tot_len);
+        fib.__bindgen_anon_2.tos = f.ip.tos;
         fib.ifindex = pkt::ifindex(ctx);
-        fib.__bindgen_anon_3.ipv4_src = u32::from_ne_bytes(pkt::ip4(f, 26));
-        fib.__bindgen_anon_4.ipv4_dst = u32::from_ne_bytes(pkt::ip4(f, 30));
+        fib.__bindgen_anon_3.ipv4_src = u32::from_ne_bytes(pkt::get(&f.ip.src_addr));
+        fib.__bindgen_anon_4.ipv4_dst = u32::from_ne_bytes(pkt::get(&f.ip.dst_addr));
         if fib::lookup(ctx, fib) != BPF_FIB_LKUP_RET_SUCCESS as i64 {
             return xdp_action::XDP_PASS;
         }
         let out = fib.ifindex;
-        let Some(f) = pkt::bytes::<34>(ctx, 0) else {
+        let Some(f) = pkt::view::<Ip4>(ctx) else {
             return xdp_action::XDP_PASS;
         };
-        let check = pkt::be16(f, 24) as u32 + 0x0100;
-        pkt::put_be16(f, 24, (check + (check >> 16)) as u16);
-        f[22] -= 1;
-        fib::write_macs(&buf, f);
+        // TTL - 1: the checksum word [ttl, proto] goes down by 0x0100, its sum up.
+        let check = pkt::be16(f.ip.check) as u32 + 0x0100;
+        f.ip.check = ((check + (check >> 16)) as u16).to_be_bytes();
+        f.ip.ttl -= 1;
+        fib::write_macs(&buf, &mut f.eth);
         BENCH_TX.redirect(out, 0).unwrap_or(xdp_action::XDP_PASS)
     }
 
@@ -197,16 +203,26 @@ mod progs {
     /// frames, DROP for malformed IP.
     #[inline(always)]
     fn parse_only(ctx: &XdpContext, verdict: u32) -> u32 {
-        let Some(eth) = pkt::bytes::<14>(ctx, 0) else {
+        let Some(eth) = pkt::view::<EthHdr>(ctx) else {
             return xdp_action::XDP_PASS;
         };
-        match pkt::be16(eth, 12) {
-            0x0800 => match pkt::bytes::<34>(ctx, 0) {
-                Some(f) if f[14] == 0x45 && f[22] != 0 && f[30] != 0 => verdict,
+        match eth.ether_type {
+            pkt::ETH_P_IP => match pkt::view::<Ip4>(ctx) {
+                Some(f)
+                    if f.ip.vihl == pkt::IPV4_NO_OPTIONS
+                        && f.ip.ttl != 0
+                        && f.ip.dst_addr[0] != 0 =>
+                {
+                    verdict
+                }
                 _ => xdp_action::XDP_DROP,
             },
-            0x86dd => match pkt::bytes::<54>(ctx, 0) {
-                Some(f) if f[14] >> 4 == 6 && f[21] != 0 && f[38] != 0 => verdict,
+            pkt::ETH_P_IPV6 => match pkt::view::<Ip6>(ctx) {
+                Some(f)
+                    if f.ip.vcf[0] >> 4 == 6 && f.ip.hop_limit != 0 && f.ip.dst_addr[0] != 0 =>
+                {
+                    verdict
+                }
                 _ => xdp_action::XDP_DROP,
             },
             _ => verdict,

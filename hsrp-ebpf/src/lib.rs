@@ -11,6 +11,53 @@ pub const FAMILY_V4: u8 = 4;
 /// `family` value of an IPv6 address in [`VipKey`] / [`RateKey`].
 pub const FAMILY_V6: u8 = 6;
 
+/// The HSRP constants the program filters on, which the daemon's codec uses too: one
+/// definition, so the filter in XDP and the parser behind it cannot disagree.
+pub mod proto {
+    /// UDP port of HSRPv1 and HSRPv2 over IPv4.
+    pub const PORT_V4: u16 = 1985;
+    /// UDP port of HSRPv2 over IPv6.
+    pub const PORT_V6: u16 = 2029;
+    /// HSRPv1 multicast group (all routers).
+    pub const GROUP_V1: [u8; 4] = [224, 0, 0, 2];
+    /// HSRPv2 IPv4 multicast group.
+    pub const GROUP_V2_V4: [u8; 4] = [224, 0, 0, 102];
+    /// HSRPv2 IPv6 multicast group (ff02::66).
+    pub const GROUP_V2_V6: [u8; 16] = [0xff, 2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x66];
+    /// Highest group number of each version.
+    pub const MAX_GROUP_V1: u16 = 255;
+    pub const MAX_GROUP_V2: u16 = 4095;
+
+    /// v1 Hello/Coup/Resign: the version byte (0) and the opcode byte lead the packet.
+    pub const V1_PACKET_LEN: usize = 20;
+    /// v1 Advertise (Cisco's opcode 3).
+    pub const V1_ADVERTISE_LEN: usize = 16;
+    pub const V1_OPCODE_ADVERTISE: u8 = 3;
+    /// Version byte of a v1 packet.
+    pub const V1_VERSION: u8 = 0;
+
+    /// v2 TLV types and value lengths (the TLV header is type, length: 2 bytes).
+    pub const TLV_HEADER_LEN: usize = 2;
+    pub const TLV_GROUP_STATE: u8 = 1;
+    pub const TLV_INTERFACE_STATE: u8 = 2;
+    pub const TLV_TEXT_AUTH: u8 = 3;
+    pub const TLV_MD5_AUTH: u8 = 4;
+    pub const GROUP_STATE_VALUE_LEN: u8 = 40;
+    pub const INTERFACE_STATE_VALUE_LEN: u8 = 4;
+    pub const MD5_VALUE_LEN: u8 = 28;
+    /// First value byte of a Group State TLV: the protocol version it carries.
+    pub const GROUP_STATE_VERSION: u8 = 2;
+    /// v1 with the MD5 TLV after the 20 bytes.
+    pub const V1_MD5_PACKET_LEN: usize = V1_PACKET_LEN + TLV_HEADER_LEN + MD5_VALUE_LEN as usize;
+
+    /// Byte offsets the program reads: in a v1 packet, and in a v2 TLV.
+    pub const V1_AT_VERSION: usize = 0;
+    pub const V1_AT_OPCODE: usize = 1;
+    pub const TLV_AT_TYPE: usize = 0;
+    pub const TLV_AT_LEN: usize = 1;
+    pub const TLV_AT_VALUE: usize = 2;
+}
+
 /// Names of the maps, as the loader pins them under `/sys/fs/bpf/hsrpd/`.
 pub mod map_names {
     pub const VMAC: &str = "HSRP_VMAC";
@@ -28,9 +75,11 @@ pub mod map_names {
     pub const NH_GEN: &str = "HSRP_NH_GEN";
     /// Fast path or kernel path for forwarded frames (see [`super::FWD_KERNEL_PATH`]).
     pub const FWD_MODE: &str = "HSRP_FWD_MODE";
-    pub const ALL: [&str; 12] = [
+    /// Program-private (when each kind of logged event last went out); pinned like the rest.
+    pub const LOG_GATE: &str = "HSRP_LOG_GATE";
+    pub const ALL: [&str; 13] = [
         VMAC, VIP, IFACE, TX_PORTS, STATS, CTRL_RATE, CONFIG, IFACE_SLOT, CLOCK, NEXTHOP, NH_GEN,
-        FWD_MODE,
+        FWD_MODE, LOG_GATE,
     ];
 }
 
@@ -283,7 +332,8 @@ pub struct Config {
 }
 
 /// Per-CPU counters, one set per `HSRP_STATS` slot. The program bumps a field by its
-/// index ([`Counter`]), so field order and `Counter` must match (checked below).
+/// index ([`Counter`]), so field order and `Counter` must match (checked field by field
+/// below).
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Counters {
@@ -309,6 +359,10 @@ pub struct Counters {
     pub control_passed: u64,
     pub control_malformed: u64,
     pub control_rate_limited: u64,
+    /// Frames the program gave up on (XDP_ABORTED): the frame no longer held the headers
+    /// it had before a helper call. Expected to stay 0; the `xdp:xdp_exception`
+    /// tracepoint fires for each as well.
+    pub aborted: u64,
     /// Not a verdict (not in [`Counters::frames`]): frames forwarded from the next-hop
     /// cache, without a fib lookup (also counted as `forwarded`).
     pub nh_cache_hit: u64,
@@ -335,6 +389,7 @@ pub enum Counter {
     ControlPassed,
     ControlMalformed,
     ControlRateLimited,
+    Aborted,
     NhCacheHit,
     NhCacheMiss,
 }
@@ -343,7 +398,7 @@ pub enum Counter {
 pub const COUNTER_FIELDS: usize = Counter::NhCacheMiss as usize + 1;
 /// The first fields of [`Counters`] are verdicts (each frame lands in exactly one); the
 /// rest ([`Counter::NhCacheHit`], [`Counter::NhCacheMiss`]) annotate a verdict.
-pub const VERDICT_FIELDS: usize = Counter::ControlRateLimited as usize + 1;
+pub const VERDICT_FIELDS: usize = Counter::Aborted as usize + 1;
 
 impl Counters {
     /// Field-wise sum (aggregating CPUs or slots).
@@ -477,6 +532,45 @@ const _: () = {
     assert!(1 << RATE_SLOT_BITS == MAX_RATE_SOURCES);
     assert!(core::mem::size_of::<Config>() == 24);
     assert!(core::mem::size_of::<Counters>() == COUNTER_FIELDS * 8);
+    assert!(core::mem::offset_of!(Counters, passed) == Counter::Passed as usize * 8);
+    assert!(core::mem::offset_of!(Counters, forwarded) == Counter::Forwarded as usize * 8);
+    assert!(core::mem::offset_of!(Counters, slow_path) == Counter::SlowPath as usize * 8);
+    assert!(
+        core::mem::offset_of!(Counters, dropped_not_active)
+            == Counter::DroppedNotActive as usize * 8
+    );
+    assert!(
+        core::mem::offset_of!(Counters, dropped_vip_other) == Counter::DroppedVipOther as usize * 8
+    );
+    assert!(core::mem::offset_of!(Counters, arp_answered) == Counter::ArpAnswered as usize * 8);
+    assert!(core::mem::offset_of!(Counters, arp_dropped) == Counter::ArpDropped as usize * 8);
+    assert!(core::mem::offset_of!(Counters, echo_answered) == Counter::EchoAnswered as usize * 8);
+    assert!(core::mem::offset_of!(Counters, nd_answered) == Counter::NdAnswered as usize * 8);
+    assert!(core::mem::offset_of!(Counters, nd_dropped) == Counter::NdDropped as usize * 8);
+    assert!(core::mem::offset_of!(Counters, control_passed) == Counter::ControlPassed as usize * 8);
+    assert!(
+        core::mem::offset_of!(Counters, control_malformed)
+            == Counter::ControlMalformed as usize * 8
+    );
+    assert!(
+        core::mem::offset_of!(Counters, control_rate_limited)
+            == Counter::ControlRateLimited as usize * 8
+    );
+    assert!(core::mem::offset_of!(Counters, aborted) == Counter::Aborted as usize * 8);
+    assert!(core::mem::offset_of!(Counters, nh_cache_hit) == Counter::NhCacheHit as usize * 8);
+    assert!(core::mem::offset_of!(Counters, nh_cache_miss) == Counter::NhCacheMiss as usize * 8);
+    // The program writes these as u32 words (maps.rs `key`, nhcache.rs, control.rs).
+    assert!(core::mem::offset_of!(VmacEntry, mac) == 4);
+    assert!(core::mem::offset_of!(VmacEntry, value) == 12);
+    assert!(core::mem::offset_of!(VmacValue, stats_slot) == 6);
+    assert!(core::mem::offset_of!(IfAddrKey, family) == 4);
+    assert!(core::mem::offset_of!(IfAddrKey, addr) == 8);
+    assert!(core::mem::offset_of!(RateKey, addr) == 4);
+    assert!(core::mem::offset_of!(RateSlot, state) == 24);
+    assert!(core::mem::offset_of!(IfaceSlot, stats_slot) == 4);
+    assert!(core::mem::offset_of!(IfaceValue, stats_slot) == 6);
+    assert!(core::mem::offset_of!(Config, ctrl_burst_ns) == 8);
+    assert!(core::mem::offset_of!(NexthopValue, oif) == 4);
     assert!(core::mem::size_of::<NexthopValue>() == 24);
     assert!(core::mem::offset_of!(NexthopValue, dmac) == 8);
     assert!(core::mem::offset_of!(NexthopValue, smac) == 16);

@@ -60,6 +60,7 @@ fn group(group: u16, state: State) -> GroupStatus {
             nd_answered: 0,
             nd_dropped: 0,
             echo_answered: 5,
+            aborted: 1,
         }),
     }
 }

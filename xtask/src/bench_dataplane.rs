@@ -17,11 +17,13 @@
 //! `--rounds N` (b, default 3), `--objects DIR` (measure DIR/hsrp and DIR/hsrp-bench
 //! instead of building), `--hsrp-object PATH` (throughput rows of hsrpd with another
 //! build of the program, everything else from this build: before/after comparisons in
-//! the same harness), `--only a|b`.
+//! the same harness), `--only a|b|size` (`size`: only the program's instruction counts,
+//! which every run prints first).
 
 mod frames;
 mod netns;
 mod objects;
+mod size;
 mod throughput;
 mod verdicts;
 
@@ -93,9 +95,13 @@ pub fn run(args: &[String]) -> Result<()> {
         None => None,
     };
     ensure!(
-        matches!(only, None | Some("a") | Some("b")),
-        "--only takes `a` (per-verdict costs) or `b` (throughput)"
+        matches!(only, None | Some("a") | Some("b") | Some("size")),
+        "--only takes `a` (per-verdict costs), `b` (throughput) or `size`"
     );
+    size::program_size(&objects.hsrp)?;
+    if only == Some("size") {
+        return Ok(());
+    }
     if only != Some("b") {
         verdicts::verdict_costs(repeat as u32, &objects)?;
     }

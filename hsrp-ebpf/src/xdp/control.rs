@@ -4,90 +4,121 @@
 //! hop limit is deliberately not checked (real routers send 1 or 255).
 
 use aya_ebpf::{bindings::xdp_action, programs::XdpContext};
-use hsrp_ebpf::{rate_slot_index, Counter, FAMILY_V4, FAMILY_V6};
+use hsrp_ebpf::{proto, rate_slot_index, Counter, FAMILY_V4, FAMILY_V6};
+use network_types::{eth::EthHdr, ip::Ipv4Hdr, udp::UdpHdr};
 
 use super::{
-    clock, drop, maps,
+    clock, drop, log, maps,
     maps::HSRP_CTRL_RATE,
-    pkt::{self, IPPROTO_UDP, L3, L4_V4, L4_V6},
+    pkt::{self, Ip4, Ip6, Udp4, Udp6, IPPROTO_UDP, IPV4_NO_OPTIONS},
     stats,
 };
 
-const HSRP_PORT: u16 = 1985;
-const HSRP_V6_PORT: u16 = 2029;
-const ALL_ROUTERS: [u8; 4] = [224, 0, 0, 2];
-const HSRP_V2_GROUP: [u8; 4] = [224, 0, 0, 102];
-const HSRP_V6_GROUP: [u8; 16] = [0xff, 2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x66];
-/// v1 payload: 20 bytes, 50 with the MD5 TLV; Advertise (opcode 3) is 16.
-const V1_LEN: u16 = 20;
-const V1_MD5_LEN: u16 = 50;
-const V1_ADVERTISE_LEN: u16 = 16;
 /// TLVs looked at in a v2 packet (Group State, auth, and a spare); a packet with more is
 /// not checked beyond them.
 const V2_MAX_TLVS: usize = 4;
 
+/// What the header checks made of a multicast frame; [`verdict`] acts on it. Split so
+/// the verdict's code (the rate limiter, the report) exists once for both families.
+pub enum Heard {
+    /// Not HSRP: passed untouched.
+    NotOurs,
+    /// HSRP that fails the cheap checks, from the source (`slot`, family, address).
+    Malformed(u16, u8, pkt::Addr),
+    /// HSRP that passes them.
+    Sane(u16, u8, pkt::Addr),
+}
+
+/// The verdict on a multicast frame the header checks made `heard` of.
+#[inline(always)]
+pub fn verdict(ctx: &XdpContext, heard: Heard) -> u32 {
+    match heard {
+        Heard::NotOurs => stats::pass(),
+        Heard::Malformed(slot, family, src) => malformed(ctx, slot, family, src),
+        Heard::Sane(slot, family, src) => admit(ctx, slot, family, src),
+    }
+}
+
 /// IPv4 multicast frame: HSRP control, or someone else's (passed untouched).
 #[inline(always)]
-pub fn ipv4(ctx: &XdpContext, ifindex: u32) -> u32 {
-    let Some(f) = pkt::bytes::<L4_V4>(ctx, 0) else {
-        return stats::pass();
+pub fn ipv4(ctx: &XdpContext, ifindex: u32) -> Heard {
+    let Some(f) = pkt::view::<Ip4>(ctx) else {
+        return Heard::NotOurs;
     };
-    let dst = pkt::ip4(f, L3 + 16);
-    let v1 = dst == ALL_ROUTERS;
-    if !(v1 || dst == HSRP_V2_GROUP) || f[L3 + 9] != IPPROTO_UDP {
-        return stats::pass();
+    let dst = pkt::get(&f.ip.dst_addr);
+    let v1 = dst == proto::GROUP_V1;
+    if !(v1 || dst == proto::GROUP_V2_V4) || f.ip.proto != IPPROTO_UDP {
+        return Heard::NotOurs;
     }
-    let src = pkt::ip4(f, L3 + 12);
-    let ihl_ok = f[L3] == 0x45;
-    let ip_len = pkt::be16(f, L3 + 2) as usize;
-    let Some(udp) = pkt::bytes::<{ L4_V4 + 8 }>(ctx, 0) else {
-        return stats::pass();
+    let src = pkt::get(&f.ip.src_addr);
+    let ihl_ok = f.ip.vihl == IPV4_NO_OPTIONS;
+    let ip_len = pkt::be16(f.ip.tot_len) as usize;
+    let Some(udp) = pkt::view::<Udp4>(ctx) else {
+        return Heard::NotOurs;
     };
-    if pkt::be16(udp, L4_V4 + 2) != HSRP_PORT {
-        return stats::pass();
+    if pkt::be16(udp.udp.dst) != proto::PORT_V4 {
+        return Heard::NotOurs;
     }
     let slot = slot_of(ifindex);
-    let udp_len = pkt::be16(udp, L4_V4 + 4) as usize;
+    let udp_len = pkt::be16(udp.udp.len) as usize;
     // IP options never occur in HSRP; a packet with them is treated as malformed (and
-    // could otherwise dodge these checks).
-    if !ihl_ok || L3 + ip_len > pkt::len(ctx) || udp_len < 8 || udp_len + 20 > ip_len {
-        return drop(slot, Counter::ControlMalformed);
-    }
-    let payload = (udp_len - 8) as u16;
-    let sane = if v1 {
-        v1_sane(ctx, payload)
-    } else {
-        v2_sane(ctx, L4_V4 + 8, payload)
-    };
+    // could otherwise dodge these checks). The payload is looked at only when the
+    // lengths hold (one exit for both, so the report below exists once).
+    let sane = ihl_ok
+        && EthHdr::LEN + ip_len <= pkt::len(ctx)
+        && udp_len >= UdpHdr::LEN
+        && udp_len + Ipv4Hdr::LEN <= ip_len
+        && {
+            let payload = (udp_len - UdpHdr::LEN) as u16;
+            if v1 {
+                v1_sane(ctx, payload)
+            } else {
+                v2_sane(ctx, size_of::<Udp4>(), payload)
+            }
+        };
     if !sane {
-        return drop(slot, Counter::ControlMalformed);
+        return Heard::Malformed(slot, FAMILY_V4, pkt::addr4(src));
     }
-    admit(slot, FAMILY_V4, pkt::addr4(src))
+    Heard::Sane(slot, FAMILY_V4, pkt::addr4(src))
 }
 
 /// IPv6 multicast frame (not solicited-node): HSRP for IPv6, or passed untouched.
 #[inline(always)]
-pub fn ipv6(ctx: &XdpContext, ifindex: u32) -> u32 {
-    let Some(f) = pkt::bytes::<{ L4_V6 + 8 }>(ctx, 0) else {
-        return stats::pass();
+pub fn ipv6(ctx: &XdpContext, ifindex: u32) -> Heard {
+    let Some(f) = pkt::view::<Udp6>(ctx) else {
+        return Heard::NotOurs;
     };
-    if pkt::ip6(f, L3 + 24) != HSRP_V6_GROUP
-        || f[L3 + 6] != IPPROTO_UDP
-        || pkt::be16(f, L4_V6 + 2) != HSRP_V6_PORT
+    if pkt::get(&f.ip.dst_addr) != proto::GROUP_V2_V6
+        || f.ip.next_hdr != IPPROTO_UDP
+        || pkt::be16(f.udp.dst) != proto::PORT_V6
     {
-        return stats::pass();
+        return Heard::NotOurs;
     }
     let slot = slot_of(ifindex);
-    let ip_payload = pkt::be16(f, L3 + 4) as usize;
-    let udp_len = pkt::be16(f, L4_V6 + 4) as usize;
-    if L4_V6 + ip_payload > pkt::len(ctx) || udp_len < 8 || udp_len > ip_payload {
-        return drop(slot, Counter::ControlMalformed);
+    let ip_payload = pkt::be16(f.ip.payload_len) as usize;
+    let udp_len = pkt::be16(f.udp.len) as usize;
+    let src = pkt::addr6(pkt::get(&f.ip.src_addr));
+    let sane = size_of::<Ip6>() + ip_payload <= pkt::len(ctx)
+        && udp_len >= UdpHdr::LEN
+        && udp_len <= ip_payload
+        && v2_sane(ctx, size_of::<Udp6>(), (udp_len - UdpHdr::LEN) as u16);
+    if !sane {
+        return Heard::Malformed(slot, FAMILY_V6, src);
     }
-    let src = pkt::ip6(f, L3 + 8);
-    if !v2_sane(ctx, L4_V6 + 8, (udp_len - 8) as u16) {
-        return drop(slot, Counter::ControlMalformed);
-    }
-    admit(slot, FAMILY_V6, pkt::addr6(src))
+    Heard::Sane(slot, FAMILY_V6, src)
+}
+
+/// Counts and drops a malformed control frame; reports its source if new (see `log`).
+#[inline(always)]
+fn malformed(ctx: &XdpContext, slot: u16, family: u8, src: pkt::Addr) -> u32 {
+    let verdict = drop(slot, Counter::ControlMalformed);
+    log::report(ctx, log::MALFORMED, subject(family, src), verdict)
+}
+
+/// A control source as a log subject.
+#[inline(always)]
+fn subject(family: u8, a: pkt::Addr) -> [u32; 6] {
+    [family as u32, a[0], a[1], a[2], a[3], 0]
 }
 
 #[inline(always)]
@@ -98,32 +129,38 @@ fn slot_of(ifindex: u32) -> u16 {
 /// v1: version byte 0 and one of the lengths real routers send.
 #[inline(always)]
 fn v1_sane(ctx: &XdpContext, len: u16) -> bool {
-    let Some(p) = pkt::bytes::<2>(ctx, L4_V4 + 8) else {
+    const PAYLOAD: usize = size_of::<Udp4>();
+    // Version and opcode, the first two bytes of every v1 packet.
+    let Some(p) = pkt::bytes::<2>(ctx, PAYLOAD) else {
         return false;
     };
-    if p[0] != 0 {
+    if p[proto::V1_AT_VERSION] != proto::V1_VERSION {
         return false;
     }
-    if p[1] == 3 {
-        return len >= V1_ADVERTISE_LEN;
+    let len = len as usize;
+    if p[proto::V1_AT_OPCODE] == proto::V1_OPCODE_ADVERTISE {
+        return len >= proto::V1_ADVERTISE_LEN;
     }
-    if len == V1_LEN {
+    if len == proto::V1_PACKET_LEN {
         return true;
     }
-    // v1 + MD5 TLV (type 4, length 28) right after the 20 bytes.
-    match pkt::bytes::<2>(ctx, L4_V4 + 8 + V1_LEN as usize) {
-        Some(t) => len == V1_MD5_LEN && t[0] == 4 && t[1] == 28,
+    // v1 + MD5 TLV (type, length) right after the 20 bytes.
+    match pkt::bytes::<{ proto::TLV_HEADER_LEN }>(ctx, PAYLOAD + proto::V1_PACKET_LEN) {
+        Some(t) => {
+            len == proto::V1_MD5_PACKET_LEN
+                && t[proto::TLV_AT_TYPE] == proto::TLV_MD5_AUTH
+                && t[proto::TLV_AT_LEN] == proto::MD5_VALUE_LEN
+        }
         None => false,
     }
 }
 
 /// v2: a chain of TLVs that fits the payload exactly as far as we walk it; the first is a
-/// Group State TLV (type 1, length 40, version 2) or an Interface State TLV (type 2,
-/// length 4).
+/// Group State TLV (carrying version 2) or an Interface State TLV.
 #[inline(always)]
 fn v2_sane(ctx: &XdpContext, base: usize, len: u16) -> bool {
     let len = len as usize;
-    if len < 2 {
+    if len < proto::TLV_HEADER_LEN {
         return false;
     }
     let mut off = 0usize;
@@ -132,22 +169,26 @@ fn v2_sane(ctx: &XdpContext, base: usize, len: u16) -> bool {
         if off >= len {
             return true;
         }
-        // `off` stays below 4 * 257; the mask makes that visible to the verifier.
-        let Some(t) = pkt::bytes::<3>(ctx, base + (off & 0x7ff)) else {
+        // Type, length and the first value byte. `off` stays below 4 * 257; the mask
+        // makes that visible to the verifier.
+        let Some(t) = pkt::bytes::<{ proto::TLV_AT_VALUE + 1 }>(ctx, base + (off & 0x7ff)) else {
             return false;
         };
-        let (kind, tlv_len) = (t[0], t[1] as usize);
-        if off + 2 + tlv_len > len {
+        let (kind, tlv_len) = (t[proto::TLV_AT_TYPE], t[proto::TLV_AT_LEN]);
+        if off + proto::TLV_HEADER_LEN + tlv_len as usize > len {
             return false;
         }
         if i == 0 {
-            let group_state = kind == 1 && tlv_len == 40 && t[2] == 2;
-            let iface_state = kind == 2 && tlv_len == 4;
+            let group_state = kind == proto::TLV_GROUP_STATE
+                && tlv_len == proto::GROUP_STATE_VALUE_LEN
+                && t[proto::TLV_AT_VALUE] == proto::GROUP_STATE_VERSION;
+            let iface_state =
+                kind == proto::TLV_INTERFACE_STATE && tlv_len == proto::INTERFACE_STATE_VALUE_LEN;
             if !(group_state || iface_state) {
                 return false;
             }
         }
-        off += 2 + tlv_len;
+        off += proto::TLV_HEADER_LEN + tlv_len as usize;
         i += 1;
     }
     true
@@ -158,7 +199,7 @@ fn v2_sane(ctx: &XdpContext, base: usize, len: u16) -> bool {
 /// than the burst allowance ahead of now is over budget. The state lives in the source's
 /// slot of the `HSRP_CTRL_RATE` array (see `hsrp_ebpf::RateSlot`).
 #[inline(always)]
-fn admit(slot: u16, family: u8, addr: pkt::Addr) -> u32 {
+fn admit(ctx: &XdpContext, slot: u16, family: u8, addr: pkt::Addr) -> u32 {
     let cfg = maps::config();
     if cfg.ctrl_interval_ns != 0 {
         // The coarse clock (jiffy resolution), read at most once per tick per CPU (see
@@ -180,7 +221,8 @@ fn admit(slot: u16, family: u8, addr: pkt::Addr) -> u32 {
                     now
                 };
                 if mine && tat - now > cfg.ctrl_burst_ns {
-                    return drop(slot, Counter::ControlRateLimited);
+                    let verdict = drop(slot, Counter::ControlRateLimited);
+                    return log::report(ctx, log::RATE_LIMITED, subject(family, addr), verdict);
                 }
                 if !mine {
                     for (k, w) in source.iter().enumerate() {

@@ -17,14 +17,13 @@ pub fn fold(mut sum: u32) -> u16 {
     sum as u16
 }
 
-/// Adds the big-endian 16-bit words of `b[from..from + 2 * words]` to `sum`.
+/// Adds the big-endian 16-bit words of `b` (an even number of bytes) to `sum`.
 #[inline(always)]
-pub fn add_words<const N: usize>(mut sum: u32, b: &[u8; N], from: usize, words: usize) -> u32 {
-    let mut i = 0;
-    while i < words {
-        let at = from + 2 * i;
+pub fn add_words<const N: usize>(mut sum: u32, b: &[u8; N]) -> u32 {
+    let mut at = 0;
+    while at + 1 < N {
         sum += u16::from_be_bytes([b[at], b[at + 1]]) as u32;
-        i += 1;
+        at += 2;
     }
     sum
 }

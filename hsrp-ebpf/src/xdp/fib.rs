@@ -7,6 +7,7 @@ use core::mem::{size_of, MaybeUninit};
 use aya_ebpf::{
     bindings::bpf_fib_lookup, helpers::bpf_fib_lookup as fib_lookup, programs::XdpContext,
 };
+use network_types::eth::EthHdr;
 
 /// Stack space for one parameter block, 8-aligned.
 pub type FibBuf = MaybeUninit<[u64; 8]>;
@@ -45,13 +46,13 @@ pub fn lookup(ctx: &XdpContext, fib: &mut bpf_fib_lookup) -> i64 {
     }
 }
 
-/// Writes the lookup's next-hop MACs into the frame: destination at 0, source at 6.
+/// Writes the lookup's next-hop MACs into the frame's Ethernet header.
 ///
 /// `smac` and `dmac` are the last 12 bytes of the block (offsets 52 and 58), read as the
 /// two aligned u64 words at 48 and 56: reading the byte arrays lets LLVM pick a u32 load
 /// at offset 58, which is a misaligned stack access the verifier rejects.
 #[inline(always)]
-pub fn write_macs<const N: usize>(buf: &FibBuf, f: &mut [u8; N]) {
+pub fn write_macs(buf: &FibBuf, eth: &mut EthHdr) {
     let p = buf.as_ptr() as *const u64;
     // SAFETY: 8 aligned u64s, initialised by `zeroed` and the helper.
     let (w48, w56) = unsafe { (p.add(6).read_volatile(), p.add(7).read_volatile()) };
@@ -60,8 +61,8 @@ pub fn write_macs<const N: usize>(buf: &FibBuf, f: &mut [u8; N]) {
     let smac_hi = w56 as u16;
     let dmac_lo = (w56 >> 16) as u32;
     let dmac_hi = (w56 >> 48) as u16;
-    super::pkt::put_mac_words(f, 0, dmac_lo, dmac_hi);
-    super::pkt::put_mac_words(f, 6, smac_lo, smac_hi);
+    super::pkt::put_mac_words(&mut eth.dst_addr, dmac_lo, dmac_hi);
+    super::pkt::put_mac_words(&mut eth.src_addr, smac_lo, smac_hi);
 }
 
 const _: () = {

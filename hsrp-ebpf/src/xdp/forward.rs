@@ -14,15 +14,27 @@ use hsrp_ebpf::{
 };
 
 use super::{
-    answer, csum, drop, fib, maps,
+    abort, answer, csum, drop, fib, log, maps,
     maps::HSRP_TX_PORTS,
     nhcache,
-    pkt::{self, ETH_P_ARP, ETH_P_IP, ETH_P_IPV6, IPPROTO_ICMP, IPPROTO_ICMPV6, L3, L4_V6},
+    pkt::{self, Ip4, Ip6, ETH_P_ARP, ETH_P_IP, ETH_P_IPV6, IPPROTO_ICMP, IPPROTO_ICMPV6},
     stats,
 };
+use network_types::{
+    eth::EthHdr,
+    ip::{Ipv4Hdr, Ipv6Hdr},
+};
 
+/// `bpf_fib_lookup::family` values (linux/socket.h).
 const AF_INET: u8 = 2;
 const AF_INET6: u8 = 10;
+/// What `Ipv4Hdr::vihl` holds without options.
+const IPV4_NO_OPTIONS: u8 = pkt::IPV4_NO_OPTIONS;
+/// The version of an IPv6 header, and what follows it in the first byte (the high bits of
+/// the traffic class): `bpf_fib_lookup::flowinfo` takes the first word without the
+/// version, in network order, which `Ipv6Hdr`'s accessors do not give in one piece.
+const IPV6_VERSION: u8 = 6;
+const IPV6_AFTER_VERSION: u8 = 0x0f;
 
 /// A frame whose destination MAC is `group`'s vMAC on `ifindex`.
 #[inline(always)]
@@ -45,99 +57,95 @@ pub fn to_vmac(ctx: &XdpContext, ifindex: u32, group: VmacValue, ethertype: u16)
 #[inline(always)]
 fn ipv4(ctx: &XdpContext, ifindex: u32, group: VmacValue) -> u32 {
     let slot = group.stats_slot;
-    let Some(f) = pkt::bytes::<{ L3 + 20 }>(ctx, 0) else {
+    let Some(f) = pkt::view::<Ip4>(ctx) else {
         return slow_path(ctx, ifindex, slot);
     };
-    if f[L3] != 0x45 || f[L3 + 8] <= 1 || group.flags & VMAC_F_SLOW_PATH_ONLY != 0 {
+    if f.ip.vihl != IPV4_NO_OPTIONS || f.ip.ttl <= 1 || group.flags & VMAC_F_SLOW_PATH_ONLY != 0 {
         // IP options, TTL expiring (the kernel sends Time Exceeded), or configured so.
-        return slow_or_vip(
-            ctx,
-            ifindex,
-            slot,
-            FAMILY_V4,
-            pkt::addr4(pkt::ip4(f, L3 + 16)),
-        );
+        let dst = pkt::addr4(pkt::get(&f.ip.dst_addr));
+        return slow_or_vip(ctx, ifindex, slot, FAMILY_V4, dst);
     }
-    let proto = f[L3 + 9];
-    if proto == IPPROTO_ICMP {
+    if f.ip.proto == IPPROTO_ICMP {
         if let Some(verdict) = answer::echo4(ctx, ifindex) {
             return verdict;
         }
     }
-    let dst = pkt::ip4(f, L3 + 16);
+    let dst = pkt::get(&f.ip.dst_addr);
     if maps::kernel_path() {
         // Netfilter must see it: firewall, NAT, conntrack (the VIP's answers came first).
         return slow_or_vip(ctx, ifindex, slot, FAMILY_V4, pkt::addr4(dst));
     }
-    let tot_len = pkt::be16(f, L3 + 2);
+    let tot_len = pkt::be16(f.ip.tot_len);
     // Read before the lookup: an entry filled while userspace bumps it is born stale.
     let gen = maps::nh_gen();
     if gen != NH_GEN_OFF {
         if let Some(hop) = nhcache::hit(ifindex, FAMILY_V4, pkt::addr4(dst), tot_len, gen) {
             // A fresh bounds-checked view after the map helpers.
-            let Some(f) = pkt::bytes::<{ L3 + 20 }>(ctx, 0) else {
-                return xdp_action::XDP_ABORTED;
+            let Some(f) = pkt::view::<Ip4>(ctx) else {
+                return abort(slot);
             };
-            ttl_minus_one(f);
-            pkt::put_mac_words(f, 0, hop.dmac_lo, hop.dmac_hi);
-            pkt::put_mac_words(f, 6, hop.smac_lo, hop.smac_hi);
+            ttl_minus_one(&mut f.ip);
+            pkt::put_mac_words(&mut f.eth.dst_addr, hop.dmac_lo, hop.dmac_hi);
+            pkt::put_mac_words(&mut f.eth.src_addr, hop.smac_lo, hop.smac_hi);
             stats::bump2(slot, Counter::Forwarded, Counter::NhCacheHit);
             return xdp_action::XDP_REDIRECT;
         }
         stats::bump(slot, Counter::NhCacheMiss);
     }
-    let Some(f) = pkt::bytes::<{ L3 + 20 }>(ctx, 0) else {
+    let Some(f) = pkt::view::<Ip4>(ctx) else {
         return slow_path(ctx, ifindex, slot);
     };
     let mut buf = fib::FibBuf::uninit();
     let fib = fib::zeroed(&mut buf);
     fib.family = AF_INET;
-    fib.l4_protocol = f[L3 + 9];
+    fib.l4_protocol = f.ip.proto;
     fib.__bindgen_anon_1.tot_len = tot_len;
     fib.ifindex = ifindex;
-    fib.__bindgen_anon_2.tos = f[L3 + 1];
-    fib.__bindgen_anon_3.ipv4_src = u32::from_ne_bytes(pkt::ip4(f, L3 + 12));
+    fib.__bindgen_anon_2.tos = f.ip.tos;
+    fib.__bindgen_anon_3.ipv4_src = u32::from_ne_bytes(pkt::get(&f.ip.src_addr));
     fib.__bindgen_anon_4.ipv4_dst = u32::from_ne_bytes(dst);
-    if !lookup_and_redirect(ctx, ifindex, fib) {
-        return slow_or_vip(ctx, ifindex, slot, FAMILY_V4, pkt::addr4(dst));
+    if let Err(oif) = lookup_and_redirect(ctx, ifindex, fib) {
+        let verdict = slow_or_vip(ctx, ifindex, slot, FAMILY_V4, pkt::addr4(dst));
+        return no_tx_port(ctx, ifindex, oif, verdict);
     }
     if gen != NH_GEN_OFF {
         let oif = fib.ifindex;
         nhcache::fill(ifindex, FAMILY_V4, pkt::addr4(dst), tot_len, gen, oif, &buf);
     }
     // The packet pointers were invalidated by the helper calls: check again.
-    let Some(f) = pkt::bytes::<{ L3 + 20 }>(ctx, 0) else {
-        return xdp_action::XDP_ABORTED;
+    let Some(f) = pkt::view::<Ip4>(ctx) else {
+        return abort(slot);
     };
-    ttl_minus_one(f);
-    fib::write_macs(&buf, f);
+    ttl_minus_one(&mut f.ip);
+    fib::write_macs(&buf, &mut f.eth);
     stats::bump(slot, Counter::Forwarded);
     xdp_action::XDP_REDIRECT
 }
 
 /// IPv4 TTL - 1 with the incremental checksum update (RFC 1624).
 #[inline(always)]
-fn ttl_minus_one(f: &mut [u8; L3 + 20]) {
-    let ttl = f[L3 + 8];
-    let proto = f[L3 + 9];
+fn ttl_minus_one(ip: &mut Ipv4Hdr) {
+    let (ttl, proto) = (ip.ttl, ip.proto);
     let old = u16::from_be_bytes([ttl, proto]);
     let new = u16::from_be_bytes([ttl.wrapping_sub(1), proto]);
-    f[L3 + 8] = ttl.wrapping_sub(1);
-    let check = csum::replace16(pkt::be16(f, L3 + 10), old, new);
-    pkt::put_be16(f, L3 + 10, check);
+    ip.ttl = ttl.wrapping_sub(1);
+    ip.check = csum::replace16(pkt::be16(ip.check), old, new).to_be_bytes();
 }
 
 #[inline(always)]
 fn ipv6(ctx: &XdpContext, ifindex: u32, group: VmacValue) -> u32 {
     let slot = group.stats_slot;
-    let Some(f) = pkt::bytes::<{ L4_V6 }>(ctx, 0) else {
+    let Some(f) = pkt::view::<Ip6>(ctx) else {
         return slow_path(ctx, ifindex, slot);
     };
-    let dst = pkt::ip6(f, L3 + 24);
-    if f[L3] >> 4 != 6 || f[L3 + 7] <= 1 || group.flags & VMAC_F_SLOW_PATH_ONLY != 0 {
+    let dst = pkt::get(&f.ip.dst_addr);
+    if f.ip.version() != IPV6_VERSION
+        || f.ip.hop_limit <= 1
+        || group.flags & VMAC_F_SLOW_PATH_ONLY != 0
+    {
         return slow_or_vip(ctx, ifindex, slot, FAMILY_V6, pkt::addr6(dst));
     }
-    let next = f[L3 + 6];
+    let next = f.ip.next_hdr;
     if next == IPPROTO_ICMPV6 {
         if let Some(verdict) = answer::echo6(ctx, ifindex) {
             return verdict;
@@ -149,26 +157,26 @@ fn ipv6(ctx: &XdpContext, ifindex: u32, group: VmacValue) -> u32 {
     if maps::kernel_path() {
         return slow_or_vip(ctx, ifindex, slot, FAMILY_V6, pkt::addr6(dst));
     }
-    let Some(f) = pkt::bytes::<{ L4_V6 }>(ctx, 0) else {
+    let Some(f) = pkt::view::<Ip6>(ctx) else {
         return slow_path(ctx, ifindex, slot);
     };
-    let tot_len = pkt::be16(f, L3 + 4).wrapping_add(40);
+    let tot_len = pkt::be16(f.ip.payload_len).wrapping_add(Ipv6Hdr::LEN as u16);
     // Read before the lookup: an entry filled while userspace bumps it is born stale.
     let gen = maps::nh_gen();
     if gen != NH_GEN_OFF {
         if let Some(hop) = nhcache::hit(ifindex, FAMILY_V6, pkt::addr6(dst), tot_len, gen) {
-            let Some(f) = pkt::bytes::<{ L4_V6 }>(ctx, 0) else {
-                return xdp_action::XDP_ABORTED;
+            let Some(f) = pkt::view::<Ip6>(ctx) else {
+                return abort(slot);
             };
-            f[L3 + 7] -= 1;
-            pkt::put_mac_words(f, 0, hop.dmac_lo, hop.dmac_hi);
-            pkt::put_mac_words(f, 6, hop.smac_lo, hop.smac_hi);
+            f.ip.hop_limit -= 1;
+            pkt::put_mac_words(&mut f.eth.dst_addr, hop.dmac_lo, hop.dmac_hi);
+            pkt::put_mac_words(&mut f.eth.src_addr, hop.smac_lo, hop.smac_hi);
             stats::bump2(slot, Counter::Forwarded, Counter::NhCacheHit);
             return xdp_action::XDP_REDIRECT;
         }
         stats::bump(slot, Counter::NhCacheMiss);
     }
-    let Some(f) = pkt::bytes::<{ L4_V6 }>(ctx, 0) else {
+    let Some(f) = pkt::view::<Ip6>(ctx) else {
         return slow_path(ctx, ifindex, slot);
     };
     let mut buf = fib::FibBuf::uninit();
@@ -177,37 +185,57 @@ fn ipv6(ctx: &XdpContext, ifindex: u32, group: VmacValue) -> u32 {
     fib.l4_protocol = next;
     fib.__bindgen_anon_1.tot_len = tot_len;
     fib.ifindex = ifindex;
-    let flow = [f[L3] & 0x0f, f[L3 + 1], f[L3 + 2], f[L3 + 3]];
+    let vcf = f.ip.vcf;
+    let flow = [vcf[0] & IPV6_AFTER_VERSION, vcf[1], vcf[2], vcf[3]];
     fib.__bindgen_anon_2.flowinfo = u32::from_ne_bytes(flow);
-    fib.__bindgen_anon_3.ipv6_src = pkt::addr6(pkt::ip6(f, L3 + 8));
+    fib.__bindgen_anon_3.ipv6_src = pkt::addr6(pkt::get(&f.ip.src_addr));
     fib.__bindgen_anon_4.ipv6_dst = pkt::addr6(dst);
-    if !lookup_and_redirect(ctx, ifindex, fib) {
-        return slow_or_vip(ctx, ifindex, slot, FAMILY_V6, pkt::addr6(dst));
+    if let Err(oif) = lookup_and_redirect(ctx, ifindex, fib) {
+        let verdict = slow_or_vip(ctx, ifindex, slot, FAMILY_V6, pkt::addr6(dst));
+        return no_tx_port(ctx, ifindex, oif, verdict);
     }
     if gen != NH_GEN_OFF {
         let oif = fib.ifindex;
         nhcache::fill(ifindex, FAMILY_V6, pkt::addr6(dst), tot_len, gen, oif, &buf);
     }
-    let Some(f) = pkt::bytes::<{ L4_V6 }>(ctx, 0) else {
-        return xdp_action::XDP_ABORTED;
+    let Some(f) = pkt::view::<Ip6>(ctx) else {
+        return abort(slot);
     };
-    f[L3 + 7] -= 1;
-    fib::write_macs(&buf, f);
+    f.ip.hop_limit -= 1;
+    fib::write_macs(&buf, &mut f.eth);
     stats::bump(slot, Counter::Forwarded);
     xdp_action::XDP_REDIRECT
 }
 
 /// Looks the route up from the ingress interface and arms the redirect to its output
-/// port. False when the fast path cannot take the frame: lookup failed (no neighbour,
-/// needs fragmentation, unreachable, ...), output is the input interface, or the output
-/// is not a forwarding target in `HSRP_TX_PORTS`. Nothing in the frame is changed yet, so
-/// the caller can still hand it to the kernel as it came.
+/// port. An error when the fast path cannot take the frame: lookup failed (no neighbour,
+/// needs fragmentation, unreachable, ...) or the output is the input interface (`Err(0)`),
+/// or the output is not a forwarding target in `HSRP_TX_PORTS` (`Err(output ifindex)`).
+/// Nothing in the frame is changed yet, so the caller can still hand it to the kernel as
+/// it came.
 #[inline(always)]
-fn lookup_and_redirect(ctx: &XdpContext, ifindex: u32, fib: &mut bpf_fib_lookup) -> bool {
+fn lookup_and_redirect(
+    ctx: &XdpContext,
+    ifindex: u32,
+    fib: &mut bpf_fib_lookup,
+) -> Result<(), u32> {
     if fib::lookup(ctx, fib) != BPF_FIB_LKUP_RET_SUCCESS as i64 || fib.ifindex == ifindex {
-        return false;
+        return Err(0);
     }
-    HSRP_TX_PORTS.redirect(fib.ifindex, 0).is_ok()
+    match HSRP_TX_PORTS.redirect(fib.ifindex, 0) {
+        Ok(_) => Ok(()),
+        Err(_) => Err(fib.ifindex),
+    }
+}
+
+/// After a frame that could not be forwarded took `verdict`: reports an output interface
+/// missing from `HSRP_TX_PORTS` (`oif`, 0 = another reason, nothing to report).
+#[inline(always)]
+fn no_tx_port(ctx: &XdpContext, ifindex: u32, oif: u32, verdict: u32) -> u32 {
+    if oif == 0 {
+        return verdict;
+    }
+    log::report(ctx, log::NO_TX_PORT, [ifindex, oif, 0, 0, 0, 0], verdict)
 }
 
 /// The cold path after the fast path gave up: a frame to one of our VIPs that is not an
@@ -227,8 +255,8 @@ fn slow_or_vip(ctx: &XdpContext, ifindex: u32, slot: u16, family: u8, dst: pkt::
 /// stack accepts and routes it (a frame to the vMAC would be dropped as "other host").
 #[inline(always)]
 pub fn slow_path(ctx: &XdpContext, ifindex: u32, slot: u16) -> u32 {
-    if let (Some(iface), Some(eth)) = (maps::iface(ifindex), pkt::bytes::<14>(ctx, 0)) {
-        pkt::put(eth, 0, &iface.mac);
+    if let (Some(iface), Some(eth)) = (maps::iface(ifindex), pkt::view::<EthHdr>(ctx)) {
+        pkt::put(&mut eth.dst_addr, &iface.mac);
     }
     stats::bump(slot, Counter::SlowPath);
     xdp_action::XDP_PASS

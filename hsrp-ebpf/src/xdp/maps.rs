@@ -2,7 +2,7 @@
 //! copy the value out at once, so no reference into a hash slot outlives the lookup.
 
 use aya_ebpf::{
-    btf_maps::{Array, DevMapHash, HashMap, PerCpuArray},
+    btf_maps::{Array, DevMapHash, HashMap, PerCpuArray, ProgramArray},
     macros::btf_map,
 };
 use core::mem::MaybeUninit;
@@ -44,6 +44,15 @@ pub static HSRP_IFACE_SLOT: Array<IfaceSlot, IFACE_SLOTS> = Array::new();
 pub static HSRP_CLOCK: PerCpuArray<ClockCache, 1> = PerCpuArray::new();
 #[btf_map]
 pub static HSRP_CONFIG: Array<Config, 1> = Array::new();
+/// One gate per kind of logged event (see `log`); program-private.
+#[btf_map]
+pub static HSRP_LOG_GATE: Array<super::log::LogGate, { super::log::KINDS }> = Array::new();
+/// Per CPU: the event handed to the logging program (see `log`); program-private.
+#[btf_map]
+pub static HSRP_LOG_EVENT: PerCpuArray<super::log::LogEvent, 1> = PerCpuArray::new();
+/// `[0]`: the logging program `hsrp_log`, set by the loader.
+#[btf_map]
+pub static HSRP_LOG_PROG: ProgramArray<1> = ProgramArray::new();
 
 /// Value of `HSRP_CLOCK`; program-private, zero until the first control packet.
 #[repr(C)]

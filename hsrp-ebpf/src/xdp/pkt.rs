@@ -1,21 +1,129 @@
-//! Bounds-checked access to the frame. Every header is reached through `bytes::<N>(off)`,
-//! which checks `off + N <= data_end` once; fields are then read at constant indices.
+//! Bounds-checked access to the frame. Every frame is read through a view: a `#[repr(C)]`
+//! stack of `network-types` headers ([`view`] checks `size_of::<T>() <= data_end - data`
+//! once), and fields are then read by name. Only the HSRP payload, which `network-types`
+//! does not describe, is read as bytes ([`bytes`]) at the offsets `hsrp_ebpf::proto`
+//! names.
 
 use aya_ebpf::programs::XdpContext;
+use network_types::{
+    arp::ArpHdr,
+    eth::{EthHdr, EtherType},
+    icmp::{Icmpv4Hdr, Icmpv6Hdr},
+    ip::{IpProto, Ipv4Hdr, Ipv6Hdr},
+    udp::UdpHdr,
+};
 
-pub const ETH_P_IP: u16 = 0x0800;
-pub const ETH_P_ARP: u16 = 0x0806;
-pub const ETH_P_IPV6: u16 = 0x86dd;
-pub const IPPROTO_ICMP: u8 = 1;
-pub const IPPROTO_UDP: u8 = 17;
-pub const IPPROTO_ICMPV6: u8 = 58;
+/// EtherTypes as they sit in [`EthHdr::ether_type`] (network order), so the classifier
+/// compares without a byte swap.
+pub const ETH_P_IP: u16 = EtherType::Ipv4 as u16;
+pub const ETH_P_ARP: u16 = EtherType::Arp as u16;
+pub const ETH_P_IPV6: u16 = EtherType::Ipv6 as u16;
+pub const IPPROTO_ICMP: u8 = IpProto::Icmp as u8;
+pub const IPPROTO_UDP: u8 = IpProto::Udp as u8;
+pub const IPPROTO_ICMPV6: u8 = IpProto::Ipv6Icmp as u8;
 
-/// Offsets of the headers we use (IPv4 without options, IPv6 without extension headers).
-pub const L3: usize = 14;
-pub const L4_V4: usize = L3 + 20;
-pub const L4_V6: usize = L3 + 40;
+/// Version and header length of an IPv4 header without options (`vihl`).
+pub const IPV4_NO_OPTIONS: u8 = 0x45;
 
-/// The `N` bytes at `off`, or `None` if the frame is shorter.
+/// IPv4 without options, as the program handles it.
+#[repr(C)]
+pub struct Ip4 {
+    pub eth: EthHdr,
+    pub ip: Ipv4Hdr,
+}
+
+#[repr(C)]
+pub struct Udp4 {
+    pub eth: EthHdr,
+    pub ip: Ipv4Hdr,
+    pub udp: UdpHdr,
+}
+
+#[repr(C)]
+pub struct Icmp4 {
+    pub eth: EthHdr,
+    pub ip: Ipv4Hdr,
+    pub icmp: Icmpv4Hdr,
+}
+
+/// IPv6 without extension headers, as the program handles it.
+#[repr(C)]
+pub struct Ip6 {
+    pub eth: EthHdr,
+    pub ip: Ipv6Hdr,
+}
+
+#[repr(C)]
+pub struct Udp6 {
+    pub eth: EthHdr,
+    pub ip: Ipv6Hdr,
+    pub udp: UdpHdr,
+}
+
+#[repr(C)]
+pub struct Icmp6 {
+    pub eth: EthHdr,
+    pub ip: Ipv6Hdr,
+    pub icmp: Icmpv6Hdr,
+}
+
+/// Neighbour Solicitation: the ICMPv6 header (its `data` is the reserved word) and the
+/// target; `network-types` has no Neighbour Discovery types.
+#[repr(C)]
+pub struct Ns {
+    pub eth: EthHdr,
+    pub ip: Ipv6Hdr,
+    pub icmp: Icmpv6Hdr,
+    pub target: [u8; 16],
+}
+
+/// Neighbour Advertisement with one option, the target link-layer address.
+#[repr(C)]
+pub struct Na {
+    pub eth: EthHdr,
+    pub ip: Ipv6Hdr,
+    pub icmp: Icmpv6Hdr,
+    pub target: [u8; 16],
+    pub opt: LinkLayerOpt,
+}
+
+/// An ND link-layer address option (RFC 4861 §4.6.1): type, length in 8-byte units, MAC.
+#[repr(C)]
+pub struct LinkLayerOpt {
+    pub kind: u8,
+    pub len: u8,
+    pub mac: [u8; 6],
+}
+
+/// ARP over Ethernet for IPv4, without padding.
+#[repr(C)]
+pub struct Arp {
+    pub eth: EthHdr,
+    pub arp: ArpHdr,
+}
+
+const _: () = {
+    use core::mem::size_of;
+    assert!(size_of::<Ip4>() == 34 && size_of::<Udp4>() == 42 && size_of::<Icmp4>() == 42);
+    assert!(size_of::<Ip6>() == 54 && size_of::<Udp6>() == 62 && size_of::<Icmp6>() == 62);
+    assert!(size_of::<Ns>() == 78 && size_of::<Na>() == 86 && size_of::<Arp>() == 42);
+};
+
+/// The frame as `T` (a header stack from offset 0), or `None` if the frame is shorter.
+#[inline(always)]
+pub fn view<T>(ctx: &XdpContext) -> Option<&'static mut T> {
+    let start = ctx.data();
+    let end = ctx.data_end();
+    if start + core::mem::size_of::<T>() > end {
+        return None;
+    }
+    // SAFETY: [start, start + size_of::<T>()) lies inside the packet (checked above); T
+    // is a header stack of byte arrays and u16s, valid for any bits, and the packet is
+    // at least 2-aligned; the reference does not outlive the program run.
+    Some(unsafe { &mut *(start as *mut T) })
+}
+
+/// The `N` bytes at `off`, or `None` if the frame is shorter: the HSRP payload.
 #[inline(always)]
 pub fn bytes<const N: usize>(ctx: &XdpContext, off: usize) -> Option<&'static mut [u8; N]> {
     let start = ctx.data();
@@ -40,51 +148,29 @@ pub fn ifindex(ctx: &XdpContext) -> u32 {
     unsafe { (*ctx.ctx).ingress_ifindex }
 }
 
+/// A big-endian u16 field.
 #[inline(always)]
-pub fn be16<const N: usize>(b: &[u8; N], i: usize) -> u16 {
-    u16::from_be_bytes([b[i], b[i + 1]])
+pub fn be16(b: [u8; 2]) -> u16 {
+    u16::from_be_bytes(b)
 }
 
+/// Copies a field out as one value, so LLVM reads it with word-sized loads (a MAC is one
+/// u32 and one u16 load) instead of byte by byte.
 #[inline(always)]
-pub fn put_be16<const N: usize>(b: &mut [u8; N], i: usize, v: u16) {
-    let v = v.to_be_bytes();
-    b[i] = v[0];
-    b[i + 1] = v[1];
-}
-
-/// Copies `M` bytes at `i` as one value, so LLVM reads them with word-sized loads
-/// (a MAC is one u32 and one u16 load) instead of byte by byte.
-#[inline(always)]
-pub fn array<const N: usize, const M: usize>(b: &[u8; N], i: usize) -> [u8; M] {
+pub fn get<const M: usize>(b: &[u8; M]) -> [u8; M] {
     let mut a = [0u8; M];
-    a.copy_from_slice(&b[i..i + M]);
+    a.copy_from_slice(b);
     a
 }
 
-#[inline(always)]
-pub fn mac<const N: usize>(b: &[u8; N], i: usize) -> [u8; 6] {
-    array(b, i)
-}
-
-#[inline(always)]
-pub fn ip4<const N: usize>(b: &[u8; N], i: usize) -> [u8; 4] {
-    array(b, i)
-}
-
-#[inline(always)]
-pub fn ip6<const N: usize>(b: &[u8; N], i: usize) -> [u8; 16] {
-    array(b, i)
-}
-
-/// Writes `v` at `i` with u16 stores (and a last byte if `M` is odd). A plain
-/// `copy_from_slice` of bytes that came from the same frame is merged by LLVM into a
+/// Writes `v` into the field `dst` with u16 stores (and a last byte if `M` is odd). A
+/// plain assignment of bytes that came from the same frame is merged by LLVM into a
 /// `memmove`, which the BPF backend does not expand: it becomes a call to a byte loop.
 /// Scalar stores of loaded values are never merged that way. The source is read in u16
 /// chunks, not wider: it may sit on the stack at a 2-byte offset (e.g. the MACs of the
 /// fib parameter block), and the verifier rejects misaligned stack access.
 #[inline(always)]
-pub fn put<const N: usize, const M: usize>(b: &mut [u8; N], i: usize, v: &[u8; M]) {
-    let dst = &mut b[i..i + M];
+pub fn put<const M: usize>(dst: &mut [u8; M], v: &[u8; M]) {
     let (d, s) = (dst.as_mut_ptr(), v.as_ptr());
     let mut k = 0;
     while k + 2 <= M {
@@ -100,10 +186,9 @@ pub fn put<const N: usize, const M: usize>(b: &mut [u8; N], i: usize, v: &[u8; M
     }
 }
 
-/// Writes a u32 and a u16 (native order) at `i`: a MAC held as two words.
+/// Writes a u32 and a u16 (native order) into a MAC field: a MAC held as two words.
 #[inline(always)]
-pub fn put_mac_words<const N: usize>(b: &mut [u8; N], i: usize, lo: u32, hi: u16) {
-    let dst = &mut b[i..i + 6];
+pub fn put_mac_words(dst: &mut [u8; 6], lo: u32, hi: u16) {
     // SAFETY: dst is 6 bytes long.
     unsafe {
         (dst.as_mut_ptr() as *mut u32).write_unaligned(lo);

@@ -1003,7 +1003,8 @@ fn standby_line(ifc: &mut InterfaceDraft, line: usize, toks: &[&str]) -> Result<
             return set(&mut ifc.mac_refresh, s as u8, line, "standby mac-refresh");
         }
         _ if values::is_decimal(first) => {
-            (values::number(first, 0, 4095, "group")? as u16, &toks[2..])
+            let max = hsrp_ebpf::proto::MAX_GROUP_V2.into();
+            (values::number(first, 0, max, "group")? as u16, &toks[2..])
         }
         // IOS: no group number means group 0.
         _ => (0, &toks[1..]),

@@ -239,6 +239,9 @@ fn group_detail(out: &mut String, g: &GroupStatus) {
             "    ARP {} answered, {} dropped; ND {} answered, {} dropped; echo {} answered",
             d.arp_answered, d.arp_dropped, d.nd_answered, d.nd_dropped, d.echo_answered
         );
+        if d.aborted != 0 {
+            let _ = writeln!(out, "    {} aborted by the XDP program", d.aborted);
+        }
     }
 }
 

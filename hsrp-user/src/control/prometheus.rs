@@ -153,6 +153,13 @@ pub fn render(snap: &Snapshot) -> String {
         "ICMP/ICMPv6 echo requests to a virtual IP answered by XDP.",
         dp(|c| c.echo_answered),
     );
+    group_counter(
+        &mut out,
+        snap,
+        "hsrpd_group_aborted_frames_total",
+        "Frames to the virtual MAC the XDP program aborted (expected to stay 0).",
+        dp(|c| c.aborted),
+    );
 
     out.family(
         "hsrpd_interface_up",

@@ -230,4 +230,8 @@ pub struct DataplaneCounters {
     pub nd_answered: u64,
     pub nd_dropped: u64,
     pub echo_answered: u64,
+    /// Frames the XDP program aborted (it lost the headers it had read): expected to stay
+    /// 0.
+    #[serde(default)]
+    pub aborted: u64,
 }

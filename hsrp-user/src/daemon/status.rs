@@ -159,5 +159,6 @@ fn dataplane_counters(c: &Counters) -> DataplaneCounters {
         nd_answered: c.nd_answered,
         nd_dropped: c.nd_dropped,
         echo_answered: c.echo_answered,
+        aborted: c.aborted,
     }
 }

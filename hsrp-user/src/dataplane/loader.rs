@@ -40,6 +40,12 @@ const LINK_PREFIX: &str = "link_";
 /// aya-log's ring buffer: read by the log pump, not pinned.
 const AYA_LOG_MAP: &str = "AYA_LOGS";
 
+/// The program that writes the classifier's log lines (reached by a tail call through
+/// [`LOG_PROG_MAP`]), and that map. Not pinned: the lines are only read by this process's
+/// log pump, and with the map empty the classifier's tail call falls through.
+const LOG_PROGRAM_NAME: &str = "hsrp_log";
+const LOG_PROG_MAP: &str = "HSRP_LOG_PROG";
+
 /// `statfs(2)` magic of the BPF filesystem (linux/magic.h).
 const BPF_FS_MAGIC: u32 = 0xcafe_4a11;
 
@@ -156,7 +162,7 @@ impl Dataplane {
         let mut pinned = Vec::new();
         if let Some(dir) = &opts.pin_dir {
             for (name, map) in ebpf.maps() {
-                if name.starts_with('.') || name == AYA_LOG_MAP {
+                if name.starts_with('.') || name == AYA_LOG_MAP || name == LOG_PROG_MAP {
                     continue;
                 }
                 let path = dir.join(name);
@@ -177,6 +183,11 @@ impl Dataplane {
                 None
             }
         };
+        if logs.is_some() {
+            if let Err(e) = install_log_program(&mut ebpf) {
+                warn!("the XDP program's log lines are off: {e:#}");
+            }
+        }
 
         Ok(Dataplane {
             ebpf,
@@ -362,6 +373,27 @@ pub fn attach_policy(driver: Option<&str>) -> AttachPolicy {
         },
         _ => AttachPolicy::NativeFirst,
     }
+}
+
+/// Loads the logging program and puts it where the classifier's tail call looks.
+fn install_log_program(ebpf: &mut Ebpf) -> Result<()> {
+    let program: &mut Xdp = ebpf
+        .program_mut(LOG_PROGRAM_NAME)
+        .with_context(|| format!("the XDP object has no program `{LOG_PROGRAM_NAME}`"))?
+        .try_into()
+        .with_context(|| format!("`{LOG_PROGRAM_NAME}` is not an XDP program"))?;
+    program
+        .load()
+        .with_context(|| format!("the verifier rejected `{LOG_PROGRAM_NAME}`"))?;
+    let fd = program.fd()?.try_clone()?;
+    let map = ebpf
+        .map_mut(LOG_PROG_MAP)
+        .with_context(|| format!("the XDP object has no map {LOG_PROG_MAP}"))?;
+    let mut slots = aya::maps::ProgramArray::try_from(map)?;
+    slots
+        .set(0, &fd, 0)
+        .with_context(|| format!("setting {LOG_PROG_MAP}[0]"))?;
+    Ok(())
 }
 
 fn xdp_program(ebpf: &mut Ebpf) -> Result<&mut Xdp> {

@@ -147,8 +147,8 @@ impl GroupConfig {
     pub fn validate(&self, local_ip: IpAddr) -> Result<(), GroupConfigError> {
         let g = self.group;
         let max_group = match self.version {
-            Version::V1 => 255,
-            Version::V2 => 4095,
+            Version::V1 => hsrp_ebpf::proto::MAX_GROUP_V1,
+            Version::V2 => hsrp_ebpf::proto::MAX_GROUP_V2,
         };
         if g > max_group {
             return Err(GroupConfigError(format!(

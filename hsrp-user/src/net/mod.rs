@@ -59,6 +59,6 @@ pub use watch::{NetEvent, NetWatcher};
 pub type Result<T, E = NetError> = std::result::Result<T, E>;
 
 /// UDP port of HSRP over IPv4 (v1 and v2).
-pub const HSRP_PORT_V4: u16 = 1985;
+pub const HSRP_PORT_V4: u16 = hsrp_ebpf::proto::PORT_V4;
 /// UDP port of HSRPv2 over IPv6.
-pub const HSRP_PORT_V6: u16 = 2029;
+pub const HSRP_PORT_V6: u16 = hsrp_ebpf::proto::PORT_V6;

@@ -11,9 +11,9 @@ use super::{check_len, check_room, Error, Field};
 /// Length of the text authentication data (v1 field, v2 TLV value).
 pub const TEXT_LEN: usize = 8;
 /// TLV type of the MD5 authentication TLV.
-pub const MD5_TLV_TYPE: u8 = 4;
+pub const MD5_TLV_TYPE: u8 = hsrp_ebpf::proto::TLV_MD5_AUTH;
 /// Value length of the MD5 TLV.
-pub const MD5_VALUE_LEN: u8 = 28;
+pub const MD5_VALUE_LEN: u8 = hsrp_ebpf::proto::MD5_VALUE_LEN;
 /// Whole MD5 TLV, header included.
 pub const MD5_TLV_LEN: usize = 2 + MD5_VALUE_LEN as usize;
 /// The only algorithm HSRP defines.

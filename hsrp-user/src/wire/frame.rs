@@ -21,9 +21,9 @@ pub const ETHERTYPE_ARP: u16 = 0x0806;
 /// Shortest Ethernet frame without FCS; IOS pads ARP to it, so do we.
 pub const ETH_MIN_FRAME: usize = 60;
 
-pub const V1_GROUP: Ipv4Addr = Ipv4Addr::new(224, 0, 0, 2);
-pub const V2_GROUP_V4: Ipv4Addr = Ipv4Addr::new(224, 0, 0, 102);
-pub const V2_GROUP_V6: Ipv6Addr = Ipv6Addr::new(0xff02, 0, 0, 0, 0, 0, 0, 0x66);
+pub const V1_GROUP: Ipv4Addr = Ipv4Addr::from_octets(hsrp_ebpf::proto::GROUP_V1);
+pub const V2_GROUP_V4: Ipv4Addr = Ipv4Addr::from_octets(hsrp_ebpf::proto::GROUP_V2_V4);
+pub const V2_GROUP_V6: Ipv6Addr = Ipv6Addr::from_octets(hsrp_ebpf::proto::GROUP_V2_V6);
 pub const ALL_NODES: Ipv6Addr = Ipv6Addr::new(0xff02, 0, 0, 0, 0, 0, 0, 1);
 
 pub const TTL_V1: u8 = 1;

@@ -38,10 +38,11 @@ pub use ra::{router_advertisement, PrefixInfo, RaRepr};
 pub use rs::{router_solicitation, RsPacket, RsRepr};
 pub use v1::{AdvState, AdvertiseRepr};
 
-/// UDP port of HSRPv1 and HSRPv2 over IPv4.
-pub const PORT_V4: u16 = 1985;
+/// UDP port of HSRPv1 and HSRPv2 over IPv4 (shared with the XDP filter, like every
+/// constant from `hsrp_ebpf::proto`).
+pub const PORT_V4: u16 = hsrp_ebpf::proto::PORT_V4;
 /// UDP port of HSRPv2 over IPv6.
-pub const PORT_V6: u16 = 2029;
+pub const PORT_V6: u16 = hsrp_ebpf::proto::PORT_V6;
 /// Longest payload `encode_group` produces (v2 Group State + MD5 TLVs).
 pub const MAX_PAYLOAD_LEN: usize = v2::GROUP_STATE_TLV_LEN + auth::MD5_TLV_LEN;
 

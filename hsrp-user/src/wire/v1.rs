@@ -8,11 +8,11 @@ use super::{check_len, check_room, Error, Field};
 use crate::proto::{Opcode, State, Version};
 
 /// Length of a Hello/Coup/Resign packet without MD5.
-pub const PACKET_LEN: usize = 20;
+pub const PACKET_LEN: usize = hsrp_ebpf::proto::V1_PACKET_LEN;
 /// Length of an Advertise packet.
-pub const ADVERTISE_LEN: usize = 16;
+pub const ADVERTISE_LEN: usize = hsrp_ebpf::proto::V1_ADVERTISE_LEN;
 /// Wire opcode of Advertise.
-pub const OPCODE_ADVERTISE: u8 = 3;
+pub const OPCODE_ADVERTISE: u8 = hsrp_ebpf::proto::V1_OPCODE_ADVERTISE;
 
 mod field {
     use super::Field;

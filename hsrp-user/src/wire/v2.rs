@@ -9,15 +9,15 @@ use super::v1::{opcode_from_wire, opcode_to_wire};
 use super::{check_len, check_room, Error, Field};
 use crate::proto::{MacAddr, Opcode, State, Version};
 
-pub const TLV_GROUP_STATE: u8 = 1;
-pub const TLV_INTERFACE_STATE: u8 = 2;
-pub const TLV_TEXT_AUTH: u8 = 3;
+pub const TLV_GROUP_STATE: u8 = hsrp_ebpf::proto::TLV_GROUP_STATE;
+pub const TLV_INTERFACE_STATE: u8 = hsrp_ebpf::proto::TLV_INTERFACE_STATE;
+pub const TLV_TEXT_AUTH: u8 = hsrp_ebpf::proto::TLV_TEXT_AUTH;
 pub const TLV_MD5_AUTH: u8 = super::auth::MD5_TLV_TYPE;
 
 /// Value length of the Group State TLV.
-pub const GROUP_STATE_VALUE_LEN: u8 = 40;
+pub const GROUP_STATE_VALUE_LEN: u8 = hsrp_ebpf::proto::GROUP_STATE_VALUE_LEN;
 pub const GROUP_STATE_TLV_LEN: usize = 2 + GROUP_STATE_VALUE_LEN as usize;
-pub const INTERFACE_STATE_VALUE_LEN: u8 = 4;
+pub const INTERFACE_STATE_VALUE_LEN: u8 = hsrp_ebpf::proto::INTERFACE_STATE_VALUE_LEN;
 pub const INTERFACE_STATE_TLV_LEN: usize = 2 + INTERFACE_STATE_VALUE_LEN as usize;
 pub const TEXT_AUTH_VALUE_LEN: u8 = TEXT_LEN as u8;
 pub const TEXT_AUTH_TLV_LEN: usize = 2 + TEXT_LEN;
@@ -290,7 +290,7 @@ pub struct GroupStateRepr {
 }
 
 impl GroupStateRepr {
-    pub const MAX_GROUP: u16 = 4095;
+    pub const MAX_GROUP: u16 = hsrp_ebpf::proto::MAX_GROUP_V2;
 
     pub fn parse<T: AsRef<[u8]>>(tlv: &GroupState<T>, at: usize) -> Result<Self, Error> {
         if tlv.version() != 2 {
