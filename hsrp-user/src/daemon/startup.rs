@@ -152,6 +152,7 @@ impl Daemon {
             precise: None,
             bfd: super::bfd::Peering::new(bfd_tx),
             bfd_rx,
+            tx: Default::default(),
         };
         // (interface, group) pairs; the interface configuration is borrowed, not cloned per
         // group (it holds every group: cloning it per group is quadratic in memory).

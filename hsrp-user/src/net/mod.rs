@@ -35,7 +35,7 @@ pub use driver::driver_name;
 pub use error::NetError;
 pub use links::{IfAddr, InterfaceInfo, Netlink};
 pub use notify::{watchdog_timeout, Notifier};
-pub use packet::{PacketSocket, HSRP_MULTICAST_MACS};
+pub use packet::{PacketSocket, HSRP_MULTICAST_MACS, SEND_BATCH};
 pub use prefix::IpPrefix;
 pub use sysctl::{
     disable_icmp_redirects, icmp_redirects_enabled, ipv4_forwarding, ipv4_forwarding_on,
