@@ -309,21 +309,33 @@ impl fmt::Display for HelloTiming {
 /// path (routers' `lan0`, the bridge ports). A veth transmits synchronously: without this,
 /// the bridge's forwarding and the other router's whole receive path for each hello run as
 /// softirq in the sending hsrpd's context and are charged to it, which on real hardware
-/// happens in the NIC's interrupt and on other machines. Needs XDP on each of them (veth
-/// has NAPI only then): hsrpd's own on `lan0`, the pass-through on the bridge ports
-/// (`LabOptions::xdp_on_switch`). Call after hsrpd has attached.
+/// happens in the NIC's interrupt and on other machines. A veth has NAPI only with a
+/// native XDP program or with GRO on, and hsrpd (like the pass-through on the bridge
+/// ports, `LabOptions::xdp_on_switch`) attaches in generic mode: GRO is turned on. A veth
+/// hands a frame to its peer's NAPI only if the sender has no TSO (or, for a frame still
+/// owned by a local socket, the peer forwards UDP GRO): TSO is turned off, else every frame
+/// takes the per-CPU backlog, in softirq of the sender. And NAPI's ring is 256 frames: a
+/// FIFO (a NIC's transmit queue) in front of it holds a burst (a thousand groups' GARPs,
+/// hellos due together) instead of failing the send with ENOBUFS. Call after hsrpd has
+/// attached.
 pub fn threaded_napi(lab: &Lab) -> Result<()> {
     for r in &lab.routers {
-        r.ns.exec(&format!("echo 1 > /sys/class/net/{ROUTER_LAN_IF}/threaded"))
+        r.ns.exec(&napi_thread_commands(ROUTER_LAN_IF))
             .with_context(|| format!("threaded NAPI on {} {ROUTER_LAN_IF}", r.name))?;
         lab.lan
-            .exec(&format!(
-                "echo 1 > /sys/class/net/{}/threaded",
-                r.switch_port
-            ))
+            .exec(&napi_thread_commands(&r.switch_port))
             .with_context(|| format!("threaded NAPI on {}", r.switch_port))?;
     }
     Ok(())
+}
+
+/// The shell commands that put veth `dev`'s receive processing in a NAPI thread (see
+/// [`threaded_napi`]).
+fn napi_thread_commands(dev: &str) -> String {
+    format!(
+        "ethtool -K {dev} gro on tso off && tc qdisc replace dev {dev} root pfifo limit 4096 \
+         && echo 1 > /sys/class/net/{dev}/threaded"
+    )
 }
 
 /// Waits until every one of `groups` groups is Active on r1 and Standby on r2.

@@ -235,6 +235,47 @@ fn oversized_frame_is_an_error_naming_the_interface_and_the_socket_goes_on() {
 }
 
 #[test]
+fn a_batch_crosses_in_order_and_a_frame_that_fails_is_reported_and_skipped() {
+    let p = pair();
+    run_in(&p.ns, || async {
+        let tx = PacketSocket::open(&p.a).unwrap();
+        let rx = PacketSocket::open(&p.b).unwrap();
+        // More than two sendmmsg calls' worth; each frame told apart by its IPv4
+        // identification. Frame 0 (first of a call) and frame 70 (inside the second call)
+        // are longer than the veth's MTU: EMSGSIZE.
+        let count = 2 * hsrp_user::net::SEND_BATCH + 22;
+        let oversized = [0, 70];
+        let frames: Vec<Vec<u8>> = (0..count)
+            .map(|i| {
+                if oversized.contains(&i) {
+                    return vec![0u8; 3000];
+                }
+                let mut f = v4_hello();
+                f[18..20].copy_from_slice(&(i as u16).to_be_bytes());
+                f
+            })
+            .collect();
+        let slices: Vec<&[u8]> = frames.iter().map(|f| f.as_slice()).collect();
+        let mut failed = Vec::new();
+        tx.send_batch(&slices, |i, e| failed.push((i, e.to_string())))
+            .await;
+        assert_eq!(
+            failed.iter().map(|(i, _)| *i).collect::<Vec<_>>(),
+            oversized,
+            "{failed:?}"
+        );
+        assert!(failed.iter().all(|(_, e)| e.contains(&p.a)), "{failed:?}");
+        for (i, frame) in frames.iter().enumerate() {
+            if !oversized.contains(&i) {
+                let got = recv_one(&rx).await;
+                assert_eq!(got.as_ref(), Some(frame), "frame {i}");
+            }
+        }
+        assert_eq!(recv_one(&rx).await, None, "more frames than sent");
+    });
+}
+
+#[test]
 fn socket_survives_its_interface_going_down_and_up() {
     let p = pair();
     run_in(&p.ns, || async {

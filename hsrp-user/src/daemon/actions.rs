@@ -33,6 +33,10 @@ impl Daemon {
     /// Carries out `actions` of group `gi`, in order.
     pub(super) async fn execute(&mut self, gi: usize, actions: Vec<Action>) {
         for action in actions {
+            if !matches!(action, Action::Send { .. }) {
+                // What is queued goes first, in the order it was asked for (`tx_batch`).
+                self.flush_tx().await;
+            }
             match action {
                 Action::Send { msg, from_vmac } => {
                     let g = &self.groups[gi];
@@ -47,6 +51,11 @@ impl Daemon {
                     let built = group_frame(&msg, &g.fsm.config().auth, local, src_mac, &mut frame);
                     match built {
                         Ok(n) => {
+                            if self.queue_frame(gi, msg.opcode, &frame[..n]).await {
+                                continue;
+                            }
+                            let g = &self.groups[gi];
+                            let iface = &self.ifaces[g.iface];
                             if let Err(e) = iface.socket.send(&frame[..n]).await {
                                 warn!("{}: sending {:?}: {e}", g.key, msg.opcode);
                             }

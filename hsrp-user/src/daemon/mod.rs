@@ -14,7 +14,8 @@
 //! - `handover`: graceful stop, forwarding until the new Active has taken over.
 //! - `table`: the groups and their indexes (`schedule`: deadline order and group
 //!   lookup, so a wake-up costs O(log groups));
-//!   `lateness`: how late timers are served.
+//!   `lateness`: how late timers are served; `tx_batch`: the hellos of one wake-up sent
+//!   with one system call.
 //! - `groups`: configuration → state machine.
 //! - `service`: systemd readiness, watchdog and stop notifications.
 //! - `bfd`: HSRP BFD peering, BFD sessions to the Active/Standby peers of the groups.
@@ -55,6 +56,7 @@ mod startup;
 mod status;
 mod table;
 mod tracking;
+mod tx_batch;
 
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
@@ -300,6 +302,8 @@ struct Daemon {
     /// HSRP BFD peering: the sessions, and the datagrams their listeners receive.
     bfd: bfd::Peering,
     bfd_rx: mpsc::Receiver<bfd::BfdRx>,
+    /// Group messages of the wake-up being served, sent together (`tx_batch`).
+    tx: tx_batch::TxBatch,
 }
 
 /// What a received frame is to the groups (`Daemon::classify`).
@@ -426,12 +430,14 @@ impl Daemon {
         let mut due = std::mem::take(&mut self.due);
         due.clear();
         self.groups.due(now, &mut due);
+        self.begin_tx_batch();
         for &gi in &due {
             if let Some(t) = self.groups[gi].fsm.next_deadline().filter(|t| *t <= now) {
                 self.lateness.record(now.saturating_since(t));
                 self.feed(gi, Event::Timer).await;
             }
         }
+        self.end_tx_batch().await;
         self.due = due;
         self.key_timers(now).await;
         self.track_timers().await;

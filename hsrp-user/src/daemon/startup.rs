@@ -108,6 +108,7 @@ impl Daemon {
             precise: None,
             bfd: super::bfd::Peering::new(bfd_tx),
             bfd_rx,
+            tx: Default::default(),
         };
         daemon.add_groups()?;
         daemon.bring_up().await;

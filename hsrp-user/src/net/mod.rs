@@ -45,7 +45,7 @@ pub use error::NetError;
 pub use interfaces::{ifindex, interfaces, LinkName, SystemView};
 pub use links::{IfAddr, InterfaceInfo, Netlink};
 pub use notify::{watchdog_timeout, Notifier};
-pub use packet::{PacketSocket, HSRP_MULTICAST_MACS};
+pub use packet::{PacketSocket, HSRP_MULTICAST_MACS, SEND_BATCH};
 pub use packet_send::SendOnlyPacketSocket;
 pub use prefix::IpPrefix;
 pub use routing::{RouteShape, RoutingChange, RoutingEntry, RoutingWatch, RuleShape};

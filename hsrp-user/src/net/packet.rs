@@ -158,6 +158,49 @@ impl PacketSocket {
         }
     }
 
+    /// Sends complete Ethernet frames in order, up to [`SEND_BATCH`] per system call
+    /// (sendmmsg): with a thousand groups, the hellos due at one wake-up cost one call
+    /// instead of one each. A frame that cannot be sent is reported to `failed` with its
+    /// index and skipped; the frames after it still go.
+    pub async fn send_batch(&self, frames: &[&[u8]], mut failed: impl FnMut(usize, NetError)) {
+        let mut next = 0;
+        while next < frames.len() {
+            let chunk = &frames[next..frames.len().min(next + SEND_BATCH)];
+            let mut guard = match self.fd.writable().await {
+                Ok(g) => g,
+                Err(source) => {
+                    for i in next..frames.len() {
+                        let e = io::Error::new(source.kind(), source.to_string());
+                        failed(i, io_err(&self.iface, "wait writable", e));
+                    }
+                    return;
+                }
+            };
+            match guard.try_io(|fd| send_mmsg(fd.as_raw_fd(), chunk)) {
+                Ok(Ok(lens)) => {
+                    for (i, (sent, frame)) in lens.iter().zip(chunk).enumerate() {
+                        if *sent != frame.len() {
+                            let short = format!("short send: {sent} of {} bytes", frame.len());
+                            failed(
+                                next + i,
+                                io_err(&self.iface, "send", io::Error::other(short)),
+                            );
+                        }
+                    }
+                    // Never zero for a non-empty chunk (the kernel reports an error instead);
+                    // the guard keeps a surprise from looping.
+                    next += lens.len().max(1);
+                }
+                // Only the first frame of the chunk failed: report it, go on after it.
+                Ok(Err(source)) => {
+                    failed(next, io_err(&self.iface, "send", source));
+                    next += 1;
+                }
+                Err(_would_block) => continue,
+            }
+        }
+    }
+
     /// Receives the next HSRP control frame into `buf` and returns its length. Frames the
     /// host itself sends are never returned. A frame longer than `buf` is dropped with
     /// [`NetError::Truncated`]; ENETDOWN is returned once when the interface goes down (see
@@ -239,6 +282,36 @@ impl PacketSocket {
 enum Received {
     Frame(usize),
     Outgoing,
+}
+
+/// Frames per sendmmsg(2) in [`PacketSocket::send_batch`].
+pub const SEND_BATCH: usize = 64;
+
+/// One sendmmsg(2) of `frames` (at most [`SEND_BATCH`]): the bytes sent of each frame the
+/// kernel took, in order (fewer than `frames` when one failed after the first; the failing
+/// one is then first in the next call, which reports its error).
+fn send_mmsg(fd: RawFd, frames: &[&[u8]]) -> io::Result<Vec<usize>> {
+    let n = frames.len().min(SEND_BATCH);
+    // SAFETY: iovec and mmsghdr are plain old data; all-zero is a valid value of each.
+    let mut iov: [libc::iovec; SEND_BATCH] = unsafe { mem::zeroed() };
+    // SAFETY: as above.
+    let mut msgs: [libc::mmsghdr; SEND_BATCH] = unsafe { mem::zeroed() };
+    for (i, frame) in frames[..n].iter().enumerate() {
+        iov[i].iov_base = frame.as_ptr().cast_mut().cast();
+        iov[i].iov_len = frame.len();
+        msgs[i].msg_hdr.msg_iov = &mut iov[i];
+        msgs[i].msg_hdr.msg_iovlen = 1;
+    }
+    // SAFETY: `msgs[..n]` each point at one iovec describing a live, readable frame; the
+    // kernel only reads the frames and writes `msg_len` of each header.
+    let sent = unsafe { libc::sendmmsg(fd, msgs.as_mut_ptr(), n as libc::c_uint, 0) };
+    if sent < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(msgs[..sent as usize]
+        .iter()
+        .map(|m| m.msg_len as usize)
+        .collect())
 }
 
 /// One recvfrom(2): the frame's full length (MSG_TRUNC) and whether the host sent it.
