@@ -153,8 +153,10 @@ fn config_line_makes_the_timer_thread_fifo_and_sighup_follows_it() {
     let cfg = lab.daemon(1).unwrap().config.clone();
     fs::write(&cfg, config(None)).unwrap();
     lab.signal(1, libc::SIGHUP).unwrap();
+    // Both changes awaited: the thread leaves SCHED_FIFO before munlockall returns, and
+    // unlocking ~100 MiB on a loaded machine takes a while.
     let back = wait_for(Duration::from_secs(10), || {
-        sched(pid).0 == libc::SCHED_OTHER
+        sched(pid).0 == libc::SCHED_OTHER && locked_kib(pid) == 0
     });
     assert!(back.is_some(), "still real-time; log:\n{}", lab.log(1));
     assert_normal(pid);

@@ -21,6 +21,10 @@ pub const PACKAGES: &[(&str, &str)] = &[
         "the reference parser of `hsrpd status --format prometheus`",
     ),
     ("nftables", "firewall scenarios in tests"),
+    (
+        "iptables",
+        "iptables-nft and iptables-legacy rulesets in the firewall tests",
+    ),
     ("ethtool", "turning veth offloads off for sane checksums"),
     ("keepalived", "the reference FHRP in the failover benchmark"),
     (
