@@ -657,6 +657,12 @@ mod scanner {
         }
     }
 
+    /// `src` in `module` is reported with a violation containing `needle`.
+    fn assert_flagged(module: &str, src: &str, needle: &str) {
+        let v = check(module, src);
+        assert!(v.iter().any(|v| v.contains(needle)), "{v:#?}");
+    }
+
     #[test]
     fn aliases_self_super_globs_and_macros_do_not_hide_a_use() {
         let v = check(
@@ -667,46 +673,33 @@ mod scanner {
             v.iter().any(|v| v.starts_with("2: `libc::getifaddrs`")),
             "{v:#?}"
         );
-        let v = check("daemon", "use libc::*;");
-        assert!(v.iter().any(|v| v.contains("a glob of libc")), "{v:#?}");
-        let v = check(
+        assert_flagged("daemon", "use libc::*;", "a glob of libc");
+        assert_flagged(
             "daemon",
             "async fn f() { tokio::select! { c = async { rtnetlink::new_connection() } => {} } }",
+            "`rtnetlink::new_connection`",
         );
-        assert!(
-            v.iter().any(|v| v.contains("`rtnetlink::new_connection`")),
-            "{v:#?}"
-        );
-        let v = check(
+        assert_flagged(
             "daemon",
             "fn f() { log::info!(\"{:?}\", libc::if_nametoindex(std::ptr::null())); }",
-        );
-        assert!(
-            v.iter().any(|v| v.contains("`libc::if_nametoindex`")),
-            "{v:#?}"
+            "`libc::if_nametoindex`",
         );
         // From crate::fsm::x, super::super is the crate root.
-        let v = check("fsm", "use super::super::net::RoutingWatch;");
-        assert!(
-            v.iter().any(|v| v.contains("`crate::net::RoutingWatch`")),
-            "{v:#?}"
+        assert_flagged(
+            "fsm",
+            "use super::super::net::RoutingWatch;",
+            "`crate::net::RoutingWatch`",
         );
-        let v = check(
+        assert_flagged(
             "fsm",
             "use self::inner::X; mod inner { pub use crate::daemon::Daemon as X; }",
-        );
-        assert!(
-            v.iter().any(|v| v.contains("`crate::daemon::Daemon`")),
-            "{v:#?}"
+            "`crate::daemon::Daemon`",
         );
         // Only aya in the data plane, even through a rename.
-        let v = check(
+        assert_flagged(
             "daemon",
             "use aya::maps::HashMap as Map;\nfn f(m: Map<(), u32, u32>) {}",
-        );
-        assert!(
-            v.iter().any(|v| v.contains("only dataplane uses aya")),
-            "{v:#?}"
+            "only dataplane uses aya",
         );
         assert_eq!(
             check("dataplane", "use aya::maps::HashMap;"),
