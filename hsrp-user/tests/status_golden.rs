@@ -92,6 +92,7 @@ fn snapshot() -> Snapshot {
         forwarding: "fast path: no netfilter hook sees forwarded traffic".into(),
         bfd: Vec::new(),
         bfd_dropped: Default::default(),
+        bfd_totals: Default::default(),
         timer_lateness: Some(TimerLateness {
             wakeups: 28800,
             p50_ms: 0.05,

@@ -58,15 +58,15 @@ pub fn bfd_bench_config(i: usize, links: usize, bfd: Option<Bfd>, hello: u32, ho
     c
 }
 
-/// What router `i`'s BFD sessions report: how many are Up both ways, and the sums of
-/// their Up→Down transitions and detection-time expiries; and the sum of its groups'
-/// HSRP state changes. A session ended and started again (its peer stopped being the
-/// Active or Standby) starts its counters from 0, so a false Down that made the Standby
-/// take over shows in `state_changes`, which never go back.
+/// What router `i`'s BFD sessions report: how many are Up both ways, and the daemon's
+/// totals of Up→Down transitions and detection-time expiries since it started (ended
+/// sessions included, so a flap that ended and restarted a session still counts); and the
+/// sum of its groups' HSRP state changes.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct BfdTally {
     pub sessions: usize,
     pub up: usize,
+    pub sessions_started: u64,
     pub down_transitions: u64,
     pub detection_expiries: u64,
     pub state_changes: u64,
@@ -81,8 +81,9 @@ pub fn bfd_tally(lab: &Lab, i: usize) -> Result<BfdTally> {
             .iter()
             .filter(|b| b.state == "Up" && b.remote_state == "Up")
             .count(),
-        down_transitions: s.bfd.iter().map(|b| b.down_transitions).sum(),
-        detection_expiries: s.bfd.iter().map(|b| b.detection_expiries).sum(),
+        sessions_started: s.bfd_totals.sessions_started,
+        down_transitions: s.bfd_totals.down_transitions,
+        detection_expiries: s.bfd_totals.detection_expiries,
         state_changes: s.groups.iter().map(|g| g.state_changes).sum(),
     })
 }

@@ -187,6 +187,7 @@ fn bfd_session_up_forgeries_dropped_and_frozen_active_lost_fast() {
     assert_eq!(after.groups[0].state, State::Active);
 
     // Freeze the Active: no hello, no BFD, no Resign (the process is alive).
+    let totals_before = status(&lab, 2).bfd_totals;
     lab.signal(1, libc::SIGSTOP).unwrap();
     let took = wait_for(Duration::from_secs(5), || {
         group_state(&lab, 2) == Some(State::Active)
@@ -211,6 +212,19 @@ fn bfd_session_up_forgeries_dropped_and_frozen_active_lost_fast() {
     // gone (ended with an AdminDown).
     let gone = wait_for(Duration::from_secs(2), || status(&lab, 2).bfd.is_empty());
     assert!(gone.is_some(), "{:?}", status(&lab, 2).bfd);
+    // The ended session's Down stays in the daemon's totals.
+    let t = status(&lab, 2).bfd_totals;
+    let b = totals_before;
+    assert_eq!(
+        (
+            t.sessions_started - b.sessions_started,
+            t.sessions_ended - b.sessions_ended,
+            t.down_transitions - b.down_transitions,
+            t.detection_expiries - b.detection_expiries,
+        ),
+        (0, 1, 1, 1),
+        "before {b:?}, after {t:?}"
+    );
     assert!(
         lab.log(2).contains(&format!("BFD peer {r1}: Up -> Down")),
         "{}",

@@ -159,6 +159,19 @@ fn bfd_detail(out: &mut String, snap: &Snapshot) {
             d.bad_ttl, d.malformed, d.authenticated, d.unknown_discriminator, d.no_session
         );
     }
+    let t = snap.bfd_totals;
+    if t.sessions_started > 0 {
+        let _ = writeln!(
+            out,
+            "BFD since start: {} sessions started, {} ended, {} up / {} down, \
+             {} detection expiries",
+            t.sessions_started,
+            t.sessions_ended,
+            t.up_transitions,
+            t.down_transitions,
+            t.detection_expiries
+        );
+    }
 }
 
 fn group_detail(out: &mut String, g: &GroupStatus) {
@@ -473,7 +486,7 @@ mod tests {
 
     #[test]
     fn detail_lists_bfd_sessions_and_drops() {
-        use super::super::snapshot::{BfdDropCounters, BfdSessionStatus};
+        use super::super::snapshot::{BfdDropCounters, BfdSessionStatus, BfdTotals};
         let snap = Snapshot {
             groups: vec![group()],
             bfd: vec![BfdSessionStatus {
@@ -497,6 +510,13 @@ mod tests {
                 bad_ttl: 2,
                 ..Default::default()
             },
+            bfd_totals: BfdTotals {
+                sessions_started: 3,
+                sessions_ended: 2,
+                up_transitions: 4,
+                down_transitions: 3,
+                detection_expiries: 1,
+            },
             ..Default::default()
         };
         let text = detail(&snap);
@@ -518,6 +538,13 @@ mod tests {
             text.contains(
                 "BFD dropped: 2 bad TTL, 0 malformed, 0 authenticated, 0 unknown \
                  discriminator, 0 without session\n"
+            ),
+            "{text}"
+        );
+        assert!(
+            text.contains(
+                "BFD since start: 3 sessions started, 2 ended, 4 up / 3 down, \
+                 1 detection expiries\n"
             ),
             "{text}"
         );

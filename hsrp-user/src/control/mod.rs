@@ -24,7 +24,7 @@ use tokio::io::{AsyncBufReadExt, AsyncWriteExt};
 use tokio::sync::{mpsc, oneshot};
 
 pub use snapshot::{
-    BfdDropCounters, BfdSessionStatus, ControlCounters, DataplaneCounters, GroupStatus,
+    BfdDropCounters, BfdSessionStatus, BfdTotals, ControlCounters, DataplaneCounters, GroupStatus,
     InterfaceStatus, PeerStatus, Snapshot, TimerLateness,
 };
 pub use snapshot::{TrackPending, TrackStatus, TrackedBy};

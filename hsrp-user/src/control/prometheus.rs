@@ -229,7 +229,80 @@ pub fn render(snap: &Snapshot) -> String {
         );
         out.sample("hsrpd_timer_wakeups_total", &[], l.wakeups as f64);
     }
+    bfd(&mut out, snap);
     out.text
+}
+
+/// HSRP BFD peering, written only when the daemon runs or ran BFD (no empty families for
+/// the many configurations without it).
+fn bfd(out: &mut Exposition, snap: &Snapshot) {
+    let (t, d) = (snap.bfd_totals, snap.bfd_dropped);
+    if snap.bfd.is_empty() && t == Default::default() && d == Default::default() {
+        return;
+    }
+    out.family(
+        "hsrpd_bfd_session_up",
+        "gauge",
+        "1 while the BFD session to the peer is Up, 0 otherwise.",
+    );
+    for b in &snap.bfd {
+        let peer = b.peer.map_or_else(String::new, |p| p.to_string());
+        out.sample(
+            "hsrpd_bfd_session_up",
+            &[("interface", b.interface.clone()), ("peer", peer)],
+            f64::from(u8::from(b.state == "Up")),
+        );
+    }
+    for (name, help, value) in [
+        (
+            "hsrpd_bfd_sessions_started_total",
+            "BFD sessions started since the daemon started.",
+            t.sessions_started,
+        ),
+        (
+            "hsrpd_bfd_sessions_ended_total",
+            "BFD sessions ended (peer no longer Active or Standby, or peering off).",
+            t.sessions_ended,
+        ),
+        (
+            "hsrpd_bfd_detection_expiries_total",
+            "BFD detection times that expired, ended sessions included.",
+            t.detection_expiries,
+        ),
+    ] {
+        out.family(name, "counter", help);
+        out.sample(name, &[], value as f64);
+    }
+    out.family(
+        "hsrpd_bfd_transitions_total",
+        "counter",
+        "BFD sessions entering or leaving Up, ended sessions included.",
+    );
+    for (direction, value) in [("up", t.up_transitions), ("down", t.down_transitions)] {
+        out.sample(
+            "hsrpd_bfd_transitions_total",
+            &[("direction", direction.to_string())],
+            value as f64,
+        );
+    }
+    out.family(
+        "hsrpd_bfd_dropped_packets_total",
+        "counter",
+        "BFD packets dropped before any session saw them, by reason.",
+    );
+    for (reason, value) in [
+        ("bad_ttl", d.bad_ttl),
+        ("malformed", d.malformed),
+        ("authenticated", d.authenticated),
+        ("unknown_discriminator", d.unknown_discriminator),
+        ("no_session", d.no_session),
+    ] {
+        out.sample(
+            "hsrpd_bfd_dropped_packets_total",
+            &[("reason", reason.to_string())],
+            value as f64,
+        );
+    }
 }
 
 fn group_labels(g: &GroupStatus) -> Vec<(&'static str, String)> {
@@ -312,6 +385,39 @@ fn escape_help(v: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn bfd_families_only_with_bfd_and_with_ended_sessions_counted() {
+        use super::super::snapshot::{BfdSessionStatus, BfdTotals};
+        assert!(!render(&Snapshot::default()).contains("bfd"));
+        let snap = Snapshot {
+            bfd: vec![BfdSessionStatus {
+                interface: "eth0".into(),
+                peer: Some("192.168.1.3".parse().unwrap()),
+                state: "Up".into(),
+                ..Default::default()
+            }],
+            bfd_totals: BfdTotals {
+                sessions_started: 2,
+                sessions_ended: 1,
+                up_transitions: 2,
+                down_transitions: 1,
+                detection_expiries: 1,
+            },
+            ..Default::default()
+        };
+        let text = render(&snap);
+        for line in [
+            "hsrpd_bfd_session_up{interface=\"eth0\",peer=\"192.168.1.3\"} 1\n",
+            "hsrpd_bfd_sessions_started_total 2\n",
+            "hsrpd_bfd_sessions_ended_total 1\n",
+            "hsrpd_bfd_transitions_total{direction=\"down\"} 1\n",
+            "hsrpd_bfd_detection_expiries_total 1\n",
+            "hsrpd_bfd_dropped_packets_total{reason=\"bad_ttl\"} 0\n",
+        ] {
+            assert!(text.contains(line), "missing {line:?} in\n{text}");
+        }
+    }
 
     #[test]
     fn labels_are_escaped() {

@@ -44,6 +44,9 @@ pub struct Snapshot {
     /// BFD packets dropped before reaching any session.
     #[serde(default)]
     pub bfd_dropped: BfdDropCounters,
+    /// Totals over every BFD session since the daemon started, ended sessions included.
+    #[serde(default)]
+    pub bfd_totals: BfdTotals,
 }
 
 /// One BFD session to a peer (the Active or Standby of a group on `interface`).
@@ -85,6 +88,18 @@ pub struct BfdDropCounters {
     pub unknown_discriminator: u64,
     /// Your Discriminator 0 from an address we run no session with.
     pub no_session: u64,
+}
+
+/// What every BFD session of the daemon did since it started. A session ends when its
+/// peer stops being the group's Active or Standby, taking its own counters with it; these
+/// keep counting, so a flap that ended and restarted a session is still seen.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BfdTotals {
+    pub sessions_started: u64,
+    pub sessions_ended: u64,
+    pub up_transitions: u64,
+    pub down_transitions: u64,
+    pub detection_expiries: u64,
 }
 
 /// One tracked object.

@@ -24,7 +24,7 @@ use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
 use crate::bfd::{Action, Event, Session, SessionConfig};
-use crate::control::{BfdDropCounters, BfdSessionStatus};
+use crate::control::{BfdDropCounters, BfdSessionStatus, BfdTotals};
 use crate::fsm::Time;
 use crate::net::{BfdListener, BfdSender, BFD_TTL};
 use crate::wire::bfd::{Error as BfdError, Packet, Repr, State};
@@ -68,6 +68,15 @@ pub(super) struct Peering {
     next_discr: u32,
     rx_tx: mpsc::Sender<BfdRx>,
     dropped: BfdDropCounters,
+    /// Sessions started and ended, and what the ended ones counted.
+    ended: BfdTotals,
+}
+
+/// What `Peering::status` reports.
+pub(super) struct PeeringStatus {
+    pub sessions: Vec<BfdSessionStatus>,
+    pub dropped: BfdDropCounters,
+    pub totals: BfdTotals,
 }
 
 impl Peering {
@@ -80,6 +89,7 @@ impl Peering {
             next_discr: rand::random::<u32>() | 1,
             rx_tx,
             dropped: BfdDropCounters::default(),
+            ended: BfdTotals::default(),
         }
     }
 
@@ -159,7 +169,8 @@ impl Peering {
                     s.peer,
                     self.ifaces.get(&iface).map_or("?", |p| p.name.as_str())
                 );
-                self.sessions.swap_remove(i);
+                let ended = self.sessions.swap_remove(i);
+                self.retire(&ended);
             } else {
                 i += 1;
             }
@@ -201,6 +212,7 @@ impl Peering {
                     let acts = s.session.handle(now, Event::Timer);
                     execute(&mut s, acts, &mut Vec::new());
                     self.sessions.push(s);
+                    self.ended.sessions_started += 1;
                 }
                 Err(e) => warn!("BFD peer {peer} on {name}: {e}"),
             }
@@ -306,14 +318,36 @@ impl Peering {
             let acts = s.session.handle(now, Event::AdminDown);
             execute(s, acts, &mut Vec::new());
         }
-        self.sessions.clear();
+        for s in std::mem::take(&mut self.sessions) {
+            self.retire(&s);
+        }
         for p in self.ifaces.values() {
             p.tasks.iter().for_each(JoinHandle::abort);
         }
         self.ifaces.clear();
     }
 
-    pub(super) fn status(&self) -> (Vec<BfdSessionStatus>, BfdDropCounters) {
+    /// Keep an ending session's counters in the daemon's totals.
+    fn retire(&mut self, s: &PeerRt) {
+        let c = s.session.counters();
+        self.ended.sessions_ended += 1;
+        self.ended.up_transitions += c.up_transitions;
+        self.ended.down_transitions += c.down_transitions;
+        self.ended.detection_expiries += c.detection_expiries;
+    }
+
+    /// The ended sessions' counters plus the running ones'.
+    fn totals(&self) -> BfdTotals {
+        self.sessions.iter().fold(self.ended, |mut t, s| {
+            let c = s.session.counters();
+            t.up_transitions += c.up_transitions;
+            t.down_transitions += c.down_transitions;
+            t.detection_expiries += c.detection_expiries;
+            t
+        })
+    }
+
+    pub(super) fn status(&self) -> PeeringStatus {
         let sessions = self
             .sessions
             .iter()
@@ -344,7 +378,11 @@ impl Peering {
                 }
             })
             .collect();
-        (sessions, self.dropped)
+        PeeringStatus {
+            sessions,
+            dropped: self.dropped,
+            totals: self.totals(),
+        }
     }
 }
 

@@ -36,7 +36,7 @@ impl Daemon {
     pub(super) fn snapshot(&self) -> Snapshot {
         let now = self.now();
         let stats = self.maps.stats().ok();
-        let (bfd, bfd_dropped) = self.bfd.status();
+        let bfd = self.bfd.status();
         let interfaces = self
             .ifaces
             .iter()
@@ -142,8 +142,9 @@ impl Daemon {
                 .as_ref()
                 .map(|k| k.status())
                 .unwrap_or_default(),
-            bfd,
-            bfd_dropped,
+            bfd: bfd.sessions,
+            bfd_dropped: bfd.dropped,
+            bfd_totals: bfd.totals,
         }
     }
 }

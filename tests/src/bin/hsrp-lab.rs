@@ -649,17 +649,30 @@ fn bfd_bench(args: &[String]) -> Result<()> {
         };
         let downs = delta(|t| t.down_transitions);
         let expiries = delta(|t| t.detection_expiries);
+        let restarts = delta(|t| t.sessions_started);
         let hsrp_changes = delta(|t| t.state_changes);
         let load_after = load_average();
+        for i in [1, 2] {
+            if downs[i - 1] > 0 || hsrp_changes[i - 1] > 0 {
+                explain_flaps(lab, i);
+            }
+        }
         say(format!(
-            "{what}: Up->Down transitions r1 {}, r2 {} (detection expiries {}, {}); HSRP \
-             state changes r1 {}, r2 {}; fewest sessions Up at once {min_up} of {links}; load \
-             {load_after}",
-            downs[0], downs[1], expiries[0], expiries[1], hsrp_changes[0], hsrp_changes[1]
+            "{what}: Up->Down transitions r1 {}, r2 {} (detection expiries {}, {}; sessions \
+             started again {}, {}); HSRP state changes r1 {}, r2 {}; fewest sessions Up at \
+             once {min_up} of {links}; load {load_after}",
+            downs[0],
+            downs[1],
+            expiries[0],
+            expiries[1],
+            restarts[0],
+            restarts[1],
+            hsrp_changes[0],
+            hsrp_changes[1]
         ));
         Ok(serde_json::json!({
             "what": what, "minutes": minutes, "down_transitions": downs,
-            "hsrp_state_changes": hsrp_changes,
+            "hsrp_state_changes": hsrp_changes, "sessions_restarted": restarts,
             "detection_expiries": expiries, "fewest_up": min_up,
             "load_before": load_before, "load_after": load_after,
         }))
@@ -889,4 +902,25 @@ fn churn(args: &[String]) -> Result<()> {
         bail!("{} bound(s) broken", v.len());
     }
     Ok(())
+}
+
+/// What router `i` logged about lost BFD sessions and HSRP takeovers (the first few
+/// lines), and how late its loop served timers: where a false Down came from.
+fn explain_flaps(lab: &Lab, i: usize) {
+    let log = lab.log(i);
+    let lines: Vec<&str> = log
+        .lines()
+        .filter(|l| l.contains("Up -> Down") || l.contains("-> Active"))
+        .take(6)
+        .collect();
+    say(format!(
+        "r{i}: first lines about the flaps:\n  {}",
+        lines.join("\n  ")
+    ));
+    if let Some(l) = lab.status(i).ok().and_then(|s| s.timer_lateness) {
+        say(format!(
+            "r{i}: timer lateness p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms over {} wake-ups",
+            l.p50_ms, l.p99_ms, l.max_ms, l.wakeups
+        ));
+    }
 }
