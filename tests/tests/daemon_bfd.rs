@@ -370,3 +370,48 @@ fn reload_turns_peering_off_with_admin_down_and_back_on() {
     assert!(on.is_some(), "{}", lab.log(1));
     assert_eq!(group_state(&lab, 1), Some(State::Active));
 }
+
+/// A Standby whose loop runs late (here: stopped for 300 ms, as a starved host would leave
+/// it) judges the Active's silence by what arrived, not by when it got to look: the
+/// packets waiting in its socket are read before the overdue detection time is. The
+/// intervals are lopsided so only the Standby's judgement is tested: r2 detects r1 after
+/// 3 x 20 ms, r1 detects r2 only after 50 x 20 ms (r2's multiplier), longer than the stop.
+#[test]
+fn late_standby_reads_waiting_packets_before_judging_silence() {
+    let (lab, _cap) = peered_pair_with(|prio| {
+        let mult = if prio == 150 { 3 } else { 50 };
+        format!(
+            "{} bfd interval 20 min_rx 20 multiplier {mult}\n",
+            router_config(2, &[(1, VIP, prio, true)], "timers 1 3")
+        )
+    });
+    let b2 = &status(&lab, 2).bfd[0];
+    assert_eq!(b2.detection_time_ms, 60.0, "{b2:?}");
+    let before = status(&lab, 2);
+    for round in 0..5 {
+        lab.signal(2, libc::SIGSTOP).unwrap();
+        std::thread::sleep(Duration::from_millis(300));
+        lab.signal(2, libc::SIGCONT).unwrap();
+        // Long enough for r2 to catch up, and for a false Down to show.
+        std::thread::sleep(Duration::from_millis(400));
+        let now = status(&lab, 2);
+        assert_eq!(
+            (
+                now.bfd_totals.down_transitions,
+                now.bfd_totals.detection_expiries
+            ),
+            (
+                before.bfd_totals.down_transitions,
+                before.bfd_totals.detection_expiries
+            ),
+            "round {round}: r2 took the Active's queued packets for silence:\n{}",
+            lab.log(2)
+        );
+    }
+    assert_eq!(group_state(&lab, 1), Some(State::Active));
+    assert_eq!(group_state(&lab, 2), Some(State::Standby));
+    assert_eq!(
+        status(&lab, 2).groups[0].state_changes,
+        before.groups[0].state_changes
+    );
+}

@@ -173,6 +173,13 @@ impl Session {
         }
     }
 
+    /// When the peer's silence would end the session: the last packet's arrival plus the
+    /// detection time (None before the peer was heard, after AdminDown, and once the
+    /// detection time expired).
+    pub fn detection_deadline(&self) -> Option<Time> {
+        self.detect_at
+    }
+
     /// The detection time (§6.8.4, asynchronous mode): the peer's multiplier times the
     /// larger of our RX in force and the peer's TX. Zero before the peer was heard.
     pub fn detection_time(&self) -> Duration {

@@ -18,6 +18,7 @@
 use std::collections::BTreeMap;
 use std::net::IpAddr;
 use std::num::NonZeroU32;
+use std::sync::Arc;
 
 use log::{debug, info, warn};
 use tokio::sync::mpsc;
@@ -26,13 +27,16 @@ use tokio::task::JoinHandle;
 use crate::bfd::{Action, Event, Session, SessionConfig};
 use crate::control::{BfdDropCounters, BfdSessionStatus, BfdTotals};
 use crate::fsm::Time;
-use crate::net::{BfdListener, BfdSender, BFD_TTL};
+use crate::net::{BfdDatagram, BfdListener, BfdSender, BFD_TTL};
 use crate::wire::bfd::{Error as BfdError, Packet, Repr, State};
 
 /// Room for one datagram; Control packets are 24 bytes (more with authentication).
 const RX_BUF: usize = 128;
 /// Bound on one listener's consecutive receive errors before it gives up.
 const MAX_RX_ERRORS: u32 = 100;
+/// Bound on the datagrams read from one listener before a detection time is judged: more
+/// than any burst of Control packets a few late milliseconds can pile up.
+const MAX_DRAIN: usize = 1024;
 
 /// One datagram from a listener task.
 pub(super) struct BfdRx {
@@ -44,6 +48,19 @@ pub(super) struct BfdRx {
     buf: [u8; RX_BUF],
 }
 
+impl BfdRx {
+    fn new(iface: usize, d: &BfdDatagram, buf: [u8; RX_BUF]) -> BfdRx {
+        BfdRx {
+            iface,
+            src: d.src.ip(),
+            ttl: d.ttl,
+            len: d.len,
+            truncated: d.truncated,
+            buf,
+        }
+    }
+}
+
 /// A session's peer lost (Up → Down, not AdminDown): (daemon interface index, address).
 pub(super) type PeerDown = (usize, IpAddr);
 
@@ -52,6 +69,8 @@ struct IfPeering {
     ifindex: u32,
     cfg: SessionConfig,
     tasks: Vec<JoinHandle<()>>,
+    /// The listener tasks' sockets, read directly before a detection time is judged.
+    listeners: Vec<Arc<BfdListener>>,
 }
 
 struct PeerRt {
@@ -130,10 +149,14 @@ impl Peering {
             }
             return;
         }
-        let mut tasks = Vec::new();
+        let (mut tasks, mut listeners) = (Vec::new(), Vec::new());
         for ipv6 in [false, true] {
             match BfdListener::bind(name, ipv6) {
-                Ok(l) => tasks.push(tokio::spawn(listen(iface, l, self.rx_tx.clone()))),
+                Ok(l) => {
+                    let l = Arc::new(l);
+                    listeners.push(l.clone());
+                    tasks.push(tokio::spawn(listen(iface, l, self.rx_tx.clone())));
+                }
                 Err(e) if ipv6 => debug!("{name}: no IPv6 BFD: {e}"),
                 Err(e) => warn!("{name}: BFD over IPv4 not available: {e}"),
             }
@@ -151,6 +174,7 @@ impl Peering {
                 ifindex,
                 cfg,
                 tasks,
+                listeners,
             },
         );
     }
@@ -240,6 +264,40 @@ impl Peering {
             .iter()
             .filter_map(|s| s.session.next_deadline())
             .min()
+    }
+
+    /// True when some session's detection time has run out by `now`.
+    fn detection_due(&self, now: Time) -> bool {
+        self.sessions
+            .iter()
+            .any(|s| s.session.detection_deadline().is_some_and(|t| t <= now))
+    }
+
+    /// Feed the sessions what already waits in the listeners' sockets.
+    fn drain_listeners(&mut self, now: Time) -> Vec<PeerDown> {
+        let mut lost = Vec::new();
+        let listeners: Vec<(usize, Arc<BfdListener>)> = self
+            .ifaces
+            .iter()
+            .flat_map(|(&i, p)| p.listeners.iter().map(move |l| (i, l.clone())))
+            .collect();
+        for (iface, l) in listeners {
+            for _ in 0..MAX_DRAIN {
+                let mut buf = [0u8; RX_BUF];
+                match l.try_recv(&mut buf) {
+                    Ok(Some(d)) => {
+                        let rx = BfdRx::new(iface, &d, buf);
+                        lost.extend(self.on_packet(now, &rx));
+                    }
+                    Ok(None) => break,
+                    Err(e) => {
+                        debug!("{e}");
+                        break;
+                    }
+                }
+            }
+        }
+        lost
     }
 
     /// Wake the sessions whose deadline has passed.
@@ -418,22 +476,14 @@ fn execute(s: &mut PeerRt, acts: Vec<Action>, lost: &mut Vec<PeerDown>) {
 }
 
 /// A listener task: datagrams to the loop until the socket fails for good.
-async fn listen(iface: usize, l: BfdListener, tx: mpsc::Sender<BfdRx>) {
+async fn listen(iface: usize, l: Arc<BfdListener>, tx: mpsc::Sender<BfdRx>) {
     let mut errors = 0u32;
     loop {
         let mut buf = [0u8; RX_BUF];
         match l.recv(&mut buf).await {
             Ok(d) => {
                 errors = 0;
-                let rx = BfdRx {
-                    iface,
-                    src: d.src.ip(),
-                    ttl: d.ttl,
-                    len: d.len,
-                    truncated: d.truncated,
-                    buf,
-                };
-                if tx.send(rx).await.is_err() {
+                if tx.send(BfdRx::new(iface, &d, buf)).await.is_err() {
                     return;
                 }
             }
@@ -486,7 +536,18 @@ impl super::Daemon {
         self.bfd_peers_lost(lost).await;
     }
 
-    pub(super) async fn on_bfd_timers(&mut self, now: Time) {
+    /// A detection time that ran out is judged only after reading what already arrived:
+    /// the listeners share this thread, so a loop woken late (a busy host) would
+    /// otherwise take packets waiting in the queue or the socket for the peer's silence.
+    pub(super) async fn on_bfd_timers(&mut self, mut now: Time) {
+        if self.bfd.detection_due(now) {
+            while let Ok(rx) = self.bfd_rx.try_recv() {
+                self.on_bfd_packet(rx).await;
+            }
+            now = self.now();
+            let lost = self.bfd.drain_listeners(now);
+            self.bfd_peers_lost(lost).await;
+        }
         let lost = self.bfd.on_timer(now);
         self.bfd_peers_lost(lost).await;
     }

@@ -90,6 +90,15 @@ impl BfdListener {
             .await
             .map_err(|e| io_err(&self.iface, "receive", e))
     }
+
+    /// The next datagram if one is already waiting, without waiting (`Ok(None)`: none).
+    pub fn try_recv(&self, buf: &mut [u8]) -> Result<Option<BfdDatagram>> {
+        match recv_with_ttl(self.fd.get_ref().as_raw_fd(), buf) {
+            Ok(d) => Ok(Some(d)),
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => Ok(None),
+            Err(e) => Err(io_err(&self.iface, "receive", e)),
+        }
+    }
 }
 
 /// Sends one session's Control packets from its own source port.
