@@ -1,6 +1,6 @@
 //! Real hsrpd processes on a bridged LAN: election by priority, agreement of both status
-//! sockets, two groups with opposite priorities (load balancing), and a second instance on
-//! the same interface refused.
+//! sockets, two groups with opposite priorities (load balancing), a second instance on
+//! the same interface refused, and a Standby woken late that does not take over.
 
 use std::time::Duration;
 
@@ -205,4 +205,36 @@ fn hsrp_v1_elects_and_its_frames_dissect_cleanly() {
     );
     let adverts = hsrp_tests::lab::tshark_fields(&pcap, "hsrp.opcode == 3", &["ip.src"]).unwrap();
     assert!(!adverts.is_empty(), "no v1 Advertise seen");
+}
+
+/// A Standby whose loop runs late (here: stopped for twice the hold time, as a starved host
+/// would leave it) judges the Active by the hellos that arrived meanwhile and wait in its
+/// socket, not by when it got to look: no takeover, no state change on either router.
+#[test]
+fn late_standby_reads_waiting_hellos_before_judging_the_active() {
+    let mut lab = two_routers();
+    let vip = hsrp_tests::lab::VIP;
+    let timers = "timers msec 100 msec 300";
+    lab.start_hsrpd(1, &router_config(2, &[(1, vip, 150, true)], timers))
+        .unwrap();
+    lab.start_hsrpd(2, &router_config(2, &[(1, vip, 100, true)], timers))
+        .unwrap();
+    wait_state(&lab, 1, 1, State::Active, Duration::from_secs(10));
+    wait_state(&lab, 2, 1, State::Standby, Duration::from_secs(10));
+    let changes = |i: usize| lab.status(i).expect("status").groups[0].state_changes;
+    let before = (changes(1), changes(2));
+    for round in 0..5 {
+        lab.signal(2, libc::SIGSTOP).unwrap();
+        std::thread::sleep(Duration::from_millis(600));
+        lab.signal(2, libc::SIGCONT).unwrap();
+        // Long enough for r2 to catch up, and for a takeover to show.
+        std::thread::sleep(Duration::from_millis(400));
+        assert_eq!(
+            (changes(1), changes(2)),
+            before,
+            "round {round}: r2 took the hellos waiting in its socket for silence:\n{}",
+            lab.log(2)
+        );
+    }
+    assert_eq!(state(&lab.status(2).unwrap(), 1), Some(State::Standby));
 }

@@ -177,6 +177,37 @@ fn router_solicitations_are_delivered_and_other_icmpv6_is_not() {
     });
 }
 
+/// `try_recv` reads what waits without waiting itself, stamped with its arrival: a frame
+/// read 300 ms after it arrived carries a stamp about 300 ms old (the wall clock, the
+/// kernel's receive timestamp), and an empty socket answers None at once.
+#[test]
+fn try_recv_returns_a_waiting_frame_with_its_arrival_time() {
+    let p = pair();
+    run_in(&p.ns, || async {
+        let tx = PacketSocket::open(&p.a).unwrap();
+        let rx = PacketSocket::open(&p.b).unwrap();
+        let mut buf = [0u8; 2048];
+        assert_eq!(rx.try_recv(&mut buf).unwrap(), None);
+        let hello = v4_hello();
+        let sent = std::time::SystemTime::now();
+        tx.send(&hello).await.unwrap();
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        let (n, at) = rx.try_recv(&mut buf).unwrap().expect("the frame waits");
+        assert_eq!(&buf[..n], &hello[..]);
+        let at = at.expect("no receive timestamp");
+        let after_send = at.duration_since(sent).expect("stamped before it was sent");
+        // Bound: the frame crosses a veth in microseconds; 150 ms leaves room for a busy
+        // host while staying far from the 300 ms it then waited.
+        assert!(after_send < Duration::from_millis(150), "{after_send:?}");
+        // A stamp of the read would be about 0 old; the arrival is about 300 ms old.
+        assert!(
+            at.elapsed().unwrap() >= Duration::from_millis(150),
+            "stamp {at:?} is the read, not the arrival"
+        );
+        assert_eq!(rx.try_recv(&mut buf).unwrap(), None);
+    });
+}
+
 #[test]
 fn frames_the_host_sends_are_not_received() {
     let p = pair();

@@ -87,6 +87,8 @@ const FRAME_QUEUE: usize = 1024;
 const FRAME_BATCH: usize = 64;
 /// Bound on one rx task's consecutive hard errors before it gives up on its socket.
 const MAX_RX_ERRORS: u32 = 100;
+/// Room for one received frame (HSRP frames are far smaller; longer ones are cut).
+const RX_FRAME: usize = 2048;
 
 /// Entry point of `hsrpd run`: loads the configuration, runs until SIGTERM/SIGINT, and
 /// exits 0 after a clean stop (Resign sent, maps cleared, XDP detached).
@@ -417,7 +419,7 @@ impl Daemon {
                 }
                 Some(command) = commands.recv() => self.on_command(command).await,
                 _ = precise_timer::sleep_until(self.precise.as_ref(), wake) => {
-                    self.on_timers().await
+                    self.on_timers(frames).await
                 }
             }
             self.sync_last_words();
@@ -425,11 +427,17 @@ impl Daemon {
     }
 
     /// Wakes every group whose deadline has passed, then the interface announcements.
-    async fn on_timers(&mut self) {
-        let now = self.now();
+    async fn on_timers(&mut self, frames: &mut mpsc::Receiver<(usize, Vec<u8>)>) {
+        let mut now = self.now();
         let mut due = std::mem::take(&mut self.due);
         due.clear();
         self.groups.due(now, &mut due);
+        if self.silence_due(&due, now) {
+            self.read_waiting_frames(frames).await;
+            now = self.now();
+            due.clear();
+            self.groups.due(now, &mut due);
+        }
         self.begin_tx_batch();
         for &gi in &due {
             if let Some(t) = self.groups[gi].fsm.next_deadline().filter(|t| *t <= now) {
@@ -445,13 +453,69 @@ impl Daemon {
         self.advertise().await;
     }
 
-    /// One received frame on interface `iface`.
+    /// True when one of the groups `due` would judge a peer's silence (its Active or
+    /// Standby timer ran out).
+    fn silence_due(&self, due: &[usize], now: Time) -> bool {
+        due.iter().any(|&gi| {
+            self.groups[gi]
+                .fsm
+                .silence_deadline()
+                .is_some_and(|t| t <= now)
+        })
+    }
+
+    /// The frames that already arrived: those the rx tasks queued, then what waits in the
+    /// sockets, each fed at the time it arrived. The rx tasks run on the loop's thread, so
+    /// a loop woken late (a busy host) would otherwise take a peer's hellos waiting in the
+    /// socket for its silence and take over; fed at their arrival, they restart the timer
+    /// as they would have on time, and a peer that really fell silent is still judged so.
+    async fn read_waiting_frames(&mut self, frames: &mut mpsc::Receiver<(usize, Vec<u8>)>) {
+        while let Ok((iface, frame)) = frames.try_recv() {
+            self.on_frame(iface, &frame).await;
+        }
+        // Rare (a hold time ran out), so a buffer of its own rather than one kept around.
+        let mut buf = vec![0u8; RX_FRAME];
+        for iface in 0..self.ifaces.len() {
+            let socket = self.ifaces[iface].socket.clone();
+            for _ in 0..FRAME_QUEUE {
+                match socket.try_recv(&mut buf) {
+                    Ok(Some((n, stamp))) => {
+                        let at = self.arrival(stamp);
+                        self.on_frame_at(iface, &buf[..n], at).await;
+                    }
+                    Ok(None) => break,
+                    // The rx task meets the same error and deals with it.
+                    Err(e) => {
+                        debug!("{e}");
+                        break;
+                    }
+                }
+            }
+        }
+    }
+
+    /// The loop's time of a wall-clock arrival stamp: now, less the stamp's age (no stamp,
+    /// or one from the future after a clock step, counts as now).
+    fn arrival(&self, stamp: Option<std::time::SystemTime>) -> Time {
+        let age = stamp
+            .and_then(|s| std::time::SystemTime::now().duration_since(s).ok())
+            .unwrap_or_default();
+        Time::from_duration(self.now().as_duration().saturating_sub(age))
+    }
+
+    /// One received frame on interface `iface`, just read.
     async fn on_frame(&mut self, iface: usize, frame: &[u8]) {
+        let now = self.now();
+        self.on_frame_at(iface, frame, now).await;
+    }
+
+    /// One received frame on interface `iface` that arrived at `at`.
+    async fn on_frame_at(&mut self, iface: usize, frame: &[u8], at: Time) {
         match self.classify(iface, frame) {
             Received::Ignored => return,
             Received::Solicitation(rs) => self.on_solicitation(iface, rs).await,
             Received::Message { gi, from, msg } => {
-                self.feed(gi, Event::Received { from, msg }).await
+                self.feed_at(gi, at, Event::Received { from, msg }).await
             }
             Received::AuthFailed { gi, from, error } => {
                 let g = &self.groups[gi];
@@ -633,8 +697,14 @@ impl Daemon {
     /// Feeds one event to one group and carries out what it says; a state change drives
     /// the groups following it in the same step.
     async fn feed(&mut self, gi: usize, event: Event) {
+        let now = self.now();
+        self.feed_at(gi, now, event).await;
+    }
+
+    /// [`Daemon::feed`] of an event that happened at `at` (a frame that waited).
+    async fn feed_at(&mut self, gi: usize, at: Time, event: Event) {
         let before = self.groups[gi].fsm.state();
-        self.feed_one(gi, event).await;
+        self.feed_one_at(gi, at, event).await;
         if self.groups[gi].fsm.state() != before {
             self.drive_followers(gi).await;
         }
@@ -643,6 +713,10 @@ impl Daemon {
     /// [`Daemon::feed`] without the followers.
     async fn feed_one(&mut self, gi: usize, event: Event) {
         let now = self.now();
+        self.feed_one_at(gi, now, event).await;
+    }
+
+    async fn feed_one_at(&mut self, gi: usize, now: Time, event: Event) {
         let peer_before = bfd::bfd_peer(&self.groups[gi].fsm);
         let actions = self.groups.handle(gi, now, event);
         self.execute(gi, actions).await;

@@ -248,7 +248,7 @@ fn spawn_rx(
     tx: mpsc::Sender<(usize, Vec<u8>)>,
 ) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
-        let mut buf = vec![0u8; 2048];
+        let mut buf = vec![0u8; super::RX_FRAME];
         let mut errors = 0u32;
         let mut rate = RateWindow::default();
         loop {

@@ -403,6 +403,15 @@ impl Group {
     }
 
     /// The earliest time the group needs `Event::Timer`.
+    /// When a peer's silence would be judged: the Active timer (the Active's hello missing)
+    /// or the Standby timer (the Standby's), whichever runs out first.
+    pub fn silence_deadline(&self) -> Option<Time> {
+        match (self.active_timer, self.standby_timer) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+
     pub fn next_deadline(&self) -> Option<Time> {
         [
             self.active_timer,

@@ -10,6 +10,7 @@
 use std::io;
 use std::mem;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use tokio::io::unix::AsyncFd;
 use tokio::io::Interest;
@@ -81,6 +82,10 @@ impl PacketSocket {
         // (the filter drops them too, for kernels before 4.20).
         setsockopt(sock, libc::SOL_PACKET, libc::PACKET_IGNORE_OUTGOING, &1i32)
             .map_err(|source| io_err(iface, "set PACKET_IGNORE_OUTGOING", source))?;
+        // Arrival times for [`PacketSocket::try_recv`]: a late loop judges a peer by when
+        // its hello arrived, not by when it got to read it.
+        setsockopt(sock, libc::SOL_SOCKET, libc::SO_TIMESTAMPNS, &1i32)
+            .map_err(|source| io_err(iface, "set SO_TIMESTAMPNS", source))?;
 
         let addr = sockaddr_ll(ifindex);
         // SAFETY: `addr` is a valid sockaddr_ll and the length passed is its size.
@@ -154,6 +159,29 @@ impl PacketSocket {
                 }
                 Ok(Err(source)) => return Err(io_err(&self.iface, "send", source)),
                 Err(_would_block) => continue,
+            }
+        }
+    }
+
+    /// The next frame if one is already in the socket, without waiting (`Ok(None)`: none),
+    /// with the time it arrived (the kernel's receive timestamp, wall clock; None if the
+    /// kernel gave none). Asks the kernel, not tokio's readiness, which may not have been
+    /// refreshed yet when a late loop looks. Errors and truncation as
+    /// [`PacketSocket::recv`].
+    pub fn try_recv(&self, buf: &mut [u8]) -> Result<Option<(usize, Option<SystemTime>)>> {
+        loop {
+            match recv_frame_stamped(self.fd.get_ref().as_raw_fd(), buf) {
+                Ok((Received::Frame(len), _)) if len > buf.len() => {
+                    return Err(NetError::Truncated {
+                        iface: self.iface.clone(),
+                        len,
+                        cap: buf.len(),
+                    })
+                }
+                Ok((Received::Frame(len), at)) => return Ok(Some((len, at))),
+                Ok((Received::Outgoing, _)) => continue,
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(None),
+                Err(source) => return Err(io_err(&self.iface, "recv", source)),
             }
         }
     }
@@ -338,6 +366,57 @@ fn recv_frame(fd: RawFd, buf: &mut [u8]) -> io::Result<Received> {
         return Ok(Received::Outgoing);
     }
     Ok(Received::Frame(n as usize))
+}
+
+/// One recvmsg(2) with the receive timestamp (SCM_TIMESTAMPNS): as [`recv_frame`], plus
+/// when the frame arrived.
+fn recv_frame_stamped(fd: RawFd, buf: &mut [u8]) -> io::Result<(Received, Option<SystemTime>)> {
+    // Room for one cmsghdr with a timespec on any Linux ABI.
+    let mut control = [0u64; 8];
+    // SAFETY: sockaddr_ll is plain old data; all-zero is a valid value.
+    let mut from: libc::sockaddr_ll = unsafe { mem::zeroed() };
+    let mut iov = libc::iovec {
+        iov_base: buf.as_mut_ptr().cast(),
+        iov_len: buf.len(),
+    };
+    // SAFETY: msghdr is plain old data; all-zero is a valid value.
+    let mut msg: libc::msghdr = unsafe { mem::zeroed() };
+    msg.msg_name = (&mut from as *mut libc::sockaddr_ll).cast();
+    msg.msg_namelen = mem::size_of::<libc::sockaddr_ll>() as libc::socklen_t;
+    msg.msg_iov = &mut iov;
+    msg.msg_iovlen = 1;
+    msg.msg_control = control.as_mut_ptr().cast();
+    msg.msg_controllen = mem::size_of_val(&control);
+    // SAFETY: `msg` points at live, writable name, data and control buffers of the
+    // lengths given; with MSG_TRUNC the kernel still writes at most `buf.len()` bytes.
+    let n = unsafe { libc::recvmsg(fd, &mut msg, libc::MSG_TRUNC) };
+    if n < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    if from.sll_pkttype == libc::PACKET_OUTGOING {
+        return Ok((Received::Outgoing, None));
+    }
+    let mut at = None;
+    // SAFETY: the kernel filled `control` with `msg_controllen` bytes of well-formed
+    // cmsghdrs; CMSG_FIRSTHDR/NXTHDR stay within them, and a SCM_TIMESTAMPNS payload is
+    // one timespec (read unaligned: the buffer gives no alignment guarantee to the data).
+    unsafe {
+        let mut c = libc::CMSG_FIRSTHDR(&msg);
+        while !c.is_null() {
+            if (*c).cmsg_level == libc::SOL_SOCKET && (*c).cmsg_type == libc::SCM_TIMESTAMPNS {
+                let ts = std::ptr::read_unaligned(libc::CMSG_DATA(c).cast::<libc::timespec>());
+                at = Some(
+                    UNIX_EPOCH
+                        + Duration::new(
+                            u64::try_from(ts.tv_sec).unwrap_or(0),
+                            u32::try_from(ts.tv_nsec).unwrap_or(0),
+                        ),
+                );
+            }
+            c = libc::CMSG_NXTHDR(&msg, c);
+        }
+    }
+    Ok((Received::Frame(n as usize), at))
 }
 
 pub(super) fn sockaddr_ll(ifindex: u32) -> libc::sockaddr_ll {
