@@ -220,38 +220,17 @@ fn set_int(fd: RawFd, level: libc::c_int, name: libc::c_int, value: libc::c_int)
     }
 }
 
-/// recvmsg(2) with room for the TTL / hop-limit control message.
+/// recvmsg(2) with the TTL / hop-limit control message.
 fn recv_with_ttl(fd: RawFd, buf: &mut [u8]) -> io::Result<BfdDatagram> {
-    // 64 bytes hold one cmsghdr with an int on any Linux ABI, with room to spare.
-    let mut control = [0u64; 8];
     // SAFETY: sockaddr_storage is plain old data; all zeroes is a valid value.
     let mut addr: libc::sockaddr_storage = unsafe { mem::zeroed() };
-    let mut iov = libc::iovec {
-        iov_base: buf.as_mut_ptr().cast(),
-        iov_len: buf.len(),
-    };
-    // SAFETY: msghdr is plain old data; all zeroes is a valid value, filled in below.
-    let mut msg: libc::msghdr = unsafe { mem::zeroed() };
-    msg.msg_name = (&mut addr as *mut libc::sockaddr_storage).cast();
-    msg.msg_namelen = mem::size_of::<libc::sockaddr_storage>() as libc::socklen_t;
-    msg.msg_iov = &mut iov;
-    msg.msg_iovlen = 1;
-    msg.msg_control = control.as_mut_ptr().cast();
-    msg.msg_controllen = mem::size_of_val(&control) as _;
-    // SAFETY: every pointer in `msg` points to a live buffer of the stated length that
-    // outlives the call; the kernel writes at most those lengths.
-    let n = unsafe { libc::recvmsg(fd, &mut msg, 0) };
-    if n < 0 {
-        return Err(io::Error::last_os_error());
-    }
+    let m = super::msg::recv_msg(fd, buf, &mut addr, 0)?;
     let src = sockaddr_to_std(&addr).ok_or_else(|| io::Error::other("unknown address family"))?;
-    let control_len = (msg.msg_controllen as usize).min(mem::size_of_val(&control));
-    let bytes: Vec<u8> = control.iter().flat_map(|w| w.to_ne_bytes()).collect();
     Ok(BfdDatagram {
         src,
-        ttl: ttl_from_control(&bytes[..control_len]),
-        len: (n as usize).min(buf.len()),
-        truncated: msg.msg_flags & libc::MSG_TRUNC != 0,
+        ttl: m.control().find_map(ttl_of),
+        len: m.len.min(buf.len()),
+        truncated: m.flags & libc::MSG_TRUNC != 0,
     })
 }
 
@@ -281,29 +260,18 @@ fn sockaddr_to_std(a: &libc::sockaddr_storage) -> Option<SocketAddr> {
     }
 }
 
-/// Walk the control messages (Linux layout: `size_t len; int level; int type;` then the
-/// data, each message aligned to `size_t`) for IP_TTL or IPV6_HOPLIMIT.
+/// The TTL of an IP_TTL or IPV6_HOPLIMIT control message (an int).
+fn ttl_of((level, kind, data): (libc::c_int, libc::c_int, &[u8])) -> Option<u8> {
+    let is_ttl = (level == libc::IPPROTO_IP && kind == libc::IP_TTL)
+        || (level == libc::IPPROTO_IPV6 && kind == libc::IPV6_HOPLIMIT);
+    let v = i32::from_ne_bytes(data.get(..4)?.try_into().ok()?);
+    is_ttl.then(|| u8::try_from(v).ok()).flatten()
+}
+
+/// The TTL among the control messages in `b`.
+#[cfg(test)]
 fn ttl_from_control(b: &[u8]) -> Option<u8> {
-    const W: usize = mem::size_of::<usize>();
-    let align = |n: usize| n.div_ceil(W) * W;
-    let hdr = align(W + 8);
-    let mut at = 0;
-    while at + hdr <= b.len() {
-        let len = usize::from_ne_bytes(b[at..at + W].try_into().ok()?);
-        let level = i32::from_ne_bytes(b[at + W..at + W + 4].try_into().ok()?);
-        let kind = i32::from_ne_bytes(b[at + W + 4..at + W + 8].try_into().ok()?);
-        if len < hdr || at + len > b.len() {
-            return None;
-        }
-        let is_ttl = (level == libc::IPPROTO_IP && kind == libc::IP_TTL)
-            || (level == libc::IPPROTO_IPV6 && kind == libc::IPV6_HOPLIMIT);
-        if is_ttl && len >= hdr + 4 {
-            let v = i32::from_ne_bytes(b[at + hdr..at + hdr + 4].try_into().ok()?);
-            return u8::try_from(v).ok();
-        }
-        at += align(len);
-    }
-    None
+    super::msg::ControlMessages::new(b).find_map(ttl_of)
 }
 
 fn io_err(iface: &str, what: &'static str, source: io::Error) -> NetError {
@@ -319,14 +287,7 @@ mod tests {
     use super::*;
 
     fn cmsg(level: i32, kind: i32, value: i32) -> Vec<u8> {
-        const W: usize = mem::size_of::<usize>();
-        let mut v = Vec::new();
-        v.extend_from_slice(&(W + 8 + 4).to_ne_bytes());
-        v.extend_from_slice(&level.to_ne_bytes());
-        v.extend_from_slice(&kind.to_ne_bytes());
-        v.extend_from_slice(&value.to_ne_bytes());
-        v.resize((W + 12).div_ceil(W) * W, 0);
-        v
+        super::super::msg::cmsg(level, kind, &value.to_ne_bytes())
     }
 
     #[test]

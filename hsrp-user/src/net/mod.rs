@@ -28,6 +28,7 @@ pub mod icmp;
 mod interfaces;
 mod links;
 pub mod local_route;
+mod msg;
 pub mod nfhooks;
 mod notify;
 mod packet;

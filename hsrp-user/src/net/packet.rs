@@ -10,7 +10,7 @@
 use std::io;
 use std::mem;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::SystemTime;
 
 use tokio::io::unix::AsyncFd;
 use tokio::io::Interest;
@@ -371,52 +371,18 @@ fn recv_frame(fd: RawFd, buf: &mut [u8]) -> io::Result<Received> {
 /// One recvmsg(2) with the receive timestamp (SCM_TIMESTAMPNS): as [`recv_frame`], plus
 /// when the frame arrived.
 fn recv_frame_stamped(fd: RawFd, buf: &mut [u8]) -> io::Result<(Received, Option<SystemTime>)> {
-    // Room for one cmsghdr with a timespec on any Linux ABI.
-    let mut control = [0u64; 8];
     // SAFETY: sockaddr_ll is plain old data; all-zero is a valid value.
     let mut from: libc::sockaddr_ll = unsafe { mem::zeroed() };
-    let mut iov = libc::iovec {
-        iov_base: buf.as_mut_ptr().cast(),
-        iov_len: buf.len(),
-    };
-    // SAFETY: msghdr is plain old data; all-zero is a valid value.
-    let mut msg: libc::msghdr = unsafe { mem::zeroed() };
-    msg.msg_name = (&mut from as *mut libc::sockaddr_ll).cast();
-    msg.msg_namelen = mem::size_of::<libc::sockaddr_ll>() as libc::socklen_t;
-    msg.msg_iov = &mut iov;
-    msg.msg_iovlen = 1;
-    msg.msg_control = control.as_mut_ptr().cast();
-    msg.msg_controllen = mem::size_of_val(&control);
-    // SAFETY: `msg` points at live, writable name, data and control buffers of the
-    // lengths given; with MSG_TRUNC the kernel still writes at most `buf.len()` bytes.
-    let n = unsafe { libc::recvmsg(fd, &mut msg, libc::MSG_TRUNC) };
-    if n < 0 {
-        return Err(io::Error::last_os_error());
-    }
+    let m = super::msg::recv_msg(fd, buf, &mut from, libc::MSG_TRUNC)?;
     if from.sll_pkttype == libc::PACKET_OUTGOING {
         return Ok((Received::Outgoing, None));
     }
-    let mut at = None;
-    // SAFETY: the kernel filled `control` with `msg_controllen` bytes of well-formed
-    // cmsghdrs; CMSG_FIRSTHDR/NXTHDR stay within them, and a SCM_TIMESTAMPNS payload is
-    // one timespec (read unaligned: the buffer gives no alignment guarantee to the data).
-    unsafe {
-        let mut c = libc::CMSG_FIRSTHDR(&msg);
-        while !c.is_null() {
-            if (*c).cmsg_level == libc::SOL_SOCKET && (*c).cmsg_type == libc::SCM_TIMESTAMPNS {
-                let ts = std::ptr::read_unaligned(libc::CMSG_DATA(c).cast::<libc::timespec>());
-                at = Some(
-                    UNIX_EPOCH
-                        + Duration::new(
-                            u64::try_from(ts.tv_sec).unwrap_or(0),
-                            u32::try_from(ts.tv_nsec).unwrap_or(0),
-                        ),
-                );
-            }
-            c = libc::CMSG_NXTHDR(&msg, c);
-        }
-    }
-    Ok((Received::Frame(n as usize), at))
+    let at = m.control().find_map(|(level, kind, data)| {
+        (level == libc::SOL_SOCKET && kind == libc::SCM_TIMESTAMPNS)
+            .then(|| super::msg::timestamp_ns(data))
+            .flatten()
+    });
+    Ok((Received::Frame(m.len), at))
 }
 
 pub(super) fn sockaddr_ll(ifindex: u32) -> libc::sockaddr_ll {
