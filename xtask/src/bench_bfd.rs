@@ -7,8 +7,8 @@
 //!
 //! Options (passed to `hsrp-lab bfd`): `--links N` (default 32), `--bfd 10x3`,
 //! `--window-s S` (CPU window, default 10), `--minutes M` (stability, default 1),
-//! `--stress`; `--release` measures a release hsrpd (what users run) instead of the
-//! debug build.
+//! `--stress`, `--realtime` (hsrpd `--realtime`: SCHED_FIFO, memory locked); `--release`
+//! measures a release hsrpd (what users run) instead of the debug build.
 
 use std::process::{Command, Stdio};
 
@@ -18,12 +18,13 @@ use serde_json::Value;
 use crate::bench_failover::load_average;
 use crate::util::{is_root, say};
 
-const OPTIONS: [&str; 6] = [
+const OPTIONS: [&str; 7] = [
     "--links",
     "--bfd",
     "--window-s",
     "--minutes",
     "--stress",
+    "--realtime",
     "--release",
 ];
 

@@ -8,7 +8,8 @@
 //!                --scenario isolated|sigkill|link-down|sigterm --runs N [--bfd 10x3]
 //!     one JSON object per run on stdout, progress on stderr; `--bfd` adds BFD between the
 //!     routers (hsrpd: `bfd interval`, HSRP BFD peering; keepalived: its own BFD, tracked)
-//! hsrp-lab bfd --links 32 --bfd 10x3 --window-s 10 --minutes 1 [--stress] [--hsrpd PATH]
+//! hsrp-lab bfd --links 32 --bfd 10x3 --window-s 10 --minutes 1 [--stress] [--realtime]
+//!   [--hsrpd PATH]
 //!     BFD cost and stability (see `hsrp_tests::lab_bfd`): hsrpd's CPU with N sessions
 //!     against the same groups without BFD, then Up→Down transitions over the minutes
 //!     (and again with `stress-ng --cpu 1` with --stress); one JSON object on stdout
@@ -557,6 +558,10 @@ fn bfd_bench(args: &[String]) -> Result<()> {
     if let Ok(p) = arg(args, "--hsrpd") {
         lab.hsrpd = p.into();
     }
+    if args.iter().any(|a| a == "--realtime") {
+        say("hsrpd runs with --realtime (SCHED_FIFO, memory locked)");
+        lab.hsrpd_args = vec!["--realtime".into()];
+    }
     anyhow::ensure!(lab.hsrpd.is_file(), "{} is missing", lab.hsrpd.display());
     prepare_bfd_lab(&lab, links)?;
     let roles = |lab: &Lab| -> bool {
@@ -623,6 +628,7 @@ fn bfd_bench(args: &[String]) -> Result<()> {
             .map(|&i| bfd_tally(lab, i))
             .collect::<Result<_>>()?;
         let load_before = load_average();
+        let log_lines = [1, 2].map(|i| lab.log(i).lines().count());
         say(format!(
             "{what}: watching the sessions for {minutes} min (load {load_before})"
         ));
@@ -654,7 +660,7 @@ fn bfd_bench(args: &[String]) -> Result<()> {
         let load_after = load_average();
         for i in [1, 2] {
             if downs[i - 1] > 0 || hsrp_changes[i - 1] > 0 {
-                explain_flaps(lab, i);
+                explain_flaps(lab, i, log_lines[i - 1]);
             }
         }
         say(format!(
@@ -904,12 +910,14 @@ fn churn(args: &[String]) -> Result<()> {
     Ok(())
 }
 
-/// What router `i` logged about lost BFD sessions and HSRP takeovers (the first few
-/// lines), and how late its loop served timers: where a false Down came from.
-fn explain_flaps(lab: &Lab, i: usize) {
+/// What router `i` logged about lost BFD sessions and HSRP takeovers after its first
+/// `skip` log lines (the first few such lines), and how late its loop served timers: where
+/// a false Down came from.
+fn explain_flaps(lab: &Lab, i: usize, skip: usize) {
     let log = lab.log(i);
     let lines: Vec<&str> = log
         .lines()
+        .skip(skip)
         .filter(|l| l.contains("Up -> Down") || l.contains("-> Active"))
         .take(6)
         .collect();
