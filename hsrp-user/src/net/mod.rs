@@ -22,6 +22,7 @@
 //! created it, so a caller (or a test) that `setns`es a thread gets sockets in that namespace.
 
 mod bfd;
+pub mod ctnetlink;
 mod driver;
 mod error;
 pub mod icmp;
@@ -29,6 +30,7 @@ mod interfaces;
 mod links;
 pub mod local_route;
 pub mod nfhooks;
+pub mod nftrules;
 mod notify;
 mod packet;
 mod packet_filter;

@@ -104,6 +104,11 @@ enum Router {
     KernelPass,
     /// XDP_PASS in generic mode: kernel forwarding with the generic hook's cost.
     KernelPassGeneric,
+    /// As `KernelPassGeneric`, with [`STATEFUL_RULESET`] on the router.
+    KernelPassGenericStateful,
+    /// hsrp in generic mode, accepted-flow path, the generator's flow in `HSRP_FLOWS`,
+    /// [`STATEFUL_RULESET`] on the router (its rules never see the flow's frames).
+    HsrpGenericAcceptedFlow,
     Fib,
     Redirect,
     ParseDrop,
@@ -128,7 +133,21 @@ struct Row {
     traffic: Traffic,
 }
 
-const FORWARD_ROWS: [Row; 8] = [
+/// The stateful ruleset of the accepted-flow rows: established flows first, new UDP to
+/// the generator's port from r0 to r1, everything else dropped (the generator's one-way
+/// flow never turns established in conntrack, so the kernel evaluates the port rule for
+/// every frame: conntrack lookup plus two rules).
+const STATEFUL_RULESET: &str = "nft -f - <<EOF
+table inet benchfw {
+  chain forward {
+    type filter hook forward priority 0; policy drop;
+    ct state established,related accept
+    iifname r0 oifname r1 udp dport 9 accept
+  }
+}
+EOF";
+
+const FORWARD_ROWS: [Row; 10] = [
     Row {
         name: "hsrpd, next-hop cache off",
         router: Router::Hsrp,
@@ -169,7 +188,23 @@ const FORWARD_ROWS: [Row; 8] = [
         router: Router::KernelPassGeneric,
         traffic: Traffic::Forward,
     },
+    Row {
+        name: "generic: kernel fwd, stateful rules",
+        router: Router::KernelPassGenericStateful,
+        traffic: Traffic::Forward,
+    },
+    Row {
+        name: "generic: hsrpd, accepted flow",
+        router: Router::HsrpGenericAcceptedFlow,
+        traffic: Traffic::Forward,
+    },
 ];
+/// Indices in [`FORWARD_ROWS`] of the accepted-flow comparison: hsrpd without rules
+/// (cache on, veth), kernel forwarding with the stateful rules, hsrpd with them.
+const NO_RULES_ROW: usize = 5;
+const KERNEL_GENERIC_ROW: usize = 7;
+const STATEFUL_KERNEL_ROW: usize = 8;
+const ACCEPTED_FLOW_ROW: usize = 9;
 
 impl Router {
     /// Attached in generic (SKB) mode: r0 then needs GRO on, so veth receives the
@@ -178,7 +213,11 @@ impl Router {
     fn generic(self) -> bool {
         matches!(
             self,
-            Router::HsrpGenericCache | Router::HsrpGenericKernelPath | Router::KernelPassGeneric
+            Router::HsrpGenericCache
+                | Router::HsrpGenericKernelPath
+                | Router::KernelPassGeneric
+                | Router::KernelPassGenericStateful
+                | Router::HsrpGenericAcceptedFlow
         )
     }
 
@@ -189,6 +228,15 @@ impl Router {
                 | Router::HsrpCache
                 | Router::HsrpGenericCache
                 | Router::HsrpGenericKernelPath
+                | Router::HsrpGenericAcceptedFlow
+        )
+    }
+
+    /// Rows measured with [`STATEFUL_RULESET`] on the router.
+    fn stateful(self) -> bool {
+        matches!(
+            self,
+            Router::KernelPassGenericStateful | Router::HsrpGenericAcceptedFlow
         )
     }
 }
@@ -249,6 +297,10 @@ pub fn forwarding_throughput(packets: u32, rounds: u32, objects: &Objects) -> Re
         set_iface(&mut h, r0, topo.r0_mac)?;
         add_tx(&mut h, map_names::TX_PORTS, r1, r1)?;
         install_group(&mut h, r0, VMAC_A, 1, true, &[])?;
+        ensure!(
+            add_flow(&mut h, generator_flow())?,
+            "the hsrp object has no HSRP_FLOWS"
+        );
         install_group(&mut h, r0, VMAC_B, 2, false, &[])?;
         set_control_rate(&mut h, true)?;
         let mut b = Ebpf::load_file(bench)?;
@@ -310,6 +362,15 @@ pub fn forwarding_throughput(packets: u32, rounds: u32, objects: &Objects) -> Re
             show_runs(&runs[i])
         );
     }
+    let kernel_stateful = best[STATEFUL_KERNEL_ROW];
+    println!(
+        "\n  under the stateful ruleset (same run, veth/generic): accepted-flow path {:.2}x \
+         kernel forwarding with the rules; hsrpd without rules {:.2}x; kernel without \
+         rules {:.2}x",
+        best[ACCEPTED_FLOW_ROW] / kernel_stateful,
+        best[NO_RULES_ROW] / kernel_stateful,
+        best[KERNEL_GENERIC_ROW] / kernel_stateful,
+    );
     println!(
         "\n  cheap paths (frames dropped at r0) {:>6} {:>16}   Mpps of each round",
         "Mpps", "cost x parse"
@@ -357,7 +418,10 @@ fn measure_row(
     m.set(0, template(&frame), 0)?;
     // The cache is on only for its row (a fresh generation each time: the entry is
     // refilled by the warm-up), off for every other.
-    let on = matches!(row.router, Router::HsrpCache | Router::HsrpGenericCache);
+    let on = matches!(
+        row.router,
+        Router::HsrpCache | Router::HsrpGenericCache | Router::HsrpGenericAcceptedFlow
+    );
     if !set_nh_gen(hsrp_obj, if on { next_gen() } else { 0 })? && on {
         say(format!(
             "{}: the hsrp object has no next-hop cache",
@@ -365,8 +429,12 @@ fn measure_row(
         ));
         return Ok(0.0);
     }
-    let kernel_path = row.router == Router::HsrpGenericKernelPath;
-    if !set_fwd_mode(hsrp_obj, kernel_path)? && kernel_path {
+    let mode = match row.router {
+        Router::HsrpGenericKernelPath => hsrp_ebpf::FWD_KERNEL_PATH,
+        Router::HsrpGenericAcceptedFlow => hsrp_ebpf::FWD_ACCEPTED_FLOW,
+        _ => hsrp_ebpf::FWD_FAST_PATH,
+    };
+    if !set_fwd_mode(hsrp_obj, mode)? && mode != hsrp_ebpf::FWD_FAST_PATH {
         say(format!(
             "{}: the hsrp object has no HSRP_FWD_MODE",
             row.name
@@ -374,12 +442,20 @@ fn measure_row(
         return Ok(0.0);
     }
     let hits_before = if on { nh_cache_hits(hsrp_obj)? } else { 0 };
+    let accepted = row.router == Router::HsrpGenericAcceptedFlow;
+    let flows_before = flow_hits(hsrp_obj)?;
+    if row.router.stateful() {
+        topo.rtr.exec(STATEFUL_RULESET)?;
+    }
     let (obj, name) = match row.router {
         Router::Hsrp
         | Router::HsrpCache
         | Router::HsrpGenericCache
-        | Router::HsrpGenericKernelPath => (hsrp_obj, "hsrp"),
-        Router::KernelPass | Router::KernelPassGeneric => (bench_obj, "bench_pass"),
+        | Router::HsrpGenericKernelPath
+        | Router::HsrpGenericAcceptedFlow => (hsrp_obj, "hsrp"),
+        Router::KernelPass | Router::KernelPassGeneric | Router::KernelPassGenericStateful => {
+            (bench_obj, "bench_pass")
+        }
         Router::Fib => (bench_obj, "bench_fib"),
         Router::Redirect => (bench_obj, "bench_redirect"),
         Router::ParseDrop => (bench_obj, "bench_parse_drop"),
@@ -437,6 +513,10 @@ fn measure_row(
         Ok(measured as f64 / secs)
     })();
     let hits = if on { nh_cache_hits(obj)? } else { 0 };
+    let flows = if accepted { flow_hits(obj)? } else { 0 };
+    if row.router.stateful() {
+        topo.rtr.exec("nft delete table inet benchfw")?;
+    }
     topo.rtr.enter(|| {
         let p: &mut Xdp = obj.program_mut(name).context("program")?.try_into()?;
         Ok(p.detach(link)?)
@@ -444,16 +524,40 @@ fn measure_row(
     if generic {
         topo.rtr.exec("ethtool -K r0 gro off >/dev/null")?;
     }
+    // Every frame of the row (and warm-up) but the first should have hit.
     if on {
-        // Every frame of the row (and warm-up) but the first should have hit.
-        ensure!(
-            hits - hits_before >= u64::from(packets) / 2,
-            "{}: only {} next-hop cache hits",
-            row.name,
-            hits - hits_before
-        );
+        enough(row, "next-hop cache hits", hits - hits_before, packets)?;
+    }
+    if accepted {
+        enough(row, "accepted-flow hits", flows - flows_before, packets)?;
     }
     result
+}
+
+/// At least half the row's frames were counted as `what`.
+fn enough(row: &Row, what: &str, counted: u64, packets: u32) -> Result<()> {
+    ensure!(
+        counted >= u64::from(packets) / 2,
+        "{}: only {counted} {what}",
+        row.name
+    );
+    Ok(())
+}
+
+/// The generator's flow (10.1.0.2:9 -> 10.2.0.2:9, UDP), as the program keys it.
+fn generator_flow() -> hsrp_ebpf::FlowKey {
+    let mut src = [0u8; 16];
+    src[..4].copy_from_slice(&[10, 1, 0, 2]);
+    let mut dst = [0u8; 16];
+    dst[..4].copy_from_slice(&[10, 2, 0, 2]);
+    hsrp_ebpf::FlowKey {
+        family: hsrp_ebpf::FLOW_V4,
+        proto: 17,
+        _pad: [0; 2],
+        ports: [0, 9, 0, 9],
+        src,
+        dst,
+    }
 }
 
 /// A new cache generation per cache row (never 0).
