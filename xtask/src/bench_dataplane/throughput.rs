@@ -109,6 +109,10 @@ enum Router {
     /// hsrp in generic mode, accepted-flow path, the generator's flow in `HSRP_FLOWS`,
     /// [`STATEFUL_RULESET`] on the router (its rules never see the flow's frames).
     HsrpGenericAcceptedFlow,
+    /// As `KernelPass` (native), with [`STATEFUL_RULESET`] on the router.
+    KernelPassStateful,
+    /// As `HsrpGenericAcceptedFlow` in native mode (what a NIC driver gets).
+    HsrpAcceptedFlow,
     Fib,
     Redirect,
     ParseDrop,
@@ -147,7 +151,7 @@ table inet benchfw {
 }
 EOF";
 
-const FORWARD_ROWS: [Row; 10] = [
+const FORWARD_ROWS: [Row; 12] = [
     Row {
         name: "hsrpd, next-hop cache off",
         router: Router::Hsrp,
@@ -189,7 +193,7 @@ const FORWARD_ROWS: [Row; 10] = [
         traffic: Traffic::Forward,
     },
     Row {
-        name: "generic: kernel fwd, stateful rules",
+        name: "generic: kernel fwd, stateful",
         router: Router::KernelPassGenericStateful,
         traffic: Traffic::Forward,
     },
@@ -198,13 +202,22 @@ const FORWARD_ROWS: [Row; 10] = [
         router: Router::HsrpGenericAcceptedFlow,
         traffic: Traffic::Forward,
     },
+    Row {
+        name: "kernel fwd, stateful rules",
+        router: Router::KernelPassStateful,
+        traffic: Traffic::Forward,
+    },
+    Row {
+        name: "hsrpd, accepted flow",
+        router: Router::HsrpAcceptedFlow,
+        traffic: Traffic::Forward,
+    },
 ];
-/// Indices in [`FORWARD_ROWS`] of the accepted-flow comparison: hsrpd without rules
-/// (cache on, veth), kernel forwarding with the stateful rules, hsrpd with them.
-const NO_RULES_ROW: usize = 5;
-const KERNEL_GENERIC_ROW: usize = 7;
-const STATEFUL_KERNEL_ROW: usize = 8;
-const ACCEPTED_FLOW_ROW: usize = 9;
+/// Indices in [`FORWARD_ROWS`] of the accepted-flow comparisons, each (hsrpd without
+/// rules, cache on; kernel forwarding without rules; kernel forwarding with the stateful
+/// rules; hsrpd with them): native mode, and generic mode (veth, as hsrpd attaches there).
+const ACCEPTED_FLOW_NATIVE: [usize; 4] = [4, 1, 10, 11];
+const ACCEPTED_FLOW_GENERIC: [usize; 4] = [5, 7, 8, 9];
 
 impl Router {
     /// Attached in generic (SKB) mode: r0 then needs GRO on, so veth receives the
@@ -229,6 +242,7 @@ impl Router {
                 | Router::HsrpGenericCache
                 | Router::HsrpGenericKernelPath
                 | Router::HsrpGenericAcceptedFlow
+                | Router::HsrpAcceptedFlow
         )
     }
 
@@ -236,7 +250,10 @@ impl Router {
     fn stateful(self) -> bool {
         matches!(
             self,
-            Router::KernelPassGenericStateful | Router::HsrpGenericAcceptedFlow
+            Router::KernelPassGenericStateful
+                | Router::HsrpGenericAcceptedFlow
+                | Router::KernelPassStateful
+                | Router::HsrpAcceptedFlow
         )
     }
 }
@@ -362,15 +379,20 @@ pub fn forwarding_throughput(packets: u32, rounds: u32, objects: &Objects) -> Re
             show_runs(&runs[i])
         );
     }
-    let kernel_stateful = best[STATEFUL_KERNEL_ROW];
-    println!(
-        "\n  under the stateful ruleset (same run, veth/generic): accepted-flow path {:.2}x \
-         kernel forwarding with the rules; hsrpd without rules {:.2}x; kernel without \
-         rules {:.2}x",
-        best[ACCEPTED_FLOW_ROW] / kernel_stateful,
-        best[NO_RULES_ROW] / kernel_stateful,
-        best[KERNEL_GENERIC_ROW] / kernel_stateful,
-    );
+    println!();
+    for (mode, [no_rules, kernel, kernel_stateful, accepted]) in [
+        ("native", ACCEPTED_FLOW_NATIVE),
+        ("generic", ACCEPTED_FLOW_GENERIC),
+    ] {
+        let k = best[kernel_stateful];
+        println!(
+            "  stateful ruleset, {mode}: accepted-flow path {:.2}x kernel forwarding with the \
+             rules; hsrpd without rules {:.2}x; kernel without rules {:.2}x",
+            best[accepted] / k,
+            best[no_rules] / k,
+            best[kernel] / k,
+        );
+    }
     println!(
         "\n  cheap paths (frames dropped at r0) {:>6} {:>16}   Mpps of each round",
         "Mpps", "cost x parse"
@@ -420,7 +442,10 @@ fn measure_row(
     // refilled by the warm-up), off for every other.
     let on = matches!(
         row.router,
-        Router::HsrpCache | Router::HsrpGenericCache | Router::HsrpGenericAcceptedFlow
+        Router::HsrpCache
+            | Router::HsrpGenericCache
+            | Router::HsrpGenericAcceptedFlow
+            | Router::HsrpAcceptedFlow
     );
     if !set_nh_gen(hsrp_obj, if on { next_gen() } else { 0 })? && on {
         say(format!(
@@ -431,7 +456,7 @@ fn measure_row(
     }
     let mode = match row.router {
         Router::HsrpGenericKernelPath => hsrp_ebpf::FWD_KERNEL_PATH,
-        Router::HsrpGenericAcceptedFlow => hsrp_ebpf::FWD_ACCEPTED_FLOW,
+        Router::HsrpGenericAcceptedFlow | Router::HsrpAcceptedFlow => hsrp_ebpf::FWD_ACCEPTED_FLOW,
         _ => hsrp_ebpf::FWD_FAST_PATH,
     };
     if !set_fwd_mode(hsrp_obj, mode)? && mode != hsrp_ebpf::FWD_FAST_PATH {
@@ -442,7 +467,10 @@ fn measure_row(
         return Ok(0.0);
     }
     let hits_before = if on { nh_cache_hits(hsrp_obj)? } else { 0 };
-    let accepted = row.router == Router::HsrpGenericAcceptedFlow;
+    let accepted = matches!(
+        row.router,
+        Router::HsrpGenericAcceptedFlow | Router::HsrpAcceptedFlow
+    );
     let flows_before = flow_hits(hsrp_obj)?;
     if row.router.stateful() {
         topo.rtr.exec(STATEFUL_RULESET)?;
@@ -452,10 +480,12 @@ fn measure_row(
         | Router::HsrpCache
         | Router::HsrpGenericCache
         | Router::HsrpGenericKernelPath
-        | Router::HsrpGenericAcceptedFlow => (hsrp_obj, "hsrp"),
-        Router::KernelPass | Router::KernelPassGeneric | Router::KernelPassGenericStateful => {
-            (bench_obj, "bench_pass")
-        }
+        | Router::HsrpGenericAcceptedFlow
+        | Router::HsrpAcceptedFlow => (hsrp_obj, "hsrp"),
+        Router::KernelPass
+        | Router::KernelPassGeneric
+        | Router::KernelPassGenericStateful
+        | Router::KernelPassStateful => (bench_obj, "bench_pass"),
         Router::Fib => (bench_obj, "bench_fib"),
         Router::Redirect => (bench_obj, "bench_redirect"),
         Router::ParseDrop => (bench_obj, "bench_parse_drop"),
