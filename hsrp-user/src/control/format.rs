@@ -242,7 +242,7 @@ fn group_detail(out: &mut String, g: &GroupStatus) {
         if d.accepted_flow != 0 {
             let _ = writeln!(
                 out,
-                "    {} of established flows let on to the fast path (accepted-flow path)",
+                "    {} frames of established flows let on to the fast path (accepted-flow path)",
                 d.accepted_flow
             );
         }
