@@ -404,6 +404,13 @@ mod tests {
         parse_events(&cut, &mut out);
         parse_events(&[0xff; 7], &mut out);
         assert!(out.is_empty());
+        // Every truncation and every single-byte corruption: no panic.
+        for n in 0..buf.len() {
+            parse_events(&buf[..n], &mut Vec::new());
+            let mut bad = buf.clone();
+            bad[n] ^= 0xa5;
+            parse_events(&bad, &mut Vec::new());
+        }
     }
 
     #[test]

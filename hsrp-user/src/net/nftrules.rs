@@ -260,6 +260,18 @@ mod tests {
         let mut cut = ct_rule();
         cut.truncate(cut.len() - 5);
         assert_eq!(parse_rule(&cut), None);
+        // Every truncation and every single-byte corruption: no panic, and never the
+        // conntrack rule from a truncated message.
+        let full = ct_rule();
+        for n in 0..full.len() {
+            if let Some(r) = parse_rule(&full[..n]) {
+                assert!(r.exprs.len() < 5 || n >= full.len() - 3, "{n}: {r:?}");
+            }
+            let mut bad = full.clone();
+            bad[n] ^= 0xa5;
+            let _ = parse_rule(&bad);
+            let _ = parse_chain(&bad);
+        }
     }
 
     #[test]
