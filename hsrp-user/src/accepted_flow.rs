@@ -116,6 +116,7 @@ const CORE_FUNCTIONS: &[&str] = &[
     "nf_nat_ipv6_in",
     "nf_nat_ipv6_out",
     "nf_nat_ipv6_local_fn",
+    "nf_nat_ipv6_local_in",
     "nf_nat_ipv6_fn",
 ];
 
