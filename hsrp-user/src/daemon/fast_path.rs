@@ -178,6 +178,7 @@ impl Keeper {
                             self.lose_flows(e);
                         }
                     }
+                    self.show();
                 }
                 changed = setting.changed() => {
                     if changed.is_err() {
@@ -211,10 +212,20 @@ impl Keeper {
                     }
                     continue;
                 }
-                *self.status.lock().unwrap_or_else(|e| e.into_inner()) = decision.describe();
                 self.current = decision;
+                self.show();
             }
         }
+    }
+
+    /// Publishes the decision for `hsrpd status`, with the number of flows on the fast
+    /// path in accepted-flow mode.
+    fn show(&self) {
+        let mut line = self.current.describe();
+        if let (ForwardMode::AcceptedFlow, Ok(f)) = (self.current.mode, &self.flows) {
+            line.push_str(&format!(" ({} flows in XDP now)", f.admitted()));
+        }
+        *self.status.lock().unwrap_or_else(|e| e.into_inner()) = line;
     }
 
     /// A ruleset change was notified: flows admitted under the old rules leave the fast
