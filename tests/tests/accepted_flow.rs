@@ -255,9 +255,12 @@ fn a_long_udp_flow_outlives_a_short_conntrack_timeout() {
             let gap = Duration::from_millis(10);
             echo(host, srv, (server(7310), 40310), 1000, 5, gap).unwrap()
         });
-        // 8 s in (twice the timeout), the entry must be the flow's first, with time left.
+        // 8 s in (twice the timeout), the entry must be the flow's first, with time left,
+        // and the flow still on the fast path.
         std::thread::sleep(Duration::from_secs(8));
         let seen = conntrack(&lab, 7310);
+        let line = forwarding(&lab);
+        assert!(line.ends_with("(1 flow in XDP now)"), "{line}");
         (stream.join().unwrap(), seen)
     });
     assert_eq!(got.received, 1000, "every datagram arrived");

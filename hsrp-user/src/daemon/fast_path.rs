@@ -223,7 +223,9 @@ impl Keeper {
     fn show(&self) {
         let mut line = self.current.describe();
         if let (ForwardMode::AcceptedFlow, Ok(f)) = (self.current.mode, &self.flows) {
-            line.push_str(&format!(" ({} flows in XDP now)", f.admitted()));
+            let n = f.admitted();
+            let s = if n == 1 { "" } else { "s" };
+            line.push_str(&format!(" ({n} flow{s} in XDP now)"));
         }
         *self.status.lock().unwrap_or_else(|e| e.into_inner()) = line;
     }
