@@ -354,6 +354,12 @@ pub fn forwarding_throughput(packets: u32, rounds: u32, objects: &Objects) -> Re
             runs[i].push(pps);
         }
     }
+    print_table(&rows, &runs);
+    Ok(())
+}
+
+/// Each row's best round, its ratios and its rounds; the accepted-flow comparisons.
+fn print_table(rows: &[&Row], runs: &[Vec<f64>]) {
     let best: Vec<f64> = runs
         .iter()
         .map(|r| r.iter().cloned().fold(0.0, f64::max))
@@ -413,7 +419,6 @@ pub fn forwarding_throughput(packets: u32, rounds: u32, objects: &Objects) -> Re
             );
         }
     }
-    Ok(())
 }
 
 /// Packets per second the router handled for one row: frames counted at the sink
@@ -438,43 +443,15 @@ fn measure_row(
     let mut m: Array<&mut MapData, GenTemplate> =
         Array::try_from(map_mut(generator, "BENCH_GEN")?)?;
     m.set(0, template(&frame), 0)?;
-    // The cache is on only for its row (a fresh generation each time: the entry is
-    // refilled by the warm-up), off for every other.
-    let on = matches!(
-        row.router,
-        Router::HsrpCache
-            | Router::HsrpGenericCache
-            | Router::HsrpGenericAcceptedFlow
-            | Router::HsrpAcceptedFlow
-    );
-    if !set_nh_gen(hsrp_obj, if on { next_gen() } else { 0 })? && on {
-        say(format!(
-            "{}: the hsrp object has no next-hop cache",
-            row.name
-        ));
+    let Some(on) = set_up_row(row, topo, hsrp_obj)? else {
         return Ok(0.0);
-    }
-    let mode = match row.router {
-        Router::HsrpGenericKernelPath => hsrp_ebpf::FWD_KERNEL_PATH,
-        Router::HsrpGenericAcceptedFlow | Router::HsrpAcceptedFlow => hsrp_ebpf::FWD_ACCEPTED_FLOW,
-        _ => hsrp_ebpf::FWD_FAST_PATH,
     };
-    if !set_fwd_mode(hsrp_obj, mode)? && mode != hsrp_ebpf::FWD_FAST_PATH {
-        say(format!(
-            "{}: the hsrp object has no HSRP_FWD_MODE",
-            row.name
-        ));
-        return Ok(0.0);
-    }
     let hits_before = if on { nh_cache_hits(hsrp_obj)? } else { 0 };
     let accepted = matches!(
         row.router,
         Router::HsrpGenericAcceptedFlow | Router::HsrpAcceptedFlow
     );
     let flows_before = flow_hits(hsrp_obj)?;
-    if row.router.stateful() {
-        topo.rtr.exec(STATEFUL_RULESET)?;
-    }
     let (obj, name) = match row.router {
         Router::Hsrp
         | Router::HsrpCache
@@ -562,6 +539,44 @@ fn measure_row(
         enough(row, "accepted-flow hits", flows - flows_before, packets)?;
     }
     result
+}
+
+/// The hsrp object's state for `row` (next-hop cache generation, forwarding mode) and the
+/// router's ruleset; whether the cache is on, or `None` when the object lacks a map the
+/// row needs (said, and the row reads 0).
+fn set_up_row(row: &Row, topo: &Topo, hsrp_obj: &mut Ebpf) -> Result<Option<bool>> {
+    // The cache is on only for its row (a fresh generation each time: the entry is
+    // refilled by the warm-up), off for every other.
+    let on = matches!(
+        row.router,
+        Router::HsrpCache
+            | Router::HsrpGenericCache
+            | Router::HsrpGenericAcceptedFlow
+            | Router::HsrpAcceptedFlow
+    );
+    if !set_nh_gen(hsrp_obj, if on { next_gen() } else { 0 })? && on {
+        say(format!(
+            "{}: the hsrp object has no next-hop cache",
+            row.name
+        ));
+        return Ok(None);
+    }
+    let mode = match row.router {
+        Router::HsrpGenericKernelPath => hsrp_ebpf::FWD_KERNEL_PATH,
+        Router::HsrpGenericAcceptedFlow | Router::HsrpAcceptedFlow => hsrp_ebpf::FWD_ACCEPTED_FLOW,
+        _ => hsrp_ebpf::FWD_FAST_PATH,
+    };
+    if !set_fwd_mode(hsrp_obj, mode)? && mode != hsrp_ebpf::FWD_FAST_PATH {
+        say(format!(
+            "{}: the hsrp object has no HSRP_FWD_MODE",
+            row.name
+        ));
+        return Ok(None);
+    }
+    if row.router.stateful() {
+        topo.rtr.exec(STATEFUL_RULESET)?;
+    }
+    Ok(Some(on))
 }
 
 /// At least half the row's frames were counted as `what`.
