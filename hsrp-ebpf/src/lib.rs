@@ -77,9 +77,11 @@ pub mod map_names {
     pub const FWD_MODE: &str = "HSRP_FWD_MODE";
     /// Program-private (when each kind of logged event last went out); pinned like the rest.
     pub const LOG_GATE: &str = "HSRP_LOG_GATE";
-    pub const ALL: [&str; 13] = [
+    /// The flows conntrack accepted (see [`super::FlowKey`]), for the accepted-flow path.
+    pub const FLOWS: &str = "HSRP_FLOWS";
+    pub const ALL: [&str; 14] = [
         VMAC, VIP, IFACE, TX_PORTS, STATS, CTRL_RATE, CONFIG, IFACE_SLOT, CLOCK, NEXTHOP, NH_GEN,
-        FWD_MODE, LOG_GATE,
+        FWD_MODE, LOG_GATE, FLOWS,
     ];
 }
 
@@ -370,6 +372,10 @@ pub struct Counters {
     /// (no entry, an older generation, or larger than the entry's `max_len`); they took
     /// the fib lookup (and are also counted as `forwarded` or `slow_path`).
     pub nh_cache_miss: u64,
+    /// Not a verdict: frames of a flow in `HSRP_FLOWS` (accepted by conntrack) let on to
+    /// the fast path in accepted-flow mode (also counted as `forwarded`, or `slow_path`
+    /// when the fib lookup then failed).
+    pub flow_hit: u64,
 }
 
 /// Index of a field of [`Counters`], as the program bumps it.
@@ -392,10 +398,11 @@ pub enum Counter {
     Aborted,
     NhCacheHit,
     NhCacheMiss,
+    FlowHit,
 }
 
 /// Number of u64 fields in [`Counters`].
-pub const COUNTER_FIELDS: usize = Counter::NhCacheMiss as usize + 1;
+pub const COUNTER_FIELDS: usize = Counter::FlowHit as usize + 1;
 /// The first fields of [`Counters`] are verdicts (each frame lands in exactly one); the
 /// rest ([`Counter::NhCacheHit`], [`Counter::NhCacheMiss`]) annotate a verdict.
 pub const VERDICT_FIELDS: usize = Counter::Aborted as usize + 1;
@@ -473,6 +480,43 @@ pub const NH_GEN_OFF: u32 = 0;
 /// see forwarded traffic exist.
 pub const FWD_FAST_PATH: u32 = 0;
 pub const FWD_KERNEL_PATH: u32 = 1;
+/// Accepted-flow path: like the kernel path, except that a TCP/UDP frame whose 5-tuple is
+/// in `HSRP_FLOWS` (and, for TCP, carries no SYN, FIN or RST) takes the fast path. hsrpd
+/// sets it only while every netfilter hook on forwarded traffic certainly accepts an
+/// established conntrack entry before anything else acts, and it puts in `HSRP_FLOWS`
+/// only flows conntrack holds as established, without NAT.
+pub const FWD_ACCEPTED_FLOW: u32 = 2;
+
+/// Slots of `HSRP_FLOWS` (an LRU hash: one entry per direction of a flow).
+pub const MAX_FLOWS: u32 = 65536;
+/// [`FlowKey::family`] values.
+pub const FLOW_V4: u8 = 4;
+pub const FLOW_V6: u8 = 6;
+
+/// Key of `HSRP_FLOWS`: one direction of a TCP or UDP flow as it arrives, addresses and
+/// ports as on the wire (IPv4 addresses in the first word, the rest zero).
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub struct FlowKey {
+    pub family: u8,
+    /// IPPROTO_TCP or IPPROTO_UDP.
+    pub proto: u8,
+    pub _pad: [u8; 2],
+    /// Source then destination port, network order, as the L4 header holds them.
+    pub ports: [u8; 4],
+    pub src: [u8; 16],
+    pub dst: [u8; 16],
+}
+
+/// Value of `HSRP_FLOWS`: what the fast path forwarded of this direction since hsrpd
+/// admitted it (updated without atomics: a concurrent frame on another CPU may be lost
+/// from the count; it only has to move while the flow carries traffic).
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct FlowValue {
+    pub packets: u64,
+    pub bytes: u64,
+}
 
 /// Benchmark-only types (the `hsrp-bench` object: traffic generator and baselines).
 pub mod bench {
@@ -559,6 +603,11 @@ const _: () = {
     assert!(core::mem::offset_of!(Counters, aborted) == Counter::Aborted as usize * 8);
     assert!(core::mem::offset_of!(Counters, nh_cache_hit) == Counter::NhCacheHit as usize * 8);
     assert!(core::mem::offset_of!(Counters, nh_cache_miss) == Counter::NhCacheMiss as usize * 8);
+    assert!(core::mem::offset_of!(Counters, flow_hit) == Counter::FlowHit as usize * 8);
+    assert!(core::mem::size_of::<FlowKey>() == 40);
+    assert!(core::mem::offset_of!(FlowKey, ports) == 4);
+    assert!(core::mem::offset_of!(FlowKey, src) == 8);
+    assert!(core::mem::size_of::<FlowValue>() == 16);
     // The program writes these as u32 words (maps.rs `key`, nhcache.rs, control.rs).
     assert!(core::mem::offset_of!(VmacEntry, mac) == 4);
     assert!(core::mem::offset_of!(VmacEntry, value) == 12);
@@ -594,6 +643,8 @@ mod pod {
     unsafe impl aya::Pod for Config {}
     unsafe impl aya::Pod for Counters {}
     unsafe impl aya::Pod for NexthopValue {}
+    unsafe impl aya::Pod for FlowKey {}
+    unsafe impl aya::Pod for FlowValue {}
     unsafe impl aya::Pod for bench::GenTemplate {}
     unsafe impl aya::Pod for bench::RestoreFrame {}
 }

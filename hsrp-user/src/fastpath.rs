@@ -25,6 +25,7 @@ use crate::net::nfhooks::{
     NF_INET_PRE_ROUTING, NF_NETDEV_EGRESS, NF_NETDEV_INGRESS,
 };
 
+use crate::accepted_flow::{qualify, Ruleset};
 pub use crate::dataplane::fwd_mode::ForwardMode;
 
 /// The `fast-path` configuration line.
@@ -60,7 +61,7 @@ pub struct Decision {
 }
 
 impl Decision {
-    /// "fast path: REASON" / "kernel path: REASON".
+    /// "fast path: REASON" / "kernel path: REASON" / "accepted-flow path: REASON".
     pub fn describe(&self) -> String {
         format!("{}: {}", self.mode.as_str(), self.reason)
     }
@@ -90,8 +91,21 @@ pub fn hook_queries(links: &[String]) -> Vec<HookQuery> {
     q
 }
 
-/// The decision for `setting` given the hooks found (or why they could not be read).
+/// The decision for `setting` given the hooks found (or why they could not be read),
+/// without the accepted-flow path.
 pub fn decide(setting: Setting, hooks: Result<&[NfHook], &str>) -> Decision {
+    decide_with(setting, hooks, None)
+}
+
+/// The decision for `setting` given the hooks found and, when the accepted-flow path is
+/// available, the nftables ruleset (or why it could not be read): with hooks on forwarded
+/// traffic that all accept established flows first (`accepted_flow::qualify`), the
+/// accepted-flow path instead of the kernel path.
+pub fn decide_with(
+    setting: Setting,
+    hooks: Result<&[NfHook], &str>,
+    ruleset: Option<Result<&Ruleset, String>>,
+) -> Decision {
     let relevant: Option<Vec<&NfHook>> = hooks
         .as_ref()
         .ok()
@@ -126,11 +140,27 @@ pub fn decide(setting: Setting, hooks: Result<&[NfHook], &str>) -> Decision {
             reason: format!("cannot read the netfilter hooks ({e})"),
             forced_over_hooks: false,
         },
-        (Setting::Auto, Ok(_), Some(found)) if !found.is_empty() => Decision {
-            mode: ForwardMode::Kernel,
-            reason: format!("netfilter sees forwarded traffic: {}", summary(&found)),
-            forced_over_hooks: false,
-        },
+        (Setting::Auto, Ok(_), Some(found)) if !found.is_empty() => {
+            let seen = format!("netfilter sees forwarded traffic: {}", summary(&found));
+            let qualified = ruleset.map(|rs| rs.and_then(|rs| qualify(&found, rs)));
+            match qualified {
+                Some(Ok(why)) => Decision {
+                    mode: ForwardMode::AcceptedFlow,
+                    reason: why,
+                    forced_over_hooks: false,
+                },
+                Some(Err(why)) => Decision {
+                    mode: ForwardMode::Kernel,
+                    reason: format!("{seen} (no accepted-flow path: {why})"),
+                    forced_over_hooks: false,
+                },
+                None => Decision {
+                    mode: ForwardMode::Kernel,
+                    reason: seen,
+                    forced_over_hooks: false,
+                },
+            }
+        }
         (Setting::Auto, Ok(_), _) => Decision {
             mode: ForwardMode::Fast,
             reason: "no netfilter hook on forwarded traffic".into(),
@@ -225,7 +255,8 @@ fn hook_name(h: &NfHook) -> String {
     }
 }
 
-fn family_name(f: u8) -> &'static str {
+/// The nftables family keyword of `f` ("inet", "ip", ...).
+pub(crate) fn family_name(f: u8) -> &'static str {
     match f {
         NFPROTO_INET => "inet",
         NFPROTO_IPV4 => "ip",
@@ -492,5 +523,82 @@ mod tests {
             hooknum: NF_INET_POST_ROUTING,
             dev: None
         }));
+    }
+
+    /// `inet fw forward` starting with `ct state established,related accept` (parsed
+    /// expressions as `net::nftrules` gives them), or with a drop before it.
+    fn stateful(ct_first: bool) -> crate::accepted_flow::Ruleset {
+        use crate::accepted_flow::{tests::ct_accept, Expr, NftChain, NftRule, Ruleset};
+        let ct = ct_accept(false);
+        let drop = vec![Expr::Other("payload".into()), Expr::Verdict(0)];
+        let rule = |exprs| NftRule {
+            family: NFPROTO_INET,
+            table: "fw".into(),
+            chain: "forward".into(),
+            exprs,
+        };
+        let rules = if ct_first {
+            vec![rule(ct), rule(drop)]
+        } else {
+            vec![rule(drop), rule(ct)]
+        };
+        Ruleset {
+            chains: vec![NftChain {
+                family: NFPROTO_INET,
+                table: "fw".into(),
+                name: "forward".into(),
+                hook: Some((NF_INET_FORWARD, 0)),
+                kind: "filter".into(),
+                policy: Some(0),
+            }],
+            rules,
+        }
+    }
+
+    #[test]
+    fn a_qualifying_ruleset_means_the_accepted_flow_path_and_only_in_auto() {
+        let h = [hook(
+            NFPROTO_INET,
+            NF_INET_FORWARD,
+            None,
+            chain(NFPROTO_INET, "fw", "forward"),
+        )];
+        let rs = stateful(true);
+        let d = decide_with(Setting::Auto, Ok(&h), Some(Ok(&rs)));
+        assert_eq!(d.mode, ForwardMode::AcceptedFlow);
+        assert!(
+            d.describe().starts_with(
+                "accepted-flow path: every netfilter hook on forwarded traffic accepts \
+                 established flows first (1 nftables chain)"
+            ),
+            "{d:?}"
+        );
+        let d = decide_with(Setting::Auto, Ok(&h), Some(Ok(&stateful(false))));
+        assert_eq!(d.mode, ForwardMode::Kernel);
+        assert_eq!(
+            d.describe(),
+            "kernel path: netfilter sees forwarded traffic: nftables chain inet fw forward on \
+             inet forward (no accepted-flow path: chain inet fw forward does not start with \
+             `ct state established,related accept`)"
+        );
+        let d = decide_with(Setting::Auto, Ok(&h), Some(Err("no flow map".into())));
+        assert_eq!(d.mode, ForwardMode::Kernel);
+        assert!(
+            d.reason.ends_with("(no accepted-flow path: no flow map)"),
+            "{d:?}"
+        );
+        assert_eq!(
+            decide_with(Setting::Off, Ok(&h), Some(Ok(&rs))).mode,
+            ForwardMode::Kernel
+        );
+        assert_eq!(
+            decide_with(Setting::On, Ok(&h), Some(Ok(&rs))).mode,
+            ForwardMode::Fast
+        );
+        // No hooks: the fast path, whatever the ruleset.
+        assert_eq!(
+            decide_with(Setting::Auto, Ok(&[]), Some(Ok(&rs))).mode,
+            ForwardMode::Fast
+        );
     }
 }

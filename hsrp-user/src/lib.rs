@@ -7,6 +7,7 @@
 //! - `bfd`: the BFD session state machine for HSRP BFD peering, pure like `fsm`.
 //! - `sim`: a simulated LAN in virtual time that drives `fsm` through `wire`.
 //! - `config`: the IOS-syntax configuration parser.
+//! - `fastpath`, `accepted_flow`: whether XDP may forward under the netfilter rules (pure).
 //! - `dataplane`: loading the XDP program, its maps, the Active flip.
 //! - `net`: every socket, netlink conversation and interface query of the daemon.
 //! - `nexthop_cache`: keeping the XDP next-hop cache correct (policy pure, I/O at the edge).
@@ -26,6 +27,7 @@ pub const VERSION: &str = concat!(
     ")"
 );
 
+pub mod accepted_flow;
 pub mod bfd;
 pub mod config;
 pub mod control;

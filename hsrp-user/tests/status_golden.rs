@@ -53,6 +53,7 @@ fn group(group: u16, state: State) -> GroupStatus {
         dataplane: Some(DataplaneCounters {
             forwarded: 1000,
             forwarded_from_cache: 990,
+            accepted_flow: 400,
             slow_path: 3,
             dropped_not_active: 4,
             arp_answered: 2,

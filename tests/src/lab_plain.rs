@@ -359,6 +359,38 @@ fn set_rcvbuf(sock: &UdpSocket, bytes: i32) {
     }
 }
 
+/// How long after a ruleset change hsrpd must have switched modes: the requirement (1 s);
+/// a notification-driven switch takes milliseconds, the periodic re-read bounds the rest.
+pub const SWITCH_LIMIT: Duration = Duration::from_secs(1);
+
+/// Runs `cmd` in r1's namespace and returns its output; panics with the command if it
+/// fails.
+pub fn r1_exec(lab: &Lab, cmd: &str) -> String {
+    lab.router(1)
+        .ns
+        .exec(cmd)
+        .unwrap_or_else(|e| panic!("{cmd}: {e:#}"))
+}
+
+/// r1's `hsrpd status` forwarding line (empty while unreadable).
+pub fn forwarding(lab: &Lab) -> String {
+    lab.status(1).map(|s| s.forwarding).unwrap_or_default()
+}
+
+/// Waits until r1's forwarding line starts with `prefix`, at most [`SWITCH_LIMIT`];
+/// returns how long it took, panics with the line and the log otherwise.
+pub fn wait_mode(lab: &Lab, prefix: &str) -> Duration {
+    crate::lab::wait_for(SWITCH_LIMIT, || forwarding(lab).starts_with(prefix)).unwrap_or_else(
+        || {
+            panic!(
+                "not `{prefix}` within {SWITCH_LIMIT:?}: {}\n{}",
+                forwarding(lab),
+                lab.log(1)
+            )
+        },
+    )
+}
+
 /// The server's address and `port`.
 pub fn server(port: u16) -> SocketAddr {
     SocketAddr::new(IpAddr::V4(SERVER_IP), port)

@@ -9,35 +9,11 @@ use std::time::Duration;
 
 use hsrp_tests::lab::{wait_for, Lab};
 use hsrp_tests::lab_plain::{
-    host_gateway, plain_lab_active, plain_lab_active_with, server, server6, tcp_transfer,
-    tcp_transfer_to, udp_stream, TcpOutcome, UdpResult, HOST,
+    forwarding, host_gateway, plain_lab_active, plain_lab_active_with, r1_exec, server, server6,
+    tcp_transfer, tcp_transfer_to, udp_stream, wait_mode, TcpOutcome, UdpResult, HOST,
+    SWITCH_LIMIT,
 };
 use hsrp_tests::require_tool;
-
-/// How long after a ruleset change hsrpd must have switched modes: the requirement (1 s);
-/// a notification-driven switch takes milliseconds, the periodic re-read bounds the rest.
-const SWITCH_LIMIT: Duration = Duration::from_secs(1);
-
-fn r1_exec(lab: &Lab, cmd: &str) {
-    lab.router(1)
-        .ns
-        .exec(cmd)
-        .unwrap_or_else(|e| panic!("{cmd}: {e:#}"));
-}
-
-fn forwarding(lab: &Lab) -> String {
-    lab.status(1).map(|s| s.forwarding).unwrap_or_default()
-}
-
-fn wait_mode(lab: &Lab, prefix: &str) -> Duration {
-    wait_for(SWITCH_LIMIT, || forwarding(lab).starts_with(prefix)).unwrap_or_else(|| {
-        panic!(
-            "not `{prefix}` within {SWITCH_LIMIT:?}: {}\n{}",
-            forwarding(lab),
-            lab.log(1)
-        )
-    })
-}
 
 fn forwarded(lab: &Lab) -> u64 {
     let s = lab.status(1).unwrap();
@@ -149,7 +125,9 @@ table inet fw {
 }
 EOF",
     );
-    wait_mode(&lab, "kernel path");
+    // The ruleset accepts established flows first: the accepted-flow path (the verdicts
+    // must still be the kernel's).
+    wait_mode(&lab, "accepted-flow path");
     for v6 in [false, true] {
         let srv = |p| if v6 { server6(p) } else { server(p) };
         // New TCP from the LAN to an allowed port: delivered, answer included.
@@ -188,7 +166,9 @@ fn masquerade_on_the_uplink_is_applied() {
          nft add chain ip nat post '{ type nat hook postrouting priority 100; }' && \
          nft add rule ip nat post oifname up0 masquerade",
     );
-    wait_mode(&lab, "kernel path");
+    // A NAT chain sees only first packets: the accepted-flow path, which leaves NATed
+    // flows to the kernel.
+    wait_mode(&lab, "accepted-flow path");
     let uplink: IpAddr = lab.router(1).uplink_ip.unwrap().into();
     let sources = same_both_ways(&lab, |lab| udp(lab, server(7300), 20).sources);
     assert_eq!(sources, vec![uplink], "the server sees r1's uplink address");
@@ -207,7 +187,7 @@ fn dnat_of_a_port_is_applied() {
          nft add rule ip nat pre iifname lan0 tcp dport 7400 dnat to 10.1.0.100:7401 && \
          nft add rule ip nat pre iifname lan0 udp dport 7400 dnat to 10.1.0.100:7401",
     );
-    wait_mode(&lab, "kernel path");
+    wait_mode(&lab, "accepted-flow path");
     // Sent to port 7400, received by the listener on 7401.
     let got = same_both_ways(&lab, |lab| {
         // The listener binds 7401; the client connects to 7400.

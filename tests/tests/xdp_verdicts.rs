@@ -918,3 +918,106 @@ fn nexthop_prune_removes_only_entries_of_old_generations() {
         assert!(nh.is_empty());
     });
 }
+
+/// A TCP segment host:4000 -> `dst`:9 with `flags` (20-byte header, no options).
+fn tcp4_to_server(flags: u8) -> Vec<u8> {
+    let mut tcp = vec![0u8; 20];
+    tcp[0..2].copy_from_slice(&4000u16.to_be_bytes());
+    tcp[2..4].copy_from_slice(&9u16.to_be_bytes());
+    tcp[12] = 0x50;
+    tcp[13] = flags;
+    tcp[14..16].copy_from_slice(&1024u16.to_be_bytes());
+    tcp.extend_from_slice(b"payload!");
+    ipv4(VMAC4, HOST_MAC, HOST4, SERVER4, 64, 6, &tcp)
+}
+
+fn flow(src: IpAddr, dst: IpAddr, proto: u8) -> hsrp_user::accepted_flow::CtTuple {
+    hsrp_user::accepted_flow::CtTuple {
+        src,
+        dst,
+        proto,
+        sport: 4000,
+        dport: 9,
+    }
+}
+
+#[test]
+fn accepted_flow_mode_forwards_only_admitted_flows_and_never_syn_fin_rst_or_fragments() {
+    use hsrp_user::dataplane::flows::FlowMap;
+    use hsrp_user::dataplane::fwd_mode::{ForwardMode, FwdModeMap};
+    with_rig(|rig| {
+        rig.maps.set_active(rig.lan, VMAC4, true).unwrap();
+        rig.maps.set_active(rig.lan, VMAC6, true).unwrap();
+        let mut mode = FwdModeMap::from_ebpf(&mut rig.ebpf).unwrap();
+        let mut flows = FlowMap::from_ebpf(&mut rig.ebpf).unwrap();
+        mode.set(ForwardMode::AcceptedFlow).unwrap();
+        let to_kernel = |rig: &Rig, input: &[u8], vmac: [u8; 6], what: &str| {
+            let (v, out) = rig.run(input, Counter::SlowPath, Some(vmac));
+            assert_eq!(v, XDP_PASS, "{what}");
+            assert_eq!(out[..6], rig.lan_mac, "{what}: to the kernel");
+        };
+        let forwarded = |rig: &Rig, input: &[u8], vmac: [u8; 6], what: &str| {
+            let before = rig.maps.stats().unwrap().total;
+            let (v, out) = rig.run(input, Counter::Forwarded, Some(vmac));
+            assert_eq!(v, XDP_REDIRECT, "{what}");
+            assert_eq!(out[..6], SERVER_MAC, "{what}");
+            let d = diff(&rig.maps.stats().unwrap().total, &before);
+            assert_eq!(d.get(Counter::FlowHit), 1, "{what}: counted as a flow hit");
+        };
+        let udp4 = udp4_to_server(64, SERVER4);
+        let udp6 = udp6_to_server(64);
+        to_kernel(rig, &udp4, VMAC4, "UDP, flow not admitted");
+        to_kernel(rig, &udp6, VMAC6, "UDP over IPv6, flow not admitted");
+        flows
+            .insert(&flow(HOST4.into(), SERVER4.into(), 17))
+            .unwrap();
+        flows
+            .insert(&flow(HOST6.into(), SERVER6.into(), 17))
+            .unwrap();
+        forwarded(rig, &udp4, VMAC4, "UDP of an admitted flow");
+        forwarded(rig, &udp6, VMAC6, "UDP over IPv6 of an admitted flow");
+        // The same addresses, another port; a fragment of the admitted flow.
+        to_kernel(
+            rig,
+            &ipv4(
+                VMAC4,
+                HOST_MAC,
+                HOST4,
+                SERVER4,
+                64,
+                17,
+                &udp(4001, 9, b"payload!"),
+            ),
+            VMAC4,
+            "another source port",
+        );
+        let mut frag = udp4.clone();
+        frag[14 + 6] = 0x20; // more fragments
+        to_kernel(rig, &frag, VMAC4, "a fragment");
+        // TCP: segments of an admitted flow, but SYN, FIN and RST always to the kernel.
+        to_kernel(rig, &tcp4_to_server(0x10), VMAC4, "TCP, flow not admitted");
+        flows
+            .insert(&flow(HOST4.into(), SERVER4.into(), 6))
+            .unwrap();
+        forwarded(rig, &tcp4_to_server(0x10), VMAC4, "TCP ACK");
+        forwarded(rig, &tcp4_to_server(0x18), VMAC4, "TCP PSH+ACK");
+        for (flags, what) in [
+            (0x02, "SYN"),
+            (0x11, "FIN"),
+            (0x04, "RST"),
+            (0x14, "RST+ACK"),
+        ] {
+            to_kernel(rig, &tcp4_to_server(flags), VMAC4, what);
+        }
+        // Removed, or the mode back to the kernel path: the map no longer counts.
+        flows
+            .remove(&flow(HOST4.into(), SERVER4.into(), 6))
+            .unwrap();
+        to_kernel(rig, &tcp4_to_server(0x10), VMAC4, "TCP, flow removed");
+        mode.set(ForwardMode::Kernel).unwrap();
+        to_kernel(rig, &udp4, VMAC4, "kernel path");
+        mode.set(ForwardMode::Fast).unwrap();
+        let (v, _) = rig.run(&udp4, Counter::Forwarded, Some(VMAC4));
+        assert_eq!(v, XDP_REDIRECT, "fast path");
+    });
+}

@@ -1,7 +1,9 @@
 //! `cargo xtask bench dataplane`: (a) ns/packet per verdict via BPF_PROG_TEST_RUN with a
 //! large repeat count; (b) forwarding throughput through veths in ONE run, same generator
 //! and sink for every row: hsrpd's program vs kernel forwarding vs a minimal fib lookup +
-//! redirect vs redirect only.
+//! redirect vs redirect only; and under a stateful nftables ruleset (`policy drop`,
+//! `ct state established,related accept` first), kernel forwarding vs hsrpd's
+//! accepted-flow path (the generator's flow in `HSRP_FLOWS`), next to hsrpd without rules.
 //!
 //! (a) The program rewrites frames in place and test_run repeats on the same buffer, so
 //! each repetition first restores the frame (`bench_restore_hsrp` in the hsrp-bench

@@ -1,6 +1,7 @@
 //! Frames to a virtual MAC of this interface: drop when the group is not Active; answer
 //! echo/ARP/NS for a VIP; in kernel-path mode (`HSRP_FWD_MODE`, netfilter hooks present)
-//! hand everything else to the kernel; otherwise forward (fib lookup, TTL/hop limit - 1, new MACs,
+//! hand everything else to the kernel, in accepted-flow mode everything but the flows
+//! conntrack accepted (`flow`); otherwise forward (fib lookup, TTL/hop limit - 1, new MACs,
 //! devmap redirect), or hand to the kernel with the interface MAC as destination when the
 //! fast path cannot (no neighbour, TTL expiring, needs fragmentation, IP options, lookup
 //! failure, target not in the devmap, output = input interface).
@@ -10,11 +11,12 @@ use aya_ebpf::{
     programs::XdpContext,
 };
 use hsrp_ebpf::{
-    Counter, VmacValue, FAMILY_V4, FAMILY_V6, NH_GEN_OFF, VMAC_F_ACCEPT, VMAC_F_SLOW_PATH_ONLY,
+    Counter, VmacValue, FAMILY_V4, FAMILY_V6, FWD_ACCEPTED_FLOW, FWD_FAST_PATH, NH_GEN_OFF,
+    VMAC_F_ACCEPT, VMAC_F_SLOW_PATH_ONLY,
 };
 
 use super::{
-    abort, answer, csum, drop, fib, log, maps,
+    abort, answer, csum, drop, fib, flow, log, maps,
     maps::HSRP_TX_PORTS,
     nhcache,
     pkt::{self, Ip4, Ip6, ETH_P_ARP, ETH_P_IP, ETH_P_IPV6, IPPROTO_ICMP, IPPROTO_ICMPV6},
@@ -71,7 +73,8 @@ fn ipv4(ctx: &XdpContext, ifindex: u32, group: VmacValue) -> u32 {
         }
     }
     let dst = pkt::get(&f.ip.dst_addr);
-    if maps::kernel_path() {
+    let mode = maps::fwd_mode();
+    if mode != FWD_FAST_PATH && !(mode == FWD_ACCEPTED_FLOW && flow::accepted4(ctx, slot)) {
         // Netfilter must see it: firewall, NAT, conntrack (the VIP's answers came first).
         return slow_or_vip(ctx, ifindex, slot, FAMILY_V4, pkt::addr4(dst));
     }
@@ -154,7 +157,8 @@ fn ipv6(ctx: &XdpContext, ifindex: u32, group: VmacValue) -> u32 {
             return verdict;
         }
     }
-    if maps::kernel_path() {
+    let mode = maps::fwd_mode();
+    if mode != FWD_FAST_PATH && !(mode == FWD_ACCEPTED_FLOW && flow::accepted6(ctx, slot)) {
         return slow_or_vip(ctx, ifindex, slot, FAMILY_V6, pkt::addr6(dst));
     }
     let Some(f) = pkt::view::<Ip6>(ctx) else {

@@ -2,7 +2,7 @@
 //! copy the value out at once, so no reference into a hash slot outlives the lookup.
 
 use aya_ebpf::{
-    btf_maps::{Array, DevMapHash, HashMap, PerCpuArray, ProgramArray},
+    btf_maps::{Array, DevMapHash, HashMap, LruHashMap, PerCpuArray, ProgramArray},
     macros::btf_map,
 };
 use core::mem::MaybeUninit;
@@ -226,10 +226,45 @@ pub static HSRP_NH_GEN: Array<u32, 1> = Array::new();
 #[btf_map]
 pub static HSRP_FWD_MODE: Array<u32, 1> = Array::new();
 
-/// True when forwarded frames must go through the kernel (netfilter).
+/// `HSRP_FWD_MODE[0]`: [`hsrp_ebpf::FWD_FAST_PATH`], [`hsrp_ebpf::FWD_KERNEL_PATH`] or
+/// [`hsrp_ebpf::FWD_ACCEPTED_FLOW`].
 #[inline(always)]
-pub fn kernel_path() -> bool {
-    HSRP_FWD_MODE.get(0).copied().unwrap_or(0) != hsrp_ebpf::FWD_FAST_PATH
+pub fn fwd_mode() -> u32 {
+    HSRP_FWD_MODE
+        .get(0)
+        .copied()
+        .unwrap_or(hsrp_ebpf::FWD_KERNEL_PATH)
+}
+
+const FLOWS: usize = hsrp_ebpf::MAX_FLOWS as usize;
+
+/// The flows conntrack accepted as established, both directions, written by hsrpd
+/// (`daemon::accepted_flows`); the program only reads them and counts what it forwarded.
+#[btf_map]
+pub static HSRP_FLOWS: LruHashMap<hsrp_ebpf::FlowKey, hsrp_ebpf::FlowValue, FLOWS> =
+    LruHashMap::new();
+
+/// Builds a `HSRP_FLOWS` key in `slot` from its words (see [`hsrp_ebpf::FlowKey`]).
+#[inline(always)]
+pub fn flow_key(
+    slot: &mut KeySlot<hsrp_ebpf::FlowKey>,
+    family: u8,
+    proto: u8,
+    ports: u32,
+    src: Addr,
+    dst: Addr,
+) -> &hsrp_ebpf::FlowKey {
+    let head = family as u32 | (proto as u32) << 8;
+    // SAFETY: FlowKey is { family: u8, proto: u8, _pad: [u8; 2], ports: [u8; 4],
+    // src: [u8; 16], dst: [u8; 16] }: ten words, no holes (size asserted in the crate).
+    unsafe {
+        key(
+            slot,
+            [
+                head, ports, src[0], src[1], src[2], src[3], dst[0], dst[1], dst[2], dst[3],
+            ],
+        )
+    }
 }
 
 /// The cache generation now (0 = the cache is off).

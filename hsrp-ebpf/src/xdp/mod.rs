@@ -13,6 +13,7 @@ mod clock;
 mod control;
 mod csum;
 pub(crate) mod fib;
+mod flow;
 mod forward;
 mod log;
 mod maps;

@@ -252,6 +252,13 @@ fn group_detail(out: &mut String, g: &GroupStatus) {
             "    ARP {} answered, {} dropped; ND {} answered, {} dropped; echo {} answered",
             d.arp_answered, d.arp_dropped, d.nd_answered, d.nd_dropped, d.echo_answered
         );
+        if d.accepted_flow != 0 {
+            let _ = writeln!(
+                out,
+                "    {} frames of established flows let on to the fast path (accepted-flow path)",
+                d.accepted_flow
+            );
+        }
         if d.aborted != 0 {
             let _ = writeln!(out, "    {} aborted by the XDP program", d.aborted);
         }
@@ -331,6 +338,7 @@ mod tests {
             dataplane: Some(DataplaneCounters {
                 forwarded: 1000,
                 forwarded_from_cache: 990,
+                accepted_flow: 400,
                 slow_path: 3,
                 arp_answered: 2,
                 ..Default::default()

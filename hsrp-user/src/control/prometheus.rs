@@ -110,6 +110,13 @@ pub fn render(snap: &Snapshot) -> String {
     group_counter(
         &mut out,
         snap,
+        "hsrpd_group_accepted_flow_frames_total",
+        "Frames of established flows conntrack accepted let on to the fast path.",
+        dp(|c| c.accepted_flow),
+    );
+    group_counter(
+        &mut out,
+        snap,
         "hsrpd_group_slow_path_frames_total",
         "Frames to the virtual MAC handed to the kernel.",
         dp(|c| c.slow_path),

@@ -236,6 +236,10 @@ pub struct DataplaneCounters {
     /// cache (no fib lookup).
     pub forwarded: u64,
     pub forwarded_from_cache: u64,
+    /// Frames of established flows conntrack accepted that the accepted-flow path let on
+    /// to the fast path (forwarded, unless the fib lookup then failed).
+    #[serde(default)]
+    pub accepted_flow: u64,
     /// Frames to the vMAC handed to the kernel (no neighbour yet, TTL expiring, ...).
     pub slow_path: u64,
     /// Frames to the vMAC while not Active.

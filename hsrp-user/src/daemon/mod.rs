@@ -34,6 +34,7 @@
 //!   abort), so the Standby takes over at once rather than after the hold time.
 
 mod accept;
+pub mod accepted_flows;
 mod actions;
 mod aux;
 mod bfd;

@@ -18,6 +18,7 @@ use super::fast_path::FastPathKeeper;
 use super::groups::{self, GroupKey};
 use super::{Daemon, GroupRt, Iface, MAX_RX_ERRORS};
 use crate::config::{Config, GroupSpec, InterfaceConfig};
+use crate::dataplane::flows::FlowMap;
 use crate::dataplane::fwd_mode::FwdModeMap;
 use crate::dataplane::maps::DataplaneMaps;
 use crate::dataplane::nexthop::NexthopMaps;
@@ -72,7 +73,9 @@ impl Daemon {
         // past netfilter hooks that were there first.
         let fast_path = FastPathKeeper::start(
             FwdModeMap::from_dataplane(&mut dataplane)?,
+            Some(FlowMap::from_dataplane(&mut dataplane)?),
             config.fast_path,
+            aux,
         )
         .await
         .context("deciding between the XDP fast path and the kernel path")?;

@@ -153,6 +153,7 @@ fn dataplane_counters(c: &Counters) -> DataplaneCounters {
     DataplaneCounters {
         forwarded: c.forwarded,
         forwarded_from_cache: c.nh_cache_hit,
+        accepted_flow: c.flow_hit,
         slow_path: c.slow_path,
         dropped_not_active: c.dropped_not_active,
         arp_answered: c.arp_answered,

@@ -1,10 +1,11 @@
 //! `HSRP_FWD_MODE[0]`: whether the program forwards frames to an Active vMAC itself (fast
-//! path) or hands them to the kernel so netfilter sees them (kernel path). One write
+//! path), hands them to the kernel so netfilter sees them (kernel path), or forwards only
+//! the established flows conntrack accepted (accepted-flow path). One write
 //! switches every group on every interface; kept by `daemon::fast_path`.
 
 use anyhow::{Context, Result};
 use aya::maps::{Array, Map, MapData};
-use hsrp_ebpf::{map_names, FWD_FAST_PATH, FWD_KERNEL_PATH};
+use hsrp_ebpf::{map_names, FWD_ACCEPTED_FLOW, FWD_FAST_PATH, FWD_KERNEL_PATH};
 
 use super::{typed, MapSet};
 
@@ -15,6 +16,9 @@ pub enum ForwardMode {
     Fast,
     /// The kernel forwards, through netfilter.
     Kernel,
+    /// The kernel forwards, except the flows in `HSRP_FLOWS` (established, accepted by
+    /// conntrack under a ruleset that accepts them first), which XDP forwards.
+    AcceptedFlow,
 }
 
 impl ForwardMode {
@@ -22,6 +26,7 @@ impl ForwardMode {
         match self {
             ForwardMode::Fast => "fast path",
             ForwardMode::Kernel => "kernel path",
+            ForwardMode::AcceptedFlow => "accepted-flow path",
         }
     }
 }
@@ -43,10 +48,10 @@ impl FwdModeMap {
     /// The mode the program uses now.
     pub fn get(&self) -> Result<ForwardMode> {
         let v = self.map.get(&0, 0).context("reading HSRP_FWD_MODE")?;
-        Ok(if v == FWD_FAST_PATH {
-            ForwardMode::Fast
-        } else {
-            ForwardMode::Kernel
+        Ok(match v {
+            FWD_FAST_PATH => ForwardMode::Fast,
+            FWD_ACCEPTED_FLOW => ForwardMode::AcceptedFlow,
+            _ => ForwardMode::Kernel,
         })
     }
 
@@ -55,6 +60,7 @@ impl FwdModeMap {
         let v = match mode {
             ForwardMode::Fast => FWD_FAST_PATH,
             ForwardMode::Kernel => FWD_KERNEL_PATH,
+            ForwardMode::AcceptedFlow => FWD_ACCEPTED_FLOW,
         };
         self.map.set(0, v, 0).context("writing HSRP_FWD_MODE")
     }

@@ -393,7 +393,7 @@ pub(crate) fn fmt_mac(m: &[u8; 6]) -> String {
         .join(":")
 }
 
-fn remove_if_present<K: aya::Pod, V: aya::Pod>(
+pub(super) fn remove_if_present<K: aya::Pod, V: aya::Pod>(
     map: &mut HashMap<MapData, K, V>,
     key: &K,
 ) -> Result<()> {
@@ -409,7 +409,7 @@ fn remove_if_present<K: aya::Pod, V: aya::Pod>(
     }
 }
 
-fn clear<K: aya::Pod, V: aya::Pod>(map: &mut HashMap<MapData, K, V>) -> Result<()> {
+pub(super) fn clear<K: aya::Pod, V: aya::Pod>(map: &mut HashMap<MapData, K, V>) -> Result<()> {
     let keys: Vec<K> = map.keys().filter_map(|k| k.ok()).collect();
     for k in keys {
         remove_if_present(map, &k)?;

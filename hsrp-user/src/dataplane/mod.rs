@@ -6,10 +6,11 @@
 //! - `maps`: the typed map API; `vmac_table`: the direct-mapped `HSRP_VMAC` under it.
 //! - `nexthop`: the next-hop cache maps (generation, entries); kept by
 //!   `nexthop_cache`.
-//! - `fwd_mode`: fast path or kernel path for forwarded frames; kept by
-//!   `daemon::fast_path`.
+//! - `fwd_mode`: fast path, kernel path or accepted-flow path for forwarded frames; kept
+//!   by `daemon::fast_path`. `flows`: the flows the accepted-flow path forwards.
 
 pub mod cli;
+pub mod flows;
 pub mod fwd_mode;
 pub mod loader;
 pub mod maps;

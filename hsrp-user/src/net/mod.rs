@@ -22,6 +22,7 @@
 //! created it, so a caller (or a test) that `setns`es a thread gets sockets in that namespace.
 
 mod bfd;
+pub mod ctnetlink;
 mod driver;
 mod error;
 pub mod icmp;
@@ -30,6 +31,7 @@ mod links;
 pub mod local_route;
 mod msg;
 pub mod nfhooks;
+pub mod nftrules;
 mod notify;
 mod packet;
 mod packet_filter;

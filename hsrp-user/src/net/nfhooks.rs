@@ -36,12 +36,12 @@ const NFNL_HOOK_TYPE_BPF: u32 = 2;
 /// The nftables multicast group (NFNLGRP_NFTABLES).
 const NFNLGRP_NFTABLES: u32 = 7;
 
-const NLM_F_REQUEST: u16 = 0x1;
-const NLM_F_DUMP: u16 = 0x300;
+pub(super) const NLM_F_REQUEST: u16 = 0x1;
+pub(super) const NLM_F_DUMP: u16 = 0x300;
 const NLMSG_ERROR: u16 = 2;
 const NLMSG_DONE: u16 = 3;
 /// NLA_TYPE_MASK: the type without the nested / byte-order flags.
-const NLA_TYPE_MASK: u16 = 0x3fff;
+pub(super) const NLA_TYPE_MASK: u16 = 0x3fff;
 
 /// Netfilter protocol families (linux/netfilter.h).
 pub const NFPROTO_INET: u8 = 1;
@@ -107,9 +107,7 @@ pub struct HookQuery {
 /// Reads the hooks named by `queries` (each one dump). A netdev query for a device that
 /// disappeared meanwhile answers nothing; any other error fails the whole read.
 pub fn dump_hooks(queries: &[HookQuery]) -> Result<Vec<NfHook>> {
-    let mut sock = Socket::new(NETLINK_NETFILTER).map_err(NetError::NetlinkSocket)?;
-    sock.bind_auto().map_err(NetError::NetlinkSocket)?;
-    set_recv_timeout(&sock)?;
+    let sock = request_socket()?;
     let mut hooks = Vec::new();
     for (seq, q) in queries.iter().enumerate() {
         let seq = seq as u32 + 1;
@@ -141,11 +139,11 @@ pub fn hook_dump_unsupported(e: &NetError) -> bool {
 }
 
 /// nftables (NFNL_SUBSYS_NFTABLES) messages and attributes (linux/netfilter/nf_tables.h).
-const NFNL_SUBSYS_NFTABLES: u16 = 10;
+pub(super) const NFNL_SUBSYS_NFTABLES: u16 = 10;
 const NFT_MSG_NEWCHAIN: u16 = 3;
 const NFT_MSG_GETCHAIN: u16 = 4;
-const NFTA_CHAIN_TABLE: u16 = 1;
-const NFTA_CHAIN_NAME: u16 = 3;
+pub(super) const NFTA_CHAIN_TABLE: u16 = 1;
+pub(super) const NFTA_CHAIN_NAME: u16 = 3;
 const NFTA_CHAIN_HOOK: u16 = 4;
 const NFTA_HOOK_HOOKNUM: u16 = 1;
 const NFTA_HOOK_PRIORITY: u16 = 2;
@@ -156,16 +154,8 @@ const NFTA_HOOK_DEVS: u16 = 4;
 /// included), as hooks: one per device for netdev/ingress chains. Regular chains (no
 /// hook) are left out.
 pub fn dump_nft_base_chains() -> Result<Vec<NfHook>> {
-    let mut sock = Socket::new(NETLINK_NETFILTER).map_err(NetError::NetlinkSocket)?;
-    sock.bind_auto().map_err(NetError::NetlinkSocket)?;
-    set_recv_timeout(&sock)?;
-    let mut m = Vec::with_capacity(20);
-    m.extend_from_slice(&20u32.to_ne_bytes());
-    m.extend_from_slice(&(NFNL_SUBSYS_NFTABLES << 8 | NFT_MSG_GETCHAIN).to_ne_bytes());
-    m.extend_from_slice(&(NLM_F_REQUEST | NLM_F_DUMP).to_ne_bytes());
-    m.extend_from_slice(&1u32.to_ne_bytes());
-    m.extend_from_slice(&0u32.to_ne_bytes());
-    m.extend_from_slice(&[0, 0, 0, 0]); // every family
+    let sock = request_socket()?;
+    let m = nft_dump_request(NFT_MSG_GETCHAIN, 1);
     sock.send(&m, 0)
         .map_err(|e| nfnl_err("chain dump request".into(), e))?;
     let mut hooks = Vec::new();
@@ -173,6 +163,18 @@ pub fn dump_nft_base_chains() -> Result<Vec<NfHook>> {
     read_dump(&sock, 1, kind, |p| hooks.extend(parse_chain(p)))
         .map_err(|e| nfnl_err("chain dump".into(), e))?;
     Ok(hooks)
+}
+
+/// An nftables dump request (`msg`: NFT_MSG_GET*) for every family: nlmsghdr and nfgenmsg.
+pub(super) fn nft_dump_request(msg: u16, seq: u32) -> Vec<u8> {
+    let mut m = Vec::with_capacity(20);
+    m.extend_from_slice(&20u32.to_ne_bytes());
+    m.extend_from_slice(&(NFNL_SUBSYS_NFTABLES << 8 | msg).to_ne_bytes());
+    m.extend_from_slice(&(NLM_F_REQUEST | NLM_F_DUMP).to_ne_bytes());
+    m.extend_from_slice(&seq.to_ne_bytes());
+    m.extend_from_slice(&0u32.to_ne_bytes());
+    m.extend_from_slice(&[0, 0, 0, 0]); // every family
+    m
 }
 
 /// The hooks of one NFT_MSG_NEWCHAIN payload (nfgenmsg + attributes): none for a regular
@@ -270,8 +272,17 @@ pub fn xtables_tables() -> Vec<NfHook> {
     out
 }
 
-fn nfnl_err(what: String, source: io::Error) -> NetError {
+pub(super) fn nfnl_err(what: String, source: io::Error) -> NetError {
     NetError::Nfnetlink { what, source }
+}
+
+/// A netfilter netlink socket for requests, bound, its replies awaited at most
+/// [`RECV_TIMEOUT`].
+pub(super) fn request_socket() -> Result<Socket> {
+    let mut sock = Socket::new(NETLINK_NETFILTER).map_err(NetError::NetlinkSocket)?;
+    sock.bind_auto().map_err(NetError::NetlinkSocket)?;
+    set_recv_timeout(&sock)?;
+    Ok(sock)
 }
 
 fn set_recv_timeout(sock: &Socket) -> Result<()> {
@@ -316,7 +327,7 @@ pub fn hook_request(q: &HookQuery, seq: u32) -> Vec<u8> {
     m
 }
 
-fn push_attr(m: &mut Vec<u8>, kind: u16, value: &[u8]) {
+pub(super) fn push_attr(m: &mut Vec<u8>, kind: u16, value: &[u8]) {
     m.extend_from_slice(&((4 + value.len()) as u16).to_ne_bytes());
     m.extend_from_slice(&kind.to_ne_bytes());
     m.extend_from_slice(value);
@@ -327,7 +338,12 @@ fn push_attr(m: &mut Vec<u8>, kind: u16, value: &[u8]) {
 
 /// Reads the replies of dump `seq` until NLMSG_DONE, handing each message of type
 /// `kind` (its payload) to `each`; a NLMSG_ERROR is returned as its errno.
-fn read_dump(sock: &Socket, seq: u32, kind: u16, mut each: impl FnMut(&[u8])) -> io::Result<()> {
+pub(super) fn read_dump(
+    sock: &Socket,
+    seq: u32,
+    kind: u16,
+    mut each: impl FnMut(&[u8]),
+) -> io::Result<()> {
     let mut buf = vec![0u8; 64 * 1024];
     // Bounded: every recv waits at most RECV_TIMEOUT, and a dump has finitely many parts.
     for _ in 0..10_000 {
@@ -430,13 +446,39 @@ fn chain_info(v: &[u8]) -> Option<HookOwner> {
     }
 }
 
-fn be_u32(v: &[u8]) -> Option<u32> {
+pub(super) fn be_u32(v: &[u8]) -> Option<u32> {
     Some(u32::from_be_bytes(v.get(..4)?.try_into().ok()?))
 }
 
-fn c_string(v: &[u8]) -> String {
+pub(super) fn c_string(v: &[u8]) -> String {
     let end = v.iter().position(|b| *b == 0).unwrap_or(v.len());
     String::from_utf8_lossy(&v[..end]).into_owned()
+}
+
+/// The attributes of `buf` as (type without flags, value); `None` if one is malformed.
+pub(super) fn attrs(buf: &[u8]) -> Option<Vec<(u16, &[u8])>> {
+    let mut out = Vec::new();
+    for nla in NlasIterator::new(buf) {
+        let nla: NlaBuffer<&[u8]> = nla.ok()?;
+        let k = nla.kind() & NLA_TYPE_MASK;
+        let len = nla.value_length();
+        out.push((k, nla.into_inner().get(4..4 + len)?));
+    }
+    Some(out)
+}
+
+/// A non-blocking netfilter netlink socket that has joined the multicast `groups`.
+pub(super) fn event_socket(groups: &[u32]) -> Result<Socket> {
+    let mut sock = Socket::new(NETLINK_NETFILTER).map_err(NetError::NetlinkSocket)?;
+    sock.bind(&SocketAddr::new(0, 0))
+        .map_err(NetError::NetlinkSocket)?;
+    for g in groups {
+        sock.add_membership(*g)
+            .map_err(|e| nfnl_err(format!("joining nfnetlink group {g}"), e))?;
+    }
+    sock.set_non_blocking(true)
+        .map_err(NetError::NetlinkSocket)?;
+    Ok(sock)
 }
 
 /// A socket that receives the nftables change notifications of this namespace. The
@@ -448,14 +490,9 @@ pub struct NftablesEvents {
 
 impl NftablesEvents {
     pub fn subscribe() -> Result<NftablesEvents> {
-        let mut sock = Socket::new(NETLINK_NETFILTER).map_err(NetError::NetlinkSocket)?;
-        sock.bind(&SocketAddr::new(0, 0))
-            .map_err(NetError::NetlinkSocket)?;
-        sock.add_membership(NFNLGRP_NFTABLES)
-            .map_err(|e| nfnl_err("joining NFNLGRP_NFTABLES".into(), e))?;
-        sock.set_non_blocking(true)
-            .map_err(NetError::NetlinkSocket)?;
-        Ok(NftablesEvents { sock })
+        Ok(NftablesEvents {
+            sock: event_socket(&[NFNLGRP_NFTABLES])?,
+        })
     }
 
     /// The descriptor to poll for readability.

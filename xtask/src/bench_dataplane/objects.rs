@@ -151,22 +151,39 @@ pub fn set_nh_gen(ebpf: &mut Ebpf, gen: u32) -> Result<bool> {
 
 /// Sets `HSRP_FWD_MODE` of an object (kernel path or fast path). False when the object
 /// predates it: nothing to set.
-pub fn set_fwd_mode(ebpf: &mut Ebpf, kernel_path: bool) -> Result<bool> {
+pub fn set_fwd_mode(ebpf: &mut Ebpf, mode: u32) -> Result<bool> {
     let Some(m) = ebpf.map_mut(map_names::FWD_MODE) else {
         return Ok(false);
     };
     let mut a: Array<&mut MapData, u32> = Array::try_from(m)?;
-    let v = if kernel_path {
-        hsrp_ebpf::FWD_KERNEL_PATH
-    } else {
-        hsrp_ebpf::FWD_FAST_PATH
+    a.set(0, mode, 0)?;
+    Ok(true)
+}
+
+/// Puts one direction of a flow in `HSRP_FLOWS` (as hsrpd does for a flow conntrack
+/// accepted); false if the object has no flow map.
+pub fn add_flow(ebpf: &mut Ebpf, key: hsrp_ebpf::FlowKey) -> Result<bool> {
+    let Some(m) = ebpf.map_mut(map_names::FLOWS) else {
+        return Ok(false);
     };
-    a.set(0, v, 0)?;
+    let mut h: aya::maps::HashMap<&mut MapData, hsrp_ebpf::FlowKey, hsrp_ebpf::FlowValue> =
+        aya::maps::HashMap::try_from(m)?;
+    h.insert(key, hsrp_ebpf::FlowValue::default(), 0)?;
     Ok(true)
 }
 
 /// Next-hop cache hits counted by an object, all slots and CPUs (0 without the cache).
 pub fn nh_cache_hits(ebpf: &mut Ebpf) -> Result<u64> {
+    counter_sum(ebpf, hsrp_ebpf::Counter::NhCacheHit)
+}
+
+/// Frames of the accepted-flow path's flows counted by an object.
+pub fn flow_hits(ebpf: &mut Ebpf) -> Result<u64> {
+    counter_sum(ebpf, hsrp_ebpf::Counter::FlowHit)
+}
+
+/// One counter of an object, all slots and CPUs (0 for an object without stats).
+fn counter_sum(ebpf: &mut Ebpf, counter: hsrp_ebpf::Counter) -> Result<u64> {
     let Some(m) = ebpf.map_mut(map_names::STATS) else {
         return Ok(0);
     };
@@ -175,7 +192,7 @@ pub fn nh_cache_hits(ebpf: &mut Ebpf) -> Result<u64> {
     let mut sum = 0;
     for slot in stats.iter() {
         for c in slot?.iter() {
-            sum += c.get(hsrp_ebpf::Counter::NhCacheHit);
+            sum += c.get(counter);
         }
     }
     Ok(sum)

@@ -104,6 +104,15 @@ enum Router {
     KernelPass,
     /// XDP_PASS in generic mode: kernel forwarding with the generic hook's cost.
     KernelPassGeneric,
+    /// As `KernelPassGeneric`, with [`STATEFUL_RULESET`] on the router.
+    KernelPassGenericStateful,
+    /// hsrp in generic mode, accepted-flow path, the generator's flow in `HSRP_FLOWS`,
+    /// [`STATEFUL_RULESET`] on the router (its rules never see the flow's frames).
+    HsrpGenericAcceptedFlow,
+    /// As `KernelPass` (native), with [`STATEFUL_RULESET`] on the router.
+    KernelPassStateful,
+    /// As `HsrpGenericAcceptedFlow` in native mode (what a NIC driver gets).
+    HsrpAcceptedFlow,
     Fib,
     Redirect,
     ParseDrop,
@@ -128,7 +137,21 @@ struct Row {
     traffic: Traffic,
 }
 
-const FORWARD_ROWS: [Row; 8] = [
+/// The stateful ruleset of the accepted-flow rows: established flows first, new UDP to
+/// the generator's port from r0 to r1, everything else dropped (the generator's one-way
+/// flow never turns established in conntrack, so the kernel evaluates the port rule for
+/// every frame: conntrack lookup plus two rules).
+const STATEFUL_RULESET: &str = "nft -f - <<EOF
+table inet benchfw {
+  chain forward {
+    type filter hook forward priority 0; policy drop;
+    ct state established,related accept
+    iifname r0 oifname r1 udp dport 9 accept
+  }
+}
+EOF";
+
+const FORWARD_ROWS: [Row; 12] = [
     Row {
         name: "hsrpd, next-hop cache off",
         router: Router::Hsrp,
@@ -169,7 +192,32 @@ const FORWARD_ROWS: [Row; 8] = [
         router: Router::KernelPassGeneric,
         traffic: Traffic::Forward,
     },
+    Row {
+        name: "generic: kernel fwd, stateful",
+        router: Router::KernelPassGenericStateful,
+        traffic: Traffic::Forward,
+    },
+    Row {
+        name: "generic: hsrpd, accepted flow",
+        router: Router::HsrpGenericAcceptedFlow,
+        traffic: Traffic::Forward,
+    },
+    Row {
+        name: "kernel fwd, stateful rules",
+        router: Router::KernelPassStateful,
+        traffic: Traffic::Forward,
+    },
+    Row {
+        name: "hsrpd, accepted flow",
+        router: Router::HsrpAcceptedFlow,
+        traffic: Traffic::Forward,
+    },
 ];
+/// Indices in [`FORWARD_ROWS`] of the accepted-flow comparisons, each (hsrpd without
+/// rules, cache on; kernel forwarding without rules; kernel forwarding with the stateful
+/// rules; hsrpd with them): native mode, and generic mode (veth, as hsrpd attaches there).
+const ACCEPTED_FLOW_NATIVE: [usize; 4] = [4, 1, 10, 11];
+const ACCEPTED_FLOW_GENERIC: [usize; 4] = [5, 7, 8, 9];
 
 impl Router {
     /// Attached in generic (SKB) mode: r0 then needs GRO on, so veth receives the
@@ -178,7 +226,11 @@ impl Router {
     fn generic(self) -> bool {
         matches!(
             self,
-            Router::HsrpGenericCache | Router::HsrpGenericKernelPath | Router::KernelPassGeneric
+            Router::HsrpGenericCache
+                | Router::HsrpGenericKernelPath
+                | Router::KernelPassGeneric
+                | Router::KernelPassGenericStateful
+                | Router::HsrpGenericAcceptedFlow
         )
     }
 
@@ -189,6 +241,19 @@ impl Router {
                 | Router::HsrpCache
                 | Router::HsrpGenericCache
                 | Router::HsrpGenericKernelPath
+                | Router::HsrpGenericAcceptedFlow
+                | Router::HsrpAcceptedFlow
+        )
+    }
+
+    /// Rows measured with [`STATEFUL_RULESET`] on the router.
+    fn stateful(self) -> bool {
+        matches!(
+            self,
+            Router::KernelPassGenericStateful
+                | Router::HsrpGenericAcceptedFlow
+                | Router::KernelPassStateful
+                | Router::HsrpAcceptedFlow
         )
     }
 }
@@ -249,6 +314,10 @@ pub fn forwarding_throughput(packets: u32, rounds: u32, objects: &Objects) -> Re
         set_iface(&mut h, r0, topo.r0_mac)?;
         add_tx(&mut h, map_names::TX_PORTS, r1, r1)?;
         install_group(&mut h, r0, VMAC_A, 1, true, &[])?;
+        ensure!(
+            add_flow(&mut h, generator_flow())?,
+            "the hsrp object has no HSRP_FLOWS"
+        );
         install_group(&mut h, r0, VMAC_B, 2, false, &[])?;
         set_control_rate(&mut h, true)?;
         let mut b = Ebpf::load_file(bench)?;
@@ -285,6 +354,12 @@ pub fn forwarding_throughput(packets: u32, rounds: u32, objects: &Objects) -> Re
             runs[i].push(pps);
         }
     }
+    print_table(&rows, &runs);
+    Ok(())
+}
+
+/// Each row's best round, its ratios and its rounds; the accepted-flow comparisons.
+fn print_table(rows: &[&Row], runs: &[Vec<f64>]) {
     let best: Vec<f64> = runs
         .iter()
         .map(|r| r.iter().cloned().fold(0.0, f64::max))
@@ -310,6 +385,20 @@ pub fn forwarding_throughput(packets: u32, rounds: u32, objects: &Objects) -> Re
             show_runs(&runs[i])
         );
     }
+    println!();
+    for (mode, [no_rules, kernel, kernel_stateful, accepted]) in [
+        ("native", ACCEPTED_FLOW_NATIVE),
+        ("generic", ACCEPTED_FLOW_GENERIC),
+    ] {
+        let k = best[kernel_stateful];
+        println!(
+            "  stateful ruleset, {mode}: accepted-flow path {:.2}x kernel forwarding with the \
+             rules; hsrpd without rules {:.2}x; kernel without rules {:.2}x",
+            best[accepted] / k,
+            best[no_rules] / k,
+            best[kernel] / k,
+        );
+    }
     println!(
         "\n  cheap paths (frames dropped at r0) {:>6} {:>16}   Mpps of each round",
         "Mpps", "cost x parse"
@@ -330,7 +419,6 @@ pub fn forwarding_throughput(packets: u32, rounds: u32, objects: &Objects) -> Re
             );
         }
     }
-    Ok(())
 }
 
 /// Packets per second the router handled for one row: frames counted at the sink
@@ -355,31 +443,26 @@ fn measure_row(
     let mut m: Array<&mut MapData, GenTemplate> =
         Array::try_from(map_mut(generator, "BENCH_GEN")?)?;
     m.set(0, template(&frame), 0)?;
-    // The cache is on only for its row (a fresh generation each time: the entry is
-    // refilled by the warm-up), off for every other.
-    let on = matches!(row.router, Router::HsrpCache | Router::HsrpGenericCache);
-    if !set_nh_gen(hsrp_obj, if on { next_gen() } else { 0 })? && on {
-        say(format!(
-            "{}: the hsrp object has no next-hop cache",
-            row.name
-        ));
+    let Some(on) = set_up_row(row, topo, hsrp_obj)? else {
         return Ok(0.0);
-    }
-    let kernel_path = row.router == Router::HsrpGenericKernelPath;
-    if !set_fwd_mode(hsrp_obj, kernel_path)? && kernel_path {
-        say(format!(
-            "{}: the hsrp object has no HSRP_FWD_MODE",
-            row.name
-        ));
-        return Ok(0.0);
-    }
+    };
     let hits_before = if on { nh_cache_hits(hsrp_obj)? } else { 0 };
+    let accepted = matches!(
+        row.router,
+        Router::HsrpGenericAcceptedFlow | Router::HsrpAcceptedFlow
+    );
+    let flows_before = flow_hits(hsrp_obj)?;
     let (obj, name) = match row.router {
         Router::Hsrp
         | Router::HsrpCache
         | Router::HsrpGenericCache
-        | Router::HsrpGenericKernelPath => (hsrp_obj, "hsrp"),
-        Router::KernelPass | Router::KernelPassGeneric => (bench_obj, "bench_pass"),
+        | Router::HsrpGenericKernelPath
+        | Router::HsrpGenericAcceptedFlow
+        | Router::HsrpAcceptedFlow => (hsrp_obj, "hsrp"),
+        Router::KernelPass
+        | Router::KernelPassGeneric
+        | Router::KernelPassGenericStateful
+        | Router::KernelPassStateful => (bench_obj, "bench_pass"),
         Router::Fib => (bench_obj, "bench_fib"),
         Router::Redirect => (bench_obj, "bench_redirect"),
         Router::ParseDrop => (bench_obj, "bench_parse_drop"),
@@ -437,6 +520,10 @@ fn measure_row(
         Ok(measured as f64 / secs)
     })();
     let hits = if on { nh_cache_hits(obj)? } else { 0 };
+    let flows = if accepted { flow_hits(obj)? } else { 0 };
+    if row.router.stateful() {
+        topo.rtr.exec("nft delete table inet benchfw")?;
+    }
     topo.rtr.enter(|| {
         let p: &mut Xdp = obj.program_mut(name).context("program")?.try_into()?;
         Ok(p.detach(link)?)
@@ -444,16 +531,78 @@ fn measure_row(
     if generic {
         topo.rtr.exec("ethtool -K r0 gro off >/dev/null")?;
     }
+    // Every frame of the row (and warm-up) but the first should have hit.
     if on {
-        // Every frame of the row (and warm-up) but the first should have hit.
-        ensure!(
-            hits - hits_before >= u64::from(packets) / 2,
-            "{}: only {} next-hop cache hits",
-            row.name,
-            hits - hits_before
-        );
+        enough(row, "next-hop cache hits", hits - hits_before, packets)?;
+    }
+    if accepted {
+        enough(row, "accepted-flow hits", flows - flows_before, packets)?;
     }
     result
+}
+
+/// The hsrp object's state for `row` (next-hop cache generation, forwarding mode) and the
+/// router's ruleset; whether the cache is on, or `None` when the object lacks a map the
+/// row needs (said, and the row reads 0).
+fn set_up_row(row: &Row, topo: &Topo, hsrp_obj: &mut Ebpf) -> Result<Option<bool>> {
+    // The cache is on only for its row (a fresh generation each time: the entry is
+    // refilled by the warm-up), off for every other.
+    let on = matches!(
+        row.router,
+        Router::HsrpCache
+            | Router::HsrpGenericCache
+            | Router::HsrpGenericAcceptedFlow
+            | Router::HsrpAcceptedFlow
+    );
+    if !set_nh_gen(hsrp_obj, if on { next_gen() } else { 0 })? && on {
+        say(format!(
+            "{}: the hsrp object has no next-hop cache",
+            row.name
+        ));
+        return Ok(None);
+    }
+    let mode = match row.router {
+        Router::HsrpGenericKernelPath => hsrp_ebpf::FWD_KERNEL_PATH,
+        Router::HsrpGenericAcceptedFlow | Router::HsrpAcceptedFlow => hsrp_ebpf::FWD_ACCEPTED_FLOW,
+        _ => hsrp_ebpf::FWD_FAST_PATH,
+    };
+    if !set_fwd_mode(hsrp_obj, mode)? && mode != hsrp_ebpf::FWD_FAST_PATH {
+        say(format!(
+            "{}: the hsrp object has no HSRP_FWD_MODE",
+            row.name
+        ));
+        return Ok(None);
+    }
+    if row.router.stateful() {
+        topo.rtr.exec(STATEFUL_RULESET)?;
+    }
+    Ok(Some(on))
+}
+
+/// At least half the row's frames were counted as `what`.
+fn enough(row: &Row, what: &str, counted: u64, packets: u32) -> Result<()> {
+    ensure!(
+        counted >= u64::from(packets) / 2,
+        "{}: only {counted} {what}",
+        row.name
+    );
+    Ok(())
+}
+
+/// The generator's flow (10.1.0.2:9 -> 10.2.0.2:9, UDP), as the program keys it.
+fn generator_flow() -> hsrp_ebpf::FlowKey {
+    let mut src = [0u8; 16];
+    src[..4].copy_from_slice(&[10, 1, 0, 2]);
+    let mut dst = [0u8; 16];
+    dst[..4].copy_from_slice(&[10, 2, 0, 2]);
+    hsrp_ebpf::FlowKey {
+        family: hsrp_ebpf::FLOW_V4,
+        proto: 17,
+        _pad: [0; 2],
+        ports: [0, 9, 0, 9],
+        src,
+        dst,
+    }
 }
 
 /// A new cache generation per cache row (never 0).
