@@ -33,6 +33,8 @@ use crate::wire::bfd::{Error as BfdError, Packet, Repr, State};
 const RX_BUF: usize = 128;
 /// Bound on one listener's consecutive receive errors before it gives up.
 const MAX_RX_ERRORS: u32 = 100;
+/// Datagrams one listener takes per system call at most.
+const LISTEN_BATCH: usize = crate::net::BFD_RECV_BATCH;
 
 /// One datagram from a listener task.
 pub(super) struct BfdRx {
@@ -379,24 +381,28 @@ fn execute(s: &mut PeerRt, acts: Vec<Action>, lost: &mut Vec<PeerDown>) {
     }
 }
 
-/// A listener task: datagrams to the loop until the socket fails for good.
+/// A listener task: datagrams to the loop until the socket fails for good. What is
+/// queued is taken with one system call (`BfdListener::recv_batch`).
 async fn listen(iface: usize, l: BfdListener, tx: mpsc::Sender<BfdRx>) {
     let mut errors = 0u32;
+    let mut bufs = [[0u8; RX_BUF]; LISTEN_BATCH];
+    let mut got = Vec::with_capacity(LISTEN_BATCH);
     loop {
-        let mut buf = [0u8; RX_BUF];
-        match l.recv(&mut buf).await {
-            Ok(d) => {
+        match l.recv_batch(&mut bufs, &mut got).await {
+            Ok(()) => {
                 errors = 0;
-                let rx = BfdRx {
-                    iface,
-                    src: d.src.ip(),
-                    ttl: d.ttl,
-                    len: d.len,
-                    truncated: d.truncated,
-                    buf,
-                };
-                if tx.send(rx).await.is_err() {
-                    return;
+                for (d, buf) in got.iter().zip(&bufs) {
+                    let rx = BfdRx {
+                        iface,
+                        src: d.src.ip(),
+                        ttl: d.ttl,
+                        len: d.len,
+                        truncated: d.truncated,
+                        buf: *buf,
+                    };
+                    if tx.send(rx).await.is_err() {
+                        return;
+                    }
                 }
             }
             Err(e) => {
