@@ -15,7 +15,8 @@
 //! - `table`: the groups and their indexes (`schedule`: deadline order and group
 //!   lookup, so a wake-up costs O(log groups));
 //!   `lateness`: how late timers are served; `tx_batch`: the hellos of one wake-up sent
-//!   with one system call.
+//!   with one system call; `receive`: the frames received, one system call and one
+//!   message to the loop per burst.
 //! - `groups`: configuration → state machine.
 //! - `service`: systemd readiness, watchdog and stop notifications.
 //! - `bfd`: HSRP BFD peering, BFD sessions to the Active/Standby peers of the groups.
