@@ -307,6 +307,77 @@ fn a_batch_crosses_in_order_and_a_frame_that_fails_is_reported_and_skipped() {
 }
 
 #[test]
+fn a_burst_is_received_with_one_call_per_ring_in_order_and_long_frames_are_reported() {
+    use hsrp_user::net::{RecvRing, RECV_BATCH};
+    let p = pair();
+    run_in(&p.ns, || async {
+        let tx = PacketSocket::open(&p.a).unwrap();
+        let rx = PacketSocket::open(&p.b).unwrap();
+        // More than a ring holds, each frame told apart by its IPv4 identification.
+        let count = RECV_BATCH + 6;
+        let frames: Vec<Vec<u8>> = (0..count)
+            .map(|i| {
+                let mut f = v4_hello();
+                f[18..20].copy_from_slice(&(i as u16).to_be_bytes());
+                f
+            })
+            .collect();
+        let slices: Vec<&[u8]> = frames.iter().map(|f| f.as_slice()).collect();
+        tx.send_batch(&slices, |i, e| panic!("frame {i}: {e}"))
+            .await;
+        let mut ring = RecvRing::default();
+        let mut got: Vec<Vec<u8>> = Vec::new();
+        let mut calls = 0;
+        // Bounded: every call returns at least one frame.
+        while got.len() < count && calls < count {
+            let n = within(QUIET, rx.recv_batch(&mut ring))
+                .await
+                .expect("frames missing")
+                .unwrap();
+            calls += 1;
+            assert!((1..=RECV_BATCH).contains(&n), "{n}");
+            assert_eq!(n, ring.received());
+            got.extend(ring.frames(rx.iface()).map(|f| f.unwrap().to_vec()));
+        }
+        assert_eq!(got, frames);
+        // The ring is drained: nothing more, and no frame of the host's own.
+        assert!(within(QUIET, rx.recv_batch(&mut ring)).await.is_none());
+        // A frame longer than the ring's buffers: Truncated, naming the interface; the
+        // frame after it still arrives.
+        let hello = v4_hello();
+        let short = udp4_frame(
+            VMAC,
+            MCAST_V1,
+            Ipv4Addr::new(192, 0, 2, 1),
+            Ipv4Addr::new(224, 0, 0, 2),
+            1985,
+            &[0; 4],
+        );
+        let mut small = RecvRing::new(short.len());
+        assert!(hello.len() > short.len());
+        tx.send_batch(&[&hello, &short], |i, e| panic!("frame {i}: {e}"))
+            .await;
+        let mut seen = Vec::new();
+        while seen.len() < 2 {
+            within(QUIET, rx.recv_batch(&mut small))
+                .await
+                .expect("frames missing")
+                .unwrap();
+            seen.extend(small.frames(rx.iface()).map(|f| f.map(|b| b.to_vec())));
+        }
+        match &seen[0] {
+            Err(e @ NetError::Truncated { len, cap, .. }) => {
+                assert_eq!((*len, *cap), (hello.len(), short.len()));
+                assert!(e.is_transient());
+                assert!(e.to_string().contains(&p.b), "{e}");
+            }
+            other => panic!("expected Truncated, got {other:?}"),
+        }
+        assert_eq!(seen[1].as_ref().unwrap(), &short);
+    });
+}
+
+#[test]
 fn socket_survives_its_interface_going_down_and_up() {
     let p = pair();
     run_in(&p.ns, || async {

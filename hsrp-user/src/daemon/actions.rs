@@ -57,7 +57,8 @@ impl Daemon {
                             let g = &self.groups[gi];
                             let iface = &self.ifaces[g.iface];
                             if let Err(e) = iface.socket.send(&frame[..n]).await {
-                                warn!("{}: sending {:?}: {e}", g.key, msg.opcode);
+                                let failures = &mut self.tx.failures;
+                                super::tx_batch::send_failed(failures, &g.key, msg.opcode, &e);
                             }
                         }
                         Err(e) => error!("{}: cannot encode {:?}: {e}", g.key, msg.opcode),

@@ -37,6 +37,8 @@ const MAX_RX_ERRORS: u32 = 100;
 /// Bound on the datagrams read from one listener before a detection time is judged: more
 /// than any burst of Control packets a few late milliseconds can pile up.
 const MAX_DRAIN: usize = 1024;
+/// Datagrams one listener takes per system call at most.
+const LISTEN_BATCH: usize = crate::net::BFD_RECV_BATCH;
 
 /// One datagram from a listener task.
 pub(super) struct BfdRx {
@@ -475,16 +477,20 @@ fn execute(s: &mut PeerRt, acts: Vec<Action>, lost: &mut Vec<PeerDown>) {
     }
 }
 
-/// A listener task: datagrams to the loop until the socket fails for good.
+/// A listener task: datagrams to the loop until the socket fails for good. What is
+/// queued is taken with one system call (`BfdListener::recv_batch`).
 async fn listen(iface: usize, l: Arc<BfdListener>, tx: mpsc::Sender<BfdRx>) {
     let mut errors = 0u32;
+    let mut bufs = [[0u8; RX_BUF]; LISTEN_BATCH];
+    let mut got = Vec::with_capacity(LISTEN_BATCH);
     loop {
-        let mut buf = [0u8; RX_BUF];
-        match l.recv(&mut buf).await {
-            Ok(d) => {
+        match l.recv_batch(&mut bufs, &mut got).await {
+            Ok(()) => {
                 errors = 0;
-                if tx.send(BfdRx::new(iface, &d, buf)).await.is_err() {
-                    return;
+                for (d, buf) in got.iter().zip(&bufs) {
+                    if tx.send(BfdRx::new(iface, d, *buf)).await.is_err() {
+                        return;
+                    }
                 }
             }
             Err(e) => {

@@ -8,7 +8,6 @@ use std::net::IpAddr;
 use std::time::Duration;
 
 use log::{info, warn};
-use tokio::sync::mpsc;
 
 use super::{Daemon, Received, Signals};
 use crate::fsm::Event;
@@ -23,7 +22,7 @@ impl Daemon {
     /// the maps afterwards. Constant work per received frame, however many groups hand over.
     pub(super) async fn resign_and_hand_over(
         &mut self,
-        frames: &mut mpsc::Receiver<(usize, Vec<u8>)>,
+        frames: &mut super::FrameRx,
         signals: &mut Signals,
     ) {
         for gi in 0..self.groups.len() {
@@ -46,14 +45,18 @@ impl Daemon {
                 biased;
                 _ = signals.term.recv() => break,
                 _ = signals.int.recv() => break,
-                Some((iface, frame)) = frames.recv() => {
-                    frames_seen += 1;
+                Some(batch) = frames.recv() => {
+                    frames_seen += batch.len() as u64;
                     if frames_seen > MAX_FRAMES {
                         break;
                     }
-                    if let Received::Message { gi, from, msg } = self.classify(iface, &frame) {
-                        if self.groups[gi].fsm.draining() {
-                            self.feed(gi, Event::Received { from, msg }).await;
+                    for frame in batch.frames() {
+                        if let Received::Message { gi, from, msg } =
+                            self.classify(batch.iface, frame)
+                        {
+                            if self.groups[gi].fsm.draining() {
+                                self.feed(gi, Event::Received { from, msg }).await;
+                            }
                         }
                     }
                 }

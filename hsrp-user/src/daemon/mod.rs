@@ -1,11 +1,11 @@
 //! The daemon (`hsrpd run`): thin I/O around the pure state machines.
 //!
 //! One tokio current-thread runtime and one loop that waits, with `select!`, on: frames
-//! from the packet sockets (a task per interface feeds a channel), the earliest deadline of
-//! all groups and interfaces, signals, netlink events (tracking, interface up/down) and
-//! status requests. Each wake-up feeds events to `fsm::Group`s and carries out the actions
-//! they return (`actions`): frames on the wire, the one-map-write flip, gratuitous ARP/NA,
-//! log lines.
+//! from the packet sockets (`receive`: a task per interface feeds them in bursts through a
+//! channel), the earliest deadline of all groups and interfaces, signals, netlink events
+//! (tracking, interface up/down) and status requests. Each wake-up feeds events to
+//! `fsm::Group`s and carries out the actions they return (`actions`): frames on the wire,
+//! the one-map-write flip, gratuitous ARP/NA, log lines.
 //!
 //! - `startup`: interfaces, data plane, sockets, groups; refuses a second instance.
 //! - `actions`: executing `fsm::Action`s, v1 Advertise / v2 Interface State.
@@ -15,7 +15,8 @@
 //! - `table`: the groups and their indexes (`schedule`: deadline order and group
 //!   lookup, so a wake-up costs O(log groups));
 //!   `lateness`: how late timers are served; `tx_batch`: the hellos of one wake-up sent
-//!   with one system call.
+//!   with one system call; `receive`: the frames received, one system call and one
+//!   message to the loop per burst.
 //! - `groups`: configuration → state machine.
 //! - `service`: systemd readiness, watchdog and stop notifications.
 //! - `bfd`: HSRP BFD peering, BFD sessions to the Active/Standby peers of the groups.
@@ -50,6 +51,7 @@ mod operator;
 mod precise_timer;
 pub mod ra;
 pub mod realtime;
+mod receive;
 mod reload;
 mod schedule;
 mod service;
@@ -82,14 +84,20 @@ use crate::wire::{self, rx, Decoded};
 
 use table::{GroupRt, GroupTable};
 
-/// Received frames waiting for the loop; beyond this the rx tasks wait (backpressure).
+/// Received BFD datagrams waiting for the loop; beyond this the listener tasks wait
+/// (backpressure).
 const FRAME_QUEUE: usize = 1024;
-/// Frames handled in one pass of the loop at most (timers and signals wait no longer).
+/// Received bursts of HSRP frames waiting for the loop (`receive::FrameBatch`, up to a few
+/// hundred frames each), beyond which the rx tasks wait.
+const BURST_QUEUE: usize = 256;
+/// Frames from which one pass of the loop stops taking more (timers and signals wait no
+/// longer than that and one more burst).
 const FRAME_BATCH: usize = 64;
-/// Bound on one rx task's consecutive hard errors before it gives up on its socket.
-const MAX_RX_ERRORS: u32 = 100;
-/// Room for one received frame (HSRP frames are far smaller; longer ones are cut).
+/// Room for one frame read by the loop itself (HSRP frames are far smaller).
 const RX_FRAME: usize = 2048;
+
+/// The received frames, in bursts (`receive`).
+type FrameRx = mpsc::Receiver<receive::FrameBatch>;
 
 /// Entry point of `hsrpd run`: loads the configuration, runs until SIGTERM/SIGINT, and
 /// exits 0 after a clean stop (Resign sent, maps cleared, XDP detached).
@@ -153,7 +161,7 @@ pub fn run_with(config: &Path, socket: &Path, options: RunOptions) -> Result<Exi
     runtime.block_on(async {
         let (ctl_tx, ctl_rx) = mpsc::channel(16);
         let (cmd_tx, cmd_rx) = mpsc::channel(16);
-        let (frame_tx, frame_rx) = mpsc::channel(FRAME_QUEUE);
+        let (frame_tx, frame_rx) = mpsc::channel(BURST_QUEUE);
         // Signals first: a SIGTERM during start-up must still stop us cleanly.
         let mut signals = Signals::new()?;
         let mut frame_rx = frame_rx;
@@ -363,7 +371,7 @@ impl Daemon {
     async fn serve(
         &mut self,
         signals: &mut Signals,
-        frames: &mut mpsc::Receiver<(usize, Vec<u8>)>,
+        frames: &mut FrameRx,
         mut requests: mpsc::Receiver<control::Request>,
         mut commands: mpsc::Receiver<control::ops::CommandRequest>,
         manager: &service::ServiceManager,
@@ -401,20 +409,29 @@ impl Daemon {
                     // Groups may be gone, re-keyed or re-signed.
                     self.last_words_dirty = true;
                 }
-                Some((iface, frame)) = frames.recv() => {
-                    self.on_frame(iface, &frame).await;
+                Some(batch) = frames.recv() => {
+                    let mut handled = self.on_frames(&batch).await;
                     // Whatever else is queued, before the next wait: one pass of the loop
                     // per burst rather than per frame.
-                    for _ in 0..FRAME_BATCH {
+                    while handled < FRAME_BATCH {
                         match frames.try_recv() {
-                            Ok((iface, frame)) => self.on_frame(iface, &frame).await,
+                            Ok(batch) => handled += self.on_frames(&batch).await,
                             Err(_) => break,
                         }
                     }
                 }
                 Some(event) = self.watcher.recv() => self.on_net_event(event).await,
                 Some(fact) = self.probes.rx.recv() => self.on_probe(fact).await,
-                Some(rx) = self.bfd_rx.recv() => self.on_bfd_packet(rx).await,
+                Some(rx) = self.bfd_rx.recv() => {
+                    self.on_bfd_packet(rx).await;
+                    // The datagrams of every session that arrived together, in one pass.
+                    for _ in 0..FRAME_BATCH {
+                        match self.bfd_rx.try_recv() {
+                            Ok(rx) => self.on_bfd_packet(rx).await,
+                            Err(_) => break,
+                        }
+                    }
+                }
                 Some(reply) = requests.recv() => {
                     let _ = reply.send(self.snapshot());
                 }
@@ -428,7 +445,7 @@ impl Daemon {
     }
 
     /// Wakes every group whose deadline has passed, then the interface announcements.
-    async fn on_timers(&mut self, frames: &mut mpsc::Receiver<(usize, Vec<u8>)>) {
+    async fn on_timers(&mut self, frames: &mut FrameRx) {
         let mut now = self.now();
         let mut due = std::mem::take(&mut self.due);
         due.clear();
@@ -470,9 +487,9 @@ impl Daemon {
     /// a loop woken late (a busy host) would otherwise take a peer's hellos waiting in the
     /// socket for its silence and take over; fed at their arrival, they restart the timer
     /// as they would have on time, and a peer that really fell silent is still judged so.
-    async fn read_waiting_frames(&mut self, frames: &mut mpsc::Receiver<(usize, Vec<u8>)>) {
-        while let Ok((iface, frame)) = frames.try_recv() {
-            self.on_frame(iface, &frame).await;
+    async fn read_waiting_frames(&mut self, frames: &mut FrameRx) {
+        while let Ok(batch) = frames.try_recv() {
+            self.on_frames(&batch).await;
         }
         // Rare (a hold time ran out), so a buffer of its own rather than one kept around.
         let mut buf = vec![0u8; RX_FRAME];
@@ -502,6 +519,14 @@ impl Daemon {
             .and_then(|s| std::time::SystemTime::now().duration_since(s).ok())
             .unwrap_or_default();
         Time::from_duration(self.now().as_duration().saturating_sub(age))
+    }
+
+    /// The frames of one burst, in order; returns how many.
+    async fn on_frames(&mut self, batch: &receive::FrameBatch) -> usize {
+        for frame in batch.frames() {
+            self.on_frame(batch.iface, frame).await;
+        }
+        batch.len()
     }
 
     /// One received frame on interface `iface`, just read.
@@ -730,7 +755,7 @@ impl Daemon {
 
     /// Graceful stop: Resign every Active group on the wire, keep forwarding until the
     /// Standby has taken over (`handover`), clear the maps, detach.
-    async fn stop(&mut self, frames: &mut mpsc::Receiver<(usize, Vec<u8>)>, signals: &mut Signals) {
+    async fn stop(&mut self, frames: &mut FrameRx, signals: &mut Signals) {
         self.resign_and_hand_over(frames, signals).await;
         let now = self.now();
         self.bfd.shutdown(now);

@@ -7,16 +7,15 @@
 use std::net::IpAddr;
 use std::path::Path;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use anyhow::{bail, Context, Result};
-use futures::FutureExt;
 use log::{debug, info, warn};
 use tokio::sync::mpsc;
 
 use super::fast_path::FastPathKeeper;
 use super::groups::{self, GroupKey};
-use super::{Daemon, GroupRt, Iface, MAX_RX_ERRORS};
+use super::{Daemon, GroupRt, Iface};
 use crate::config::{Config, GroupSpec, InterfaceConfig};
 use crate::dataplane::flows::FlowMap;
 use crate::dataplane::fwd_mode::FwdModeMap;
@@ -34,7 +33,7 @@ impl Daemon {
     pub(super) async fn start(
         config_path: &Path,
         config: Config,
-        frame_tx: mpsc::Sender<(usize, Vec<u8>)>,
+        frame_tx: mpsc::Sender<super::receive::FrameBatch>,
         options: super::RunOptions,
         aux: &tokio::runtime::Handle,
     ) -> Result<Daemon> {
@@ -239,116 +238,6 @@ impl Daemon {
     }
 }
 
-/// The receive task of interface `index`: frames to the loop, in bursts. While frames
-/// arrive faster than [`BUSY_RATE`] per second (many groups), the task drains what is
-/// queued and then waits [`COALESCE`] before looking again, instead of sleeping on the
-/// socket and being woken for every frame: the loop wakes about once per millisecond
-/// instead of ten thousand times a second. At lower rates each frame is handed over at
-/// once (takeovers are not slowed down).
-fn spawn_rx(
-    index: usize,
-    socket: Arc<PacketSocket>,
-    tx: mpsc::Sender<(usize, Vec<u8>)>,
-) -> tokio::task::JoinHandle<()> {
-    tokio::spawn(async move {
-        let mut buf = vec![0u8; super::RX_FRAME];
-        let mut errors = 0u32;
-        let mut rate = RateWindow::default();
-        loop {
-            // Wait for a frame, then take whatever else is queued without waiting.
-            let mut first = true;
-            for _ in 0..RX_BURST {
-                let got = if first {
-                    first = false;
-                    Some(socket.recv(&mut buf).await)
-                } else {
-                    socket.recv(&mut buf).now_or_never()
-                };
-                match got {
-                    None => break,
-                    Some(Ok(n)) => {
-                        errors = 0;
-                        rate.count(Instant::now());
-                        if tx.send((index, buf[..n].to_vec())).await.is_err() {
-                            return; // the loop is gone
-                        }
-                    }
-                    Some(Err(e)) if e.is_transient() => debug!("{e}"),
-                    Some(Err(e)) => {
-                        errors += 1;
-                        warn!("{e}");
-                        if errors >= MAX_RX_ERRORS {
-                            log::error!(
-                                "{}: giving up receiving after {errors} errors",
-                                socket.iface()
-                            );
-                            return;
-                        }
-                        tokio::time::sleep(Duration::from_millis(100)).await;
-                    }
-                }
-            }
-            if rate.busy(Instant::now()) {
-                tokio::time::sleep(COALESCE).await;
-            }
-        }
-    })
-}
-
-/// Frames per second from which the receive task coalesces wake-ups.
-const BUSY_RATE: u32 = 2000;
-/// How long a busy receive task lets frames gather (tokio's timer resolution).
-const COALESCE: Duration = Duration::from_millis(1);
-/// Frames taken in one burst at most, so the loop gets its turn.
-const RX_BURST: usize = 256;
-
-/// Frames counted over the last full 100 ms window.
-#[derive(Debug)]
-struct RateWindow {
-    start: Instant,
-    count: u32,
-    last_rate: u32,
-}
-
-impl Default for RateWindow {
-    fn default() -> Self {
-        RateWindow {
-            start: Instant::now(),
-            count: 0,
-            last_rate: 0,
-        }
-    }
-}
-
-impl RateWindow {
-    const WINDOW: Duration = Duration::from_millis(100);
-
-    fn roll(&mut self, now: Instant) {
-        let elapsed = now.saturating_duration_since(self.start);
-        if elapsed >= Self::WINDOW {
-            // A window with nothing in it (a long quiet spell) reads as rate 0.
-            self.last_rate = if elapsed >= 2 * Self::WINDOW {
-                0
-            } else {
-                self.count * 10
-            };
-            self.count = 0;
-            self.start = now;
-        }
-    }
-
-    fn count(&mut self, now: Instant) {
-        self.roll(now);
-        self.count = self.count.saturating_add(1);
-    }
-
-    /// Frames arrive at BUSY_RATE per second or more (as of the last full window).
-    fn busy(&mut self, now: Instant) -> bool {
-        self.roll(now);
-        self.last_rate >= BUSY_RATE
-    }
-}
-
 /// The next-hop cache: kept by a [`NexthopKeeper`] when enabled, else left off (a fresh
 /// data plane starts with generation 0, and a bare `hsrpd load` never turns it on).
 /// The XDP program and its maps, reset, with the control-plane budget set.
@@ -380,7 +269,7 @@ fn open_interfaces(
     infos: Vec<crate::net::InterfaceInfo>,
     dataplane: &mut Dataplane,
     maps: &mut DataplaneMaps,
-    frame_tx: &mpsc::Sender<(usize, Vec<u8>)>,
+    frame_tx: &mpsc::Sender<super::receive::FrameBatch>,
 ) -> Result<Vec<Iface>> {
     let mut ifaces = Vec::new();
     for (cfg, info) in config.interfaces.iter().zip(infos) {
@@ -396,7 +285,7 @@ fn open_interfaces(
             PacketSocket::open_ifindex(&cfg.name, info.ifindex)
                 .with_context(|| format!("opening the HSRP socket on {}", cfg.name))?,
         );
-        let rx_task = spawn_rx(ifaces.len(), socket.clone(), frame_tx.clone());
+        let rx_task = super::receive::spawn_rx(ifaces.len(), socket.clone(), frame_tx.clone());
         ifaces.push(Iface {
             cfg: cfg.clone(),
             up: info.oper_up,
@@ -447,32 +336,5 @@ pub(super) fn add_forwarding_targets(maps: &mut DataplaneMaps) {
         if let Err(e) = maps.add_tx_port(link.ifindex) {
             debug!("{}: not a forwarding target: {e:#}", link.name);
         }
-    }
-}
-
-#[cfg(test)]
-mod rate_tests {
-    use super::*;
-
-    #[test]
-    fn the_receive_task_is_busy_only_at_high_rates() {
-        let t0 = Instant::now();
-        let mut r = RateWindow {
-            start: t0,
-            count: 0,
-            last_rate: 0,
-        };
-        // 100 frames in 100 ms: 1000/s, not busy.
-        for i in 0..100 {
-            r.count(t0 + Duration::from_millis(i));
-        }
-        assert!(!r.busy(t0 + Duration::from_millis(100)));
-        // 500 frames in the next 100 ms: 5000/s, busy.
-        for i in 0..500 {
-            r.count(t0 + Duration::from_millis(100) + Duration::from_micros(200 * i));
-        }
-        assert!(r.busy(t0 + Duration::from_millis(200)));
-        // Then a quiet spell: not busy any more.
-        assert!(!r.busy(t0 + Duration::from_millis(450)));
     }
 }

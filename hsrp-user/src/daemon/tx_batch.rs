@@ -8,8 +8,9 @@
 use log::warn;
 
 use super::actions::FRAME_BUF;
+use super::groups::GroupKey;
 use super::Daemon;
-use crate::net::SEND_BATCH;
+use crate::net::{NetError, SEND_BATCH};
 use crate::proto::Opcode;
 
 /// A group message built and waiting for the batch to be sent.
@@ -25,6 +26,19 @@ struct Queued {
 pub(super) struct TxBatch {
     open: bool,
     queued: Vec<Queued>,
+    /// Group messages that could not be sent, since start.
+    pub(super) failures: u64,
+}
+
+/// A group message that could not be sent: counted, and logged at the first failure and
+/// then at every power of two, so a transmit queue that overflows for a while (ENOBUFS
+/// with a thousand groups) costs a log line now and then, not one per frame.
+pub(super) fn send_failed(failures: &mut u64, key: &GroupKey, opcode: Opcode, e: &NetError) {
+    *failures += 1;
+    let n = *failures;
+    if n.is_power_of_two() {
+        warn!("{key}: sending {opcode:?}: {e} ({n} group message(s) not sent so far)");
+    }
 }
 
 impl Daemon {
@@ -73,15 +87,12 @@ impl Daemon {
             let run = &queued[start..end];
             let frames: Vec<&[u8]> = run.iter().map(|q| &q.frame[..q.len]).collect();
             let groups = &self.groups;
+            let failures = &mut self.tx.failures;
             self.ifaces[iface]
                 .socket
                 .send_batch(&frames, |i, e| {
                     let q = &run[i];
-                    let g = &groups[q.gi];
-                    warn!(
-                        "{} grp {}: sending {:?}: {e}",
-                        g.key.iface, g.key.group, q.opcode
-                    );
+                    send_failed(failures, &groups[q.gi].key, q.opcode, &e);
                 })
                 .await;
             start = end;

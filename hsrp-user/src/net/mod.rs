@@ -5,7 +5,8 @@
 //! - [`PacketSocket`]: an AF_PACKET raw socket on one interface that sends fully built
 //!   Ethernet frames and receives only HSRP control frames and Router Solicitations (a
 //!   classic BPF filter in the kernel), plus the interface's multicast and unicast
-//!   (virtual MAC) filter entries. [`SendOnlyPacketSocket`]: its send-only, blocking
+//!   (virtual MAC) filter entries; [`RecvRing`]: its reusable buffers for receiving a
+//!   burst of frames with one system call. [`SendOnlyPacketSocket`]: its send-only, blocking
 //!   variant for the sentinel.
 //! - [`BfdListener`], [`BfdSender`]: the UDP sockets of single-hop BFD (RFC 5881).
 //! - [`Netlink`]: queries — [`InterfaceInfo`] of an interface, [`Netlink::route_exists`],
@@ -35,6 +36,7 @@ pub mod nftrules;
 mod notify;
 mod packet;
 mod packet_filter;
+mod packet_recv;
 mod packet_send;
 mod prefix;
 mod routing;
@@ -42,13 +44,14 @@ mod rtnl;
 mod sysctl;
 mod watch;
 
-pub use bfd::{BfdDatagram, BfdListener, BfdSender, BFD_TTL};
+pub use bfd::{BfdDatagram, BfdListener, BfdSender, BFD_TTL, RECV_BATCH as BFD_RECV_BATCH};
 pub use driver::driver_name;
 pub use error::NetError;
 pub use interfaces::{ifindex, interfaces, LinkName, SystemView};
 pub use links::{IfAddr, InterfaceInfo, Netlink};
 pub use notify::{watchdog_timeout, Notifier};
 pub use packet::{PacketSocket, HSRP_MULTICAST_MACS, SEND_BATCH};
+pub use packet_recv::{RecvRing, RECV_BATCH, RECV_FRAME};
 pub use packet_send::SendOnlyPacketSocket;
 pub use prefix::IpPrefix;
 pub use routing::{RouteShape, RoutingChange, RoutingEntry, RoutingWatch, RuleShape};

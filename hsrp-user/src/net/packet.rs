@@ -12,11 +12,12 @@ use std::mem;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::time::SystemTime;
 
-use tokio::io::unix::AsyncFd;
+use tokio::io::unix::{AsyncFd, AsyncFdReadyGuard};
 use tokio::io::Interest;
 
 use super::error::check_iface_name;
 use super::packet_filter::HSRP_FILTER;
+use super::packet_recv::{RecvRing, RECV_BATCH};
 use super::{NetError, Result};
 use crate::proto::MacAddr;
 
@@ -235,13 +236,7 @@ impl PacketSocket {
     /// [`NetError::is_transient`]).
     pub async fn recv(&self, buf: &mut [u8]) -> Result<usize> {
         loop {
-            // ERROR too: a pending socket error (ENETDOWN) raises EPOLLERR alone, which
-            // `readable()` would sleep through.
-            let mut guard = self
-                .fd
-                .ready(Interest::READABLE | Interest::ERROR)
-                .await
-                .map_err(|source| io_err(&self.iface, "wait readable", source))?;
+            let mut guard = self.wait_readable().await?;
             let got = guard.try_io(|fd| recv_frame(fd.as_raw_fd(), buf));
             match got {
                 Ok(Ok(Received::Frame(len))) if len > buf.len() => {
@@ -258,6 +253,41 @@ impl PacketSocket {
                 Err(_would_block) => continue,
             }
         }
+    }
+
+    /// Waits for frames and receives what is queued, up to [`RECV_BATCH`], into `ring`
+    /// with one recvmmsg(2); returns how many the kernel gave (fewer than
+    /// [`RECV_BATCH`]: the socket is drained). There is at least one frame for the caller:
+    /// a burst of only the host's own frames is waited past. Read them with
+    /// [`RecvRing::frames`]. Errors as [`PacketSocket::recv`].
+    pub async fn recv_batch(&self, ring: &mut RecvRing) -> Result<usize> {
+        loop {
+            let mut guard = self.wait_readable().await?;
+            match guard.try_io(|fd| ring.recv_mmsg(fd.as_raw_fd())) {
+                Ok(Ok(n)) => {
+                    if n < RECV_BATCH {
+                        // Drained: the next call waits for the next frame instead of trying
+                        // a receive that would find nothing (the next frame's event sets
+                        // the readiness again).
+                        guard.clear_ready();
+                    }
+                    if ring.frames(&self.iface).next().is_some() {
+                        return Ok(n);
+                    }
+                }
+                Ok(Err(source)) => return Err(io_err(&self.iface, "recv", source)),
+                Err(_would_block) => continue,
+            }
+        }
+    }
+
+    /// Waits until a frame or an error is pending. ERROR too: a pending socket error
+    /// (ENETDOWN) raises EPOLLERR alone, which `readable()` would sleep through.
+    async fn wait_readable(&self) -> Result<AsyncFdReadyGuard<'_, OwnedFd>> {
+        self.fd
+            .ready(Interest::READABLE | Interest::ERROR)
+            .await
+            .map_err(|source| io_err(&self.iface, "wait readable", source))
     }
 
     /// Makes the interface accept unicast frames to `mac` (a virtual MAC): an entry in its
