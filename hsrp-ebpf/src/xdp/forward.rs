@@ -43,37 +43,68 @@ pub fn to_vmac(ctx: &XdpContext, ifindex: u32, group: VmacValue, ethertype: u16)
     if group.active == 0 {
         return drop(slot, Counter::DroppedNotActive);
     }
-    match ethertype {
+    let handled = match ethertype {
         ETH_P_IP => ipv4(ctx, ifindex, group),
         ETH_P_IPV6 => ipv6(ctx, ifindex, group),
-        ETH_P_ARP => match answer::arp(ctx, ifindex) {
-            Some(verdict) => verdict,
-            None => slow_path(ctx, ifindex, slot),
-        },
-        _ => slow_path(ctx, ifindex, slot),
+        ETH_P_ARP => answer::arp(ctx, ifindex).ok_or(ToKernel::Plain),
+        _ => Err(ToKernel::Plain),
+    };
+    match handled {
+        Ok(verdict) => verdict,
+        Err(ToKernel::Plain) => slow_path(ctx, ifindex, slot),
+        Err(ToKernel::Routed { family, dst, oif }) => {
+            let verdict = slow_or_vip(ctx, ifindex, slot, family, dst);
+            no_tx_port(ctx, ifindex, oif, verdict)
+        }
+    }
+}
+
+/// Why the fast path gave a frame up: `to_vmac` hands it to the kernel in one place for
+/// every reason and both families, so that code (map lookups, counters, the report)
+/// exists once in the program instead of at each exit.
+enum ToKernel {
+    /// As it is (see `slow_path`).
+    Plain,
+    /// Unless it is to one of our VIPs (see `slow_or_vip`). `oif`: the output interface
+    /// the route named when it is missing from `HSRP_TX_PORTS` (reported), else 0.
+    Routed {
+        family: u8,
+        dst: pkt::Addr,
+        oif: u32,
+    },
+}
+
+impl ToKernel {
+    #[inline(always)]
+    fn routed(family: u8, dst: pkt::Addr) -> Self {
+        ToKernel::Routed {
+            family,
+            dst,
+            oif: 0,
+        }
     }
 }
 
 #[inline(always)]
-fn ipv4(ctx: &XdpContext, ifindex: u32, group: VmacValue) -> u32 {
+fn ipv4(ctx: &XdpContext, ifindex: u32, group: VmacValue) -> Result<u32, ToKernel> {
     let slot = group.stats_slot;
     let Some(f) = pkt::view::<Ip4>(ctx) else {
-        return slow_path(ctx, ifindex, slot);
+        return Err(ToKernel::Plain);
     };
     if f.ip.vihl != IPV4_NO_OPTIONS || f.ip.ttl <= 1 || group.flags & VMAC_F_SLOW_PATH_ONLY != 0 {
         // IP options, TTL expiring (the kernel sends Time Exceeded), or configured so.
         let dst = pkt::addr4(pkt::get(&f.ip.dst_addr));
-        return slow_or_vip(ctx, ifindex, slot, FAMILY_V4, dst);
+        return Err(ToKernel::routed(FAMILY_V4, dst));
     }
     if f.ip.proto == IPPROTO_ICMP {
         if let Some(verdict) = answer::echo4(ctx, ifindex) {
-            return verdict;
+            return Ok(verdict);
         }
     }
     let dst = pkt::get(&f.ip.dst_addr);
     if maps::kernel_path() {
         // Netfilter must see it: firewall, NAT, conntrack (the VIP's answers came first).
-        return slow_or_vip(ctx, ifindex, slot, FAMILY_V4, pkt::addr4(dst));
+        return Err(ToKernel::routed(FAMILY_V4, pkt::addr4(dst)));
     }
     let tot_len = pkt::be16(f.ip.tot_len);
     // Read before the lookup: an entry filled while userspace bumps it is born stale.
@@ -82,18 +113,18 @@ fn ipv4(ctx: &XdpContext, ifindex: u32, group: VmacValue) -> u32 {
         if let Some(hop) = nhcache::hit(ifindex, FAMILY_V4, pkt::addr4(dst), tot_len, gen) {
             // A fresh bounds-checked view after the map helpers.
             let Some(f) = pkt::view::<Ip4>(ctx) else {
-                return abort(slot);
+                return Ok(abort(slot));
             };
             ttl_minus_one(&mut f.ip);
             pkt::put_mac_words(&mut f.eth.dst_addr, hop.dmac_lo, hop.dmac_hi);
             pkt::put_mac_words(&mut f.eth.src_addr, hop.smac_lo, hop.smac_hi);
             stats::bump2(slot, Counter::Forwarded, Counter::NhCacheHit);
-            return xdp_action::XDP_REDIRECT;
+            return Ok(xdp_action::XDP_REDIRECT);
         }
         stats::bump(slot, Counter::NhCacheMiss);
     }
     let Some(f) = pkt::view::<Ip4>(ctx) else {
-        return slow_path(ctx, ifindex, slot);
+        return Err(ToKernel::Plain);
     };
     let mut buf = fib::FibBuf::uninit();
     let fib = fib::zeroed(&mut buf);
@@ -105,8 +136,12 @@ fn ipv4(ctx: &XdpContext, ifindex: u32, group: VmacValue) -> u32 {
     fib.__bindgen_anon_3.ipv4_src = u32::from_ne_bytes(pkt::get(&f.ip.src_addr));
     fib.__bindgen_anon_4.ipv4_dst = u32::from_ne_bytes(dst);
     if let Err(oif) = lookup_and_redirect(ctx, ifindex, fib) {
-        let verdict = slow_or_vip(ctx, ifindex, slot, FAMILY_V4, pkt::addr4(dst));
-        return no_tx_port(ctx, ifindex, oif, verdict);
+        let dst = pkt::addr4(dst);
+        return Err(ToKernel::Routed {
+            family: FAMILY_V4,
+            dst,
+            oif,
+        });
     }
     if gen != NH_GEN_OFF {
         let oif = fib.ifindex;
@@ -114,12 +149,12 @@ fn ipv4(ctx: &XdpContext, ifindex: u32, group: VmacValue) -> u32 {
     }
     // The packet pointers were invalidated by the helper calls: check again.
     let Some(f) = pkt::view::<Ip4>(ctx) else {
-        return abort(slot);
+        return Ok(abort(slot));
     };
     ttl_minus_one(&mut f.ip);
     fib::write_macs(&buf, &mut f.eth);
     stats::bump(slot, Counter::Forwarded);
-    xdp_action::XDP_REDIRECT
+    Ok(xdp_action::XDP_REDIRECT)
 }
 
 /// IPv4 TTL - 1 with the incremental checksum update (RFC 1624).
@@ -133,32 +168,32 @@ fn ttl_minus_one(ip: &mut Ipv4Hdr) {
 }
 
 #[inline(always)]
-fn ipv6(ctx: &XdpContext, ifindex: u32, group: VmacValue) -> u32 {
+fn ipv6(ctx: &XdpContext, ifindex: u32, group: VmacValue) -> Result<u32, ToKernel> {
     let slot = group.stats_slot;
     let Some(f) = pkt::view::<Ip6>(ctx) else {
-        return slow_path(ctx, ifindex, slot);
+        return Err(ToKernel::Plain);
     };
     let dst = pkt::get(&f.ip.dst_addr);
     if f.ip.version() != IPV6_VERSION
         || f.ip.hop_limit <= 1
         || group.flags & VMAC_F_SLOW_PATH_ONLY != 0
     {
-        return slow_or_vip(ctx, ifindex, slot, FAMILY_V6, pkt::addr6(dst));
+        return Err(ToKernel::routed(FAMILY_V6, pkt::addr6(dst)));
     }
     let next = f.ip.next_hdr;
     if next == IPPROTO_ICMPV6 {
         if let Some(verdict) = answer::echo6(ctx, ifindex) {
-            return verdict;
+            return Ok(verdict);
         }
         if let Some(verdict) = answer::ns(ctx, ifindex) {
-            return verdict;
+            return Ok(verdict);
         }
     }
     if maps::kernel_path() {
-        return slow_or_vip(ctx, ifindex, slot, FAMILY_V6, pkt::addr6(dst));
+        return Err(ToKernel::routed(FAMILY_V6, pkt::addr6(dst)));
     }
     let Some(f) = pkt::view::<Ip6>(ctx) else {
-        return slow_path(ctx, ifindex, slot);
+        return Err(ToKernel::Plain);
     };
     let tot_len = pkt::be16(f.ip.payload_len).wrapping_add(Ipv6Hdr::LEN as u16);
     // Read before the lookup: an entry filled while userspace bumps it is born stale.
@@ -166,18 +201,18 @@ fn ipv6(ctx: &XdpContext, ifindex: u32, group: VmacValue) -> u32 {
     if gen != NH_GEN_OFF {
         if let Some(hop) = nhcache::hit(ifindex, FAMILY_V6, pkt::addr6(dst), tot_len, gen) {
             let Some(f) = pkt::view::<Ip6>(ctx) else {
-                return abort(slot);
+                return Ok(abort(slot));
             };
             f.ip.hop_limit -= 1;
             pkt::put_mac_words(&mut f.eth.dst_addr, hop.dmac_lo, hop.dmac_hi);
             pkt::put_mac_words(&mut f.eth.src_addr, hop.smac_lo, hop.smac_hi);
             stats::bump2(slot, Counter::Forwarded, Counter::NhCacheHit);
-            return xdp_action::XDP_REDIRECT;
+            return Ok(xdp_action::XDP_REDIRECT);
         }
         stats::bump(slot, Counter::NhCacheMiss);
     }
     let Some(f) = pkt::view::<Ip6>(ctx) else {
-        return slow_path(ctx, ifindex, slot);
+        return Err(ToKernel::Plain);
     };
     let mut buf = fib::FibBuf::uninit();
     let fib = fib::zeroed(&mut buf);
@@ -191,20 +226,24 @@ fn ipv6(ctx: &XdpContext, ifindex: u32, group: VmacValue) -> u32 {
     fib.__bindgen_anon_3.ipv6_src = pkt::addr6(pkt::get(&f.ip.src_addr));
     fib.__bindgen_anon_4.ipv6_dst = pkt::addr6(dst);
     if let Err(oif) = lookup_and_redirect(ctx, ifindex, fib) {
-        let verdict = slow_or_vip(ctx, ifindex, slot, FAMILY_V6, pkt::addr6(dst));
-        return no_tx_port(ctx, ifindex, oif, verdict);
+        let dst = pkt::addr6(dst);
+        return Err(ToKernel::Routed {
+            family: FAMILY_V6,
+            dst,
+            oif,
+        });
     }
     if gen != NH_GEN_OFF {
         let oif = fib.ifindex;
         nhcache::fill(ifindex, FAMILY_V6, pkt::addr6(dst), tot_len, gen, oif, &buf);
     }
     let Some(f) = pkt::view::<Ip6>(ctx) else {
-        return abort(slot);
+        return Ok(abort(slot));
     };
     f.ip.hop_limit -= 1;
     fib::write_macs(&buf, &mut f.eth);
     stats::bump(slot, Counter::Forwarded);
-    xdp_action::XDP_REDIRECT
+    Ok(xdp_action::XDP_REDIRECT)
 }
 
 /// Looks the route up from the ingress interface and arms the redirect to its output
@@ -244,10 +283,11 @@ fn no_tx_port(ctx: &XdpContext, ifindex: u32, oif: u32, verdict: u32) -> u32 {
 #[inline(always)]
 fn slow_or_vip(ctx: &XdpContext, ifindex: u32, slot: u16, family: u8, dst: pkt::Addr) -> u32 {
     match maps::vip(ifindex, family, dst) {
-        // Services on the VIP: the kernel delivers it to a local socket.
-        Some((_, group)) if group.flags & VMAC_F_ACCEPT != 0 => slow_path(ctx, ifindex, slot),
-        Some(_) => drop(slot, Counter::DroppedVipOther),
-        None => slow_path(ctx, ifindex, slot),
+        // Services on the VIP (accept) are for the kernel: it delivers them to a socket.
+        Some((_, group)) if group.flags & VMAC_F_ACCEPT == 0 => {
+            drop(slot, Counter::DroppedVipOther)
+        }
+        _ => slow_path(ctx, ifindex, slot),
     }
 }
 
