@@ -122,7 +122,7 @@ mod progs {
         let check = pkt::be16(f.ip.check) as u32 + 0x0100;
         f.ip.check = ((check + (check >> 16)) as u16).to_be_bytes();
         f.ip.ttl -= 1;
-        fib::write_macs(&buf, &mut f.eth);
+        fib::mac_words(&buf).write(&mut f.eth);
         BENCH_TX.redirect(out, 0).unwrap_or(xdp_action::XDP_PASS)
     }
 

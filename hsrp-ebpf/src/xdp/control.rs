@@ -29,14 +29,27 @@ pub enum Heard {
     Sane(u16, u8, pkt::Addr),
 }
 
-/// The verdict on a multicast frame the header checks made `heard` of.
+/// The verdict on a multicast frame the header checks made `heard` of. A frame dropped
+/// as malformed or over budget is counted and its source reported (see `log`) at one
+/// place for both reasons.
 #[inline(always)]
 pub fn verdict(ctx: &XdpContext, heard: Heard) -> u32 {
-    match heard {
-        Heard::NotOurs => stats::pass(),
-        Heard::Malformed(slot, family, src) => malformed(ctx, slot, family, src),
-        Heard::Sane(slot, family, src) => admit(ctx, slot, family, src),
-    }
+    let (slot, family, src, kind, counter) = match heard {
+        Heard::NotOurs => return stats::pass(),
+        Heard::Malformed(slot, family, src) => {
+            (slot, family, src, log::MALFORMED, Counter::ControlMalformed)
+        }
+        Heard::Sane(slot, family, src) => {
+            if admit(family, src) {
+                stats::bump(slot, Counter::ControlPassed);
+                return xdp_action::XDP_PASS;
+            }
+            let over_budget = Counter::ControlRateLimited;
+            (slot, family, src, log::RATE_LIMITED, over_budget)
+        }
+    };
+    let verdict = drop(slot, counter);
+    log::report(ctx, kind, subject(family, src), verdict)
 }
 
 /// IPv4 multicast frame: HSRP control, or someone else's (passed untouched).
@@ -106,13 +119,6 @@ pub fn ipv6(ctx: &XdpContext, ifindex: u32) -> Heard {
         return Heard::Malformed(slot, FAMILY_V6, src);
     }
     Heard::Sane(slot, FAMILY_V6, src)
-}
-
-/// Counts and drops a malformed control frame; reports its source if new (see `log`).
-#[inline(always)]
-fn malformed(ctx: &XdpContext, slot: u16, family: u8, src: pkt::Addr) -> u32 {
-    let verdict = drop(slot, Counter::ControlMalformed);
-    log::report(ctx, log::MALFORMED, subject(family, src), verdict)
 }
 
 /// A control source as a log subject.
@@ -197,9 +203,10 @@ fn v2_sane(ctx: &XdpContext, base: usize, len: u16) -> bool {
 /// Per-source budget, a token bucket kept as GCRA: each packet moves the source's
 /// theoretical arrival time `tat` one interval on; a packet arriving while `tat` is more
 /// than the burst allowance ahead of now is over budget. The state lives in the source's
-/// slot of the `HSRP_CTRL_RATE` array (see `hsrp_ebpf::RateSlot`).
+/// slot of the `HSRP_CTRL_RATE` array (see `hsrp_ebpf::RateSlot`). True when the packet
+/// is within the budget.
 #[inline(always)]
-fn admit(ctx: &XdpContext, slot: u16, family: u8, addr: pkt::Addr) -> u32 {
+fn admit(family: u8, addr: pkt::Addr) -> bool {
     let cfg = maps::config();
     if cfg.ctrl_interval_ns != 0 {
         // The coarse clock (jiffy resolution), read at most once per tick per CPU (see
@@ -221,8 +228,7 @@ fn admit(ctx: &XdpContext, slot: u16, family: u8, addr: pkt::Addr) -> u32 {
                     now
                 };
                 if mine && tat - now > cfg.ctrl_burst_ns {
-                    let verdict = drop(slot, Counter::ControlRateLimited);
-                    return log::report(ctx, log::RATE_LIMITED, subject(family, addr), verdict);
+                    return false;
                 }
                 if !mine {
                     for (k, w) in source.iter().enumerate() {
@@ -233,6 +239,5 @@ fn admit(ctx: &XdpContext, slot: u16, family: u8, addr: pkt::Addr) -> u32 {
             }
         }
     }
-    stats::bump(slot, Counter::ControlPassed);
-    xdp_action::XDP_PASS
+    true
 }

@@ -46,32 +46,13 @@ pub fn lookup(ctx: &XdpContext, fib: &mut bpf_fib_lookup) -> i64 {
     }
 }
 
-/// Writes the lookup's next-hop MACs into the frame's Ethernet header.
-///
-/// `smac` and `dmac` are the last 12 bytes of the block (offsets 52 and 58), read as the
-/// two aligned u64 words at 48 and 56: reading the byte arrays lets LLVM pick a u32 load
-/// at offset 58, which is a misaligned stack access the verifier rejects.
-#[inline(always)]
-pub fn write_macs(buf: &FibBuf, eth: &mut EthHdr) {
-    let p = buf.as_ptr() as *const u64;
-    // SAFETY: 8 aligned u64s, initialised by `zeroed` and the helper.
-    let (w48, w56) = unsafe { (p.add(6).read_volatile(), p.add(7).read_volatile()) };
-    // Little-endian: byte 52 is bit 32 of w48, byte 56 bit 0 of w56.
-    let smac_lo = (w48 >> 32) as u32;
-    let smac_hi = w56 as u16;
-    let dmac_lo = (w56 >> 16) as u32;
-    let dmac_hi = (w56 >> 48) as u16;
-    super::pkt::put_mac_words(&mut eth.dst_addr, dmac_lo, dmac_hi);
-    super::pkt::put_mac_words(&mut eth.src_addr, smac_lo, smac_hi);
-}
-
 const _: () = {
     assert!(core::mem::offset_of!(bpf_fib_lookup, smac) == 52);
     assert!(core::mem::offset_of!(bpf_fib_lookup, dmac) == 58);
     assert!(cfg!(target_endian = "little"));
 };
 
-/// The lookup's next-hop MACs as words (what `write_macs` writes), for the next-hop cache.
+/// A next hop's MACs as words: the lookup's (`mac_words`) or the next-hop cache's.
 pub struct MacWords {
     pub dmac_lo: u32,
     pub dmac_hi: u16,
@@ -79,11 +60,26 @@ pub struct MacWords {
     pub smac_hi: u16,
 }
 
+impl MacWords {
+    /// Writes the MACs into the frame's Ethernet header.
+    #[inline(always)]
+    pub fn write(&self, eth: &mut EthHdr) {
+        super::pkt::put_mac_words(&mut eth.dst_addr, self.dmac_lo, self.dmac_hi);
+        super::pkt::put_mac_words(&mut eth.src_addr, self.smac_lo, self.smac_hi);
+    }
+}
+
+/// The lookup's next-hop MACs.
+///
+/// `smac` and `dmac` are the last 12 bytes of the block (offsets 52 and 58), read as the
+/// two aligned u64 words at 48 and 56: reading the byte arrays lets LLVM pick a u32 load
+/// at offset 58, which is a misaligned stack access the verifier rejects.
 #[inline(always)]
 pub fn mac_words(buf: &FibBuf) -> MacWords {
     let p = buf.as_ptr() as *const u64;
-    // SAFETY: as in `write_macs`.
+    // SAFETY: 8 aligned u64s, initialised by `zeroed` and the helper.
     let (w48, w56) = unsafe { (p.add(6).read_volatile(), p.add(7).read_volatile()) };
+    // Little-endian: byte 52 is bit 32 of w48, byte 56 bit 0 of w56.
     MacWords {
         smac_lo: (w48 >> 32) as u32,
         smac_hi: w56 as u16,

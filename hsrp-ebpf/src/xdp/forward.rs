@@ -16,7 +16,9 @@ use hsrp_ebpf::{
 };
 
 use super::{
-    abort, answer, csum, drop, fib, flow, log, maps,
+    abort, answer, csum, drop,
+    fib::{self, MacWords},
+    flow, log, maps,
     maps::HSRP_TX_PORTS,
     nhcache,
     pkt::{self, Ip4, Ip6, ETH_P_ARP, ETH_P_IP, ETH_P_IPV6, IPPROTO_ICMP, IPPROTO_ICMPV6},
@@ -45,58 +47,102 @@ pub fn to_vmac(ctx: &XdpContext, ifindex: u32, group: VmacValue, ethertype: u16)
     if group.active == 0 {
         return drop(slot, Counter::DroppedNotActive);
     }
-    match ethertype {
+    let handled = match ethertype {
         ETH_P_IP => ipv4(ctx, ifindex, group),
         ETH_P_IPV6 => ipv6(ctx, ifindex, group),
-        ETH_P_ARP => match answer::arp(ctx, ifindex) {
-            Some(verdict) => verdict,
-            None => slow_path(ctx, ifindex, slot),
-        },
-        _ => slow_path(ctx, ifindex, slot),
+        ETH_P_ARP => answer::arp(ctx, ifindex).ok_or(ToKernel::Plain),
+        _ => Err(ToKernel::Plain),
+    };
+    match handled {
+        Ok(verdict) => verdict,
+        Err(ToKernel::Plain) => slow_path(ctx, ifindex, slot),
+        Err(ToKernel::Routed { family, dst, oif }) => {
+            let verdict = slow_or_vip(ctx, ifindex, slot, family, dst);
+            no_tx_port(ctx, ifindex, oif, verdict)
+        }
+    }
+}
+
+/// Why the fast path gave a frame up: `to_vmac` hands it to the kernel in one place for
+/// every reason and both families, so that code (map lookups, counters, the report)
+/// exists once in the program instead of at each exit.
+enum ToKernel {
+    /// As it is (see `slow_path`).
+    Plain,
+    /// Unless it is to one of our VIPs (see `slow_or_vip`). `oif`: the output interface
+    /// the route named when it is missing from `HSRP_TX_PORTS` (reported), else 0.
+    Routed {
+        family: u8,
+        dst: pkt::Addr,
+        oif: u32,
+    },
+}
+
+impl ToKernel {
+    #[inline(always)]
+    fn routed(family: u8, dst: pkt::Addr) -> Self {
+        ToKernel::Routed {
+            family,
+            dst,
+            oif: 0,
+        }
     }
 }
 
 #[inline(always)]
-fn ipv4(ctx: &XdpContext, ifindex: u32, group: VmacValue) -> u32 {
+fn ipv4(ctx: &XdpContext, ifindex: u32, group: VmacValue) -> Result<u32, ToKernel> {
     let slot = group.stats_slot;
     let Some(f) = pkt::view::<Ip4>(ctx) else {
-        return slow_path(ctx, ifindex, slot);
+        return Err(ToKernel::Plain);
     };
     if f.ip.vihl != IPV4_NO_OPTIONS || f.ip.ttl <= 1 || group.flags & VMAC_F_SLOW_PATH_ONLY != 0 {
         // IP options, TTL expiring (the kernel sends Time Exceeded), or configured so.
         let dst = pkt::addr4(pkt::get(&f.ip.dst_addr));
-        return slow_or_vip(ctx, ifindex, slot, FAMILY_V4, dst);
+        return Err(ToKernel::routed(FAMILY_V4, dst));
     }
     if f.ip.proto == IPPROTO_ICMP {
         if let Some(verdict) = answer::echo4(ctx, ifindex) {
-            return verdict;
+            return Ok(verdict);
         }
     }
     let dst = pkt::get(&f.ip.dst_addr);
     let mode = maps::fwd_mode();
     if mode != FWD_FAST_PATH && !(mode == FWD_ACCEPTED_FLOW && flow::accepted4(ctx, slot)) {
         // Netfilter must see it: firewall, NAT, conntrack (the VIP's answers came first).
-        return slow_or_vip(ctx, ifindex, slot, FAMILY_V4, pkt::addr4(dst));
+        return Err(ToKernel::routed(FAMILY_V4, pkt::addr4(dst)));
     }
     let tot_len = pkt::be16(f.ip.tot_len);
     // Read before the lookup: an entry filled while userspace bumps it is born stale.
     let gen = maps::nh_gen();
-    if gen != NH_GEN_OFF {
-        if let Some(hop) = nhcache::hit(ifindex, FAMILY_V4, pkt::addr4(dst), tot_len, gen) {
-            // A fresh bounds-checked view after the map helpers.
-            let Some(f) = pkt::view::<Ip4>(ctx) else {
-                return abort(slot);
-            };
-            ttl_minus_one(&mut f.ip);
-            pkt::put_mac_words(&mut f.eth.dst_addr, hop.dmac_lo, hop.dmac_hi);
-            pkt::put_mac_words(&mut f.eth.src_addr, hop.smac_lo, hop.smac_hi);
-            stats::bump2(slot, Counter::Forwarded, Counter::NhCacheHit);
-            return xdp_action::XDP_REDIRECT;
-        }
-        stats::bump(slot, Counter::NhCacheMiss);
-    }
+    let cached = cached_hop(slot, ifindex, FAMILY_V4, pkt::addr4(dst), tot_len, gen);
+    let hit = cached.is_some();
+    let hop = match cached {
+        Some(hop) => hop,
+        None => route4(ctx, ifindex, dst, tot_len, gen)?,
+    };
+    // A fresh bounds-checked view after the helper calls (one for both sources of the hop,
+    // so the rewrite and its counters exist once).
     let Some(f) = pkt::view::<Ip4>(ctx) else {
-        return slow_path(ctx, ifindex, slot);
+        return Ok(abort(slot));
+    };
+    ttl_minus_one(&mut f.ip);
+    hop.write(&mut f.eth);
+    stats::forwarded(slot, hit);
+    Ok(xdp_action::XDP_REDIRECT)
+}
+
+/// The fib lookup for an IPv4 frame the next-hop cache had no hop for: arms the redirect
+/// and records the hop in the cache while it is on (`gen`).
+#[inline(always)]
+fn route4(
+    ctx: &XdpContext,
+    ifindex: u32,
+    dst: [u8; 4],
+    tot_len: u16,
+    gen: u32,
+) -> Result<MacWords, ToKernel> {
+    let Some(f) = pkt::view::<Ip4>(ctx) else {
+        return Err(ToKernel::Plain);
     };
     let mut buf = fib::FibBuf::uninit();
     let fib = fib::zeroed(&mut buf);
@@ -107,22 +153,13 @@ fn ipv4(ctx: &XdpContext, ifindex: u32, group: VmacValue) -> u32 {
     fib.__bindgen_anon_2.tos = f.ip.tos;
     fib.__bindgen_anon_3.ipv4_src = u32::from_ne_bytes(pkt::get(&f.ip.src_addr));
     fib.__bindgen_anon_4.ipv4_dst = u32::from_ne_bytes(dst);
-    if let Err(oif) = lookup_and_redirect(ctx, ifindex, fib) {
-        let verdict = slow_or_vip(ctx, ifindex, slot, FAMILY_V4, pkt::addr4(dst));
-        return no_tx_port(ctx, ifindex, oif, verdict);
-    }
+    let dst = pkt::addr4(dst);
+    lookup_and_redirect(ctx, ifindex, fib, FAMILY_V4, dst)?;
     if gen != NH_GEN_OFF {
         let oif = fib.ifindex;
-        nhcache::fill(ifindex, FAMILY_V4, pkt::addr4(dst), tot_len, gen, oif, &buf);
+        nhcache::fill(ifindex, FAMILY_V4, dst, tot_len, gen, oif, &buf);
     }
-    // The packet pointers were invalidated by the helper calls: check again.
-    let Some(f) = pkt::view::<Ip4>(ctx) else {
-        return abort(slot);
-    };
-    ttl_minus_one(&mut f.ip);
-    fib::write_macs(&buf, &mut f.eth);
-    stats::bump(slot, Counter::Forwarded);
-    xdp_action::XDP_REDIRECT
+    Ok(fib::mac_words(&buf))
 }
 
 /// IPv4 TTL - 1 with the incremental checksum update (RFC 1624).
@@ -136,57 +173,67 @@ fn ttl_minus_one(ip: &mut Ipv4Hdr) {
 }
 
 #[inline(always)]
-fn ipv6(ctx: &XdpContext, ifindex: u32, group: VmacValue) -> u32 {
+fn ipv6(ctx: &XdpContext, ifindex: u32, group: VmacValue) -> Result<u32, ToKernel> {
     let slot = group.stats_slot;
     let Some(f) = pkt::view::<Ip6>(ctx) else {
-        return slow_path(ctx, ifindex, slot);
+        return Err(ToKernel::Plain);
     };
     let dst = pkt::get(&f.ip.dst_addr);
     if f.ip.version() != IPV6_VERSION
         || f.ip.hop_limit <= 1
         || group.flags & VMAC_F_SLOW_PATH_ONLY != 0
     {
-        return slow_or_vip(ctx, ifindex, slot, FAMILY_V6, pkt::addr6(dst));
+        return Err(ToKernel::routed(FAMILY_V6, pkt::addr6(dst)));
     }
-    let next = f.ip.next_hdr;
-    if next == IPPROTO_ICMPV6 {
+    if f.ip.next_hdr == IPPROTO_ICMPV6 {
         if let Some(verdict) = answer::echo6(ctx, ifindex) {
-            return verdict;
+            return Ok(verdict);
         }
         if let Some(verdict) = answer::ns(ctx, ifindex) {
-            return verdict;
+            return Ok(verdict);
         }
     }
     let mode = maps::fwd_mode();
     if mode != FWD_FAST_PATH && !(mode == FWD_ACCEPTED_FLOW && flow::accepted6(ctx, slot)) {
-        return slow_or_vip(ctx, ifindex, slot, FAMILY_V6, pkt::addr6(dst));
+        return Err(ToKernel::routed(FAMILY_V6, pkt::addr6(dst)));
     }
     let Some(f) = pkt::view::<Ip6>(ctx) else {
-        return slow_path(ctx, ifindex, slot);
+        return Err(ToKernel::Plain);
     };
     let tot_len = pkt::be16(f.ip.payload_len).wrapping_add(Ipv6Hdr::LEN as u16);
     // Read before the lookup: an entry filled while userspace bumps it is born stale.
     let gen = maps::nh_gen();
-    if gen != NH_GEN_OFF {
-        if let Some(hop) = nhcache::hit(ifindex, FAMILY_V6, pkt::addr6(dst), tot_len, gen) {
-            let Some(f) = pkt::view::<Ip6>(ctx) else {
-                return abort(slot);
-            };
-            f.ip.hop_limit -= 1;
-            pkt::put_mac_words(&mut f.eth.dst_addr, hop.dmac_lo, hop.dmac_hi);
-            pkt::put_mac_words(&mut f.eth.src_addr, hop.smac_lo, hop.smac_hi);
-            stats::bump2(slot, Counter::Forwarded, Counter::NhCacheHit);
-            return xdp_action::XDP_REDIRECT;
-        }
-        stats::bump(slot, Counter::NhCacheMiss);
-    }
+    let cached = cached_hop(slot, ifindex, FAMILY_V6, pkt::addr6(dst), tot_len, gen);
+    let hit = cached.is_some();
+    let hop = match cached {
+        Some(hop) => hop,
+        None => route6(ctx, ifindex, dst, tot_len, gen)?,
+    };
     let Some(f) = pkt::view::<Ip6>(ctx) else {
-        return slow_path(ctx, ifindex, slot);
+        return Ok(abort(slot));
+    };
+    f.ip.hop_limit -= 1;
+    hop.write(&mut f.eth);
+    stats::forwarded(slot, hit);
+    Ok(xdp_action::XDP_REDIRECT)
+}
+
+/// The fib lookup for an IPv6 frame the next-hop cache had no hop for (see `route4`).
+#[inline(always)]
+fn route6(
+    ctx: &XdpContext,
+    ifindex: u32,
+    dst: [u8; 16],
+    tot_len: u16,
+    gen: u32,
+) -> Result<MacWords, ToKernel> {
+    let Some(f) = pkt::view::<Ip6>(ctx) else {
+        return Err(ToKernel::Plain);
     };
     let mut buf = fib::FibBuf::uninit();
     let fib = fib::zeroed(&mut buf);
     fib.family = AF_INET6;
-    fib.l4_protocol = next;
+    fib.l4_protocol = f.ip.next_hdr;
     fib.__bindgen_anon_1.tot_len = tot_len;
     fib.ifindex = ifindex;
     let vcf = f.ip.vcf;
@@ -194,41 +241,60 @@ fn ipv6(ctx: &XdpContext, ifindex: u32, group: VmacValue) -> u32 {
     fib.__bindgen_anon_2.flowinfo = u32::from_ne_bytes(flow);
     fib.__bindgen_anon_3.ipv6_src = pkt::addr6(pkt::get(&f.ip.src_addr));
     fib.__bindgen_anon_4.ipv6_dst = pkt::addr6(dst);
-    if let Err(oif) = lookup_and_redirect(ctx, ifindex, fib) {
-        let verdict = slow_or_vip(ctx, ifindex, slot, FAMILY_V6, pkt::addr6(dst));
-        return no_tx_port(ctx, ifindex, oif, verdict);
-    }
+    let dst = pkt::addr6(dst);
+    lookup_and_redirect(ctx, ifindex, fib, FAMILY_V6, dst)?;
     if gen != NH_GEN_OFF {
         let oif = fib.ifindex;
-        nhcache::fill(ifindex, FAMILY_V6, pkt::addr6(dst), tot_len, gen, oif, &buf);
+        nhcache::fill(ifindex, FAMILY_V6, dst, tot_len, gen, oif, &buf);
     }
-    let Some(f) = pkt::view::<Ip6>(ctx) else {
-        return abort(slot);
-    };
-    f.ip.hop_limit -= 1;
-    fib::write_macs(&buf, &mut f.eth);
-    stats::bump(slot, Counter::Forwarded);
-    xdp_action::XDP_REDIRECT
+    Ok(fib::mac_words(&buf))
 }
 
-/// Looks the route up from the ingress interface and arms the redirect to its output
-/// port. An error when the fast path cannot take the frame: lookup failed (no neighbour,
-/// needs fragmentation, unreachable, ...) or the output is the input interface (`Err(0)`),
-/// or the output is not a forwarding target in `HSRP_TX_PORTS` (`Err(output ifindex)`).
-/// Nothing in the frame is changed yet, so the caller can still hand it to the kernel as
-/// it came.
+/// The next-hop cache's hop for `dst` (see `nhcache::hit`) while the cache is on (`gen`);
+/// a miss is counted.
+#[inline(always)]
+fn cached_hop(
+    slot: u16,
+    ifindex: u32,
+    family: u8,
+    dst: pkt::Addr,
+    tot_len: u16,
+    gen: u32,
+) -> Option<MacWords> {
+    if gen == NH_GEN_OFF {
+        return None;
+    }
+    let hop = nhcache::hit(ifindex, family, dst, tot_len, gen);
+    if hop.is_none() {
+        stats::bump(slot, Counter::NhCacheMiss);
+    }
+    hop
+}
+
+/// Looks the route to `dst` up from the ingress interface and arms the redirect to its
+/// output port. An error when the fast path cannot take the frame: lookup failed (no
+/// neighbour, needs fragmentation, unreachable, ...), the output is the input interface,
+/// or the output is not a forwarding target in `HSRP_TX_PORTS` (then named in the error,
+/// to be reported). Nothing in the frame is changed yet, so it can still go to the kernel
+/// as it came.
 #[inline(always)]
 fn lookup_and_redirect(
     ctx: &XdpContext,
     ifindex: u32,
     fib: &mut bpf_fib_lookup,
-) -> Result<(), u32> {
+    family: u8,
+    dst: pkt::Addr,
+) -> Result<(), ToKernel> {
     if fib::lookup(ctx, fib) != BPF_FIB_LKUP_RET_SUCCESS as i64 || fib.ifindex == ifindex {
-        return Err(0);
+        return Err(ToKernel::routed(family, dst));
     }
     match HSRP_TX_PORTS.redirect(fib.ifindex, 0) {
         Ok(_) => Ok(()),
-        Err(_) => Err(fib.ifindex),
+        Err(_) => Err(ToKernel::Routed {
+            family,
+            dst,
+            oif: fib.ifindex,
+        }),
     }
 }
 
@@ -248,10 +314,11 @@ fn no_tx_port(ctx: &XdpContext, ifindex: u32, oif: u32, verdict: u32) -> u32 {
 #[inline(always)]
 fn slow_or_vip(ctx: &XdpContext, ifindex: u32, slot: u16, family: u8, dst: pkt::Addr) -> u32 {
     match maps::vip(ifindex, family, dst) {
-        // Services on the VIP: the kernel delivers it to a local socket.
-        Some((_, group)) if group.flags & VMAC_F_ACCEPT != 0 => slow_path(ctx, ifindex, slot),
-        Some(_) => drop(slot, Counter::DroppedVipOther),
-        None => slow_path(ctx, ifindex, slot),
+        // Services on the VIP (accept) are for the kernel: it delivers them to a socket.
+        Some((_, group)) if group.flags & VMAC_F_ACCEPT == 0 => {
+            drop(slot, Counter::DroppedVipOther)
+        }
+        _ => slow_path(ctx, ifindex, slot),
     }
 }
 

@@ -14,24 +14,16 @@
 use hsrp_ebpf::NexthopValue;
 
 use super::{
-    fib::{self, FibBuf},
+    fib::{self, FibBuf, MacWords},
     maps::{self, KeySlot, HSRP_NEXTHOP, HSRP_TX_PORTS},
     pkt::Addr,
 };
-
-/// What a cache hit writes into the frame.
-pub struct Hop {
-    pub dmac_lo: u32,
-    pub dmac_hi: u16,
-    pub smac_lo: u32,
-    pub smac_hi: u16,
-}
 
 /// The cached hop for (`ifindex`, `family`, `dst`) if the entry is of generation `gen`,
 /// was checked for frames of `tot_len` bytes or more, and its output port accepts the
 /// redirect (which this arms). `None`: take the fib lookup.
 #[inline(always)]
-pub fn hit(ifindex: u32, family: u8, dst: Addr, tot_len: u16, gen: u32) -> Option<Hop> {
+pub fn hit(ifindex: u32, family: u8, dst: Addr, tot_len: u16, gen: u32) -> Option<MacWords> {
     let mut slot = KeySlot::uninit();
     let key = maps::if_addr_key(&mut slot, ifindex, family, dst);
     let p = HSRP_NEXTHOP.get_ptr(key)? as *const u32;
@@ -46,7 +38,7 @@ pub fn hit(ifindex: u32, family: u8, dst: Addr, tot_len: u16, gen: u32) -> Optio
     if tot_len > (last >> 16) as u16 {
         return None;
     }
-    let hop = Hop {
+    let hop = MacWords {
         dmac_lo: w(2),
         dmac_hi: w(3) as u16,
         smac_lo: w(4),

@@ -25,15 +25,17 @@ pub fn pass() -> u32 {
     xdp_action::XDP_PASS
 }
 
-/// Counts the verdict `c` and the annotation `note` (e.g. a next-hop cache hit) in `slot`
+/// Counts a forwarded frame in `slot`, and whether its hop came from the next-hop cache,
 /// with one map lookup.
 #[inline(always)]
-pub fn bump2(slot: u16, c: Counter, note: Counter) {
+pub fn forwarded(slot: u16, cache_hit: bool) {
     if let Some(p) = HSRP_STATS.get_ptr_mut(slot as u32) {
         // SAFETY: as in `bump`.
         unsafe {
-            *(p as *mut u64).add(c as usize) += 1;
-            *(p as *mut u64).add(note as usize) += 1;
+            *(p as *mut u64).add(Counter::Forwarded as usize) += 1;
+            if cache_hit {
+                *(p as *mut u64).add(Counter::NhCacheHit as usize) += 1;
+            }
         }
     }
 }

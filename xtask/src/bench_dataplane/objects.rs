@@ -172,28 +172,35 @@ pub fn add_flow(ebpf: &mut Ebpf, key: hsrp_ebpf::FlowKey) -> Result<bool> {
     Ok(true)
 }
 
-/// Next-hop cache hits counted by an object, all slots and CPUs (0 without the cache).
-pub fn nh_cache_hits(ebpf: &mut Ebpf) -> Result<u64> {
+/// Next-hop cache hits counted by an object, all slots and CPUs (0 without the cache);
+/// `None` when its counters have another layout than this build's (`--objects` of an
+/// older build), so they cannot be read.
+pub fn nh_cache_hits(ebpf: &mut Ebpf) -> Result<Option<u64>> {
     counter_sum(ebpf, hsrp_ebpf::Counter::NhCacheHit)
 }
 
-/// Frames of the accepted-flow path's flows counted by an object.
-pub fn flow_hits(ebpf: &mut Ebpf) -> Result<u64> {
+/// Frames of the accepted-flow path's flows counted by an object (as `nh_cache_hits`).
+pub fn flow_hits(ebpf: &mut Ebpf) -> Result<Option<u64>> {
     counter_sum(ebpf, hsrp_ebpf::Counter::FlowHit)
 }
 
-/// One counter of an object, all slots and CPUs (0 for an object without stats).
-fn counter_sum(ebpf: &mut Ebpf, counter: hsrp_ebpf::Counter) -> Result<u64> {
+/// One counter of an object, all slots and CPUs (0 for an object without stats, `None`
+/// for one whose counters have another layout).
+fn counter_sum(ebpf: &mut Ebpf, counter: hsrp_ebpf::Counter) -> Result<Option<u64>> {
     let Some(m) = ebpf.map_mut(map_names::STATS) else {
-        return Ok(0);
+        return Ok(Some(0));
     };
     let stats: aya::maps::PerCpuArray<&mut MapData, hsrp_ebpf::Counters> =
-        aya::maps::PerCpuArray::try_from(m)?;
+        match aya::maps::PerCpuArray::try_from(m) {
+            Ok(stats) => stats,
+            Err(aya::maps::MapError::InvalidValueSize { .. }) => return Ok(None),
+            Err(e) => return Err(e.into()),
+        };
     let mut sum = 0;
     for slot in stats.iter() {
         for c in slot?.iter() {
             sum += c.get(counter);
         }
     }
-    Ok(sum)
+    Ok(Some(sum))
 }

@@ -18,9 +18,10 @@ pub fn program_size(object: &Path) -> Result<()> {
     let info = load_prog(&mut ebpf, "hsrp")?.info()?;
     let xlated = info.size_translated().unwrap_or(0);
     let verified = info.verified_instruction_count().unwrap_or(0);
+    let jited = info.size_jitted();
     say(format!(
-        "program size of {}: {} instructions after the verifier ({xlated} bytes), \
-         {verified} instructions processed by the verifier",
+        "program size of {}: {} instructions after the verifier ({xlated} bytes, \
+         {jited} bytes of machine code), {verified} instructions processed by the verifier",
         object.display(),
         xlated / 8,
     ));
