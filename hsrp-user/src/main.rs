@@ -148,7 +148,18 @@ enum Command {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     hsrp_user::logging::init(cli.log_level.as_deref());
-    let result = match cli.command {
+    match dispatch(cli.command) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("{}hsrpd: error: {e:#}", hsrp_user::logging::error_prefix());
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Carries out one subcommand.
+fn dispatch(command: Command) -> anyhow::Result<ExitCode> {
+    match command {
         Command::Decode {
             file,
             key,
@@ -167,22 +178,19 @@ fn main() -> ExitCode {
             socket_group,
             realtime,
             metrics_listen,
-        } => socket_group
-            .map(|g| hsrp_user::control::group_id(&g))
-            .transpose()
-            .and_then(|socket_gid| {
-                hsrp_user::daemon::run_with(
-                    &config,
-                    &socket,
-                    hsrp_user::daemon::RunOptions {
-                        nexthop_cache: !no_nexthop_cache,
-                        socket_gid,
-                        realtime: realtime
-                            .map(|p| p.unwrap_or(hsrp_user::daemon::realtime::DEFAULT_PRIORITY)),
-                        metrics_listen,
-                    },
-                )
-            }),
+        } => {
+            let socket_gid = socket_group
+                .map(|g| hsrp_user::control::group_id(&g))
+                .transpose()?;
+            let options = hsrp_user::daemon::RunOptions {
+                nexthop_cache: !no_nexthop_cache,
+                socket_gid,
+                realtime: realtime
+                    .map(|p| p.unwrap_or(hsrp_user::daemon::realtime::DEFAULT_PRIORITY)),
+                metrics_listen,
+            };
+            hsrp_user::daemon::run_with(&config, &socket, options)
+        }
         Command::Sentinel => hsrp_user::sentinel::main(),
         Command::Events { socket } => hsrp_user::control::events::client(&socket),
         Command::Control { command, socket } => {
@@ -222,12 +230,5 @@ fn main() -> ExitCode {
             Some(format) => hsrp_user::control::status_as(format, Some(socket)),
             None => hsrp_user::control::status(detail, json, Some(socket)),
         },
-    };
-    match result {
-        Ok(code) => code,
-        Err(e) => {
-            eprintln!("{}hsrpd: error: {e:#}", hsrp_user::logging::error_prefix());
-            ExitCode::FAILURE
-        }
     }
 }

@@ -533,6 +533,130 @@ fn the_scanner_sees_the_real_io_of_net_and_dataplane() {
     );
 }
 
+/// The house rule on function length: production functions stay under about this many
+/// lines, from `fn` to the closing brace (docs/architecture.md, "Layering").
+const MAX_FN_LINES: usize = 80;
+
+/// Production functions allowed to be longer than [`MAX_FN_LINES`]: `file:Type::name`
+/// (or `file:name`) and why it reads best in one piece.
+const LONG_FN_ALLOWED: &[(&str, &str)] = &[];
+
+/// The production functions (not under `#[cfg(test)]`) of one file and their lengths.
+#[derive(Default)]
+struct FnLengths {
+    /// The type of the `impl` being walked, for the names.
+    self_ty: Vec<String>,
+    found: Vec<(String, usize)>,
+}
+
+impl FnLengths {
+    fn record(&mut self, name: &syn::Ident, fn_token: Span, body: &syn::Block) {
+        let lines = body.brace_token.span.close().end().line + 1 - line(fn_token);
+        let name = match self.self_ty.last() {
+            Some(ty) => format!("{ty}::{name}"),
+            None => name.to_string(),
+        };
+        self.found.push((name, lines));
+    }
+}
+
+impl<'ast> Visit<'ast> for FnLengths {
+    fn visit_item_mod(&mut self, m: &'ast syn::ItemMod) {
+        if !is_test_only(&m.attrs) {
+            syn::visit::visit_item_mod(self, m);
+        }
+    }
+    fn visit_item_fn(&mut self, f: &'ast syn::ItemFn) {
+        if !is_test_only(&f.attrs) {
+            self.record(&f.sig.ident, f.sig.fn_token.span, &f.block);
+            syn::visit::visit_item_fn(self, f);
+        }
+    }
+    fn visit_item_impl(&mut self, i: &'ast syn::ItemImpl) {
+        if is_test_only(&i.attrs) {
+            return;
+        }
+        let ty = match &*i.self_ty {
+            syn::Type::Path(p) => p.path.segments.last().map(|s| s.ident.to_string()),
+            _ => None,
+        };
+        self.self_ty.push(ty.unwrap_or_else(|| "_".into()));
+        syn::visit::visit_item_impl(self, i);
+        self.self_ty.pop();
+    }
+    fn visit_impl_item_fn(&mut self, f: &'ast syn::ImplItemFn) {
+        if !is_test_only(&f.attrs) {
+            self.record(&f.sig.ident, f.sig.fn_token.span, &f.block);
+            syn::visit::visit_impl_item_fn(self, f);
+        }
+    }
+}
+
+/// `file:name (N lines)` for each production function of `source` longer than `max`.
+fn long_functions(file: &str, source: &str, max: usize) -> Vec<String> {
+    let parsed = syn::parse_file(source).unwrap_or_else(|e| panic!("{file}: {e}"));
+    let mut v = FnLengths::default();
+    v.visit_file(&parsed);
+    v.found
+        .into_iter()
+        .filter(|(_, lines)| *lines > max)
+        .map(|(name, lines)| format!("{file}:{name} ({lines} lines)"))
+        .collect()
+}
+
+#[test]
+fn production_functions_stay_short() {
+    let root = src();
+    let mut files = Vec::new();
+    rust_files(&root, &mut files);
+    files.sort();
+    let mut long = Vec::new();
+    for file in &files {
+        let relative = file.strip_prefix(&root).unwrap().display().to_string();
+        let source = std::fs::read_to_string(file).unwrap();
+        long.extend(long_functions(&relative, &source, MAX_FN_LINES));
+    }
+    let allowed = |l: &String| {
+        LONG_FN_ALLOWED
+            .iter()
+            .any(|(name, _)| l.starts_with(&format!("{name} (")))
+    };
+    let (_, over): (Vec<String>, Vec<String>) = long.iter().cloned().partition(allowed);
+    assert!(
+        over.is_empty(),
+        "production functions over {MAX_FN_LINES} lines (split them along their cases, or \
+         allow one in LONG_FN_ALLOWED with the reason it reads best long):\n{}",
+        over.join("\n")
+    );
+    // An allowance for a function that got short (or went) is stale.
+    for (name, _) in LONG_FN_ALLOWED {
+        assert!(
+            long.iter().any(|l| l.starts_with(&format!("{name} ("))),
+            "{name} is no longer over {MAX_FN_LINES} lines: drop it from LONG_FN_ALLOWED"
+        );
+    }
+}
+
+/// The length check counts from `fn` to the closing brace, names methods by their type,
+/// and leaves test code alone.
+#[test]
+fn the_length_check_measures_what_it_says() {
+    let body = |n: usize| "    let _ = 1;\n".repeat(n);
+    let src = format!(
+        "/// Doc lines do not count.\nfn short() {{\n{}}}\nstruct S;\nimpl S {{\n    fn long(&self) {{\n{}    }}\n}}\n\
+         #[cfg(test)]\nmod tests {{\n    fn helper() {{\n{}    }}\n}}\n",
+        body(8),
+        body(9),
+        body(20)
+    );
+    // short: `fn` line, 8 body lines, `}`: 10 lines. S::long: 11.
+    assert_eq!(
+        long_functions("x.rs", &src, 10),
+        vec!["x.rs:S::long (11 lines)"]
+    );
+    assert_eq!(long_functions("x.rs", &src, 9).len(), 2);
+}
+
 #[cfg(test)]
 mod scanner {
     use super::{violations, PURE};

@@ -145,6 +145,40 @@ impl Lab {
             .and_then(|s| s.groups.first().map(|g| (g.state, g.priority)))
     }
 
+    /// Router `i`'s status of group `group` (None: no answer, or no such group).
+    pub fn group(&self, i: usize, group: u16) -> Option<hsrp_user::control::GroupStatus> {
+        let s = self.status(i).ok()?;
+        s.groups.into_iter().find(|g| g.group == group)
+    }
+
+    /// Waits up to `limit` until router `i`'s group `group` is in state `want`; returns how
+    /// long that took, or panics with its log.
+    pub fn wait_group_state(
+        &self,
+        i: usize,
+        group: u16,
+        want: hsrp_user::proto::State,
+        limit: Duration,
+    ) -> Duration {
+        let state = || self.group(i, group).map(|g| g.state);
+        wait_for(limit, || state() == Some(want)).unwrap_or_else(|| {
+            panic!(
+                "r{i} grp {group} not {want:?} within {limit:?} (is {:?}):\n{}",
+                state(),
+                self.log(i)
+            )
+        })
+    }
+
+    /// The MAC address of router `i`'s LAN interface.
+    pub fn lan_mac(&self, i: usize) -> Result<[u8; 6]> {
+        let text = self
+            .router(i)
+            .ns
+            .exec(&format!("cat /sys/class/net/{ROUTER_LAN_IF}/address"))?;
+        hsrp_testkit::frames::parse_mac(&text).with_context(|| format!("r{i}'s MAC: {text:?}"))
+    }
+
     /// Waits up to `limit` until r1's first group has `r1` (state, priority) and r2's is
     /// in state `r2`; returns how long that took, or panics with both logs.
     pub fn expect_roles(

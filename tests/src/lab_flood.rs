@@ -13,8 +13,8 @@ use anyhow::{bail, Context, Result};
 use hsrp_user::control::GroupStatus;
 use hsrp_user::proto::{Auth, GroupMessage, Opcode, State, Version};
 
-use crate::lab::{router_config, Lab, LabOptions, VIP};
-use crate::lab_traffic::{wait_hsrpd_roles, Timers, GROUP};
+use crate::lab::{Lab, LabOptions};
+use crate::lab_traffic::{start_elected, Timers, GROUP};
 use crate::rogue::{frame_for_payload, Flood, Rogue};
 
 pub const TIMERS: Timers = Timers::ms(100, 300);
@@ -164,14 +164,7 @@ fn flood_frames(rogue: &Rogue) -> Result<(Vec<Vec<u8>>, usize)> {
 /// have landed).
 pub fn run(duration: Duration) -> Result<FloodRun> {
     let mut lab = Lab::new(LabOptions::default()).context("building the lab")?;
-    for (i, prio) in [(1usize, 110u8), (2, 100)] {
-        lab.start_hsrpd(
-            i,
-            &router_config(2, &[(GROUP, VIP, prio, true)], &TIMERS.ios()),
-        )
-        .context("starting hsrpd")?;
-    }
-    wait_hsrpd_roles(&lab, 1, 2, Duration::from_secs(5))?;
+    start_elected(&mut lab, TIMERS, "")?;
     let rogue = Rogue::join(&lab).context("rogue host")?;
     let (frames, rejected) = flood_frames(&rogue)?;
     let pid = |i| lab.daemon(i).map(|d| d.pid()).context("hsrpd runs");

@@ -128,21 +128,8 @@ pub fn host_gateway(lab: &Lab, via_vip: bool) -> Result<()> {
 }
 
 /// Runs `f` in a thread inside `ns` (sockets it creates stay in `ns`).
-pub fn in_netns<T: Send + 'static>(
-    ns: &Netns,
-    f: impl FnOnce() -> Result<T> + Send + 'static,
-) -> Result<T> {
-    let path = format!("/run/netns/{}", ns.name);
-    std::thread::spawn(move || -> Result<T> {
-        let file = std::fs::File::open(&path).with_context(|| format!("opening {path}"))?;
-        // SAFETY: setns on a valid namespace fd; it changes only this throwaway thread.
-        if unsafe { libc::setns(file.as_raw_fd(), libc::CLONE_NEWNET) } != 0 {
-            return Err(std::io::Error::last_os_error()).context("setns");
-        }
-        f()
-    })
-    .join()
-    .map_err(|_| anyhow::anyhow!("the setns thread panicked"))?
+pub fn in_netns<T: Send>(ns: &Netns, f: impl FnOnce() -> Result<T> + Send) -> Result<T> {
+    hsrp_testkit::netns::in_netns(&ns.name, f)?
 }
 
 /// What a UDP receiver got.

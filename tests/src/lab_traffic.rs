@@ -107,8 +107,13 @@ impl FromStr for Timers {
 /// switch ports, and the routers' neighbour entries for the server resolved (so the first
 /// forwarded packets do not wait for ARP on either router).
 pub fn failover_lab() -> Result<Lab> {
+    failover_lab_of(2)
+}
+
+/// [`failover_lab`] with `routers` routers.
+pub fn failover_lab_of(routers: usize) -> Result<Lab> {
     let lab = Lab::new(LabOptions {
-        routers: 2,
+        routers,
         host: true,
         server: true,
         xdp_on_switch: true,
@@ -135,6 +140,22 @@ pub fn failover_lab() -> Result<Lab> {
 pub fn hsrpd_config(i: usize, timers: Timers) -> String {
     let prio = if i == 1 { 110 } else { 100 };
     lab::router_config(2, &[(GROUP, VIP, prio, true)], &timers.ios())
+}
+
+/// Starts hsrpd on r1 and r2 with the roles of [`hsrpd_config`] (r1 priority 110, r2 100,
+/// group [`GROUP`] on the VIP), `timers` and the `extra` group lines (authentication, ...),
+/// and waits (5 s at most) until r1 is Active and r2 Standby.
+pub fn start_elected(lab: &mut Lab, timers: Timers, extra: &str) -> Result<()> {
+    for i in [1, 2] {
+        let prio = if i == 1 { 110 } else { 100 };
+        let lines = format!("{}\n{extra}", timers.ios());
+        lab.start_hsrpd(
+            i,
+            &lab::router_config(2, &[(GROUP, VIP, prio, true)], &lines),
+        )
+        .with_context(|| format!("starting hsrpd on r{i}"))?;
+    }
+    wait_hsrpd_roles(lab, 1, 2, Duration::from_secs(5))
 }
 
 /// BFD between the two routers of a benchmark row: the interval (Desired Min TX and
@@ -385,8 +406,7 @@ pub fn host_flush_neighbours(lab: &Lab) -> Result<()> {
 
 /// Who is Active in router `i`'s daemon for [`GROUP`] (None: no daemon answering).
 pub fn hsrpd_state(lab: &Lab, i: usize) -> Option<hsrp_user::proto::State> {
-    let s = lab.status(i).ok()?;
-    s.groups.iter().find(|g| g.group == GROUP).map(|g| g.state)
+    lab.group(i, GROUP).map(|g| g.state)
 }
 
 /// Waits until router `active` is Active and `standby` Standby (each per its daemon).

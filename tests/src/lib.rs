@@ -13,6 +13,7 @@ pub mod lab_traffic;
 pub mod probe;
 pub mod rogue;
 pub mod soak;
+pub mod xdp;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -130,6 +131,46 @@ impl Netns {
     }
 }
 
+impl Netns {
+    /// Runs `f` on a thread that has entered this namespace (interface names and indexes,
+    /// the FIB, sockets, devmap targets and BPF_PROG_TEST_RUN ingress devices resolve
+    /// there). A panic in `f` is re-raised here.
+    pub fn enter<T: Send>(&self, f: impl FnOnce() -> T + Send) -> T {
+        hsrp_testkit::netns::in_netns(&self.name, f).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    /// Runs the future `body` makes to completion inside this namespace, on a tokio
+    /// runtime of its own (see [`Netns::enter`]).
+    pub fn block_on<F, Fut>(&self, body: F) -> Fut::Output
+    where
+        F: FnOnce() -> Fut + Send,
+        Fut: std::future::Future,
+        Fut::Output: Send,
+    {
+        self.enter(|| {
+            tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("tokio runtime")
+                .block_on(body())
+        })
+    }
+
+    /// Waits (at most 3 s) until `dev` reports operstate "up": until the kernel's link
+    /// watcher marks a new veth operational (asynchronously, up to a second), its transmit
+    /// queue drops every frame.
+    pub fn wait_operational(&self, dev: &str) {
+        let cmd = format!("cat /sys/class/net/{dev}/operstate");
+        for _ in 0..150 {
+            if self.exec(&cmd).unwrap().trim() == "up" {
+                return;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        panic!("{dev} not operational after 3 s");
+    }
+}
+
 impl Drop for Netns {
     fn drop(&mut self) {
         let bpffs = self.bpffs();
@@ -140,6 +181,14 @@ impl Drop for Netns {
             .args(["netns", "del", &self.name])
             .status();
     }
+}
+
+/// `future`'s output, or `None` if it takes longer than `limit`.
+pub async fn within<T>(
+    limit: std::time::Duration,
+    future: impl std::future::Future<Output = T>,
+) -> Option<T> {
+    tokio::time::timeout(limit, future).await.ok()
 }
 
 /// The workspace root (tests/ is one level below it).
@@ -191,6 +240,22 @@ pub fn veth(a: &str, ns_a: Option<&Netns>, b: &str, ns_b: Option<&Netns>) -> Res
         }
     }
     Ok(())
+}
+
+/// The children of process `pid` (every thread's list in /proc).
+pub fn children(pid: i32) -> Vec<i32> {
+    let mut out = Vec::new();
+    let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
+        return out;
+    };
+    for t in tasks.flatten() {
+        let list = std::fs::read_to_string(t.path().join("children")).unwrap_or_default();
+        out.extend(
+            list.split_whitespace()
+                .filter_map(|p| p.parse::<i32>().ok()),
+        );
+    }
+    out
 }
 
 /// A child process the test started itself, killed and reaped on drop (a failing test

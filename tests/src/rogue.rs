@@ -7,7 +7,6 @@
 //! setns(2); a socket keeps the namespace it was created in, so the test thread then sends
 //! on it directly, without a helper process.
 
-use std::fs::File;
 use std::net::{IpAddr, Ipv4Addr};
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::time::{Duration, Instant};
@@ -62,7 +61,9 @@ impl Rogue {
             "ip addr add {ROGUE_IP}/{LAN_PREFIX} dev {ROGUE_IF}"
         ))?;
         let mac_text = ns.exec(&format!("cat /sys/class/net/{ROGUE_IF}/address"))?;
-        let mac = parse_mac(mac_text.trim())?;
+        let mac = hsrp_testkit::frames::parse_mac(&mac_text)
+            .map(MacAddr)
+            .with_context(|| format!("not a MAC address: {mac_text:?}"))?;
         let sock = open_in_netns(&ns.name, ROGUE_IF)?;
         Ok(Rogue {
             sock,
@@ -158,59 +159,41 @@ pub fn frame_for_payload(src_mac: MacAddr, src_ip: IpAddr, payload: &[u8]) -> Re
     Ok(buf)
 }
 
-fn parse_mac(s: &str) -> Result<MacAddr> {
-    let mut m = [0u8; 6];
-    let parts: Vec<&str> = s.split(':').collect();
-    if parts.len() != 6 {
-        bail!("not a MAC address: {s:?}");
-    }
-    for (b, p) in m.iter_mut().zip(parts) {
-        *b = u8::from_str_radix(p, 16).with_context(|| format!("not a MAC address: {s:?}"))?;
-    }
-    Ok(MacAddr(m))
-}
-
 /// An AF_PACKET raw socket bound to `iface` inside network namespace `netns`.
 fn open_in_netns(netns: &str, iface: &str) -> Result<OwnedFd> {
-    let path = format!("/run/netns/{netns}");
-    let iface = iface.to_string();
-    std::thread::spawn(move || -> Result<OwnedFd> {
-        let ns = File::open(&path).with_context(|| format!("opening {path}"))?;
-        // SAFETY: setns on a valid namespace fd; it only changes this (throwaway) thread.
-        if unsafe { libc::setns(ns.as_raw_fd(), libc::CLONE_NEWNET) } != 0 {
-            return Err(std::io::Error::last_os_error()).context("setns into the rogue netns");
-        }
-        let name = std::ffi::CString::new(iface.clone())?;
-        // SAFETY: NUL-terminated name.
-        let ifindex = unsafe { libc::if_nametoindex(name.as_ptr()) };
-        if ifindex == 0 {
-            bail!("no interface {iface} in {path}");
-        }
-        // Protocol 0: send-only, receives nothing.
-        // SAFETY: plain socket(2); the result is checked.
-        let fd = unsafe { libc::socket(libc::AF_PACKET, libc::SOCK_RAW | libc::SOCK_CLOEXEC, 0) };
-        if fd < 0 {
-            return Err(std::io::Error::last_os_error()).context("socket(AF_PACKET)");
-        }
-        // SAFETY: fd is a fresh socket we own.
-        let sock = unsafe { OwnedFd::from_raw_fd(fd) };
-        // SAFETY: zeroed sockaddr_ll is valid; the fields set below make it a bind address.
-        let mut sll: libc::sockaddr_ll = unsafe { std::mem::zeroed() };
-        sll.sll_family = libc::AF_PACKET as u16;
-        sll.sll_ifindex = ifindex as i32;
-        // SAFETY: sll is a valid sockaddr_ll of the given size.
-        let rc = unsafe {
-            libc::bind(
-                sock.as_raw_fd(),
-                (&sll as *const libc::sockaddr_ll).cast(),
-                std::mem::size_of::<libc::sockaddr_ll>() as u32,
-            )
-        };
-        if rc != 0 {
-            return Err(std::io::Error::last_os_error()).context("bind to the rogue interface");
-        }
-        Ok(sock)
-    })
-    .join()
-    .map_err(|_| anyhow::anyhow!("the setns thread panicked"))?
+    hsrp_testkit::netns::in_netns(netns, || open_bound(iface))?
+}
+
+/// A send-only AF_PACKET raw socket bound to `iface` of the current thread's namespace.
+fn open_bound(iface: &str) -> Result<OwnedFd> {
+    let name = std::ffi::CString::new(iface)?;
+    // SAFETY: NUL-terminated name.
+    let ifindex = unsafe { libc::if_nametoindex(name.as_ptr()) };
+    if ifindex == 0 {
+        bail!("no interface {iface}");
+    }
+    // Protocol 0: send-only, receives nothing.
+    // SAFETY: plain socket(2); the result is checked.
+    let fd = unsafe { libc::socket(libc::AF_PACKET, libc::SOCK_RAW | libc::SOCK_CLOEXEC, 0) };
+    if fd < 0 {
+        return Err(std::io::Error::last_os_error()).context("socket(AF_PACKET)");
+    }
+    // SAFETY: fd is a fresh socket we own.
+    let sock = unsafe { OwnedFd::from_raw_fd(fd) };
+    // SAFETY: zeroed sockaddr_ll is valid; the fields set below make it a bind address.
+    let mut sll: libc::sockaddr_ll = unsafe { std::mem::zeroed() };
+    sll.sll_family = libc::AF_PACKET as u16;
+    sll.sll_ifindex = ifindex as i32;
+    // SAFETY: sll is a valid sockaddr_ll of the given size.
+    let rc = unsafe {
+        libc::bind(
+            sock.as_raw_fd(),
+            (&sll as *const libc::sockaddr_ll).cast(),
+            std::mem::size_of::<libc::sockaddr_ll>() as u32,
+        )
+    };
+    if rc != 0 {
+        return Err(std::io::Error::last_os_error()).context("bind to the rogue interface");
+    }
+    Ok(sock)
 }

@@ -6,12 +6,10 @@
 //! Resign, no sentinel) the Standby takes over as soon as BFD notices, long before the
 //! hold time.
 
-use std::fs::File;
 use std::net::{SocketAddrV4, UdpSocket};
-use std::os::fd::AsRawFd;
 use std::time::Duration;
 
-use anyhow::{bail, Context, Result};
+use anyhow::Result;
 use hsrp_tests::lab::{group_state, router_config, tshark_fields, wait_for, Lab, LabOptions, VIP};
 use hsrp_tests::rogue::Rogue;
 use hsrp_user::control::{BfdDropCounters, Snapshot};
@@ -83,24 +81,15 @@ fn peered_pair_with(config: impl Fn(u8) -> String) -> (Lab, hsrp_tests::lab::Cap
 
 /// A UDP socket in the rogue's namespace, bound to its address and `port`, with `ttl`.
 fn rogue_udp(rogue: &Rogue, port: u16, ttl: u32) -> Result<UdpSocket> {
-    let path = format!("/run/netns/{}", rogue.ns.name);
-    let ip = rogue.ip;
-    std::thread::spawn(move || -> Result<UdpSocket> {
-        let ns = File::open(&path).with_context(|| format!("opening {path}"))?;
-        // SAFETY: setns on a valid namespace fd; it only changes this (throwaway) thread.
-        if unsafe { libc::setns(ns.as_raw_fd(), libc::CLONE_NEWNET) } != 0 {
-            bail!("setns: {}", std::io::Error::last_os_error());
-        }
-        let s = UdpSocket::bind(SocketAddrV4::new(ip, port))?;
+    hsrp_testkit::netns::in_netns(&rogue.ns.name, || -> Result<UdpSocket> {
+        let s = UdpSocket::bind(SocketAddrV4::new(rogue.ip, port))?;
         s.set_ttl(ttl)?;
         Ok(s)
-    })
-    .join()
-    .map_err(|_| anyhow::anyhow!("rogue thread panicked"))?
+    })?
 }
 
 #[test]
-fn bfd_session_up_forgeries_dropped_and_frozen_active_lost_fast() {
+fn a_bfd_session_comes_up_negotiated_and_sends_from_the_link() {
     let (lab, cap) = peered_pair();
     let r1 = lab.router(1).lan_ip;
     let r2 = lab.router(2).lan_ip;
@@ -120,6 +109,33 @@ fn bfd_session_up_forgeries_dropped_and_frozen_active_lost_fast() {
     assert_eq!(b1.tx_interval_ms, Some(50.0));
     assert_eq!(b1.detection_time_ms, 150.0);
 
+    // One second of Up: some 40 packets at 50 ms.
+    std::thread::sleep(Duration::from_secs(1));
+    // On the wire: BFD Control packets from both routers, TTL 255, to port 3784, source
+    // port 49152-65535, dissected without complaint.
+    let pcap = cap.stop().unwrap();
+    let lines = tshark_fields(
+        &pcap,
+        "bfd && ip.src != 10.0.0.66",
+        &["ip.src", "ip.ttl", "udp.srcport", "udp.dstport", "bfd.sta"],
+    )
+    .unwrap();
+    assert!(lines.len() > 20, "only {} BFD packets", lines.len());
+    for l in &lines {
+        let f: Vec<&str> = l.split('|').collect();
+        assert!(f[0] == r1.to_string() || f[0] == r2.to_string(), "{l}");
+        assert_eq!(f[1], "255", "{l}");
+        let sport: u16 = f[2].parse().unwrap();
+        assert!(sport >= 49152, "{l}");
+        assert_eq!(f[3], "3784", "{l}");
+    }
+}
+
+#[test]
+fn forged_bfd_packets_are_dropped_and_counted_and_the_session_stays_up() {
+    let (lab, _cap) = peered_pair();
+    let r1 = lab.router(1).lan_ip;
+    let b1 = status(&lab, 1).bfd[0].clone();
     // Forged packets from a rogue on the LAN: each dropped and counted, the session stays.
     let rogue = Rogue::join(&lab).expect("rogue");
     let forged = |your: u32, state: BfdState| Repr {
@@ -185,7 +201,12 @@ fn bfd_session_up_forgeries_dropped_and_frozen_active_lost_fast() {
     assert_eq!(after.bfd[0].state, "Up");
     assert_eq!(after.bfd[0].down_transitions, 0);
     assert_eq!(after.groups[0].state, State::Active);
+}
 
+#[test]
+fn a_frozen_active_is_lost_at_the_bfd_detection_time_and_peering_returns() {
+    let (lab, _cap) = peered_pair();
+    let r1 = lab.router(1).lan_ip;
     // Freeze the Active: no hello, no BFD, no Resign (the process is alive).
     let totals_before = status(&lab, 2).bfd_totals;
     lab.signal(1, libc::SIGSTOP).unwrap();
@@ -244,25 +265,6 @@ fn bfd_session_up_forgeries_dropped_and_frozen_active_lost_fast() {
         lab.log(1),
         lab.log(2)
     );
-
-    // On the wire: BFD Control packets from both routers, TTL 255, to port 3784, source
-    // port 49152-65535, dissected without complaint.
-    let pcap = cap.stop().unwrap();
-    let lines = tshark_fields(
-        &pcap,
-        "bfd && ip.src != 10.0.0.66",
-        &["ip.src", "ip.ttl", "udp.srcport", "udp.dstport", "bfd.sta"],
-    )
-    .unwrap();
-    assert!(lines.len() > 20, "only {} BFD packets", lines.len());
-    for l in &lines {
-        let f: Vec<&str> = l.split('|').collect();
-        assert!(f[0] == r1.to_string() || f[0] == r2.to_string(), "{l}");
-        assert_eq!(f[1], "255", "{l}");
-        let sport: u16 = f[2].parse().unwrap();
-        assert!(sport >= 49152, "{l}");
-        assert_eq!(f[3], "3784", "{l}");
-    }
 }
 
 /// The same over IPv6: the session runs between the routers' link-local addresses (the

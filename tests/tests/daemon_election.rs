@@ -4,15 +4,11 @@
 
 use std::time::Duration;
 
-use hsrp_tests::lab::{router_config, wait_for, Lab, LabOptions};
+use hsrp_tests::lab::{router_config, Lab, LabOptions};
 use hsrp_user::control::Snapshot;
 use hsrp_user::proto::State;
 
 const TIMERS: &str = "timers msec 50 msec 150";
-
-fn state(s: &Snapshot, group: u16) -> Option<State> {
-    s.groups.iter().find(|g| g.group == group).map(|g| g.state)
-}
 
 fn two_routers() -> Lab {
     Lab::new(LabOptions {
@@ -20,20 +16,6 @@ fn two_routers() -> Lab {
         ..LabOptions::default()
     })
     .expect("building the lab")
-}
-
-/// Waits until router `i` reports `want` for `group`.
-fn wait_state(lab: &Lab, i: usize, group: u16, want: State, limit: Duration) -> Duration {
-    wait_for(limit, || {
-        lab.status(i).is_ok_and(|s| state(&s, group) == Some(want))
-    })
-    .unwrap_or_else(|| {
-        panic!(
-            "r{i} grp {group} not {want} within {limit:?}: {:?}\nlog:\n{}",
-            lab.status(i).map(|s| state(&s, group)),
-            lab.log(i)
-        )
-    })
 }
 
 #[test]
@@ -44,8 +26,8 @@ fn election_follows_priority_and_both_status_sockets_agree() {
         .unwrap();
     lab.start_hsrpd(2, &router_config(2, &[(1, vip, 100, true)], TIMERS))
         .unwrap();
-    wait_state(&lab, 1, 1, State::Active, Duration::from_secs(3));
-    wait_state(&lab, 2, 1, State::Standby, Duration::from_secs(3));
+    lab.wait_group_state(1, 1, State::Active, Duration::from_secs(3));
+    lab.wait_group_state(2, 1, State::Standby, Duration::from_secs(3));
 
     let r1_ip = lab.router(1).lan_ip;
     let r2_ip = lab.router(2).lan_ip;
@@ -123,10 +105,10 @@ fn two_groups_with_opposite_priorities_balance_the_load() {
         &router_config(2, &[(1, vip1, 100, true), (2, vip2, 150, true)], TIMERS),
     )
     .unwrap();
-    wait_state(&lab, 1, 1, State::Active, Duration::from_secs(3));
-    wait_state(&lab, 2, 2, State::Active, Duration::from_secs(3));
-    wait_state(&lab, 1, 2, State::Standby, Duration::from_secs(3));
-    wait_state(&lab, 2, 1, State::Standby, Duration::from_secs(3));
+    lab.wait_group_state(1, 1, State::Active, Duration::from_secs(3));
+    lab.wait_group_state(2, 2, State::Active, Duration::from_secs(3));
+    lab.wait_group_state(1, 2, State::Standby, Duration::from_secs(3));
+    lab.wait_group_state(2, 1, State::Standby, Duration::from_secs(3));
 }
 
 #[test]
@@ -179,8 +161,8 @@ fn hsrp_v1_elects_and_its_frames_dissect_cleanly() {
         .unwrap();
     lab.start_hsrpd(2, &router_config(1, &[(1, vip, 100, false)], "timers 1 3"))
         .unwrap();
-    wait_state(&lab, 1, 1, State::Active, Duration::from_secs(10));
-    wait_state(&lab, 2, 1, State::Standby, Duration::from_secs(10));
+    lab.wait_group_state(1, 1, State::Active, Duration::from_secs(10));
+    lab.wait_group_state(2, 1, State::Standby, Duration::from_secs(10));
     let s = lab.status(2).unwrap();
     assert_eq!(s.groups[0].version, 1);
     assert_eq!(s.groups[0].virtual_mac, "0000.0c07.ac01");
@@ -219,8 +201,8 @@ fn late_standby_reads_waiting_hellos_before_judging_the_active() {
         .unwrap();
     lab.start_hsrpd(2, &router_config(2, &[(1, vip, 100, true)], timers))
         .unwrap();
-    wait_state(&lab, 1, 1, State::Active, Duration::from_secs(10));
-    wait_state(&lab, 2, 1, State::Standby, Duration::from_secs(10));
+    lab.wait_group_state(1, 1, State::Active, Duration::from_secs(10));
+    lab.wait_group_state(2, 1, State::Standby, Duration::from_secs(10));
     let changes = |i: usize| lab.status(i).expect("status").groups[0].state_changes;
     let before = (changes(1), changes(2));
     for round in 0..5 {
@@ -236,5 +218,5 @@ fn late_standby_reads_waiting_hellos_before_judging_the_active() {
             lab.log(2)
         );
     }
-    assert_eq!(state(&lab.status(2).unwrap(), 1), Some(State::Standby));
+    assert_eq!(lab.group(2, 1).map(|g| g.state), Some(State::Standby));
 }

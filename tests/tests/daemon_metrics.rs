@@ -86,8 +86,9 @@ fn state(rows: &[(String, String, Value, f64)], state: &str) -> f64 {
     value(rows, "hsrpd_group_state", &labels)
 }
 
-#[test]
-fn metrics_endpoint_parses_with_prometheus_client_and_survives_bad_clients() {
+/// r1 (priority 150) Active and r2 (100) Standby, both serving `GET /metrics` on
+/// [`LISTEN`] in their namespaces; a host on the LAN.
+fn metrics_lab() -> Lab {
     let mut lab = Lab::new(LabOptions {
         routers: 2,
         host: true,
@@ -107,6 +108,43 @@ fn metrics_endpoint_parses_with_prometheus_client_and_survives_bad_clients() {
         "{}",
         lab.log(1)
     );
+    lab
+}
+
+/// The bound on how long a bad client keeps a connection: the connection deadline plus a
+/// second for a loaded 2-core machine.
+fn bound() -> f64 {
+    (DEADLINE + Duration::from_secs(1)).as_secs_f64()
+}
+
+/// After the bad clients: the same roles, no state change since `changes` was scraped,
+/// scrapes still served, and a clean stop.
+fn assert_undisturbed(mut lab: Lab, changes: f64) {
+    assert_eq!(lab.first_group(1), Some((State::Active, 150)));
+    assert_eq!(lab.first_group(2).map(|g| g.0), Some(State::Standby));
+    let again = scrape(&lab.router(1).ns);
+    assert_eq!(
+        value(&again, "hsrpd_group_state_changes_total", &GROUP),
+        changes
+    );
+    assert_eq!(state(&again, "Active"), 1.0);
+    let status = lab
+        .stop_hsrpd(1, libc::SIGTERM, Duration::from_secs(10))
+        .unwrap();
+    assert_eq!(status.code(), Some(0), "{}", lab.log(1));
+}
+
+fn state_changes(lab: &Lab) -> f64 {
+    value(
+        &scrape(&lab.router(1).ns),
+        "hsrpd_group_state_changes_total",
+        &GROUP,
+    )
+}
+
+#[test]
+fn the_metrics_parse_with_prometheus_client_and_agree_with_status() {
+    let lab = metrics_lab();
     // Traffic the data-plane counters must show: ARP and echo for the VIP, answered by
     // r1's XDP program.
     let host = lab.host.as_ref().unwrap();
@@ -142,8 +180,12 @@ fn metrics_endpoint_parses_with_prometheus_client_and_survives_bad_clients() {
         &[("interface", "lan0"), ("verdict", "passed")],
     );
     assert!(passed >= 1.0, "{passed}");
+}
 
-    // Other paths and methods.
+#[test]
+fn wrong_paths_methods_and_garbage_get_their_answer_within_the_deadline() {
+    let lab = metrics_lab();
+    let changes = state_changes(&lab);
     let ns = &lab.router(1).ns;
     let codes = python(
         ns,
@@ -204,12 +246,21 @@ fn metrics_endpoint_parses_with_prometheus_client_and_survives_bad_clients() {
         ["HTTP/1.1 431 Request Header Fields Too Large", "reset"].contains(&lines[2].0),
         "{hostile}"
     );
-    // Bound: the connection deadline plus a second for a loaded 2-core machine.
-    let bound = (DEADLINE + Duration::from_secs(1)).as_secs_f64();
+    let bound = bound();
     for (status, secs) in &lines {
         assert!(*secs <= bound, "{status} took {secs} s: {hostile}");
     }
 
+    assert_undisturbed(lab, changes);
+}
+
+#[test]
+fn slow_clients_beyond_the_limit_are_closed_and_hellos_never_wait() {
+    let lab = metrics_lab();
+    let changes = state_changes(&lab);
+    let ns = &lab.router(1).ns;
+    let (ip, port) = LISTEN.split_once(':').unwrap();
+    let bound = bound();
     // Slowloris: more connections than are served at once, each sending its head a byte
     // at a time. Every one is closed within the deadline (those beyond the limit at
     // once), and meanwhile r1 stays Active: its hellos never waited.
@@ -255,17 +306,5 @@ fn metrics_endpoint_parses_with_prometheus_client_and_survives_bad_clients() {
         "the last slow connection ended after {last} s"
     );
 
-    // Still the same roles, no state change since the first scrape, and scrapes served.
-    assert_eq!(lab.first_group(1), Some((State::Active, 150)));
-    assert_eq!(lab.first_group(2).map(|g| g.0), Some(State::Standby));
-    let again = scrape(&lab.router(1).ns);
-    assert_eq!(
-        value(&again, "hsrpd_group_state_changes_total", &GROUP),
-        changes
-    );
-    assert_eq!(state(&again, "Active"), 1.0);
-    let status = lab
-        .stop_hsrpd(1, libc::SIGTERM, Duration::from_secs(10))
-        .unwrap();
-    assert_eq!(status.code(), Some(0), "{}", lab.log(1));
+    assert_undisturbed(lab, changes);
 }

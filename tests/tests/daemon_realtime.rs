@@ -67,19 +67,6 @@ fn locked_kib(pid: i32) -> u64 {
         .expect("VmLck in /proc/PID/status")
 }
 
-/// The children of `pid` (the sentinel).
-fn children(pid: i32) -> Vec<i32> {
-    let mut out = Vec::new();
-    for t in fs::read_dir(format!("/proc/{pid}/task")).unwrap().flatten() {
-        let list = fs::read_to_string(t.path().join("children")).unwrap_or_default();
-        out.extend(
-            list.split_whitespace()
-                .filter_map(|p| p.parse::<i32>().ok()),
-        );
-    }
-    out
-}
-
 /// Asserts the timer thread of `pid` runs SCHED_FIFO at `priority` and nothing else of
 /// the daemon is real-time.
 fn assert_realtime(pid: i32, priority: i32) {
@@ -102,7 +89,7 @@ fn assert_realtime(pid: i32, priority: i32) {
             "thread {tid} ({comm}) is real-time"
         );
     }
-    for child in children(pid) {
+    for child in hsrp_tests::children(pid) {
         assert_eq!(
             sched(child).0,
             libc::SCHED_OTHER,

@@ -17,24 +17,10 @@ fn elected_pair() -> (Lab, Capture) {
     hsrp_tests::lab::elected_pair(TIMERS).unwrap()
 }
 
-/// The children of process `pid` (every thread's list).
-fn children(pid: i32) -> Vec<i32> {
-    let mut out = Vec::new();
-    let tasks = fs::read_dir(format!("/proc/{pid}/task")).expect("reading /proc/<pid>/task");
-    for t in tasks.flatten() {
-        let list = fs::read_to_string(t.path().join("children")).unwrap_or_default();
-        out.extend(
-            list.split_whitespace()
-                .filter_map(|p| p.parse::<i32>().ok()),
-        );
-    }
-    out
-}
-
 /// Router `i`'s sentinel: the one child of its daemon, running `hsrpd sentinel`.
 fn sentinel_of(lab: &Lab, i: usize) -> i32 {
     let daemon = lab.daemon(i).expect("daemon running").pid();
-    let kids = children(daemon);
+    let kids = hsrp_tests::children(daemon);
     let sentinels: Vec<i32> = kids
         .iter()
         .copied()
@@ -94,12 +80,7 @@ fn resigns(pcap: &Path, ip: std::net::Ipv4Addr) -> Vec<(f64, String, String)> {
 }
 
 fn lan_mac(lab: &Lab, i: usize) -> String {
-    lab.router(i)
-        .ns
-        .exec("cat /sys/class/net/lan0/address")
-        .unwrap()
-        .trim()
-        .to_string()
+    hsrp_tests::probe::mac_string(&lab.lan_mac(i).unwrap())
 }
 
 #[test]

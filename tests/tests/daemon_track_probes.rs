@@ -5,28 +5,11 @@
 use std::os::unix::fs::PermissionsExt;
 use std::time::{Duration, Instant};
 
-use hsrp_tests::lab::{router_config, wait_for, Lab, LabOptions, VIP};
+use hsrp_tests::lab::{router_config, Lab, LabOptions, VIP};
 use hsrp_user::proto::State;
 
-fn group(lab: &Lab, i: usize) -> Option<(State, u8)> {
-    lab.status(i)
-        .ok()
-        .and_then(|s| s.groups.first().map(|g| (g.state, g.priority)))
-}
-
 fn expect(lab: &Lab, r1: (State, u8), r2: State, what: &str) {
-    wait_for(Duration::from_secs(8), || {
-        group(lab, 1) == Some(r1) && group(lab, 2).map(|g| g.0) == Some(r2)
-    })
-    .unwrap_or_else(|| {
-        panic!(
-            "{what}: want r1 {r1:?}, r2 {r2:?}; have r1 {:?}, r2 {:?}\nr1 log:\n{}\nr2 log:\n{}",
-            group(lab, 1),
-            group(lab, 2),
-            lab.log(1),
-            lab.log(2)
-        )
-    });
+    lab.expect_roles(Duration::from_secs(8), r1, r2, what);
 }
 
 #[test]

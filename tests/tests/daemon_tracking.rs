@@ -7,10 +7,6 @@ use std::time::Duration;
 use hsrp_tests::lab::{router_config, wait_for, Lab, LabOptions, VIP};
 use hsrp_user::proto::State;
 
-fn group(lab: &Lab, i: usize) -> Option<(State, u8)> {
-    lab.first_group(i)
-}
-
 fn expect(lab: &Lab, r1: (State, u8), r2: State, what: &str) -> Duration {
     lab.expect_roles(Duration::from_secs(3), r1, r2, what)
 }
@@ -91,8 +87,8 @@ fn a_tracked_object_already_down_at_start_counts() {
         .unwrap();
     lab.start_hsrpd(1, &cfg1).unwrap();
     wait_for(Duration::from_secs(3), || {
-        group(&lab, 1) == Some((State::Standby, 90))
-            && group(&lab, 2).map(|g| g.0) == Some(State::Active)
+        lab.first_group(1) == Some((State::Standby, 90))
+            && lab.first_group(2).map(|g| g.0) == Some(State::Active)
     })
-    .unwrap_or_else(|| panic!("r1 {:?}\n{}", group(&lab, 1), lab.log(1)));
+    .unwrap_or_else(|| panic!("r1 {:?}\n{}", lab.first_group(1), lab.log(1)));
 }

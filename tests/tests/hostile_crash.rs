@@ -11,51 +11,21 @@
 
 use std::time::Duration;
 
-use hsrp_tests::lab::{router_config, wait_for, Lab, LabOptions, SERVER_IP, VIP};
-use hsrp_tests::lab_traffic::{router_macs, Stream, Timers, GROUP, VMAC};
+use hsrp_tests::lab::{router_config, wait_for, Lab, VIP};
+use hsrp_tests::lab_traffic::{failover_lab_of, router_macs, Stream, Timers, GROUP, VMAC};
 use hsrp_tests::probe::Report;
 use hsrp_tests::require_root;
-use hsrp_user::control::GroupStatus;
 use hsrp_user::proto::State;
 
 const TIMERS: Timers = Timers::ms(100, 300);
 
-fn group(lab: &Lab, i: usize) -> Option<GroupStatus> {
-    lab.status(i)
-        .ok()?
-        .groups
-        .into_iter()
-        .find(|g| g.group == GROUP)
-}
-
 fn state(lab: &Lab, i: usize) -> Option<State> {
-    group(lab, i).map(|g| g.state)
+    lab.group(i, GROUP).map(|g| g.state)
 }
 
-/// host — LAN — r1..rN — uplink — server, XDP pass-through on the switch ports, every
-/// router's neighbour entry for the server resolved.
 fn lab(routers: usize) -> Lab {
     require_root();
-    let lab = Lab::new(LabOptions {
-        routers,
-        host: true,
-        server: true,
-        xdp_on_switch: true,
-    })
-    .expect("building the lab");
-    for r in &lab.routers {
-        r.ns.exec(&format!(
-            "python3 -c \"import socket; socket.socket(socket.AF_INET, socket.SOCK_DGRAM)\
-             .sendto(b'arp', ('{SERVER_IP}', 9))\""
-        ))
-        .unwrap();
-        wait_for(Duration::from_secs(3), || {
-            r.ns.exec(&format!("ip neigh show {SERVER_IP} dev up0"))
-                .is_ok_and(|o| o.contains("lladdr"))
-        })
-        .unwrap_or_else(|| panic!("{} cannot resolve the server", r.name));
-    }
-    lab
+    failover_lab_of(routers).expect("building the lab")
 }
 
 fn config(prio: u8, preempt: bool) -> String {
@@ -63,17 +33,9 @@ fn config(prio: u8, preempt: bool) -> String {
 }
 
 fn wait_state(lab: &Lab, i: usize, want: State, limit: Duration) {
-    wait_for(limit, || state(lab, i) == Some(want)).unwrap_or_else(|| {
-        panic!(
-            "r{i} not {want:?} within {limit:?} (is {:?}):\n{}",
-            state(lab, i),
-            lab.log(i)
-        )
-    });
+    lab.wait_group_state(i, GROUP, want, limit);
 }
 
-/// What the host's kernel resolves the VIP to from scratch: its neighbour cache flushed,
-/// one datagram to the VIP, 1.2 s for ARP. `None`: nobody answered.
 fn resolve_vip(lab: &Lab) -> Option<String> {
     let host = lab.host.as_ref().unwrap();
     host.exec("ip neigh flush dev hlan0").unwrap();
@@ -189,7 +151,7 @@ fn restarting_standby_and_listen_never_disturbs_the_active() {
     wait_state(&lab, 2, State::Standby, Duration::from_secs(3));
     lab.start_hsrpd(3, &config(90, true)).unwrap();
     wait_state(&lab, 3, State::Listen, Duration::from_secs(3));
-    let r1_before = group(&lab, 1).unwrap().state_changes;
+    let r1_before = lab.group(1, GROUP).unwrap().state_changes;
 
     // 1 packet/ms for 7 s: SIGKILL + restart of the Standby at 1 s, SIGTERM + restart of
     // the Listen router once the group has settled again.
@@ -207,7 +169,7 @@ fn restarting_standby_and_listen_never_disturbs_the_active() {
         .unwrap();
     wait_state(&lab, listen, State::Listen, Duration::from_secs(3));
     let r = s.finish().unwrap();
-    let r1 = group(&lab, 1).unwrap();
+    let r1 = lab.group(1, GROUP).unwrap();
     eprintln!(
         "Standby r2 SIGKILL+restart, Listen r{listen} SIGTERM+restart: {}; r1 state changes \
          {r1_before} -> {}",
@@ -231,14 +193,14 @@ fn old_active_restarted_without_preempt_leaves_the_new_active_alone() {
     lab.stop_hsrpd(1, libc::SIGKILL, Duration::from_secs(5))
         .unwrap();
     wait_state(&lab, 2, State::Active, Duration::from_secs(2));
-    let r2_before = group(&lab, 2).unwrap().state_changes;
+    let r2_before = lab.group(2, GROUP).unwrap().state_changes;
 
     let s = Stream::start(&lab, Duration::from_millis(1), 4000).unwrap();
     std::thread::sleep(Duration::from_millis(500));
     lab.start_hsrpd(1, &config(110, false)).unwrap();
     wait_state(&lab, 1, State::Standby, Duration::from_secs(3));
     let r = s.finish().unwrap();
-    let r2 = group(&lab, 2).unwrap();
+    let r2 = lab.group(2, GROUP).unwrap();
     eprintln!(
         "old Active r1 (110, no preempt) back: r1 {:?}, r2 {:?}, r2 state changes {r2_before} -> \
          {}; {}",

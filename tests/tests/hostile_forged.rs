@@ -15,8 +15,8 @@
 use std::net::IpAddr;
 use std::time::{Duration, Instant};
 
-use hsrp_tests::lab::{router_config, wait_for, Lab, VIP};
-use hsrp_tests::lab_traffic::{failover_lab, router_macs, wait_hsrpd_roles, Stream, Timers, GROUP};
+use hsrp_tests::lab::{wait_for, Lab, VIP};
+use hsrp_tests::lab_traffic::{failover_lab, router_macs, start_elected, Stream, Timers, GROUP};
 use hsrp_tests::require_root;
 use hsrp_tests::rogue::Rogue;
 use hsrp_user::control::GroupStatus;
@@ -28,28 +28,21 @@ const KEY: &str = "lab-md5-key";
 const ROUND: Duration = Duration::from_millis(20);
 const ROUNDS: u32 = 100;
 
-fn group(lab: &Lab, i: usize) -> GroupStatus {
-    let s = lab.status(i).expect("hsrpd status");
-    s.groups
-        .into_iter()
-        .find(|g| g.group == GROUP)
-        .expect("group 1 in status")
-}
-
 fn start_routers(md5: bool) -> Lab {
     require_root();
     let mut lab = failover_lab().expect("building the lab");
-    for i in [1usize, 2] {
-        let prio = if i == 1 { 110 } else { 100 };
-        let mut extra = TIMERS.ios();
-        if md5 {
-            extra.push_str(&format!("\nauthentication md5 key-string {KEY}"));
-        }
-        lab.start_hsrpd(i, &router_config(2, &[(GROUP, VIP, prio, true)], &extra))
-            .expect("starting hsrpd");
-    }
-    wait_hsrpd_roles(&lab, 1, 2, Duration::from_secs(5)).unwrap();
+    let auth = if md5 {
+        format!("authentication md5 key-string {KEY}")
+    } else {
+        String::new()
+    };
+    start_elected(&mut lab, TIMERS, &auth).unwrap();
     lab
+}
+
+/// Router `i`'s status of [`GROUP`].
+fn group(lab: &Lab, i: usize) -> GroupStatus {
+    lab.group(i, GROUP).expect("group 1 in status")
 }
 
 fn msg(opcode: Opcode, state: State, priority: u8, id: MacAddr) -> GroupMessage {
@@ -84,17 +77,7 @@ fn forgeries(lab: &Lab, rogue: &Rogue, auth: &Auth) -> Vec<Vec<u8>> {
 }
 
 fn router_lan_mac(lab: &Lab, i: usize) -> MacAddr {
-    let text = lab
-        .router(i)
-        .ns
-        .exec("cat /sys/class/net/lan0/address")
-        .unwrap();
-    let b: Vec<u8> = text
-        .trim()
-        .split(':')
-        .map(|p| u8::from_str_radix(p, 16).unwrap())
-        .collect();
-    MacAddr(b.try_into().unwrap())
+    MacAddr(lab.lan_mac(i).unwrap())
 }
 
 #[test]

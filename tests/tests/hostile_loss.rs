@@ -24,38 +24,26 @@
 
 use std::time::{Duration, Instant};
 
-use hsrp_tests::lab::{router_config, Lab, LabOptions, VIP};
-use hsrp_tests::lab_traffic::{wait_hsrpd_roles, Timers, GROUP};
+use hsrp_tests::lab::{Lab, LabOptions};
+use hsrp_tests::lab_traffic::{start_elected, Timers, GROUP};
 use hsrp_tests::require_root;
 use hsrp_user::control::GroupStatus;
 
 const LOSS_PERCENT: u32 = 20;
 
+/// Router `i`'s status of [`GROUP`].
 fn group(lab: &Lab, i: usize) -> GroupStatus {
-    let s = lab.status(i).expect("hsrpd status");
-    s.groups
-        .into_iter()
-        .find(|g| g.group == GROUP)
-        .expect("group 1 in status")
+    lab.group(i, GROUP).expect("group 1 in status")
 }
 
-/// r1 (110) Active and r2 (100) Standby, both preempt, with `timers`.
 fn lab_with(timers: Timers) -> Lab {
     require_root();
     hsrp_tests::require_tool("nft");
     let mut lab = Lab::new(LabOptions::default()).expect("building the lab");
-    for (i, prio) in [(1usize, 110u8), (2, 100)] {
-        lab.start_hsrpd(
-            i,
-            &router_config(2, &[(GROUP, VIP, prio, true)], &timers.ios()),
-        )
-        .expect("starting hsrpd");
-    }
-    wait_hsrpd_roles(&lab, 1, 2, Duration::from_secs(5)).unwrap();
+    start_elected(&mut lab, timers, "").unwrap();
     lab
 }
 
-/// Drops LOSS_PERCENT % of HSRP frames crossing the LAN bridge, counting both outcomes.
 fn start_loss(lab: &Lab) {
     let rules = format!(
         "table bridge hsrploss {{\n\

@@ -21,7 +21,7 @@ use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
-use hsrp_tests::lab::{tshark_fields, tshark_problems, wait_for, Lab, LabOptions};
+use hsrp_tests::lab::{tshark_fields, tshark_problems, wait_for, Capture, Lab, LabOptions};
 use hsrp_tests::lab_traffic::probe_bin;
 use hsrp_tests::probe::Report;
 use hsrp_tests::{require_tool, Netns};
@@ -277,20 +277,28 @@ fn mac_of(ns: &Netns, dev: &str) -> String {
         .to_string()
 }
 
-#[test]
-fn ipv6_host_learns_the_virtual_router_pings_through_it_and_survives_sigkill() {
+/// The IPv6 lab with r1 Active and r2 Standby, a capture on the LAN from before r1's
+/// hsrpd started, and the host's default route via the virtual link-local; the instant
+/// by which r1 was Active.
+fn elected_v6_lab() -> (Lab, Capture, Instant) {
     let mut lab = ipv6_lab(false).expect("building the IPv6 lab");
     let cap = lab.capture("takeover").unwrap();
     let t0 = Instant::now();
     elect(&mut lab);
     // elect() returns once r2 is Standby, so r1 became Active before now.
     let active_seen = Instant::now();
-    let host = lab.host.as_ref().unwrap();
-    wait_default_route(host, Duration::from_secs(5));
+    wait_default_route(lab.host.as_ref().unwrap(), Duration::from_secs(5));
     println!(
         "host default route via the virtual link-local {:?} after r1's hsrpd started",
         t0.elapsed()
     );
+    (lab, cap, active_seen)
+}
+
+#[test]
+fn an_ipv6_host_learns_the_virtual_router_by_ra_and_pings_through_it() {
+    let (lab, _cap, _) = elected_v6_lab();
+    let host = lab.host.as_ref().unwrap();
     let route = default_route(host);
     assert!(
         route.contains("dev hlan0") && route.contains("proto ra"),
@@ -319,7 +327,11 @@ fn ipv6_host_learns_the_virtual_router_pings_through_it_and_survives_sigkill() {
         neigh.contains(V6_VMAC_S),
         "virtual router not at the vMAC: {neigh}"
     );
+}
 
+#[test]
+fn the_takeover_announces_the_virtual_link_local_twice_and_ras_are_well_formed() {
+    let (_lab, cap, active_seen) = elected_v6_lab();
     // The capture must cover the announcement's repeat, whatever the machine's speed: r1
     // was Active by `active_seen`, so its repeat is due at most GRATUITOUS_REPEAT after
     // that; REPEAT_LATE bounds how late a loaded machine may run that timer.
@@ -391,7 +403,13 @@ fn ipv6_host_learns_the_virtual_router_pings_through_it_and_survives_sigkill() {
     }
     let problems = tshark_problems(&pcap).unwrap();
     assert!(problems.is_empty(), "tshark flags frames: {problems:#?}");
+}
 
+#[test]
+fn sigkill_of_the_ipv6_active_interrupts_traffic_for_at_most_hold_plus_hello() {
+    let (mut lab, _cap, _) = elected_v6_lab();
+    let host = lab.host.as_ref().unwrap();
+    ping6(host, SERVER6).expect("echo through the virtual router");
     // SIGKILL of the Active under a 10 ms UDP stream; outage measured at the server.
     let stream = Stream::start(
         &lab,

@@ -2,18 +2,16 @@
 //! interface facts, the event stream (link down seen within 1 s, addresses, routes),
 //! IOS-style route reachability, and the ICMP-redirect switch.
 
-mod net_support;
-
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::time::{Duration, Instant};
 
+use hsrp_tests::within;
 use hsrp_tests::{require_root, unique, veth, Netns};
 use hsrp_user::net::{
     disable_icmp_redirects, icmp_redirects_enabled, IfAddr, IpPrefix, NetError, NetEvent,
     NetWatcher, Netlink,
 };
 use hsrp_user::proto::MacAddr;
-use net_support::*;
 
 struct Pair {
     ns: Netns,
@@ -30,8 +28,8 @@ fn pair() -> Pair {
         .unwrap();
     let (a, b) = (unique("la"), unique("lb"));
     veth(&a, Some(&ns), &b, Some(&ns)).unwrap();
-    wait_operational(&ns, &a);
-    wait_operational(&ns, &b);
+    ns.wait_operational(&a);
+    ns.wait_operational(&b);
     Pair { ns, a, b }
 }
 
@@ -70,7 +68,7 @@ fn interface_info_reports_what_the_kernel_has() {
          ip addr add 192.0.2.1/24 dev {a} && ip addr add 192.0.2.9/24 dev {a} && \
          ip addr add 198.51.100.1/30 dev {a} && ip addr add 2001:db8::1/64 dev {a}"
     ));
-    wait_operational(&p.ns, a);
+    p.ns.wait_operational(a);
     let ifindex: u32 = p
         .sh(&format!("cat /sys/class/net/{a}/ifindex"))
         .trim()
@@ -82,9 +80,8 @@ fn interface_info_reports_what_the_kernel_has() {
         .find_map(|w| w.strip_suffix("/64").and_then(|s| s.parse().ok()))
         .expect("kernel made no link-local address");
 
-    let info = run_in(&p.ns, || async {
-        Netlink::connect().unwrap().interface_info(a).await.unwrap()
-    });
+    let info =
+        p.ns.block_on(|| async { Netlink::connect().unwrap().interface_info(a).await.unwrap() });
     assert_eq!(info.name, *a);
     assert_eq!(info.ifindex, ifindex);
     assert_eq!(info.mac, MacAddr([0x02, 0x00, 0x5e, 0x10, 0x00, 0x0a]));
@@ -116,7 +113,7 @@ fn interface_info_reports_what_the_kernel_has() {
 #[test]
 fn interface_info_of_a_missing_interface_names_it() {
     let p = pair();
-    let err = run_in(&p.ns, || async {
+    let err = p.ns.block_on(|| async {
         Netlink::connect()
             .unwrap()
             .interface_info("nosuch0")
@@ -133,7 +130,7 @@ fn interface_info_of_a_missing_interface_names_it() {
 fn interface_info_of_a_down_link_says_so() {
     let p = pair();
     p.sh(&format!("ip link set {} down", p.b));
-    let (a, b) = run_in(&p.ns, || async {
+    let (a, b) = p.ns.block_on(|| async {
         let nl = Netlink::connect().unwrap();
         (
             nl.interface_info(&p.a).await.unwrap(),
@@ -148,7 +145,7 @@ fn interface_info_of_a_down_link_says_so() {
 #[test]
 fn watcher_reports_link_down_within_one_second_and_up_again() {
     let p = pair();
-    let (down, peer, up) = run_in(&p.ns, || async {
+    let (down, peer, up) = p.ns.block_on(|| async {
         let mut w = NetWatcher::new().unwrap();
         let name_is = |n: &str, oper: bool| {
             let n = n.to_owned();
@@ -204,7 +201,7 @@ fn watcher_reports_link_down_within_one_second_and_up_again() {
 fn watcher_reports_addresses_added_and_removed() {
     let p = pair();
     let a = p.a.clone();
-    let (added, removed, ifindex) = run_in(&p.ns, || async {
+    let (added, removed, ifindex) = p.ns.block_on(|| async {
         let mut w = NetWatcher::new().unwrap();
         let ifindex = Netlink::connect()
             .unwrap()
@@ -249,16 +246,35 @@ fn watcher_reports_addresses_added_and_removed() {
     );
 }
 
-#[test]
-fn route_events_and_ios_reachability() {
+/// A [`pair`] whose `a` end has 192.0.2.1/24 and 2001:db8::1/64.
+fn routed_pair() -> Pair {
     let p = pair();
     p.sh(&format!(
         "ip addr add 192.0.2.1/24 dev {a} && ip addr add 2001:db8::1/64 dev {a}",
         a = p.a
     ));
-    let net: IpPrefix = "198.51.100.0/24".parse().unwrap();
-    let net6: IpPrefix = "2001:db8:99::/48".parse().unwrap();
-    run_in(&p.ns, || async {
+    p
+}
+
+/// The first event within 1 s that `want` picks; panics naming `what` otherwise.
+async fn expect_event(
+    w: &mut NetWatcher,
+    what: &str,
+    want: impl Fn(&NetEvent) -> bool,
+) -> NetEvent {
+    match wait_event(w, Duration::from_secs(1), want).await {
+        Some((ev, _)) => ev,
+        None => panic!("no {what} within 1 s"),
+    }
+}
+
+const NET: &str = "198.51.100.0/24";
+
+#[test]
+fn a_route_is_reported_added_and_removed_and_reachable_only_by_its_exact_prefix() {
+    let p = routed_pair();
+    let net: IpPrefix = NET.parse().unwrap();
+    p.ns.block_on(|| async {
         let mut w = NetWatcher::new().unwrap();
         let nl = Netlink::connect().unwrap();
         let exists = |s: &'static str| {
@@ -268,15 +284,13 @@ fn route_events_and_ios_reachability() {
         assert!(!nl.route_exists(net).await.unwrap());
         // The connected route of the interface address counts.
         assert!(exists("192.0.2.0/24").await);
-
         p.sh("ip route add 198.51.100.0/24 via 192.0.2.254");
-        let (ev, _) = wait_event(
+        let ev = expect_event(
             &mut w,
-            Duration::from_secs(1),
+            "RouteAdded",
             |e| matches!(e, NetEvent::RouteAdded { prefix, .. } if *prefix == net),
         )
-        .await
-        .expect("no RouteAdded");
+        .await;
         assert_eq!(
             ev,
             NetEvent::RouteAdded {
@@ -295,33 +309,13 @@ fn route_events_and_ios_reachability() {
             !exists("198.51.0.0/16").await,
             "a /24 must not satisfy a /16"
         );
-
-        // Carrier lost on the next hop's link: the route stays but is inaccessible.
-        p.sh(&format!("ip link set {} down", p.b));
-        let mut down_seen = false;
-        for _ in 0..50 {
-            if !nl.route_exists(net).await.unwrap() {
-                down_seen = true;
-                break;
-            }
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-        assert!(
-            down_seen,
-            "route via a link without carrier still reachable"
-        );
-        assert!(p.sh("ip route show 198.51.100.0/24").contains("linkdown"));
-        p.sh(&format!("ip link set {} up", p.b));
-        wait_operational(&p.ns, &p.b);
-
         p.sh("ip route del 198.51.100.0/24");
-        let (ev, _) = wait_event(
+        let ev = expect_event(
             &mut w,
-            Duration::from_secs(1),
+            "RouteRemoved",
             |e| matches!(e, NetEvent::RouteRemoved { prefix, .. } if *prefix == net),
         )
-        .await
-        .expect("no RouteRemoved");
+        .await;
         assert_eq!(
             ev,
             NetEvent::RouteRemoved {
@@ -330,16 +324,58 @@ fn route_events_and_ios_reachability() {
             }
         );
         assert!(!nl.route_exists(net).await.unwrap());
+    });
+}
 
-        // A blackhole route exists but reaches nothing: down, as IOS's inaccessible route.
+#[test]
+fn a_route_over_a_link_without_carrier_is_unreachable_until_the_carrier_returns() {
+    let p = routed_pair();
+    let net: IpPrefix = NET.parse().unwrap();
+    p.sh("ip route add 198.51.100.0/24 via 192.0.2.254");
+    p.ns.block_on(|| async {
+        let nl = Netlink::connect().unwrap();
+        assert!(nl.route_exists(net).await.unwrap());
+        // Carrier lost on the next hop's link: the route stays but is inaccessible.
+        p.sh(&format!("ip link set {} down", p.b));
+        // Polled (1 s at most): the kernel marks the route when it sees the carrier go.
+        let reaches = |want: bool| {
+            let nl = &nl;
+            async move {
+                for _ in 0..50 {
+                    if nl.route_exists(net).await.unwrap() == want {
+                        return true;
+                    }
+                    tokio::time::sleep(Duration::from_millis(20)).await;
+                }
+                false
+            }
+        };
+        assert!(
+            reaches(false).await,
+            "route via a link without carrier still reachable"
+        );
+        assert!(p.sh("ip route show 198.51.100.0/24").contains("linkdown"));
+        p.sh(&format!("ip link set {} up", p.b));
+        p.ns.wait_operational(&p.b);
+        assert!(reaches(true).await, "carrier back, route still unreachable");
+    });
+}
+
+#[test]
+fn a_blackhole_route_is_reported_but_unreachable() {
+    let p = routed_pair();
+    let net: IpPrefix = NET.parse().unwrap();
+    p.ns.block_on(|| async {
+        let mut w = NetWatcher::new().unwrap();
+        let nl = Netlink::connect().unwrap();
+        // It exists but reaches nothing: down, as IOS's inaccessible route.
         p.sh("ip route add blackhole 198.51.100.0/24");
-        let (ev, _) = wait_event(
+        let ev = expect_event(
             &mut w,
-            Duration::from_secs(1),
+            "RouteAdded for the blackhole",
             |e| matches!(e, NetEvent::RouteAdded { prefix, .. } if *prefix == net),
         )
-        .await
-        .expect("no RouteAdded for the blackhole");
+        .await;
         assert_eq!(
             ev,
             NetEvent::RouteAdded {
@@ -349,33 +385,47 @@ fn route_events_and_ios_reachability() {
             }
         );
         assert!(!nl.route_exists(net).await.unwrap());
+    });
+}
 
-        // A route in another table is not the main table's.
+#[test]
+fn a_route_in_another_table_is_not_the_main_tables() {
+    let p = routed_pair();
+    p.ns.block_on(|| async {
+        let mut w = NetWatcher::new().unwrap();
+        let nl = Netlink::connect().unwrap();
         p.sh("ip route add 203.0.113.0/24 via 192.0.2.254 table 100");
-        let (ev, _) = wait_event(&mut w, Duration::from_secs(1), |e| {
+        let ev = expect_event(&mut w, "RouteAdded for table 100", |e| {
             matches!(e, NetEvent::RouteAdded { table: 100, .. })
         })
-        .await
-        .expect("no RouteAdded for table 100");
+        .await;
+        let prefix: IpPrefix = "203.0.113.0/24".parse().unwrap();
         assert_eq!(
             ev,
             NetEvent::RouteAdded {
-                prefix: "203.0.113.0/24".parse().unwrap(),
+                prefix,
                 table: 100,
                 usable: true
             }
         );
-        assert!(!exists("203.0.113.0/24").await);
+        assert!(!nl.route_exists(prefix).await.unwrap());
+    });
+}
 
-        // IPv6.
+#[test]
+fn ipv6_routes_are_reported_and_reachable_only_by_their_exact_prefix() {
+    let p = routed_pair();
+    let net6: IpPrefix = "2001:db8:99::/48".parse().unwrap();
+    p.ns.block_on(|| async {
+        let mut w = NetWatcher::new().unwrap();
+        let nl = Netlink::connect().unwrap();
         p.sh("ip -6 route add 2001:db8:99::/48 via 2001:db8::fe");
-        let (ev, _) = wait_event(
+        let ev = expect_event(
             &mut w,
-            Duration::from_secs(1),
+            "IPv6 RouteAdded",
             |e| matches!(e, NetEvent::RouteAdded { prefix, .. } if *prefix == net6),
         )
-        .await
-        .expect("no IPv6 RouteAdded");
+        .await;
         assert_eq!(
             ev,
             NetEvent::RouteAdded {
@@ -385,15 +435,15 @@ fn route_events_and_ios_reachability() {
             }
         );
         assert!(nl.route_exists(net6).await.unwrap());
-        assert!(!exists("2001:db8:99::/64").await);
+        let covered: IpPrefix = "2001:db8:99::/64".parse().unwrap();
+        assert!(!nl.route_exists(covered).await.unwrap());
         p.sh("ip -6 route del 2001:db8:99::/48");
-        wait_event(
+        expect_event(
             &mut w,
-            Duration::from_secs(1),
+            "IPv6 RouteRemoved",
             |e| matches!(e, NetEvent::RouteRemoved { prefix, .. } if *prefix == net6),
         )
-        .await
-        .expect("no IPv6 RouteRemoved");
+        .await;
         assert!(!nl.route_exists(net6).await.unwrap());
     });
 }
@@ -407,7 +457,7 @@ fn icmp_redirects_off_on_the_hsrp_interface_only() {
         ))
     };
     assert_eq!(read("all").trim(), "1", "kernel default changed?");
-    run_in(&p.ns, || async {
+    p.ns.block_on(|| async {
         assert!(icmp_redirects_enabled(&p.a).unwrap());
         disable_icmp_redirects(&p.a).unwrap();
         assert!(!icmp_redirects_enabled(&p.a).unwrap());

@@ -3,15 +3,19 @@
 //! host's own frames never come back, and the multicast/unicast filter entries appear in
 //! the kernel and vanish with the socket.
 
-mod net_support;
-
 use std::net::{Ipv4Addr, Ipv6Addr};
 use std::time::Duration;
 
+use hsrp_testkit::frames::{arp_request, ipv4, ipv6, udp, PROTO_UDP, V1_HELLO};
+use hsrp_tests::within;
 use hsrp_tests::{require_root, unique, veth, Netns};
 use hsrp_user::net::{NetError, PacketSocket};
 use hsrp_user::proto::MacAddr;
-use net_support::*;
+
+/// The v1 group 1 vMAC, and the destination MACs of v1 and v6 Hellos.
+const VMAC: [u8; 6] = [0x00, 0x00, 0x0c, 0x07, 0xac, 0x01];
+const MCAST_V1: [u8; 6] = [0x01, 0x00, 0x5e, 0x00, 0x00, 0x02];
+const MCAST_V6: [u8; 6] = [0x33, 0x33, 0x00, 0x00, 0x00, 0x66];
 
 /// How long "nothing arrives" is waited for. Frames on a veth arrive in microseconds.
 const QUIET: Duration = Duration::from_millis(300);
@@ -30,31 +34,45 @@ fn pair() -> Pair {
     veth(&a, Some(&ns), &b, Some(&ns)).unwrap();
     // Until the kernel's link watcher marks the pair operational (asynchronously, up to
     // a second), the transmit queue is a no-op that drops every frame.
-    wait_operational(&ns, &a);
-    wait_operational(&ns, &b);
+    ns.wait_operational(&a);
+    ns.wait_operational(&b);
     Pair { ns, a, b }
 }
 
-fn v4_hello() -> Vec<u8> {
-    udp4_frame(
-        VMAC,
+/// A frame as a v1 Hello travels (192.0.2.1 to 224.0.0.2, TTL 1, from the vMAC), to UDP
+/// `port` with `payload`.
+fn udp4_multicast(port: u16, payload: &[u8]) -> Vec<u8> {
+    ipv4(
         MCAST_V1,
+        VMAC,
         Ipv4Addr::new(192, 0, 2, 1),
         Ipv4Addr::new(224, 0, 0, 2),
-        1985,
-        &hsrp_v1_hello(),
+        1,
+        PROTO_UDP,
+        &udp(port, port, payload),
     )
 }
 
-fn v6_hello() -> Vec<u8> {
-    udp6_frame(
-        VMAC,
+/// A frame as a v6 Hello travels (fe80::1 to ff02::66, hop limit 255, from the vMAC), to
+/// UDP `port` with `payload`.
+fn udp6_multicast(port: u16, payload: &[u8]) -> Vec<u8> {
+    ipv6(
         MCAST_V6,
+        VMAC,
         "fe80::1".parse().unwrap(),
         "ff02::66".parse().unwrap(),
-        2029,
-        &[0x01, 0x28, 0x02, 0x06, 0, 0, 0, 1],
+        255,
+        PROTO_UDP,
+        &udp(port, port, payload),
     )
+}
+
+fn v4_hello() -> Vec<u8> {
+    udp4_multicast(1985, &V1_HELLO)
+}
+
+fn v6_hello() -> Vec<u8> {
+    udp6_multicast(2029, &[0x01, 0x28, 0x02, 0x06, 0, 0, 0, 1])
 }
 
 async fn recv_one(sock: &PacketSocket) -> Option<Vec<u8>> {
@@ -66,7 +84,7 @@ async fn recv_one(sock: &PacketSocket) -> Option<Vec<u8>> {
 #[test]
 fn hsrp_frames_from_a_virtual_mac_cross_the_veth_unchanged() {
     let p = pair();
-    run_in(&p.ns, || async {
+    p.ns.block_on(|| async {
         let tx = PacketSocket::open(&p.a).unwrap();
         let rx = PacketSocket::open(&p.b).unwrap();
         for frame in [v4_hello(), v6_hello()] {
@@ -80,27 +98,16 @@ fn hsrp_frames_from_a_virtual_mac_cross_the_veth_unchanged() {
 #[test]
 fn only_hsrp_control_frames_are_delivered() {
     let p = pair();
-    run_in(&p.ns, || async {
+    p.ns.block_on(|| async {
         let tx = PacketSocket::open(&p.a).unwrap();
         let rx = PacketSocket::open(&p.b).unwrap();
-        let payload = hsrp_v1_hello();
-        let (src, grp) = (Ipv4Addr::new(192, 0, 2, 1), Ipv4Addr::new(224, 0, 0, 2));
-        let (src6, grp6): (Ipv6Addr, Ipv6Addr) =
-            ("fe80::1".parse().unwrap(), "ff02::66".parse().unwrap());
+        let payload = V1_HELLO;
+        let src = Ipv4Addr::new(192, 0, 2, 1);
         let others = [
-            (
-                "UDP 1986",
-                udp4_frame(VMAC, MCAST_V1, src, grp, 1986, &payload),
-            ),
+            ("UDP 1986", udp4_multicast(1986, &payload)),
             ("ARP", arp_request(VMAC, src, Ipv4Addr::new(192, 0, 2, 254))),
-            (
-                "IPv6 UDP 1985",
-                udp6_frame(VMAC, MCAST_V6, src6, grp6, 1985, &payload),
-            ),
-            (
-                "IPv4 UDP 2029",
-                udp4_frame(VMAC, MCAST_V1, src, grp, 2029, &payload),
-            ),
+            ("IPv6 UDP 1985", udp6_multicast(1985, &payload)),
+            ("IPv4 UDP 2029", udp4_multicast(2029, &payload)),
         ];
         for (_, frame) in &others {
             tx.send(frame).await.unwrap();
@@ -139,7 +146,7 @@ fn icmpv6_of_type(mut frame: Vec<u8>, icmp_type: u8) -> Vec<u8> {
 #[test]
 fn router_solicitations_are_delivered_and_other_icmpv6_is_not() {
     let p = pair();
-    run_in(&p.ns, || async {
+    p.ns.block_on(|| async {
         let tx = PacketSocket::open(&p.a).unwrap();
         let rx = PacketSocket::open(&p.b).unwrap();
         let rs = router_solicitation("fe80::42");
@@ -183,7 +190,7 @@ fn router_solicitations_are_delivered_and_other_icmpv6_is_not() {
 #[test]
 fn try_recv_returns_a_waiting_frame_with_its_arrival_time() {
     let p = pair();
-    run_in(&p.ns, || async {
+    p.ns.block_on(|| async {
         let tx = PacketSocket::open(&p.a).unwrap();
         let rx = PacketSocket::open(&p.b).unwrap();
         let mut buf = [0u8; 2048];
@@ -211,7 +218,7 @@ fn try_recv_returns_a_waiting_frame_with_its_arrival_time() {
 #[test]
 fn frames_the_host_sends_are_not_received() {
     let p = pair();
-    run_in(&p.ns, || async {
+    p.ns.block_on(|| async {
         let tx = PacketSocket::open(&p.a).unwrap();
         // A second socket on the sending interface: without the outgoing filter it would
         // see `tx`'s frame (AF_PACKET shows every socket the host's transmissions).
@@ -240,7 +247,7 @@ fn frames_the_host_sends_are_not_received() {
 #[test]
 fn oversized_frame_is_an_error_naming_the_interface_and_the_socket_goes_on() {
     let p = pair();
-    run_in(&p.ns, || async {
+    p.ns.block_on(|| async {
         let tx = PacketSocket::open(&p.a).unwrap();
         let rx = PacketSocket::open(&p.b).unwrap();
         let hello = v4_hello();
@@ -268,7 +275,7 @@ fn oversized_frame_is_an_error_naming_the_interface_and_the_socket_goes_on() {
 #[test]
 fn a_batch_crosses_in_order_and_a_frame_that_fails_is_reported_and_skipped() {
     let p = pair();
-    run_in(&p.ns, || async {
+    p.ns.block_on(|| async {
         let tx = PacketSocket::open(&p.a).unwrap();
         let rx = PacketSocket::open(&p.b).unwrap();
         // More than two sendmmsg calls' worth; each frame told apart by its IPv4
@@ -310,7 +317,7 @@ fn a_batch_crosses_in_order_and_a_frame_that_fails_is_reported_and_skipped() {
 fn a_burst_is_received_with_one_call_per_ring_in_order_and_long_frames_are_reported() {
     use hsrp_user::net::{RecvRing, RECV_BATCH};
     let p = pair();
-    run_in(&p.ns, || async {
+    p.ns.block_on(|| async {
         let tx = PacketSocket::open(&p.a).unwrap();
         let rx = PacketSocket::open(&p.b).unwrap();
         // More than a ring holds, each frame told apart by its IPv4 identification.
@@ -345,14 +352,7 @@ fn a_burst_is_received_with_one_call_per_ring_in_order_and_long_frames_are_repor
         // A frame longer than the ring's buffers: Truncated, naming the interface; the
         // frame after it still arrives.
         let hello = v4_hello();
-        let short = udp4_frame(
-            VMAC,
-            MCAST_V1,
-            Ipv4Addr::new(192, 0, 2, 1),
-            Ipv4Addr::new(224, 0, 0, 2),
-            1985,
-            &[0; 4],
-        );
+        let short = udp4_multicast(1985, &[0; 4]);
         let mut small = RecvRing::new(short.len());
         assert!(hello.len() > short.len());
         tx.send_batch(&[&hello, &short], |i, e| panic!("frame {i}: {e}"))
@@ -380,7 +380,7 @@ fn a_burst_is_received_with_one_call_per_ring_in_order_and_long_frames_are_repor
 #[test]
 fn socket_survives_its_interface_going_down_and_up() {
     let p = pair();
-    run_in(&p.ns, || async {
+    p.ns.block_on(|| async {
         let tx = PacketSocket::open(&p.a).unwrap();
         let rx = PacketSocket::open(&p.b).unwrap();
         p.ns.exec(&format!("ip link set {} down", p.b)).unwrap();
@@ -416,7 +416,7 @@ fn socket_survives_its_interface_going_down_and_up() {
 #[test]
 fn open_on_a_missing_interface_names_it() {
     let p = pair();
-    run_in(&p.ns, || async {
+    p.ns.block_on(|| async {
         match PacketSocket::open("nosuch0") {
             Err(NetError::NoSuchInterface { iface }) => assert_eq!(iface, "nosuch0"),
             other => panic!("{other:?}"),
@@ -444,7 +444,7 @@ fn hsrp_multicast_macs_are_joined_while_the_socket_lives() {
             "{mac} joined before the socket: {before}"
         );
     }
-    run_in(&p.ns, || async {
+    p.ns.block_on(|| async {
         let _sock = PacketSocket::open(&p.a).unwrap();
         let during = maddr(&p);
         for mac in wanted {
@@ -487,7 +487,7 @@ fn unicast_virtual_mac_entry_is_explicit_and_dies_with_the_socket() {
     let text = "00:00:0c:07:ac:01";
     assert!(!fdb_has(&p, text));
     assert_eq!(promiscuity(&p), 0);
-    run_in(&p.ns, || async {
+    p.ns.block_on(|| async {
         let sock = PacketSocket::open(&p.a).unwrap();
         assert!(!fdb_has(&p, text), "entry present before add_unicast_mac");
 
@@ -521,17 +521,18 @@ fn frames_to_the_virtual_mac_are_received_after_add_unicast_mac() {
     // On veth this holds even without the entry (veth filters nothing); the point is the
     // end-to-end path an HSRP frame unicast to the vMAC would take.
     let p = pair();
-    run_in(&p.ns, || async {
+    p.ns.block_on(|| async {
         let tx = PacketSocket::open(&p.a).unwrap();
         let rx = PacketSocket::open(&p.b).unwrap();
         rx.add_unicast_mac(MacAddr(VMAC)).unwrap();
-        let frame = udp4_frame(
-            [0x02, 0, 0, 0, 0, 1],
+        let frame = ipv4(
             VMAC,
+            [0x02, 0, 0, 0, 0, 1],
             Ipv4Addr::new(192, 0, 2, 1),
             Ipv4Addr::new(192, 0, 2, 2),
-            1985,
-            &hsrp_v1_hello(),
+            1,
+            PROTO_UDP,
+            &udp(1985, 1985, &V1_HELLO),
         );
         tx.send(&frame).await.unwrap();
         assert_eq!(recv_one(&rx).await, Some(frame));

@@ -37,12 +37,6 @@ fn control(lab: &Lab, i: usize, args: &[&str]) -> (i32, String, String) {
     hsrpd(lab, i, &all)
 }
 
-fn group(lab: &Lab, i: usize) -> Option<(State, u8)> {
-    lab.status(i)
-        .ok()
-        .and_then(|s| s.groups.first().map(|g| (g.state, g.priority)))
-}
-
 fn deliverers(lab: &Lab, r: &Report) -> Vec<String> {
     let macs = router_macs(lab).unwrap();
     r.segments
@@ -114,8 +108,8 @@ fn maintenance_of_the_active_loses_no_packet_and_release_takes_it_back() {
     );
     // r1 has the higher priority and preempt, yet stays out: 1 s = 20 hellos of r2.
     std::thread::sleep(Duration::from_secs(1));
-    assert_eq!(group(&lab, 1).map(|g| g.0), Some(State::Initial));
-    assert_eq!(group(&lab, 2).map(|g| g.0), Some(State::Active));
+    assert_eq!(lab.first_group(1).map(|g| g.0), Some(State::Initial));
+    assert_eq!(lab.first_group(2).map(|g| g.0), Some(State::Active));
     let (code, out, _) = control(&lab, 1, &["resign", "1"]);
     assert_eq!(
         (code, out.trim()),
@@ -148,44 +142,43 @@ fn maintenance_of_the_active_loses_no_packet_and_release_takes_it_back() {
     assert_lossless(&lab, &r, &["r2", "r1"]);
 }
 
-#[test]
-fn priority_track_reload_and_root_only() {
+/// Router 1's configuration: group 1 at `priority`, tracking trk0 (decrement 60).
+fn r1_config(priority: u16) -> String {
+    format!(
+        "track 1 interface trk0 line-protocol\n{}",
+        router_config(
+            2,
+            &[(1, VIP, 150, true)],
+            "timers msec 50 msec 150\ntrack 1 decrement 60"
+        )
+        .replace("priority 150", &format!("priority {priority}"))
+    )
+}
+
+/// r1 (150, tracking trk0, which is up) Active and r2 (100) Standby.
+fn tracked_pair() -> Lab {
     let mut lab = Lab::new(LabOptions::default()).expect("building the lab");
     lab.router(1)
         .ns
         .exec("ip link add trk0 type veth peer name trk1 && ip link set trk0 up && ip link set trk1 up")
         .unwrap();
-    let timers = "timers msec 50 msec 150";
-    let cfg1 = |prio: u16| {
-        format!(
-            "track 1 interface trk0 line-protocol\n{}",
-            router_config(
-                2,
-                &[(1, VIP, 150, true)],
-                &format!("{timers}\ntrack 1 decrement 60")
-            )
-            .replace("priority 150", &format!("priority {prio}"))
-        )
-    };
-    lab.start_hsrpd(2, &router_config(2, &[(1, VIP, 100, true)], timers))
-        .unwrap();
-    lab.start_hsrpd(1, &cfg1(150)).unwrap();
-    let expect = |r1: (State, u8), r2: State, what: &str| {
-        wait_for(Duration::from_secs(3), || {
-            group(&lab, 1) == Some(r1) && group(&lab, 2).map(|g| g.0) == Some(r2)
-        })
-        .unwrap_or_else(|| {
-            panic!(
-                "{what}: r1 {:?} r2 {:?}\n{}\n{}",
-                group(&lab, 1),
-                group(&lab, 2),
-                lab.log(1),
-                lab.log(2)
-            )
-        });
-    };
-    expect((State::Active, 150), State::Standby, "elected");
+    lab.start_hsrpd(
+        2,
+        &router_config(2, &[(1, VIP, 100, true)], "timers msec 50 msec 150"),
+    )
+    .unwrap();
+    lab.start_hsrpd(1, &r1_config(150)).unwrap();
+    expect(&lab, (State::Active, 150), State::Standby, "elected");
+    lab
+}
 
+fn expect(lab: &Lab, r1: (State, u8), r2: State, what: &str) {
+    lab.expect_roles(Duration::from_secs(3), r1, r2, what);
+}
+
+#[test]
+fn a_temporary_priority_holds_until_default_and_status_shows_it() {
+    let lab = tracked_pair();
     // Temporary priority: below r2, r2 preempts; `default` restores 150 and r1 preempts back.
     let (code, out, err) = control(&lab, 1, &["priority", "1", "90"]);
     assert_eq!(code, 0, "{err}");
@@ -193,7 +186,7 @@ fn priority_track_reload_and_root_only() {
         out.trim(),
         "lan0 grp 1: priority 90 (set to 90 until `priority ... default` or a restart; configured 150)"
     );
-    expect((State::Standby, 90), State::Active, "priority 90");
+    expect(&lab, (State::Standby, 90), State::Active, "priority 90");
     let st = lab.status(1).unwrap();
     assert_eq!(
         (st.groups[0].temporary_priority, st.groups[0].maintenance),
@@ -208,9 +201,18 @@ fn priority_track_reload_and_root_only() {
     let v: serde_json::Value = serde_json::from_str(&out).unwrap();
     assert_eq!(v["groups"][0]["temporary_priority"], 90, "{out}");
     assert_eq!(control(&lab, 1, &["priority", "lan0", "1", "default"]).0, 0);
-    expect((State::Active, 150), State::Standby, "priority default");
+    expect(
+        &lab,
+        (State::Active, 150),
+        State::Standby,
+        "priority default",
+    );
     assert_eq!(lab.status(1).unwrap().groups[0].temporary_priority, None);
+}
 
+#[test]
+fn a_forced_track_counts_like_a_real_one_until_auto() {
+    let lab = tracked_pair();
     // Forced track: down counts like a real down (150 - 60); the real link flapping
     // changes nothing while forced; auto goes back to the real state (up).
     let (code, out, _) = control(&lab, 1, &["track", "1", "down"]);
@@ -221,7 +223,12 @@ fn priority_track_reload_and_root_only() {
             "track 1: forced down until `track 1 auto`; 1 group(s) track it"
         )
     );
-    expect((State::Standby, 90), State::Active, "track forced down");
+    expect(
+        &lab,
+        (State::Standby, 90),
+        State::Active,
+        "track forced down",
+    );
     let r1 = &lab.router(1).ns;
     r1.exec("ip link set trk0 down").unwrap();
     r1.exec("ip link set trk0 up").unwrap();
@@ -230,7 +237,7 @@ fn priority_track_reload_and_root_only() {
             .contains("track 1 is now up (ignored: forced down by the operator)")
     })
     .unwrap_or_else(|| panic!("{}", lab.log(1)));
-    assert_eq!(group(&lab, 1), Some((State::Standby, 90)));
+    assert_eq!(lab.first_group(1), Some((State::Standby, 90)));
     let (code, out, _) = control(&lab, 1, &["track", "1", "auto"]);
     assert_eq!(
         (code, out.trim()),
@@ -239,18 +246,28 @@ fn priority_track_reload_and_root_only() {
             "track 1: back to its real state (up); 1 group(s) track it"
         )
     );
-    expect((State::Active, 150), State::Standby, "track auto");
+    expect(&lab, (State::Active, 150), State::Standby, "track auto");
+}
 
+#[test]
+fn commands_for_what_is_not_configured_are_refused_with_the_reason() {
+    let lab = tracked_pair();
     // Refusals say why and change nothing.
     let (code, _, err) = control(&lab, 1, &["track", "9", "up"]);
     assert_eq!((code, err.trim()), (1, "track object 9 is not configured"));
     let (code, _, err) = control(&lab, 1, &["resign", "7"]);
     assert_eq!((code, err.trim()), (1, "no group 7 is configured"));
 
+    assert_eq!(lab.first_group(1), Some((State::Active, 150)));
+}
+
+#[test]
+fn reload_refuses_a_broken_file_with_exit_78_and_applies_a_good_one() {
+    let lab = tracked_pair();
     // hsrpd reload: a broken file is refused with its errors, exit 78 (EX_CONFIG, as
     // `hsrpd check` and `hsrpd run`), nothing changes.
     let config = lab.daemon(1).unwrap().config.clone();
-    std::fs::write(&config, cfg1(300)).unwrap();
+    std::fs::write(&config, r1_config(300)).unwrap();
     let (code, out, err) = hsrpd(&lab, 1, &["reload"]);
     assert_eq!(code, 78, "{out}");
     assert!(
@@ -261,16 +278,20 @@ fn priority_track_reload_and_root_only() {
         err.contains("the running configuration stays in effect"),
         "{err}"
     );
-    assert_eq!(group(&lab, 1), Some((State::Active, 150)));
-    std::fs::write(&config, cfg1(160)).unwrap();
+    assert_eq!(lab.first_group(1), Some((State::Active, 150)));
+    std::fs::write(&config, r1_config(160)).unwrap();
     let (code, out, err) = hsrpd(&lab, 1, &["reload"]);
     assert_eq!(code, 0, "{err}");
     assert_eq!(
         out.trim(),
         format!("reloaded {}: 1 group(s)", config.display())
     );
-    assert_eq!(group(&lab, 1), Some((State::Active, 160)));
+    assert_eq!(lab.first_group(1), Some((State::Active, 160)));
+}
 
+#[test]
+fn control_commands_are_refused_to_non_root_even_on_an_open_socket() {
+    let lab = tracked_pair();
     // Not root: refused by the daemon (SO_PEERCRED), even with the socket opened to all.
     let socket = lab.socket(1);
     std::fs::set_permissions(&socket, std::fs::Permissions::from_mode(0o666)).unwrap();
@@ -287,5 +308,5 @@ fn priority_track_reload_and_root_only() {
         "permission denied: control commands need root (uid 0); you are uid 65534"
     );
     std::thread::sleep(Duration::from_millis(300));
-    assert_eq!(group(&lab, 1), Some((State::Active, 160)));
+    assert_eq!(lab.first_group(1), Some((State::Active, 150)));
 }

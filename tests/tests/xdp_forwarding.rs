@@ -3,35 +3,20 @@
 //! every packet the server receives was forwarded by XDP; the flip to not-Active (one map
 //! write) stops it, and ARP/ping for the VIP are answered only while Active.
 
-mod xdp_common;
-
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::time::Duration;
 
-use hsrp_ebpf::Counter;
+use hsrp_ebpf::{Counter, Counters};
+use hsrp_tests::xdp::*;
 use hsrp_tests::{require_root, require_tool, veth, Netns};
 use hsrp_user::dataplane::maps::DataplaneMaps;
+use hsrp_user::dataplane::Dataplane;
 use hsrp_user::dataplane::MapSet;
-use hsrp_user::dataplane::{Dataplane, LoadOptions};
-use xdp_common::*;
 
 const VMAC: [u8; 6] = [0x00, 0x00, 0x0c, 0x9f, 0xf0, 0x01];
 const VIP4: Ipv4Addr = Ipv4Addr::new(10, 0, 1, 1);
 const VIP6: &str = "2001:db8:1::1";
 const PACKETS: u32 = 200;
-
-/// The hsrp object, 8-byte aligned as the loader wants it.
-fn object_bytes() -> Vec<u8> {
-    std::fs::read(object_path()).unwrap()
-}
-
-fn load_dataplane(bytes: &[u8]) -> Dataplane {
-    let mut words = vec![0u64; bytes.len().div_ceil(8)];
-    // SAFETY: the u64 buffer is at least as long as `bytes`.
-    let buf = unsafe { std::slice::from_raw_parts_mut(words.as_mut_ptr() as *mut u8, bytes.len()) };
-    buf.copy_from_slice(bytes);
-    Dataplane::load_object(buf, &LoadOptions::unpinned()).expect("loading hsrp")
-}
 
 /// Sends `n` UDP datagrams from `ns` to 10.0.2.2:9999.
 fn send_udp(ns: &Netns, n: u32) {
@@ -103,161 +88,219 @@ fn ping(ns: &Netns, addr: &str) -> bool {
     status.success()
 }
 
-#[test]
-fn xdp_forwards_to_the_vmac_while_active_and_stops_after_one_map_write() {
-    require_root();
-    require_tool("nft");
-    require_tool("python3");
-    let host = Netns::new("fh").unwrap();
-    let lan = Netns::new("fl").unwrap();
-    let router = Netns::new("fr").unwrap();
-    let server = Netns::new("fs").unwrap();
-    let tag = hsrp_tests::unique("");
-    let (h0, hp, r0, rp, r1, s0) = (
-        format!("h{tag}"),
-        format!("hp{tag}"),
-        format!("r0{tag}"),
-        format!("rp{tag}"),
-        format!("r1{tag}"),
-        format!("s{tag}"),
-    );
-    veth(&h0, Some(&host), &hp, Some(&lan)).unwrap();
-    veth(&r0, Some(&router), &rp, Some(&lan)).unwrap();
-    veth(&r1, Some(&router), &s0, Some(&server)).unwrap();
-    lan.exec(&format!(
-        "ip link add br0 type bridge && ip link set br0 up \
-         && ip link set {hp} master br0 && ip link set {rp} master br0"
-    ))
-    .unwrap();
-    host.exec(&format!(
-        "ip addr add 10.0.1.10/24 dev {h0} && ip route add default via 10.0.1.1 \
-         && ip -6 addr add 2001:db8:1::10/64 dev {h0} nodad"
-    ))
-    .unwrap();
-    // The forward chain counts the host's datagrams only: the server's ICMP port
-    // unreachable answers are routed back by the kernel (no XDP on r1) and dropped too.
-    router
-        .exec(&format!(
-            "ip addr add 10.0.1.2/24 dev {r0} && ip addr add 10.0.2.1/24 dev {r1} \
-             && ip -6 addr add 2001:db8:1::2/64 dev {r0} nodad \
-             && sysctl -qw net.ipv4.ip_forward=1 \
-             && nft add table inet t \
-             && nft add chain inet t fwdchain '{{ type filter hook forward priority 0; policy drop; }}' \
-             && nft add rule inet t fwdchain udp dport 9999 counter drop"
-        ))
-        .unwrap();
-    server
-        .exec(&format!(
-            "ip addr add 10.0.2.2/24 dev {s0} && ip route add default via 10.0.2.1 \
-             && nft add table inet t \
-             && nft add chain inet t rx '{{ type filter hook input priority 0; }}' \
-             && nft add rule inet t rx udp dport 9999 counter"
-        ))
-        .unwrap();
+/// host ─ bridge ─ router (hsrp on r0, group 1 installed, not Active) ─ server, with the
+/// counters of the router's forward chain and the server's input chain. Fields drop in
+/// order: the programs are detached before the namespaces go.
+struct Rig {
+    _xdp: [Dataplane; 3],
+    maps: DataplaneMaps,
+    lan_if: u32,
+    /// The host's interface.
+    h0: String,
+    host: Netns,
+    router: Netns,
+    server: Netns,
+    _lan: Netns,
+}
 
-    let object = object_bytes();
-    // Frames XDP_TX'd or redirected into a veth need an XDP program on the receiving
-    // peer: hsrp with empty maps passes everything.
-    let _lan_xdp = in_netns(&lan, || {
-        let mut dp = load_dataplane(&object);
-        dp.attach(&rp).unwrap();
-        dp
-    });
-    let _server_xdp = in_netns(&server, || {
-        let mut dp = load_dataplane(&object);
-        dp.attach(&s0).unwrap();
-        dp
-    });
-    let (_router_xdp, mut maps, lan_if) = in_netns(&router, || {
-        let mut dp = load_dataplane(&object);
-        let mode = dp.attach(&r0).unwrap();
-        assert_eq!(
-            mode.as_str(),
-            "generic",
-            "veth gets generic mode (attach_policy)"
+impl Rig {
+    fn new() -> Rig {
+        require_root();
+        require_tool("nft");
+        require_tool("python3");
+        let [host, lan, router, server] = ["fh", "fl", "fr", "fs"].map(|t| Netns::new(t).unwrap());
+        let tag = hsrp_tests::unique("");
+        let (h0, hp, r0, rp, r1, s0) = (
+            format!("h{tag}"),
+            format!("hp{tag}"),
+            format!("r0{tag}"),
+            format!("rp{tag}"),
+            format!("r1{tag}"),
+            format!("s{tag}"),
         );
-        let mut maps = DataplaneMaps::from_dataplane(&mut dp).unwrap();
-        maps.reset().unwrap();
-        let lan_if = ifindex(&r0);
-        maps.set_interface(lan_if, if_mac(&r0)).unwrap();
-        maps.add_tx_port(ifindex(&r1)).unwrap();
-        maps.add_group(
-            lan_if,
-            VMAC,
-            1,
-            2,
-            &[
-                IpAddr::V4(VIP4),
-                IpAddr::V6(VIP6.parse::<Ipv6Addr>().unwrap()),
-            ],
-        )
+        veth(&h0, Some(&host), &hp, Some(&lan)).unwrap();
+        veth(&r0, Some(&router), &rp, Some(&lan)).unwrap();
+        veth(&r1, Some(&router), &s0, Some(&server)).unwrap();
+        lan.exec(&format!(
+            "ip link add br0 type bridge && ip link set br0 up \
+             && ip link set {hp} master br0 && ip link set {rp} master br0"
+        ))
         .unwrap();
-        (dp, maps, lan_if)
-    });
-    // The router resolves the server itself (kernel forwarding never will: it is dropped).
-    assert!(ping(&router, "10.0.2.2"), "router reaches the server");
-    let group = |maps: &DataplaneMaps| *maps.stats().unwrap().group(lan_if, VMAC).unwrap();
+        host.exec(&format!(
+            "ip addr add 10.0.1.10/24 dev {h0} && ip route add default via 10.0.1.1 \
+             && ip -6 addr add 2001:db8:1::10/64 dev {h0} nodad"
+        ))
+        .unwrap();
+        // The forward chain counts the host's datagrams only: the server's ICMP port
+        // unreachable answers are routed back by the kernel (no XDP on r1) and dropped too.
+        router
+            .exec(&format!(
+                "ip addr add 10.0.1.2/24 dev {r0} && ip addr add 10.0.2.1/24 dev {r1} \
+                 && ip -6 addr add 2001:db8:1::2/64 dev {r0} nodad \
+                 && sysctl -qw net.ipv4.ip_forward=1 \
+                 && nft add table inet t \
+                 && nft add chain inet t fwdchain '{{ type filter hook forward priority 0; policy drop; }}' \
+                 && nft add rule inet t fwdchain udp dport 9999 counter drop"
+            ))
+            .unwrap();
+        server
+            .exec(&format!(
+                "ip addr add 10.0.2.2/24 dev {s0} && ip route add default via 10.0.2.1 \
+                 && nft add table inet t \
+                 && nft add chain inet t rx '{{ type filter hook input priority 0; }}' \
+                 && nft add rule inet t rx udp dport 9999 counter"
+            ))
+            .unwrap();
+        let object = std::fs::read(object_path()).unwrap();
+        let lan_xdp = pass_all_on(&lan, &rp, &object);
+        let server_xdp = pass_all_on(&server, &s0, &object);
+        let (router_xdp, maps, lan_if) = router.enter(|| {
+            let mut dp = load_dataplane(&object);
+            let mode = dp.attach(&r0).unwrap();
+            assert_eq!(
+                mode.as_str(),
+                "generic",
+                "veth gets generic mode (attach_policy)"
+            );
+            let mut maps = DataplaneMaps::from_dataplane(&mut dp).unwrap();
+            maps.reset().unwrap();
+            let lan_if = ifindex(&r0);
+            maps.set_interface(lan_if, if_mac(&r0)).unwrap();
+            maps.add_tx_port(ifindex(&r1)).unwrap();
+            maps.add_group(
+                lan_if,
+                VMAC,
+                1,
+                2,
+                &[
+                    IpAddr::V4(VIP4),
+                    IpAddr::V6(VIP6.parse::<Ipv6Addr>().unwrap()),
+                ],
+            )
+            .unwrap();
+            (dp, maps, lan_if)
+        });
+        // The router resolves the server itself (kernel forwarding never will: it is
+        // dropped).
+        assert!(ping(&router, "10.0.2.2"), "router reaches the server");
+        Rig {
+            _xdp: [router_xdp, lan_xdp, server_xdp],
+            maps,
+            lan_if,
+            h0,
+            host,
+            router,
+            server,
+            _lan: lan,
+        }
+    }
 
-    // Not Active yet: the VIP does not answer.
-    assert!(!ping(&host, "10.0.1.1"), "VIP answered while not Active");
+    /// The group's counters.
+    fn group(&self) -> Counters {
+        *self.maps.stats().unwrap().group(self.lan_if, VMAC).unwrap()
+    }
 
-    // Takeover: one map write.
-    maps.set_active(lan_if, VMAC, true).unwrap();
-    assert!(ping(&host, "10.0.1.1"), "ping to the VIP while Active");
+    /// The one map write of a takeover (`true`) or a give-up.
+    fn set_active(&mut self, active: bool) {
+        self.maps.set_active(self.lan_if, VMAC, active).unwrap();
+    }
+
+    /// Forgets what the host resolved for the VIPs.
+    fn flush_host_neighbours(&self) {
+        self.host
+            .exec(&format!("ip neigh flush dev {}", self.h0))
+            .unwrap();
+    }
+}
+
+#[test]
+fn the_virtual_ips_answer_arp_nd_and_ping_from_xdp_only_while_active() {
+    let mut rig = Rig::new();
     assert!(
-        ping(&host, VIP6),
+        !ping(&rig.host, "10.0.1.1"),
+        "VIP answered while not Active"
+    );
+    rig.set_active(true);
+    assert!(ping(&rig.host, "10.0.1.1"), "ping to the VIP while Active");
+    assert!(
+        ping(&rig.host, VIP6),
         "ping6 to the virtual IPv6 address while Active"
     );
-    let g = group(&maps);
+    let g = rig.group();
     assert!(g.get(Counter::ArpAnswered) >= 1, "{g:?}");
     assert!(g.get(Counter::NdAnswered) >= 1, "{g:?}");
     // Each successful ping (v4, v6) was answered by XDP at least once; a request sent while
     // the host was still resolving the VIP may have been lost, so not necessarily twice.
     assert!(g.get(Counter::EchoAnswered) >= 2, "{g:?}");
+    rig.set_active(false);
+    rig.flush_host_neighbours();
+    assert!(!ping(&rig.host, "10.0.1.1"), "VIP answered after give-up");
+    assert!(
+        !ping(&rig.host, VIP6),
+        "virtual IPv6 answered after give-up"
+    );
+}
 
-    let fwd0 = g.get(Counter::Forwarded);
-    send_udp(&host, PACKETS);
-    let g = group(&maps);
+#[test]
+fn while_active_every_datagram_to_the_vmac_is_forwarded_by_xdp() {
+    let mut rig = Rig::new();
+    rig.set_active(true);
+    assert!(ping(&rig.host, "10.0.1.1"), "the host resolves the VIP");
+    let fwd0 = rig.group().get(Counter::Forwarded);
+    send_udp(&rig.host, PACKETS);
+    let g = rig.group();
     assert_eq!(
         g.get(Counter::Forwarded) - fwd0,
         PACKETS as u64,
         "fast-path counter == packets sent: {g:?}"
     );
-    assert_eq!(nft_packets(&server, "rx"), PACKETS as u64, "all arrived");
     assert_eq!(
-        nft_packets(&router, "fwdchain"),
+        nft_packets(&rig.server, "rx"),
+        PACKETS as u64,
+        "all arrived"
+    );
+    assert_eq!(
+        nft_packets(&rig.router, "fwdchain"),
         0,
         "nothing went through the kernel"
     );
+}
 
-    // Give-up: one map write; forwarding stops at once.
-    maps.set_active(lan_if, VMAC, false).unwrap();
-    let dropped0 = g.get(Counter::DroppedNotActive);
-    send_udp(&host, PACKETS);
-    let g2 = group(&maps);
+#[test]
+fn one_map_write_stops_forwarding_and_one_brings_it_back() {
+    let mut rig = Rig::new();
+    rig.set_active(true);
+    assert!(ping(&rig.host, "10.0.1.1"), "the host resolves the VIP");
+    send_udp(&rig.host, PACKETS);
+    assert_eq!(
+        nft_packets(&rig.server, "rx"),
+        PACKETS as u64,
+        "all arrived"
+    );
+    // Give-up: the host still sends to the vMAC it has resolved; nothing passes.
+    rig.set_active(false);
+    let g = rig.group();
+    send_udp(&rig.host, PACKETS);
+    let g2 = rig.group();
     assert_eq!(
         g2.get(Counter::Forwarded),
         g.get(Counter::Forwarded),
         "no forwarding"
     );
     assert!(
-        g2.get(Counter::DroppedNotActive) - dropped0 >= PACKETS as u64,
+        g2.get(Counter::DroppedNotActive) - g.get(Counter::DroppedNotActive) >= PACKETS as u64,
         "{g2:?}"
     );
     assert_eq!(
-        nft_packets(&server, "rx"),
+        nft_packets(&rig.server, "rx"),
         PACKETS as u64,
         "nothing more arrived"
     );
-    host.exec(&format!("ip neigh flush dev {h0}")).unwrap();
-    assert!(!ping(&host, "10.0.1.1"), "VIP answered after give-up");
-    assert!(!ping(&host, VIP6), "virtual IPv6 answered after give-up");
-
     // And back.
-    maps.set_active(lan_if, VMAC, true).unwrap();
-    host.exec(&format!("ip neigh flush dev {h0}")).unwrap();
-    assert!(ping(&host, "10.0.1.1"));
-    send_udp(&host, PACKETS);
-    assert_eq!(nft_packets(&server, "rx"), 2 * PACKETS as u64);
-    assert_eq!(nft_packets(&router, "fwdchain"), 0);
+    rig.set_active(true);
+    rig.flush_host_neighbours();
+    assert!(ping(&rig.host, "10.0.1.1"));
+    send_udp(&rig.host, PACKETS);
+    assert_eq!(nft_packets(&rig.server, "rx"), 2 * PACKETS as u64);
+    assert_eq!(nft_packets(&rig.router, "fwdchain"), 0);
 }

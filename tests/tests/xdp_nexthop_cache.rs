@@ -9,22 +9,23 @@
 //! time; the host sends a numbered stream to 10.9.9.9 through the VIP, alternating small
 //! and large datagrams. Kernel forwarding on the router is blocked (nftables), so only
 //! XDP forwards: a packet reaches a server only if XDP sent it there.
-
-mod xdp_common;
+//!
+//! Each test builds this from scratch ([`Rig::start`], with the route through A or B) and
+//! changes one thing; [`Rig::finish`] then checks that hsrpd stops cleanly.
 
 use std::net::{IpAddr, Ipv4Addr};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Stdio};
+use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use hsrp_ebpf::{Counter, Counters};
 use hsrp_tests::lab::wait_for;
-use hsrp_tests::{hsrpd_bin, require_root, require_tool, veth, Netns};
+use hsrp_tests::xdp::{ifindex, object_path, pass_all_on};
+use hsrp_tests::{hsrpd_bin, require_root, require_tool, veth, KillOnDrop, Netns};
 use hsrp_user::dataplane::maps::DataplaneMaps;
 use hsrp_user::dataplane::nexthop::NexthopMaps;
+use hsrp_user::dataplane::Dataplane;
 use hsrp_user::dataplane::MapSet;
-use hsrp_user::dataplane::{Dataplane, LoadOptions};
-use xdp_common::*;
 
 /// HSRPv2 group 1.
 const VMAC: [u8; 6] = [0x00, 0x00, 0x0c, 0x9f, 0xf0, 0x01];
@@ -94,28 +95,222 @@ fn arrivals(log: &Path) -> Vec<Arrival> {
         .collect()
 }
 
-/// Processes the test started; killed on drop, so a failing assertion leaves none.
-struct Procs(Vec<Child>);
+fn after(v: &[Arrival], t: f64) -> Vec<Arrival> {
+    v.iter().copied().filter(|a| a.t > t).collect()
+}
 
-impl Drop for Procs {
-    fn drop(&mut self) {
-        for c in &mut self.0 {
-            let _ = c.kill();
-            let _ = c.wait();
+/// Waits (at most `limit`) until `f` holds; panics with `what` otherwise.
+fn wait(limit: Duration, what: &str, mut f: impl FnMut() -> bool) {
+    if wait_for(limit, &mut f).is_none() {
+        panic!("timed out after {limit:?} waiting for {what}");
+    }
+}
+
+/// The server the router's route to 10.9.9.9 leads to when a test starts.
+#[derive(Clone, Copy, Debug)]
+enum Via {
+    A,
+    B,
+}
+
+/// Interface names of one test, unique on the host (each veth pair is made there before its
+/// ends move into their namespaces).
+struct Names {
+    h0: String,
+    r0: String,
+    r1: String,
+    a0: String,
+    r2: String,
+    b0: String,
+}
+
+impl Names {
+    fn new(tag: &str) -> Names {
+        Names {
+            h0: format!("h{tag}"),
+            r0: format!("r0{tag}"),
+            r1: format!("r1{tag}"),
+            a0: format!("a{tag}"),
+            r2: format!("r2{tag}"),
+            b0: format!("b{tag}"),
         }
     }
 }
 
+/// The topology above with hsrpd Active on the router, the receivers logging and the
+/// host's stream flowing. Fields drop in order: the processes are killed first, then the
+/// pass-all programs detached, then the namespaces deleted.
 struct Rig {
+    /// hsrpd first, then the receivers and the sender.
+    procs: Vec<KillOnDrop>,
+    _pass_all: [Dataplane; 3],
     router: Netns,
+    host: Netns,
+    sa: Netns,
+    sb: Netns,
+    names: Names,
     dir: PathBuf,
     lan_if: u32,
-    r2: String,
 }
 
 impl Rig {
+    /// Builds everything, routes 10.9.9.9 `via` A or B and waits until the stream arrives
+    /// there steadily.
+    fn start(via: Via) -> Rig {
+        require_root();
+        require_tool("nft");
+        require_tool("python3");
+        require_tool("ethtool");
+        let tag = hsrp_tests::unique("");
+        let names = Names::new(&tag);
+        let [host, router, sa, sb] = ["nh", "nr", "na", "nb"].map(|t| Netns::new(t).unwrap());
+        wire(&names, &host, &router, &sa, &sb, via);
+        let object = std::fs::read(object_path()).unwrap();
+        let pass_all = [
+            pass_all_on(&host, &names.h0, &object),
+            pass_all_on(&sa, &names.a0, &object),
+            pass_all_on(&sb, &names.b0, &object),
+        ];
+        let dir = std::env::temp_dir().join(format!("hsrpd-nh-{tag}"));
+        std::fs::create_dir_all(&dir).unwrap();
+        let lan_if = router.enter(|| ifindex(&names.r0));
+        let mut rig = Rig {
+            procs: Vec::new(),
+            _pass_all: pass_all,
+            router,
+            host,
+            sa,
+            sb,
+            names,
+            dir,
+            lan_if,
+        };
+        rig.start_hsrpd();
+        rig.start_traffic(via);
+        rig
+    }
+
+    /// Starts hsrpd on the router and waits until its group is Active with the cache on.
+    fn start_hsrpd(&mut self) {
+        let config = self.dir.join("r.conf");
+        // `fast-path on`: the forward chain's drop-all rule proves that every delivered
+        // frame was forwarded by XDP (under `auto` hsrpd would hand them to the kernel).
+        std::fs::write(
+            &config,
+            format!(
+                "fast-path on\ninterface {}\n standby version 2\n standby 1 ip 10.0.1.1\n \
+                 standby 1 priority 110\n standby 1 timers msec 100 msec 300\n",
+                self.names.r0
+            ),
+        )
+        .unwrap();
+        let log_file = std::fs::File::create(self.dir.join("hsrpd.log")).unwrap();
+        let hsrpd = self
+            .router
+            .command(&hsrpd_bin().display().to_string())
+            .args(["run", "-c"])
+            .arg(&config)
+            .arg("--socket")
+            .arg(self.socket())
+            .env("RUST_LOG", "info")
+            .stdin(Stdio::null())
+            .stdout(log_file.try_clone().unwrap())
+            .stderr(log_file)
+            .spawn()
+            .unwrap();
+        self.procs.push(KillOnDrop(hsrpd));
+        let active = wait_for(Duration::from_secs(10), || {
+            DataplaneMaps::from_pinned(&self.pins())
+                .and_then(|m| m.is_active(self.lan_if, VMAC))
+                .unwrap_or(false)
+        });
+        if active.is_none() {
+            panic!(
+                "the group did not become Active within 10 s; log:\n{}",
+                self.log()
+            );
+        }
+        assert_ne!(
+            self.generation(),
+            0,
+            "hsrpd turned the cache on: {}",
+            self.log()
+        );
+    }
+
+    /// Starts the receivers and the sender; waits for a steady flow at the server `via`
+    /// leads to.
+    fn start_traffic(&mut self, via: Via) {
+        let stop = self.dir.join("stop");
+        for (ns, name) in [(&self.sa, "a"), (&self.sb, "b")] {
+            let receiver = ns
+                .command("python3")
+                .arg("-c")
+                .arg(RECEIVER_PY)
+                .arg(self.dir.join(format!("{name}.log")))
+                .arg(&stop)
+                .spawn()
+                .unwrap();
+            self.procs.push(KillOnDrop(receiver));
+        }
+        std::thread::sleep(Duration::from_millis(300)); // receivers bound
+        let sender = self
+            .host
+            .command("python3")
+            .arg("-c")
+            .arg(SENDER_PY)
+            .arg(&stop)
+            .arg(SMALL.to_string())
+            .arg(LARGE.to_string())
+            .spawn()
+            .unwrap();
+        self.procs.push(KillOnDrop(sender));
+        if wait_for(Duration::from_secs(10), || self.at(via).len() >= 300).is_none() {
+            panic!(
+                "no steady flow at {via:?} ({} datagrams); group counters {:?}; log:\n{}",
+                self.at(via).len(),
+                self.group(),
+                self.log()
+            );
+        }
+    }
+
+    /// Ends the stream and checks that hsrpd stops cleanly on SIGTERM.
+    fn finish(mut self) {
+        std::fs::write(self.dir.join("stop"), b"").unwrap();
+        let hsrpd = &mut self.procs[0].0;
+        // SAFETY: plain kill(2) on our child.
+        unsafe { libc::kill(hsrpd.id() as i32, libc::SIGTERM) };
+        let deadline = Instant::now() + Duration::from_secs(10);
+        let status = loop {
+            if let Some(s) = hsrpd.try_wait().unwrap() {
+                break s;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "hsrpd did not stop; log:\n{}",
+                self.log()
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        };
+        assert!(
+            status.success(),
+            "hsrpd exit {status}; log:\n{}",
+            self.log()
+        );
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+
     fn pins(&self) -> PathBuf {
         self.router.bpffs().join("hsrpd")
+    }
+
+    fn socket(&self) -> PathBuf {
+        self.dir.join("r.sock")
+    }
+
+    fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.join("hsrpd.log")).unwrap_or_default()
     }
 
     fn group(&self) -> Counters {
@@ -135,6 +330,21 @@ impl Rig {
             .unwrap()
             .generation()
             .unwrap()
+    }
+
+    /// The cache's entry for 10.9.9.9.
+    fn entry(&self) -> hsrp_ebpf::NexthopValue {
+        NexthopMaps::from_pinned(&self.pins())
+            .unwrap()
+            .entry(self.lan_if, IpAddr::V4(DST))
+            .expect("an entry for the destination")
+    }
+
+    fn at(&self, via: Via) -> Vec<Arrival> {
+        match via {
+            Via::A => self.a(),
+            Via::B => self.b(),
+        }
     }
 
     fn a(&self) -> Vec<Arrival> {
@@ -163,53 +373,26 @@ impl Rig {
     }
 }
 
-fn after(v: &[Arrival], t: f64) -> Vec<Arrival> {
-    v.iter().copied().filter(|a| a.t > t).collect()
-}
-
-/// Waits (at most `limit`) until `f` holds; panics with `what` otherwise.
-fn wait(limit: Duration, what: &str, mut f: impl FnMut() -> bool) {
-    if wait_for(limit, &mut f).is_none() {
-        panic!("timed out after {limit:?} waiting for {what}");
-    }
-}
-
-#[test]
-fn the_cache_follows_route_neighbour_mtu_and_rule_changes() {
-    require_root();
-    require_tool("nft");
-    require_tool("python3");
-    require_tool("ethtool");
-    let host = Netns::new("nh").unwrap();
-    let router = Netns::new("nr").unwrap();
-    let sa = Netns::new("na").unwrap();
-    let sb = Netns::new("nb").unwrap();
-    let tag = hsrp_tests::unique("");
-    let (h0, r0, r1, a0, r2, b0) = (
-        format!("h{tag}"),
-        format!("r0{tag}"),
-        format!("r1{tag}"),
-        format!("a{tag}"),
-        format!("r2{tag}"),
-        format!("b{tag}"),
-    );
-    veth(&h0, Some(&host), &r0, Some(&router)).unwrap();
-    veth(&r1, Some(&router), &a0, Some(&sa)).unwrap();
-    veth(&r2, Some(&router), &b0, Some(&sb)).unwrap();
+/// Addresses, routes, the servers' 10.9.9.9 and the router's drop-all forward chain.
+fn wire(n: &Names, host: &Netns, router: &Netns, sa: &Netns, sb: &Netns, via: Via) {
+    veth(&n.h0, Some(host), &n.r0, Some(router)).unwrap();
+    veth(&n.r1, Some(router), &n.a0, Some(sa)).unwrap();
+    veth(&n.r2, Some(router), &n.b0, Some(sb)).unwrap();
     // Checksums filled in by the host (veth offload would leave UDP checksums partial,
     // and XDP forwards the frame as it is).
     // ip_no_pmtu_disc: the host sends without DF and ignores "fragmentation needed", so
-    // after the MTU drop in (v) its large datagrams stay large (the kernel path on r
-    // would otherwise answer the first with ICMP, and the host would fragment the rest
-    // into pieces that the fast path rightly forwards).
+    // after an MTU drop its large datagrams stay large (the kernel path on r would
+    // otherwise answer the first with ICMP, and the host would fragment the rest into
+    // pieces that the fast path rightly forwards).
     host.exec(&format!(
-        "ethtool -K {h0} tx off >/dev/null && ip addr add 10.0.1.10/24 dev {h0} \
-         && ip route add default via 10.0.1.1 && sysctl -qw net.ipv4.ip_no_pmtu_disc=1"
+        "ethtool -K {} tx off >/dev/null && ip addr add 10.0.1.10/24 dev {} \
+         && ip route add default via 10.0.1.1 && sysctl -qw net.ipv4.ip_no_pmtu_disc=1",
+        n.h0, n.h0
     ))
     .unwrap();
     for (ns, dev, net, mac) in [
-        (&sa, &a0, 2, "02:00:00:00:0a:02"),
-        (&sb, &b0, 3, "02:00:00:00:0b:02"),
+        (sa, &n.a0, 2, "02:00:00:00:0a:02"),
+        (sb, &n.b0, 3, "02:00:00:00:0b:02"),
     ] {
         ns.exec(&format!(
             "ip link set {dev} address {mac} && ip addr add 10.0.{net}.2/24 dev {dev} \
@@ -218,6 +401,10 @@ fn the_cache_follows_route_neighbour_mtu_and_rule_changes() {
         ))
         .unwrap();
     }
+    let gateway = match via {
+        Via::A => "10.0.2.2",
+        Via::B => "10.0.3.2",
+    };
     // Permanent neighbours, so a neighbour change is only what the test makes.
     router
         .exec(&format!(
@@ -225,121 +412,21 @@ fn the_cache_follows_route_neighbour_mtu_and_rule_changes() {
              && ip addr add 10.0.3.1/24 dev {r2} \
              && ip neigh replace 10.0.2.2 lladdr 02:00:00:00:0a:02 dev {r1} nud permanent \
              && ip neigh replace 10.0.3.2 lladdr 02:00:00:00:0b:02 dev {r2} nud permanent \
-             && ip route add 10.9.9.9/32 via 10.0.2.2 \
+             && ip route add 10.9.9.9/32 via {gateway} \
              && sysctl -qw net.ipv4.ip_forward=1 \
              && nft add table inet t \
              && nft add chain inet t fwdchain '{{ type filter hook forward priority 0; policy drop; }}' \
-             && nft add rule inet t fwdchain counter drop"
+             && nft add rule inet t fwdchain counter drop",
+            r0 = n.r0,
+            r1 = n.r1,
+            r2 = n.r2,
         ))
         .unwrap();
-    // Frames XDP sends into a veth need an XDP program on the receiving end: hsrp with
-    // empty maps passes everything.
-    let object = std::fs::read(object_path()).unwrap();
-    let pass = |ns: &Netns, dev: &str| {
-        in_netns(ns, || {
-            let mut words = vec![0u64; object.len().div_ceil(8)];
-            // SAFETY: the u64 buffer is at least as long as the object.
-            let buf = unsafe {
-                std::slice::from_raw_parts_mut(words.as_mut_ptr() as *mut u8, object.len())
-            };
-            buf.copy_from_slice(&object);
-            let mut dp = Dataplane::load_object(buf, &LoadOptions::unpinned()).unwrap();
-            dp.attach(dev).unwrap();
-            dp
-        })
-    };
-    let _xdp = [pass(&host, &h0), pass(&sa, &a0), pass(&sb, &b0)];
+}
 
-    let dir = std::env::temp_dir().join(format!("hsrpd-nh-{tag}"));
-    std::fs::create_dir_all(&dir).unwrap();
-    let stop = dir.join("stop");
-    let config = dir.join("r.conf");
-    // `fast-path on`: the forward chain's drop-all rule proves that every delivered
-    // frame was forwarded by XDP (under `auto` hsrpd would hand them to the kernel).
-    std::fs::write(
-        &config,
-        format!(
-            "fast-path on\ninterface {r0}\n standby version 2\n standby 1 ip 10.0.1.1\n \
-             standby 1 priority 110\n standby 1 timers msec 100 msec 300\n"
-        ),
-    )
-    .unwrap();
-    let log = dir.join("hsrpd.log");
-    let log_file = std::fs::File::create(&log).unwrap();
-    let mut procs = Procs(Vec::new());
-    procs.0.push(
-        router
-            .command(&hsrpd_bin().display().to_string())
-            .args(["run", "-c"])
-            .arg(&config)
-            .arg("--socket")
-            .arg(dir.join("r.sock"))
-            .env("RUST_LOG", "info")
-            .stdin(Stdio::null())
-            .stdout(log_file.try_clone().unwrap())
-            .stderr(log_file)
-            .spawn()
-            .unwrap(),
-    );
-    let lan_if = in_netns(&router, || ifindex(&r0));
-    let rig = Rig {
-        router,
-        dir: dir.clone(),
-        lan_if,
-        r2: r2.clone(),
-    };
-    let hsrpd_log = || std::fs::read_to_string(&log).unwrap_or_default();
-    if wait_for(Duration::from_secs(10), || {
-        DataplaneMaps::from_pinned(&rig.pins())
-            .and_then(|m| m.is_active(lan_if, VMAC))
-            .unwrap_or(false)
-    })
-    .is_none()
-    {
-        panic!(
-            "the group did not become Active within 10 s; log:\n{}",
-            hsrpd_log()
-        );
-    }
-    assert_ne!(
-        rig.generation(),
-        0,
-        "hsrpd turned the cache on: {}",
-        hsrpd_log()
-    );
-
-    for (ns, name) in [(&sa, "a"), (&sb, "b")] {
-        procs.0.push(
-            ns.command("python3")
-                .arg("-c")
-                .arg(RECEIVER_PY)
-                .arg(dir.join(format!("{name}.log")))
-                .arg(&stop)
-                .spawn()
-                .unwrap(),
-        );
-    }
-    std::thread::sleep(Duration::from_millis(300)); // receivers bound
-    procs.0.push(
-        host.command("python3")
-            .arg("-c")
-            .arg(SENDER_PY)
-            .arg(&stop)
-            .arg(SMALL.to_string())
-            .arg(LARGE.to_string())
-            .spawn()
-            .unwrap(),
-    );
-
-    // (i) Steady flow: delivered to A, served from the cache.
-    if wait_for(Duration::from_secs(10), || rig.a().len() >= 300).is_none() {
-        panic!(
-            "no steady flow at A ({} datagrams); group counters {:?}; log:\n{}",
-            rig.a().len(),
-            rig.group(),
-            hsrpd_log()
-        );
-    }
+#[test]
+fn a_steady_flow_is_served_from_the_cache_and_status_shows_it() {
+    let rig = Rig::start(Via::A);
     let (c0, c1) = rig.window();
     let fwd = c1.get(Counter::Forwarded) - c0.get(Counter::Forwarded);
     let hits = c1.get(Counter::NhCacheHit) - c0.get(Counter::NhCacheHit);
@@ -348,18 +435,14 @@ fn the_cache_follows_route_neighbour_mtu_and_rule_changes() {
         hits * 10 >= fwd * 9,
         "steady flow mostly hits: {hits} of {fwd}"
     );
-    assert!(rig.b().is_empty(), "nothing at B yet");
-    let e = NexthopMaps::from_pinned(&rig.pins())
-        .unwrap()
-        .entry(lan_if, IpAddr::V4(DST))
-        .expect("an entry for the destination");
+    assert!(rig.b().is_empty(), "nothing at B");
+    let e = rig.entry();
     assert_eq!(e.dmac, [2, 0, 0, 0, 0x0a, 2]);
     assert_eq!(e.max_len as usize, 28 + LARGE);
     // `hsrpd status` shows the cache on and the group's data-plane counters, read
     // between two direct reads of the counter map.
-    let socket = dir.join("r.sock");
     let before = rig.group();
-    let snap = hsrp_user::control::query(&socket).unwrap();
+    let snap = hsrp_user::control::query(&rig.socket()).unwrap();
     let after_status = rig.group();
     assert_eq!(snap.nexthop_cache, "on");
     let d = snap.groups[0]
@@ -379,8 +462,12 @@ fn the_cache_follows_route_neighbour_mtu_and_rule_changes() {
     let text = hsrp_user::control::format::detail(&snap);
     assert!(text.contains("XDP next-hop cache: on"), "{text}");
     assert!(text.contains(" from the next-hop cache), "), "{text}");
+    rig.finish();
+}
 
-    // (ii) The route moves to B: after the event every packet goes to B, none to A.
+#[test]
+fn a_route_change_sends_every_packet_on_the_new_path_and_loses_none() {
+    let rig = Rig::start(Via::A);
     let (t_before, t_route) = rig.change_between("ip route replace 10.9.9.9/32 via 10.0.3.2");
     wait(Duration::from_secs(5), "200 datagrams at B", || {
         rig.b().len() >= 200
@@ -410,16 +497,23 @@ fn the_cache_follows_route_neighbour_mtu_and_rule_changes() {
     seqs.sort_unstable();
     let gaps = seqs.windows(2).filter(|w| w[1] != w[0] + 1).count();
     assert_eq!(gaps, 0, "datagrams lost around the route change");
+    rig.finish();
+}
 
-    // (iii) B's MAC changes and the neighbour entry follows: frames carry the new MAC
-    // (the old one is dropped by B's stack as "other host").
+#[test]
+fn a_neighbour_change_puts_the_new_mac_on_the_frames() {
+    let rig = Rig::start(Via::B);
+    // B's MAC changes and the neighbour entry follows: frames carry the new MAC (the old
+    // one is dropped by B's stack as "other host").
     let new_mac = "02:00:00:00:0b:99";
-    sb.exec(&format!("ip link set {b0} address {new_mac}"))
+    rig.sb
+        .exec(&format!("ip link set {} address {new_mac}", rig.names.b0))
         .unwrap();
     std::thread::sleep(Duration::from_millis(200));
     let n_before = rig.b().len();
     let t_neigh = rig.change(&format!(
-        "ip neigh replace 10.0.3.2 lladdr {new_mac} dev {r2} nud permanent"
+        "ip neigh replace 10.0.3.2 lladdr {new_mac} dev {} nud permanent",
+        rig.names.r2
     ));
     wait(Duration::from_secs(5), "B receives at its new MAC", || {
         after(&rig.b(), t_neigh + 0.1).len() >= 100
@@ -430,20 +524,44 @@ fn the_cache_follows_route_neighbour_mtu_and_rule_changes() {
         (first_new - t_neigh) * 1e3
     );
     assert!(rig.b().len() > n_before);
-    let e = NexthopMaps::from_pinned(&rig.pins())
-        .unwrap()
-        .entry(lan_if, IpAddr::V4(DST))
-        .unwrap();
     assert_eq!(
-        e.dmac,
+        rig.entry().dmac,
         [2, 0, 0, 0, 0x0b, 0x99],
         "the entry has the new MAC"
     );
+    rig.finish();
+}
 
-    // (v) The output MTU drops below the large datagrams: they are not fast-forwarded
-    // any more (the kernel gets them, and its forwarding is blocked); small ones are.
+#[test]
+fn a_deleted_route_ends_fast_path_forwarding() {
+    let rig = Rig::start(Via::B);
+    let t_del = rig.change("ip route del 10.9.9.9/32");
+    std::thread::sleep(Duration::from_millis(800));
+    assert!(
+        after(&rig.b(), t_del + EVENT_BOUND).is_empty(),
+        "B after the delete"
+    );
+    assert!(
+        after(&rig.a(), t_del + EVENT_BOUND).is_empty(),
+        "A after the delete"
+    );
+    let (c0, c1) = rig.window();
+    assert_eq!(
+        c1.get(Counter::Forwarded),
+        c0.get(Counter::Forwarded),
+        "no forwarding"
+    );
+    assert!(c1.get(Counter::SlowPath) - c0.get(Counter::SlowPath) >= 100);
+    rig.finish();
+}
+
+#[test]
+fn an_mtu_below_a_frame_sends_it_to_the_kernel_and_smaller_ones_stay_fast() {
+    let rig = Rig::start(Via::B);
+    // The output MTU drops below the large datagrams: they are not fast-forwarded any
+    // more (the kernel gets them, and its forwarding is blocked); small ones are.
     let slow0 = rig.group().get(Counter::SlowPath);
-    let t_mtu = rig.change(&format!("ip link set {} mtu {LOW_MTU}", rig.r2));
+    let t_mtu = rig.change(&format!("ip link set {} mtu {LOW_MTU}", rig.names.r2));
     std::thread::sleep(Duration::from_millis(800));
     let since = after(&rig.b(), t_mtu + EVENT_BOUND);
     assert!(
@@ -459,13 +577,17 @@ fn the_cache_follows_route_neighbour_mtu_and_rule_changes() {
         rig.group().get(Counter::SlowPath) - slow0 >= 50,
         "large ones to the kernel"
     );
-    let t_mtu2 = rig.change(&format!("ip link set {} mtu 1500", rig.r2));
+    let t_mtu2 = rig.change(&format!("ip link set {} mtu 1500", rig.names.r2));
     wait(Duration::from_secs(5), "large datagrams again", || {
         after(&rig.b(), t_mtu2).iter().any(|x| x.len == LARGE)
     });
+    rig.finish();
+}
 
-    // (vi) A policy rule turns the cache off and traffic follows the rule; deleting it
-    // turns the cache back on.
+#[test]
+fn a_policy_rule_turns_the_cache_off_and_its_removal_turns_it_back_on() {
+    let rig = Rig::start(Via::B);
+    // The rule sends the host's traffic to A, which the cache cannot know.
     rig.change("ip route add 10.9.9.9/32 via 10.0.2.2 table 100");
     let t_rule = rig.change("ip rule add from 10.0.1.10 table 100 priority 100");
     wait(
@@ -473,7 +595,7 @@ fn the_cache_follows_route_neighbour_mtu_and_rule_changes() {
         "the cache off (generation 0)",
         || rig.generation() == 0,
     );
-    let snap = hsrp_user::control::query(&socket).unwrap();
+    let snap = hsrp_user::control::query(&rig.socket()).unwrap();
     assert!(
         snap.nexthop_cache.starts_with("off: a policy routing rule"),
         "status: {}",
@@ -505,16 +627,21 @@ fn the_cache_follows_route_neighbour_mtu_and_rule_changes() {
         c1.get(Counter::NhCacheHit) - c0.get(Counter::NhCacheHit) >= 100,
         "hits again"
     );
-    let log_text = hsrpd_log();
+    let log = rig.log();
     assert!(
-        log_text.contains("next-hop cache off: a policy routing rule"),
-        "the reason is logged: {log_text}"
+        log.contains("next-hop cache off: a policy routing rule"),
+        "the reason is logged: {log}"
     );
+    rig.finish();
+}
 
-    // (vii) A change no notification reports to hsrpd (the ingress interface's
-    // `forwarding` sysctl: netconf): the periodic refresh bounds how long cached hops
-    // outlive it. Forwarding stops within the refresh interval, and resumes when it is
-    // turned back on.
+#[test]
+fn the_periodic_refresh_bounds_how_long_a_change_without_an_event_goes_unseen() {
+    let rig = Rig::start(Via::B);
+    // The ingress interface's `forwarding` sysctl (netconf) is a change no notification
+    // reports to hsrpd: the periodic refresh bounds how long cached hops outlive it.
+    // Forwarding stops within the refresh interval, and resumes when it is turned back on.
+    let r0 = &rig.names.r0;
     let gen0 = rig.generation();
     let t_fwd_off = rig.change(&format!("sysctl -qw net.ipv4.conf.{r0}.forwarding=0"));
     let bound = hsrp_user::nexthop_cache::REFRESH_INTERVAL.as_secs_f64() + 0.2;
@@ -540,48 +667,5 @@ fn the_cache_follows_route_neighbour_mtu_and_rule_changes() {
         "datagrams at B with forwarding on",
         || after(&rig.b(), t_fwd_on).len() >= 100,
     );
-
-    // (iv) The route is deleted: no more fast-path forwarding to B (nor to A: the table
-    // 100 route is unused without the rule).
-    let t_del = rig.change("ip route del 10.9.9.9/32");
-    std::thread::sleep(Duration::from_millis(800));
-    assert!(
-        after(&rig.b(), t_del + EVENT_BOUND).is_empty(),
-        "B after the delete"
-    );
-    assert!(
-        after(&rig.a(), t_del + EVENT_BOUND).is_empty(),
-        "A after the delete"
-    );
-    let (c0, c1) = rig.window();
-    assert_eq!(
-        c1.get(Counter::Forwarded),
-        c0.get(Counter::Forwarded),
-        "no forwarding"
-    );
-    assert!(c1.get(Counter::SlowPath) - c0.get(Counter::SlowPath) >= 100);
-
-    std::fs::write(&stop, b"").unwrap();
-    // hsrpd stops cleanly on SIGTERM.
-    let pid = procs.0[0].id() as i32;
-    // SAFETY: plain kill(2) on our child.
-    unsafe { libc::kill(pid, libc::SIGTERM) };
-    let deadline = Instant::now() + Duration::from_secs(10);
-    let status = loop {
-        if let Some(s) = procs.0[0].try_wait().unwrap() {
-            break s;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "hsrpd did not stop; log:\n{}",
-            hsrpd_log()
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    };
-    assert!(
-        status.success(),
-        "hsrpd exit {status}; log:\n{}",
-        hsrpd_log()
-    );
-    let _ = std::fs::remove_dir_all(&dir);
+    rig.finish();
 }

@@ -2,17 +2,17 @@
 //! the output bytes (checked against checksums computed from scratch) and the counters.
 //! Runs inside a namespace whose FIB and neighbours the program's fib lookups see.
 
-mod xdp_common;
-
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use aya::Ebpf;
 use hsrp_ebpf::{Counter, Counters, NexthopValue, VMAC_F_SLOW_PATH_ONLY};
+use hsrp_testkit::checksum::*;
+use hsrp_testkit::frames::*;
+use hsrp_tests::xdp::*;
 use hsrp_tests::{require_root, Netns};
 use hsrp_user::dataplane::maps::DataplaneMaps;
 use hsrp_user::dataplane::nexthop::NexthopMaps;
 use hsrp_user::dataplane::MapSet;
-use xdp_common::*;
 
 const VMAC4: [u8; 6] = [0x00, 0x00, 0x0c, 0x07, 0xac, 0x01];
 const VMAC6: [u8; 6] = [0x00, 0x05, 0x73, 0xa0, 0x00, 0x02];
@@ -89,7 +89,7 @@ fn with_rig(f: impl FnOnce(&mut Rig) + Send) {
          && ip -6 neigh add 2001:db8:2::2 lladdr 02:00:00:00:02:02 dev wan0 nud permanent",
     )
     .unwrap();
-    in_netns(&ns, || {
+    ns.enter(|| {
         let mut ebpf = load();
         let mut maps = DataplaneMaps::from_ebpf(&mut ebpf).unwrap();
         maps.reset().unwrap();

@@ -215,63 +215,13 @@ fn set<T: PartialEq>(slot: &mut At<T>, value: T, line: usize, what: &str) -> Res
 /// A top-level line: returns the block that following indented lines belong to.
 fn top_line(drafts: &mut Drafts, line: usize, toks: &[&str]) -> (Block, Result<(), String>) {
     match kw(toks[0]).as_str() {
-        "interface" => {
-            let name = match toks.get(1) {
-                None => {
-                    return (
-                        Block::Broken,
-                        Err("incomplete command: interface NAME".into()),
-                    )
-                }
-                Some(n) => n,
-            };
-            let name = match values::interface_name(name).and_then(|n| end(toks, 2).map(|_| n)) {
-                Ok(n) => n,
-                Err(e) => return (Block::Broken, Err(e)),
-            };
-            let ifx = match drafts.interfaces.iter().position(|i| i.name == name) {
-                Some(ifx) => ifx,
-                None => {
-                    drafts.interfaces.push(InterfaceDraft {
-                        name,
-                        line,
-                        addresses: Vec::new(),
-                        version: None,
-                        use_bia: None,
-                        mac_refresh: None,
-                        init_delay: None,
-                        groups: Vec::new(),
-                        bfd_interval: None,
-                        standby_bfd: None,
-                    });
-                    drafts.interfaces.len() - 1
-                }
-            };
-            (Block::Interface(ifx), Ok(()))
-        }
+        "interface" => interface_top(drafts, line, toks),
         "track" => match track_object(drafts, line, toks) {
             Ok(id) => (Block::Track(id), Ok(())),
             Err(e) => (Block::Broken, Err(e)),
         },
         "key" if toks.get(1).map(|t| kw(t)) == Some("chain".into()) => {
-            let result = match toks.get(2) {
-                None => Err("incomplete command: key chain NAME".into()),
-                Some(name) => end(toks, 3).map(|_| name.to_string()),
-            };
-            match result {
-                Ok(name) => {
-                    drafts
-                        .key_chains
-                        .entry(name.clone())
-                        .or_insert_with(|| KeyChain {
-                            name: name.clone(),
-                            line,
-                            keys: BTreeMap::new(),
-                        });
-                    (Block::KeyChain { name, key: None }, Ok(()))
-                }
-                Err(e) => (Block::Broken, Err(e)),
-            }
+            key_chain_top(drafts, line, toks)
         }
         "ip" if toks.get(1).map(|t| kw(t)).as_deref() == Some("sla") => {
             ip_sla_top(drafts, line, toks)
@@ -285,17 +235,7 @@ fn top_line(drafts: &mut Drafts, line: usize, toks: &[&str]) -> (Block, Result<(
         ),
         "fast-path" => (Block::None, fast_path(drafts, line, toks)),
         "standby" | "no" if super::bfd::is_global_standby_bfd(toks) => {
-            let negated = kw(toks[0]) == "no";
-            let toks = if negated { &toks[1..] } else { toks };
-            let result = super::bfd::standby_bfd(toks, negated).and_then(|s| {
-                set(
-                    &mut drafts.standby_bfd_all,
-                    s.enable,
-                    line,
-                    "standby bfd all-interfaces",
-                )
-            });
-            (Block::None, result)
+            (Block::None, standby_bfd_all(drafts, line, toks))
         }
         "standby" | "ip" | "description" => (
             Block::None,
@@ -317,6 +257,75 @@ fn top_line(drafts: &mut Drafts, line: usize, toks: &[&str]) -> (Block, Result<(
             )),
         ),
     }
+}
+
+/// `interface NAME`: opens (or reopens) the interface's block.
+fn interface_top(drafts: &mut Drafts, line: usize, toks: &[&str]) -> (Block, Result<(), String>) {
+    let Some(name) = toks.get(1) else {
+        return (
+            Block::Broken,
+            Err("incomplete command: interface NAME".into()),
+        );
+    };
+    let name = match values::interface_name(name).and_then(|n| end(toks, 2).map(|_| n)) {
+        Ok(n) => n,
+        Err(e) => return (Block::Broken, Err(e)),
+    };
+    let ifx = match drafts.interfaces.iter().position(|i| i.name == name) {
+        Some(ifx) => ifx,
+        None => {
+            drafts.interfaces.push(InterfaceDraft {
+                name,
+                line,
+                addresses: Vec::new(),
+                version: None,
+                use_bia: None,
+                mac_refresh: None,
+                init_delay: None,
+                groups: Vec::new(),
+                bfd_interval: None,
+                standby_bfd: None,
+            });
+            drafts.interfaces.len() - 1
+        }
+    };
+    (Block::Interface(ifx), Ok(()))
+}
+
+/// `key chain NAME`: opens (or reopens) the chain's block.
+fn key_chain_top(drafts: &mut Drafts, line: usize, toks: &[&str]) -> (Block, Result<(), String>) {
+    let result = match toks.get(2) {
+        None => Err("incomplete command: key chain NAME".into()),
+        Some(name) => end(toks, 3).map(|_| name.to_string()),
+    };
+    match result {
+        Ok(name) => {
+            drafts
+                .key_chains
+                .entry(name.clone())
+                .or_insert_with(|| KeyChain {
+                    name: name.clone(),
+                    line,
+                    keys: BTreeMap::new(),
+                });
+            (Block::KeyChain { name, key: None }, Ok(()))
+        }
+        Err(e) => (Block::Broken, Err(e)),
+    }
+}
+
+/// `[no] standby bfd all-interfaces` at the top level.
+fn standby_bfd_all(drafts: &mut Drafts, line: usize, toks: &[&str]) -> Result<(), String> {
+    let negated = kw(toks[0]) == "no";
+    let toks = if negated { &toks[1..] } else { toks };
+    super::bfd::standby_bfd(toks, negated).and_then(|s| {
+        set(
+            &mut drafts.standby_bfd_all,
+            s.enable,
+            line,
+            "standby bfd all-interfaces",
+        )
+    })
 }
 
 /// `hsrpd realtime priority N`: settings of the daemon itself, not of IOS.
@@ -418,143 +427,156 @@ fn track_line(drafts: &mut Drafts, id: u32, toks: &[&str]) -> Result<(), String>
     };
     let words: Vec<String> = toks.iter().map(|t| kw(t)).collect();
     match words[0].as_str() {
-        "delay" => {
-            const USAGE: &str =
-                "incomplete command: delay {up S [down S] | down S [up S]} (0-180 s)";
-            if toks.len() < 3 {
-                return Err(USAGE.into());
-            }
-            let mut i = 1;
-            let (mut up, mut down) = (None, None);
-            while i < toks.len() {
-                let v = toks.get(i + 1).ok_or(USAGE)?;
-                let slot = match words[i].as_str() {
-                    "up" if up.is_none() => &mut up,
-                    "down" if down.is_none() => &mut down,
-                    _ => {
-                        return Err(format!(
-                            "unexpected `{}` (expected up S or down S)",
-                            toks[i]
-                        ))
-                    }
-                };
-                *slot = Some(values::number(v, 0, 180, &format!("delay {}", words[i]))? as u16);
-                i += 2;
-            }
-            spec.delay_up_s = up.unwrap_or(spec.delay_up_s);
-            spec.delay_down_s = down.unwrap_or(spec.delay_down_s);
-            Ok(())
-        }
-        "object" => {
-            let m = values::number(
-                toks.get(1).ok_or("incomplete command: object M")?,
-                1,
-                TRACK_ID_MAX,
-                "track object",
-            )?;
-            if m == id {
-                return Err(format!("track {id} cannot be a member of itself"));
-            }
-            match &mut spec.kind {
-                TrackKind::ListBoolean { members, .. } => {
-                    let not = match words.get(2).map(String::as_str) {
-                        None => false,
-                        Some("not") => {
-                            end(toks, 3)?;
-                            true
-                        }
-                        Some(_) => return Err(format!("unexpected `{}` (expected not)", toks[2])),
-                    };
-                    add_member(members, m, not)
-                }
-                TrackKind::ListThreshold {
-                    percentage,
-                    members,
-                    ..
-                } => {
-                    let weight = match words.get(2).map(String::as_str) {
-                        None => DEFAULT_TRACK_WEIGHT,
-                        Some("weight") if !*percentage => {
-                            let w = values::number(
-                                toks.get(3).ok_or("incomplete command: object M weight 1-255")?,
-                                1,
-                                255,
-                                "weight",
-                            )?;
-                            end(toks, 4)?;
-                            w
-                        }
-                        Some("weight") => {
-                            return Err("a percentage list counts objects: `weight` applies to `list threshold weight` only".into())
-                        }
-                        Some(_) => return Err(format!("unexpected `{}` (expected weight W)", toks[2])),
-                    };
-                    add_member(members, m, weight)
-                }
-                _ => Err("`object` lines belong to `track N list ...` objects".into()),
-            }
-        }
-        "threshold" => {
-            let TrackKind::ListThreshold {
-                percentage,
-                thresholds,
-                ..
-            } = &mut spec.kind
-            else {
-                return Err("`threshold` lines belong to `track N list threshold` objects".into());
-            };
-            let (unit, max) = if *percentage {
-                ("percentage", 100)
-            } else {
-                ("weight", 255)
-            };
-            let usage = format!("incomplete command: threshold {unit} up U down D");
-            if words.get(1).map(String::as_str) != Some(unit) {
-                return Err(format!(
-                    "this list is a {unit} list: expected `threshold {unit} up U down D`"
-                ));
-            }
-            let mut i = 2;
-            let (mut up, mut down) = (None, None);
-            while i < toks.len() {
-                let v = toks.get(i + 1).ok_or(usage.clone())?;
-                match words[i].as_str() {
-                    "up" if up.is_none() => up = Some(values::number(v, 1, max, "threshold up")?),
-                    "down" if down.is_none() => {
-                        down = Some(values::number(v, 0, max - 1, "threshold down")?)
-                    }
-                    _ => {
-                        return Err(format!(
-                            "unexpected `{}` (expected up U or down D)",
-                            toks[i]
-                        ))
-                    }
-                }
-                i += 2;
-            }
-            let (Some(up), Some(down)) = (up, down) else {
-                return Err(usage);
-            };
-            if down >= up {
-                return Err(format!(
-                    "threshold down ({down}) must be below threshold up ({up})"
-                ));
-            }
-            match thresholds {
-                Some(old) if *old != (up, down) => Err(format!(
-                    "threshold already set to up {} down {}",
-                    old.0, old.1
-                )),
-                _ => {
-                    *thresholds = Some((up, down));
-                    Ok(())
-                }
-            }
-        }
+        "delay" => track_delay(spec, toks, &words),
+        "object" => track_member(spec, id, toks, &words),
+        "threshold" => track_thresholds(spec, toks, &words),
         _ => Err(format!(
             "unknown track sub-command `{}` (expected object, threshold or delay)",
             toks[0]
         )),
+    }
+}
+
+/// ` delay up S down S` (either order, either alone) of any track object.
+fn track_delay(spec: &mut TrackSpec, toks: &[&str], words: &[String]) -> Result<(), String> {
+    const USAGE: &str = "incomplete command: delay {up S [down S] | down S [up S]} (0-180 s)";
+    if toks.len() < 3 {
+        return Err(USAGE.into());
+    }
+    let mut i = 1;
+    let (mut up, mut down) = (None, None);
+    while i < toks.len() {
+        let v = toks.get(i + 1).ok_or(USAGE)?;
+        let slot = match words[i].as_str() {
+            "up" if up.is_none() => &mut up,
+            "down" if down.is_none() => &mut down,
+            _ => {
+                return Err(format!(
+                    "unexpected `{}` (expected up S or down S)",
+                    toks[i]
+                ))
+            }
+        };
+        *slot = Some(values::number(v, 0, 180, &format!("delay {}", words[i]))? as u16);
+        i += 2;
+    }
+    spec.delay_up_s = up.unwrap_or(spec.delay_up_s);
+    spec.delay_down_s = down.unwrap_or(spec.delay_down_s);
+    Ok(())
+}
+
+/// ` object M [not]` of a boolean list, ` object M [weight W]` of a threshold list.
+fn track_member(
+    spec: &mut TrackSpec,
+    id: u32,
+    toks: &[&str],
+    words: &[String],
+) -> Result<(), String> {
+    let m = values::number(
+        toks.get(1).ok_or("incomplete command: object M")?,
+        1,
+        TRACK_ID_MAX,
+        "track object",
+    )?;
+    if m == id {
+        return Err(format!("track {id} cannot be a member of itself"));
+    }
+    match &mut spec.kind {
+        TrackKind::ListBoolean { members, .. } => {
+            let not = match words.get(2).map(String::as_str) {
+                None => false,
+                Some("not") => {
+                    end(toks, 3)?;
+                    true
+                }
+                Some(_) => return Err(format!("unexpected `{}` (expected not)", toks[2])),
+            };
+            add_member(members, m, not)
+        }
+        TrackKind::ListThreshold {
+            percentage,
+            members,
+            ..
+        } => {
+            let weight = match words.get(2).map(String::as_str) {
+                None => DEFAULT_TRACK_WEIGHT,
+                Some("weight") if !*percentage => {
+                    let w = values::number(
+                        toks.get(3).ok_or("incomplete command: object M weight 1-255")?,
+                        1,
+                        255,
+                        "weight",
+                    )?;
+                    end(toks, 4)?;
+                    w
+                }
+                Some("weight") => {
+                    return Err("a percentage list counts objects: `weight` applies to `list threshold weight` only".into())
+                }
+                Some(_) => return Err(format!("unexpected `{}` (expected weight W)", toks[2])),
+            };
+            add_member(members, m, weight)
+        }
+        _ => Err("`object` lines belong to `track N list ...` objects".into()),
+    }
+}
+
+/// ` threshold {weight|percentage} up U down D` of a threshold list.
+fn track_thresholds(spec: &mut TrackSpec, toks: &[&str], words: &[String]) -> Result<(), String> {
+    let TrackKind::ListThreshold {
+        percentage,
+        thresholds,
+        ..
+    } = &mut spec.kind
+    else {
+        return Err("`threshold` lines belong to `track N list threshold` objects".into());
+    };
+    let (unit, max) = if *percentage {
+        ("percentage", 100)
+    } else {
+        ("weight", 255)
+    };
+    let usage = format!("incomplete command: threshold {unit} up U down D");
+    if words.get(1).map(String::as_str) != Some(unit) {
+        return Err(format!(
+            "this list is a {unit} list: expected `threshold {unit} up U down D`"
+        ));
+    }
+    let mut i = 2;
+    let (mut up, mut down) = (None, None);
+    while i < toks.len() {
+        let v = toks.get(i + 1).ok_or(usage.clone())?;
+        match words[i].as_str() {
+            "up" if up.is_none() => up = Some(values::number(v, 1, max, "threshold up")?),
+            "down" if down.is_none() => {
+                down = Some(values::number(v, 0, max - 1, "threshold down")?)
+            }
+            _ => {
+                return Err(format!(
+                    "unexpected `{}` (expected up U or down D)",
+                    toks[i]
+                ))
+            }
+        }
+        i += 2;
+    }
+    let (Some(up), Some(down)) = (up, down) else {
+        return Err(usage);
+    };
+    if down >= up {
+        return Err(format!(
+            "threshold down ({down}) must be below threshold up ({up})"
+        ));
+    }
+    match thresholds {
+        Some(old) if *old != (up, down) => Err(format!(
+            "threshold already set to up {} down {}",
+            old.0, old.1
+        )),
+        _ => {
+            *thresholds = Some((up, down));
+            Ok(())
+        }
     }
 }
 
@@ -576,117 +598,161 @@ fn add_member<T: PartialEq + Copy>(
     }
 }
 
+/// What a `track N ...` header tracks.
 fn parse_track_kind(toks: &[&str]) -> Result<TrackKind, String> {
     let words: Vec<String> = toks.iter().map(|t| kw(t)).collect();
     match words.get(2).map(String::as_str) {
-        Some("interface") => {
-            let name = toks.get(3).ok_or("incomplete command: track N interface IF line-protocol")?;
-            let name = values::interface_name(name)?;
-            match words.get(4).map(String::as_str) {
-                Some("line-protocol") => end(toks, 5).map(|_| TrackKind::Interface { name }),
-                Some("ip") if words.get(5).map(String::as_str) == Some("routing") => {
-                    end(toks, 6).map(|_| TrackKind::IpRouting { name })
-                }
-                Some(_) => Err(format!(
-                    "unsupported track type `{}` (expected line-protocol or ip routing)",
-                    toks[4..].join(" ")
-                )),
-                None => Err("incomplete command: track N interface IF line-protocol".into()),
-            }
-        }
-        Some("ip") if words.get(3).map(String::as_str) == Some("sla") => {
-            const USAGE: &str = "incomplete command: track N ip sla N [state | reachability]";
-            let operation = values::number(toks.get(4).ok_or(USAGE)?, 1, 2_147_483_647, "ip sla operation")?;
-            let reachability = match words.get(5).map(String::as_str) {
-                None | Some("state") => false,
-                Some("reachability") => true,
-                Some(_) => return Err(format!("unexpected `{}` (expected state or reachability)", toks[5])),
-            };
-            end(toks, 6)?;
-            Ok(TrackKind::IpSla { operation, reachability })
-        }
-        Some(family @ ("ip" | "ipv6")) => {
-            if words.get(3).map(String::as_str) != Some("route") {
-                return Err(format!("expected `track N {family} route PREFIX reachability`"));
-            }
-            let (prefix, len, next) = match (toks.get(4), toks.get(5)) {
-                (Some(a), Some(m)) if family == "ip" && !a.contains('/') => {
-                    let a = values::ipv4(a, "address")?;
-                    (IpAddr::V4(a), values::netmask(m)?, 6)
-                }
-                (Some(p), _) => {
-                    let (p, l) = values::prefix(p)?;
-                    (p, l, 5)
-                }
-                (None, _) => return Err(format!("incomplete command: track N {family} route PREFIX reachability")),
-            };
-            if (family == "ip") != prefix.is_ipv4() {
-                return Err(format!(
-                    "`track N {family} route` takes an {} prefix",
-                    if family == "ip" { "IPv4" } else { "IPv6" }
-                ));
-            }
-            check_host_bits(prefix, len)?;
-            match words.get(next).map(String::as_str) {
-                Some("reachability") => end(toks, next + 1)
-                    .map(|_| TrackKind::Route { prefix, prefix_len: len }),
-                Some(_) => Err(format!(
-                    "unsupported track type `{}` (only reachability)",
-                    toks[next]
-                )),
-                None => Err(format!("incomplete command: track N {family} route PREFIX reachability")),
-            }
-        }
+        Some("interface") => interface_track(toks, &words),
+        Some("ip") if words.get(3).map(String::as_str) == Some("sla") => ip_sla_track(toks, &words),
+        Some(family @ ("ip" | "ipv6")) => route_track(family, toks, &words),
         Some("script") => script_track(toks, &words),
-        Some("file") => {
-            const USAGE: &str = "incomplete command: track N file PATH [interval 1-3600]";
-            let path = absolute_path(toks.get(3).ok_or(USAGE)?)?;
-            let interval_s = match words.get(4).map(String::as_str) {
-                None => DEFAULT_FILE_INTERVAL_S,
-                Some("interval") => {
-                    let s = values::number(toks.get(5).ok_or(USAGE)?, 1, 3600, "interval")?;
-                    end(toks, 6)?;
-                    s as u16
-                }
-                Some("weight") => return Err("`track N file PATH weight` is not implemented: a file object is up or down; weigh objects with a `track M list threshold weight` list".into()),
-                Some(_) => return Err(format!("unexpected `{}` (expected interval S)", toks[4])),
-            };
-            Ok(TrackKind::File { path, interval_s })
-        }
-        Some("list") => {
-            const USAGE: &str = "incomplete command: track N list {boolean {and|or} | threshold {weight|percentage}}";
-            let kind = match (words.get(3).map(String::as_str), words.get(4).map(String::as_str)) {
-                (Some("boolean"), Some(op @ ("and" | "or"))) => TrackKind::ListBoolean {
-                    and: op == "and",
-                    members: Vec::new(),
-                },
-                (Some("threshold"), Some(unit @ ("weight" | "percentage"))) => {
-                    TrackKind::ListThreshold {
-                        percentage: unit == "percentage",
-                        members: Vec::new(),
-                        thresholds: None,
-                    }
-                }
-                (Some("boolean" | "threshold"), Some(_)) => {
-                    return Err(format!("unexpected `{}`", toks[4]))
-                }
-                (Some("boolean" | "threshold"), None) => return Err(USAGE.into()),
-                (Some(_), _) => {
-                    return Err(format!(
-                        "unknown list type `{}` (expected boolean or threshold)",
-                        toks[3]
-                    ))
-                }
-                (None, _) => return Err(USAGE.into()),
-            };
-            end(toks, 5).map(|_| kind)
-        }
+        Some("file") => file_track(toks, &words),
+        Some("list") => list_track(toks, &words),
         Some(_) => Err(format!(
             "unknown track type `{}` (expected interface, ip route, ipv6 route, list, script or file)",
             toks[2]
         )),
         None => Err("incomplete command: track N interface IF line-protocol | track N ip route PREFIX reachability".into()),
     }
+}
+
+/// `track N interface IF {line-protocol | ip routing}`.
+fn interface_track(toks: &[&str], words: &[String]) -> Result<TrackKind, String> {
+    let name = toks
+        .get(3)
+        .ok_or("incomplete command: track N interface IF line-protocol")?;
+    let name = values::interface_name(name)?;
+    match words.get(4).map(String::as_str) {
+        Some("line-protocol") => end(toks, 5).map(|_| TrackKind::Interface { name }),
+        Some("ip") if words.get(5).map(String::as_str) == Some("routing") => {
+            end(toks, 6).map(|_| TrackKind::IpRouting { name })
+        }
+        Some(_) => Err(format!(
+            "unsupported track type `{}` (expected line-protocol or ip routing)",
+            toks[4..].join(" ")
+        )),
+        None => Err("incomplete command: track N interface IF line-protocol".into()),
+    }
+}
+
+/// `track N ip sla N [state | reachability]`.
+fn ip_sla_track(toks: &[&str], words: &[String]) -> Result<TrackKind, String> {
+    const USAGE: &str = "incomplete command: track N ip sla N [state | reachability]";
+    let operation = values::number(
+        toks.get(4).ok_or(USAGE)?,
+        1,
+        2_147_483_647,
+        "ip sla operation",
+    )?;
+    let reachability = match words.get(5).map(String::as_str) {
+        None | Some("state") => false,
+        Some("reachability") => true,
+        Some(_) => {
+            return Err(format!(
+                "unexpected `{}` (expected state or reachability)",
+                toks[5]
+            ))
+        }
+    };
+    end(toks, 6)?;
+    Ok(TrackKind::IpSla {
+        operation,
+        reachability,
+    })
+}
+
+/// `track N {ip | ipv6} route PREFIX reachability` (IPv4 also as ADDRESS MASK).
+fn route_track(family: &str, toks: &[&str], words: &[String]) -> Result<TrackKind, String> {
+    if words.get(3).map(String::as_str) != Some("route") {
+        return Err(format!(
+            "expected `track N {family} route PREFIX reachability`"
+        ));
+    }
+    let (prefix, len, next) = match (toks.get(4), toks.get(5)) {
+        (Some(a), Some(m)) if family == "ip" && !a.contains('/') => {
+            let a = values::ipv4(a, "address")?;
+            (IpAddr::V4(a), values::netmask(m)?, 6)
+        }
+        (Some(p), _) => {
+            let (p, l) = values::prefix(p)?;
+            (p, l, 5)
+        }
+        (None, _) => {
+            return Err(format!(
+                "incomplete command: track N {family} route PREFIX reachability"
+            ))
+        }
+    };
+    if (family == "ip") != prefix.is_ipv4() {
+        return Err(format!(
+            "`track N {family} route` takes an {} prefix",
+            if family == "ip" { "IPv4" } else { "IPv6" }
+        ));
+    }
+    check_host_bits(prefix, len)?;
+    match words.get(next).map(String::as_str) {
+        Some("reachability") => end(toks, next + 1).map(|_| TrackKind::Route {
+            prefix,
+            prefix_len: len,
+        }),
+        Some(_) => Err(format!(
+            "unsupported track type `{}` (only reachability)",
+            toks[next]
+        )),
+        None => Err(format!(
+            "incomplete command: track N {family} route PREFIX reachability"
+        )),
+    }
+}
+
+/// `track N file PATH [interval 1-3600]`.
+fn file_track(toks: &[&str], words: &[String]) -> Result<TrackKind, String> {
+    const USAGE: &str = "incomplete command: track N file PATH [interval 1-3600]";
+    let path = absolute_path(toks.get(3).ok_or(USAGE)?)?;
+    let interval_s = match words.get(4).map(String::as_str) {
+        None => DEFAULT_FILE_INTERVAL_S,
+        Some("interval") => {
+            let s = values::number(toks.get(5).ok_or(USAGE)?, 1, 3600, "interval")?;
+            end(toks, 6)?;
+            s as u16
+        }
+        Some("weight") => return Err("`track N file PATH weight` is not implemented: a file object is up or down; weigh objects with a `track M list threshold weight` list".into()),
+        Some(_) => return Err(format!("unexpected `{}` (expected interval S)", toks[4])),
+    };
+    Ok(TrackKind::File { path, interval_s })
+}
+
+/// `track N list {boolean {and|or} | threshold {weight|percentage}}` (members follow in
+/// the block).
+fn list_track(toks: &[&str], words: &[String]) -> Result<TrackKind, String> {
+    const USAGE: &str =
+        "incomplete command: track N list {boolean {and|or} | threshold {weight|percentage}}";
+    let kind = match (
+        words.get(3).map(String::as_str),
+        words.get(4).map(String::as_str),
+    ) {
+        (Some("boolean"), Some(op @ ("and" | "or"))) => TrackKind::ListBoolean {
+            and: op == "and",
+            members: Vec::new(),
+        },
+        (Some("threshold"), Some(unit @ ("weight" | "percentage"))) => TrackKind::ListThreshold {
+            percentage: unit == "percentage",
+            members: Vec::new(),
+            thresholds: None,
+        },
+        (Some("boolean" | "threshold"), Some(_)) => {
+            return Err(format!("unexpected `{}`", toks[4]))
+        }
+        (Some("boolean" | "threshold"), None) => return Err(USAGE.into()),
+        (Some(_), _) => {
+            return Err(format!(
+                "unknown list type `{}` (expected boolean or threshold)",
+                toks[3]
+            ))
+        }
+        (None, _) => return Err(USAGE.into()),
+    };
+    end(toks, 5).map(|_| kind)
 }
 
 /// `ip sla N` (a block follows) or `ip sla schedule N life forever start-time now`.
@@ -968,34 +1034,7 @@ fn standby_line(ifc: &mut InterfaceDraft, line: usize, toks: &[&str]) -> Result<
             ifc.use_bia.get_or_insert(line);
             return Ok(());
         }
-        "delay" => {
-            // IOS defaults when the line is given: minimum 1 s, reload 5 s.
-            const USAGE: &str =
-                "incomplete command: standby delay minimum S [reload S] (0-10000 s)";
-            let words: Vec<String> = toks.iter().map(|t| kw(t)).collect();
-            let (mut minimum, mut reload) = (None, None);
-            let mut i = 2;
-            if toks.len() < 4 {
-                return Err(USAGE.into());
-            }
-            while i < toks.len() {
-                let v = toks.get(i + 1).ok_or(USAGE)?;
-                let slot = match words[i].as_str() {
-                    "minimum" if minimum.is_none() => &mut minimum,
-                    "reload" if reload.is_none() => &mut reload,
-                    _ => {
-                        return Err(format!(
-                            "unexpected `{}` (expected minimum S or reload S)",
-                            toks[i]
-                        ))
-                    }
-                };
-                *slot = Some(values::number(v, 0, 10_000, &format!("delay {}", words[i]))? as u16);
-                i += 2;
-            }
-            let d = (minimum.unwrap_or(1), reload.unwrap_or(5));
-            return set(&mut ifc.init_delay, d, line, "standby delay");
-        }
+        "delay" => return standby_delay(ifc, line, toks),
         "mac-refresh" => {
             let usage = "incomplete command: standby mac-refresh 0-255";
             let s = values::number(toks.get(2).ok_or(usage)?, 0, 255, "mac-refresh interval")?;
@@ -1025,6 +1064,35 @@ fn standby_line(ifc: &mut InterfaceDraft, line: usize, toks: &[&str]) -> Result<
         g.had_errors = true;
     }
     result
+}
+
+/// `standby delay minimum S [reload S]` of an interface.
+fn standby_delay(ifc: &mut InterfaceDraft, line: usize, toks: &[&str]) -> Result<(), String> {
+    // IOS defaults when the line is given: minimum 1 s, reload 5 s.
+    const USAGE: &str = "incomplete command: standby delay minimum S [reload S] (0-10000 s)";
+    let words: Vec<String> = toks.iter().map(|t| kw(t)).collect();
+    let (mut minimum, mut reload) = (None, None);
+    let mut i = 2;
+    if toks.len() < 4 {
+        return Err(USAGE.into());
+    }
+    while i < toks.len() {
+        let v = toks.get(i + 1).ok_or(USAGE)?;
+        let slot = match words[i].as_str() {
+            "minimum" if minimum.is_none() => &mut minimum,
+            "reload" if reload.is_none() => &mut reload,
+            _ => {
+                return Err(format!(
+                    "unexpected `{}` (expected minimum S or reload S)",
+                    toks[i]
+                ))
+            }
+        };
+        *slot = Some(values::number(v, 0, 10_000, &format!("delay {}", words[i]))? as u16);
+        i += 2;
+    }
+    let d = (minimum.unwrap_or(1), reload.unwrap_or(5));
+    set(&mut ifc.init_delay, d, line, "standby delay")
 }
 
 /// The part of a `standby G ...` line after the group number.
@@ -1418,6 +1486,33 @@ pub(crate) fn md5_key(k: &[u8]) -> Result<Vec<u8>, String> {
     Ok(k.to_vec())
 }
 
+/// ` key-string [0] TEXT` of key `id`: the rest of the line is the key (IOS allows
+/// spaces in key chain strings).
+fn key_string(chain: &mut KeyChain, id: u32, mut text: &str) -> Result<(), String> {
+    if text.starts_with("7 ") {
+        return Err(
+            "encrypted (type 7) key-strings are not supported; give the key in clear text".into(),
+        );
+    }
+    if let Some(after) = text.strip_prefix("0 ") {
+        text = after.trim_start();
+    }
+    let key = md5_key(text.as_bytes())?;
+    let Some(entry) = chain.keys.get_mut(&id) else {
+        return Ok(()); // unreachable: the caller's `current` is only set after inserting the key
+    };
+    match &entry.key_string {
+        Some(old) if *old != key => Err(format!(
+            "key {id} of key chain {} already has a different key-string",
+            chain.name
+        )),
+        _ => {
+            entry.key_string = Some(key);
+            Ok(())
+        }
+    }
+}
+
 /// A line inside a `key chain` block: ` key N` or `  key-string [0] TEXT`.
 fn key_chain_line(
     chain: &mut KeyChain,
@@ -1448,31 +1543,7 @@ fn key_chain_line(
             let Some(id) = *current else {
                 return Err("`key-string` must follow a `key N` line".into());
             };
-            // The rest of the line is the key (IOS allows spaces in key chain strings).
-            let mut text = trimmed[toks[0].len()..].trim();
-            if text.starts_with("7 ") {
-                return Err(
-                    "encrypted (type 7) key-strings are not supported; give the key in clear text"
-                        .into(),
-                );
-            }
-            if let Some(after) = text.strip_prefix("0 ") {
-                text = after.trim_start();
-            }
-            let key = md5_key(text.as_bytes())?;
-            let Some(entry) = chain.keys.get_mut(&id) else {
-                return Ok(()); // unreachable: `current` is only set after inserting the key
-            };
-            match &entry.key_string {
-                Some(old) if *old != key => Err(format!(
-                    "key {id} of key chain {} already has a different key-string",
-                    chain.name
-                )),
-                _ => {
-                    entry.key_string = Some(key);
-                    Ok(())
-                }
-            }
+            key_string(chain, id, trimmed[toks[0].len()..].trim())
         }
         w @ ("send-lifetime" | "accept-lifetime") => {
             let Some(id) = *current else {

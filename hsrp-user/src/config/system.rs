@@ -8,7 +8,7 @@
 use std::net::{IpAddr, Ipv4Addr};
 
 use super::error::Diagnostics;
-use super::model::{ipv4_prefix_contains, Config, Family};
+use super::model::{ipv4_prefix_contains, Config, Family, GroupSpec, InterfaceConfig};
 use crate::net::SystemView;
 
 /// Checks `config` against `system`, reporting every mismatch.
@@ -29,59 +29,9 @@ pub fn validate_against_system(
                 IpAddr::V6(_) => None,
             })
             .collect();
-        for want in &ifc.addresses {
-            if !kernel_v4.contains(&(want.addr, want.prefix_len)) {
-                let have: Vec<String> = kernel_v4.iter().map(|(a, l)| format!("{a}/{l}")).collect();
-                diags.at(
-                    want.line,
-                    format!(
-                        "{} has no address {}/{} (kernel has: {})",
-                        ifc.name,
-                        want.addr,
-                        want.prefix_len,
-                        if have.is_empty() {
-                            "none".to_string()
-                        } else {
-                            have.join(", ")
-                        }
-                    ),
-                );
-            }
-        }
+        check_addresses(&mut diags, ifc, &kernel_v4);
         for g in &ifc.groups {
-            if g.family == Family::Ipv4 && kernel_v4.is_empty() && ifc.addresses.is_empty() {
-                diags.at(
-                    g.line,
-                    format!("{} has no IPv4 address to send hellos from", ifc.name),
-                );
-            }
-            for (vip, line) in &g.vip_lines {
-                if kernel.iter().any(|(a, _)| a == vip) {
-                    diags.at(
-                        *line,
-                        format!(
-                            "virtual IP {vip} is an address of {} in the kernel; remove it (hsrpd answers for it itself)",
-                            ifc.name
-                        ),
-                    );
-                } else if let IpAddr::V4(v4) = vip {
-                    // With `ip address` lines the parser already checked the subnet.
-                    if ifc.addresses.is_empty()
-                        && !kernel_v4.is_empty()
-                        && !kernel_v4
-                            .iter()
-                            .any(|(a, l)| ipv4_prefix_contains(*a, *l, *v4))
-                    {
-                        diags.at(
-                            *line,
-                            format!(
-                                "virtual IP {v4} is not in a subnet of {} in the kernel",
-                                ifc.name
-                            ),
-                        );
-                    }
-                }
-            }
+            check_group(&mut diags, ifc, g, kernel, &kernel_v4);
         }
     }
     for t in config.tracks.values() {
@@ -93,6 +43,74 @@ pub fn validate_against_system(
         }
     }
     diags.finish(&config.source)
+}
+
+/// The interface's `ip address` lines against its IPv4 addresses in the kernel.
+fn check_addresses(diags: &mut Diagnostics, ifc: &InterfaceConfig, kernel_v4: &[(Ipv4Addr, u8)]) {
+    for want in &ifc.addresses {
+        if !kernel_v4.contains(&(want.addr, want.prefix_len)) {
+            let have: Vec<String> = kernel_v4.iter().map(|(a, l)| format!("{a}/{l}")).collect();
+            diags.at(
+                want.line,
+                format!(
+                    "{} has no address {}/{} (kernel has: {})",
+                    ifc.name,
+                    want.addr,
+                    want.prefix_len,
+                    if have.is_empty() {
+                        "none".to_string()
+                    } else {
+                        have.join(", ")
+                    }
+                ),
+            );
+        }
+    }
+}
+
+/// A group against its interface in the kernel (`kernel`: all its addresses): an address
+/// to send IPv4 hellos from, and virtual IPs that are not the kernel's own but are in one
+/// of its subnets.
+fn check_group(
+    diags: &mut Diagnostics,
+    ifc: &InterfaceConfig,
+    g: &GroupSpec,
+    kernel: &[(IpAddr, u8)],
+    kernel_v4: &[(Ipv4Addr, u8)],
+) {
+    if g.family == Family::Ipv4 && kernel_v4.is_empty() && ifc.addresses.is_empty() {
+        diags.at(
+            g.line,
+            format!("{} has no IPv4 address to send hellos from", ifc.name),
+        );
+    }
+    for (vip, line) in &g.vip_lines {
+        if kernel.iter().any(|(a, _)| a == vip) {
+            diags.at(
+                *line,
+                format!(
+                    "virtual IP {vip} is an address of {} in the kernel; remove it (hsrpd answers for it itself)",
+                    ifc.name
+                ),
+            );
+        } else if let IpAddr::V4(v4) = vip {
+            // With `ip address` lines the parser already checked the subnet.
+            if ifc.addresses.is_empty()
+                && !kernel_v4.is_empty()
+                && !kernel_v4
+                    .iter()
+                    .any(|(a, l)| ipv4_prefix_contains(*a, *l, *v4))
+            {
+                diags.at(
+                    *line,
+                    format!(
+                        "virtual IP {v4} is not in a subnet of {} in the kernel",
+                        ifc.name
+                    ),
+                );
+            }
+        }
+    }
 }
 
 #[cfg(test)]

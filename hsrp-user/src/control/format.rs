@@ -3,9 +3,7 @@
 
 use std::fmt::Write;
 
-#[cfg(test)]
-use super::snapshot::DataplaneCounters;
-use super::snapshot::{GroupStatus, PeerStatus, Snapshot};
+use super::snapshot::{DataplaneCounters, GroupStatus, PeerStatus, Snapshot};
 
 /// `show standby brief`.
 pub fn brief(snap: &Snapshot) -> String {
@@ -241,27 +239,32 @@ fn group_detail(out: &mut String, g: &GroupStatus) {
         let _ = writeln!(out, "  Group name is \"{name}\"");
     }
     if let Some(d) = &g.dataplane {
+        data_plane_detail(out, d);
+    }
+}
+
+/// What XDP did with the group's frames.
+fn data_plane_detail(out: &mut String, d: &DataplaneCounters) {
+    let _ = writeln!(
+        out,
+        "  Data plane: {} forwarded ({} from the next-hop cache), {} to the kernel, \
+         {} dropped while not Active",
+        d.forwarded, d.forwarded_from_cache, d.slow_path, d.dropped_not_active
+    );
+    let _ = writeln!(
+        out,
+        "    ARP {} answered, {} dropped; ND {} answered, {} dropped; echo {} answered",
+        d.arp_answered, d.arp_dropped, d.nd_answered, d.nd_dropped, d.echo_answered
+    );
+    if d.accepted_flow != 0 {
         let _ = writeln!(
             out,
-            "  Data plane: {} forwarded ({} from the next-hop cache), {} to the kernel, \
-             {} dropped while not Active",
-            d.forwarded, d.forwarded_from_cache, d.slow_path, d.dropped_not_active
+            "    {} frames of established flows let on to the fast path (accepted-flow path)",
+            d.accepted_flow
         );
-        let _ = writeln!(
-            out,
-            "    ARP {} answered, {} dropped; ND {} answered, {} dropped; echo {} answered",
-            d.arp_answered, d.arp_dropped, d.nd_answered, d.nd_dropped, d.echo_answered
-        );
-        if d.accepted_flow != 0 {
-            let _ = writeln!(
-                out,
-                "    {} frames of established flows let on to the fast path (accepted-flow path)",
-                d.accepted_flow
-            );
-        }
-        if d.aborted != 0 {
-            let _ = writeln!(out, "    {} aborted by the XDP program", d.aborted);
-        }
+    }
+    if d.aborted != 0 {
+        let _ = writeln!(out, "    {} aborted by the XDP program", d.aborted);
     }
 }
 

@@ -27,6 +27,17 @@ const STATES: [State; 7] = [
 /// The text exposition of `snap`.
 pub fn render(snap: &Snapshot) -> String {
     let mut out = Exposition::default();
+    daemon_families(&mut out, snap);
+    group_families(&mut out, snap);
+    data_plane_families(&mut out, snap);
+    interface_families(&mut out, snap);
+    lateness_families(&mut out, snap);
+    bfd(&mut out, snap);
+    out.text
+}
+
+/// The daemon's own: up, uptime, the next-hop cache.
+fn daemon_families(out: &mut Exposition, snap: &Snapshot) {
     out.family("hsrpd_up", "gauge", "1: the daemon answered.");
     out.sample("hsrpd_up", &[], 1.0);
     out.family(
@@ -45,7 +56,10 @@ pub fn render(snap: &Snapshot) -> String {
         &[],
         f64::from(u8::from(snap.nexthop_cache == "on")),
     );
+}
 
+/// Per group: state, priorities, state changes, authentication failures.
+fn group_families(out: &mut Exposition, snap: &Snapshot) {
     out.family(
         "hsrpd_group_state",
         "gauge",
@@ -63,66 +77,70 @@ pub fn render(snap: &Snapshot) -> String {
         }
     }
     group_gauge(
-        &mut out,
+        out,
         snap,
         "hsrpd_group_priority",
         "Current priority (after tracking).",
         |g| Some(f64::from(g.priority)),
     );
     group_gauge(
-        &mut out,
+        out,
         snap,
         "hsrpd_group_configured_priority",
         "Configured priority.",
         |g| Some(f64::from(g.configured_priority)),
     );
     group_counter(
-        &mut out,
+        out,
         snap,
         "hsrpd_group_state_changes_total",
         "State changes since the daemon started.",
         |g| Some(g.state_changes),
     );
     group_counter(
-        &mut out,
+        out,
         snap,
         "hsrpd_group_auth_failures_total",
         "Messages for the group that failed authentication.",
         |g| Some(g.auth_failures),
     );
+}
+
+/// Per group, what XDP did with the frames to its virtual MAC and IPs.
+fn data_plane_families(out: &mut Exposition, snap: &Snapshot) {
     let dp = |f: fn(&super::DataplaneCounters) -> u64| {
         move |g: &GroupStatus| g.dataplane.as_ref().map(f)
     };
     group_counter(
-        &mut out,
+        out,
         snap,
         "hsrpd_group_forwarded_frames_total",
         "Frames to the virtual MAC forwarded by XDP.",
         dp(|c| c.forwarded),
     );
     group_counter(
-        &mut out,
+        out,
         snap,
         "hsrpd_group_forwarded_from_cache_frames_total",
         "Of the forwarded frames, those served by the next-hop cache.",
         dp(|c| c.forwarded_from_cache),
     );
     group_counter(
-        &mut out,
+        out,
         snap,
         "hsrpd_group_accepted_flow_frames_total",
         "Frames of established flows conntrack accepted let on to the fast path.",
         dp(|c| c.accepted_flow),
     );
     group_counter(
-        &mut out,
+        out,
         snap,
         "hsrpd_group_slow_path_frames_total",
         "Frames to the virtual MAC handed to the kernel.",
         dp(|c| c.slow_path),
     );
     group_counter(
-        &mut out,
+        out,
         snap,
         "hsrpd_group_not_active_dropped_frames_total",
         "Frames to the virtual MAC dropped while not Active.",
@@ -154,20 +172,23 @@ pub fn render(snap: &Snapshot) -> String {
         }
     }
     group_counter(
-        &mut out,
+        out,
         snap,
         "hsrpd_group_echo_requests_answered_total",
         "ICMP/ICMPv6 echo requests to a virtual IP answered by XDP.",
         dp(|c| c.echo_answered),
     );
     group_counter(
-        &mut out,
+        out,
         snap,
         "hsrpd_group_aborted_frames_total",
         "Frames to the virtual MAC the XDP program aborted (expected to stay 0).",
         dp(|c| c.aborted),
     );
+}
 
+/// Per interface: line protocol, XDP mode, the control-frame filter.
+fn interface_families(out: &mut Exposition, snap: &Snapshot) {
     out.family(
         "hsrpd_interface_up",
         "gauge",
@@ -215,7 +236,10 @@ pub fn render(snap: &Snapshot) -> String {
             }
         }
     }
+}
 
+/// How late the group timers were served.
+fn lateness_families(out: &mut Exposition, snap: &Snapshot) {
     if let Some(l) = &snap.timer_lateness {
         out.family(
             "hsrpd_timer_lateness_seconds",
@@ -236,8 +260,6 @@ pub fn render(snap: &Snapshot) -> String {
         );
         out.sample("hsrpd_timer_wakeups_total", &[], l.wakeups as f64);
     }
-    bfd(&mut out, snap);
-    out.text
 }
 
 /// HSRP BFD peering, written only when the daemon runs or ran BFD (no empty families for

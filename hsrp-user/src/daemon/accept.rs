@@ -61,9 +61,9 @@ impl Daemon {
         let (ifindex, vips) = self.accept_vips(gi);
         let vmac = g.vmac.0;
         let label = g.key.to_string();
-        let active = self.maps.is_active(ifindex, vmac).unwrap_or(false);
+        let active = self.dp.maps.is_active(ifindex, vmac).unwrap_or(false);
         let flags = if accept { hsrp_ebpf::VMAC_F_ACCEPT } else { 0 };
-        if let Err(e) = self.maps.set_group_flags(ifindex, vmac, flags) {
+        if let Err(e) = self.dp.maps.set_group_flags(ifindex, vmac, flags) {
             warn!("{label}: {e:#}");
         }
         for vip in vips {
@@ -115,7 +115,7 @@ impl Daemon {
             .iter()
             .map(|(ifindex, vip)| local_route::del_message(*ifindex, *vip))
             .collect();
-        if let Some(s) = &mut self.sentinel {
+        if let Some(s) = &mut self.last_words.sentinel {
             s.arm_cleanup(requests);
         }
     }

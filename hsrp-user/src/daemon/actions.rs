@@ -64,21 +64,7 @@ impl Daemon {
                         Err(e) => error!("{}: cannot encode {:?}: {e}", g.key, msg.opcode),
                     }
                 }
-                Action::SetActive { active, vmac, .. } => {
-                    let ifindex = self.ifaces[self.groups[gi].iface].info.ifindex;
-                    let result = self.maps.set_active(ifindex, vmac.0, active);
-                    if self.groups[gi].spec.accept || !self.operator.accept_routes.is_empty() {
-                        self.accept_sync(gi);
-                    }
-                    match result {
-                        Ok(()) => debug!(
-                            "{}: data plane {} for {vmac}",
-                            self.groups[gi].key,
-                            if active { "active" } else { "inactive" }
-                        ),
-                        Err(e) => error!("{}: {e:#}", self.groups[gi].key),
-                    }
-                }
+                Action::SetActive { active, vmac, .. } => self.set_active(gi, active, vmac),
                 Action::SendGratuitous { vip, vmac } => self.announce(gi, vip, vmac).await,
                 Action::StateChanged { from, to, reason } => {
                     let i = self.groups[gi].iface;
@@ -91,18 +77,7 @@ impl Daemon {
                     );
                     self.state_changed(gi, from, to, &reason);
                 }
-                Action::VipLearned { vip } => {
-                    let g = &self.groups[gi];
-                    let ifindex = self.ifaces[g.iface].info.ifindex;
-                    info!("{}: learned virtual IP {vip}", g.key);
-                    let (vmac, group) = (g.vmac, g.key.group);
-                    if !self.groups[gi].vips.contains(&vip) {
-                        match self.maps.add_vip(ifindex, vmac.0, group, vip) {
-                            Ok(()) => self.groups[gi].vips.push(vip),
-                            Err(e) => error!("{e:#}"),
-                        }
-                    }
-                }
+                Action::VipLearned { vip } => self.vip_learned(gi, vip),
                 Action::ConfigRejected { error } => {
                     let g = &self.groups[gi];
                     error!("{}: {error}", g.key);
@@ -113,6 +88,37 @@ impl Daemon {
             }
         }
         self.note_last_words(gi);
+    }
+
+    /// The one map write that makes group `gi`'s vMAC forwarded (or dropped) by XDP.
+    fn set_active(&mut self, gi: usize, active: bool, vmac: MacAddr) {
+        let ifindex = self.ifaces[self.groups[gi].iface].info.ifindex;
+        let result = self.dp.maps.set_active(ifindex, vmac.0, active);
+        if self.groups[gi].spec.accept || !self.operator.accept_routes.is_empty() {
+            self.accept_sync(gi);
+        }
+        match result {
+            Ok(()) => debug!(
+                "{}: data plane {} for {vmac}",
+                self.groups[gi].key,
+                if active { "active" } else { "inactive" }
+            ),
+            Err(e) => error!("{}: {e:#}", self.groups[gi].key),
+        }
+    }
+
+    /// A virtual IP learned from the Active's hellos joins group `gi`'s VIP map entries.
+    fn vip_learned(&mut self, gi: usize, vip: IpAddr) {
+        let g = &self.groups[gi];
+        let ifindex = self.ifaces[g.iface].info.ifindex;
+        info!("{}: learned virtual IP {vip}", g.key);
+        let (vmac, group) = (g.vmac, g.key.group);
+        if !self.groups[gi].vips.contains(&vip) {
+            match self.dp.maps.add_vip(ifindex, vmac.0, group, vip) {
+                Ok(()) => self.groups[gi].vips.push(vip),
+                Err(e) => error!("{e:#}"),
+            }
+        }
     }
 
     /// The new Active announces its addresses at the vMAC: IPv4 with a gratuitous ARP to

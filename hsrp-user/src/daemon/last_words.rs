@@ -8,7 +8,27 @@ use log::error;
 use super::actions::{group_frame, FRAME_BUF};
 use super::Daemon;
 use crate::proto::GroupMessage;
-use crate::sentinel::LastWord;
+use crate::sentinel::{LastWord, Sentinel};
+
+/// The sentinel and what it was last told.
+pub(super) struct LastWords {
+    /// Sends the Active groups' Resign if the daemon dies (`sentinel`); None: there is none.
+    pub sentinel: Option<Sentinel>,
+    /// Per group, the Resign last handed to the sentinel (`None`: not Active).
+    said: Vec<Option<GroupMessage>>,
+    /// Some group's last words may have changed: rewrite them at the end of the iteration.
+    pub dirty: bool,
+}
+
+impl Default for LastWords {
+    fn default() -> Self {
+        LastWords {
+            sentinel: None,
+            said: Vec::new(),
+            dirty: true,
+        }
+    }
+}
 
 impl Daemon {
     /// The Resign group `gi` would send if it stopped now (`Group::last_words`).
@@ -18,21 +38,21 @@ impl Daemon {
 
     /// After group `gi`'s actions: note whether its last words changed.
     pub(super) fn note_last_words(&mut self, gi: usize) {
-        if self.sentinel.is_none() || self.last_words_dirty {
+        if self.last_words.sentinel.is_none() || self.last_words.dirty {
             return;
         }
         let now = self.resign_message(gi);
-        if self.last_words.get(gi) != Some(&now) {
-            self.last_words_dirty = true;
+        if self.last_words.said.get(gi) != Some(&now) {
+            self.last_words.dirty = true;
         }
     }
 
     /// Writes the last words to the sentinel if they changed since the last write.
     pub(super) fn sync_last_words(&mut self) {
-        if !self.last_words_dirty || self.sentinel.is_none() {
+        if !self.last_words.dirty || self.last_words.sentinel.is_none() {
             return;
         }
-        self.last_words_dirty = false;
+        self.last_words.dirty = false;
         let messages: Vec<Option<GroupMessage>> = (0..self.groups.len())
             .map(|gi| self.resign_message(gi))
             .collect();
@@ -58,8 +78,8 @@ impl Daemon {
                 Err(e) => error!("{}: cannot encode the sentinel's Resign: {e}", g.key),
             }
         }
-        self.last_words = messages;
-        if let Some(s) = self.sentinel.as_mut() {
+        self.last_words.said = messages;
+        if let Some(s) = self.last_words.sentinel.as_mut() {
             s.arm(words);
         }
     }

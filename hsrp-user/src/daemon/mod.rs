@@ -132,26 +132,12 @@ impl Default for RunOptions {
 
 /// [`run`] with explicit [`RunOptions`].
 pub fn run_with(config: &Path, socket: &Path, options: RunOptions) -> Result<ExitCode> {
-    let cfg = match crate::config::load(config) {
+    let cfg = match load_config(config)? {
         Ok(cfg) => cfg,
-        // EX_CONFIG: the unit's RestartPreventExitStatus= stops restarts that cannot help.
-        Err(e @ (LoadError::Read { .. } | LoadError::Invalid(_))) => {
-            // One line per problem, each a journal record of its own.
-            for line in e.to_string().lines() {
-                eprintln!("{}hsrpd: error: {line}", crate::logging::error_prefix());
-            }
-            return Ok(ExitCode::from(crate::manual::exit::CONFIG));
-        }
-        Err(e) => return Err(anyhow::anyhow!("{e}")),
+        Err(code) => return Ok(code),
     };
     // First, while no data-plane or socket descriptor exists and no thread runs.
-    let sentinel = match crate::sentinel::Sentinel::spawn() {
-        Ok(s) => Some(s),
-        Err(e) => {
-            warn!("{e:#}: the Standby will take the hold time to notice if hsrpd dies");
-            None
-        }
-    };
+    let sentinel = spawn_sentinel();
     realtime::bound_memory();
     // What every thread keeps once start-up is done (see `privileges`); real-time mode
     // keeps what it needs to be changed by a reload.
@@ -163,8 +149,7 @@ pub fn run_with(config: &Path, socket: &Path, options: RunOptions) -> Result<Exi
         let (cmd_tx, cmd_rx) = mpsc::channel(16);
         let (frame_tx, frame_rx) = mpsc::channel(BURST_QUEUE);
         // Signals first: a SIGTERM during start-up must still stop us cleanly.
-        let mut signals = Signals::new()?;
-        let mut frame_rx = frame_rx;
+        let signals = Signals::new()?;
         let listener = {
             // Registered with the aux runtime, which serves it.
             let _aux = aux.handle().enter();
@@ -181,17 +166,9 @@ pub fn run_with(config: &Path, socket: &Path, options: RunOptions) -> Result<Exi
             None => None,
         };
         let mut daemon = Daemon::start(config, cfg, frame_tx, options, aux.handle()).await?;
-        daemon.sentinel = sentinel;
+        daemon.last_words.sentinel = sentinel;
         daemon.accept_start();
-        let wanted = daemon.realtime.wanted(daemon.config.realtime);
-        let realtime = daemon.set_realtime(wanted);
-        // Everything that needs the start-up privileges is done: this thread keeps what
-        // the runtimes' threads kept from their start (CAP_IPC_LOCK in real-time mode for
-        // memory locked with MCL_FUTURE).
-        match crate::privileges::drop_to(keep) {
-            Ok(()) => debug!("capabilities reduced to {}", crate::privileges::names(keep)),
-            Err(e) => warn!("cannot drop capabilities: {e}; running with all of them"),
-        }
+        let realtime = daemon.settle_privileges(keep);
         let ops = control::ops::Ops {
             events: Some(daemon.operator.bus.clone()),
             commands: Some(cmd_tx),
@@ -206,28 +183,57 @@ pub fn run_with(config: &Path, socket: &Path, options: RunOptions) -> Result<Exi
             );
             aux.spawn(control::metrics_http::serve(listener, ctl_tx.clone()))
         });
-        let server = aux.spawn(control::serve_with(listener, ctl_tx, ops));
-        let demotions = aux.spawn(realtime::watch_demotion());
-        let manager = service::ServiceManager::from_env();
-        let result = match realtime {
-            Ok(()) => {
-                manager.ready(&format!("running {} group(s)", daemon.groups.len()));
-                daemon
-                    .serve(&mut signals, &mut frame_rx, ctl_rx, cmd_rx, &manager)
-                    .await
-            }
-            Err(e) => Err(e),
+        let mut helpers = vec![
+            aux.spawn(control::serve_with(listener, ctl_tx, ops)),
+            aux.spawn(realtime::watch_demotion()),
+        ];
+        helpers.extend(metrics);
+        let inputs = Inputs {
+            signals,
+            frames: frame_rx,
+            requests: ctl_rx,
+            commands: cmd_rx,
         };
-        manager.stopping();
-        server.abort();
-        if let Some(m) = metrics {
-            m.abort();
-        }
-        demotions.abort();
-        daemon.stop(&mut frame_rx, &mut signals).await;
+        let result = daemon.run_until_stopped(realtime, inputs, &helpers).await;
         let _ = std::fs::remove_file(socket);
         result.map(|()| ExitCode::SUCCESS)
     })
+}
+
+/// The configuration, or the exit code that says why there is none to run (EX_CONFIG:
+/// the unit's RestartPreventExitStatus= stops restarts that cannot help).
+fn load_config(path: &Path) -> Result<std::result::Result<Config, ExitCode>> {
+    match crate::config::load(path) {
+        Ok(cfg) => Ok(Ok(cfg)),
+        Err(e @ (LoadError::Read { .. } | LoadError::Invalid(_))) => {
+            // One line per problem, each a journal record of its own.
+            for line in e.to_string().lines() {
+                eprintln!("{}hsrpd: error: {line}", crate::logging::error_prefix());
+            }
+            Ok(Err(ExitCode::from(crate::manual::exit::CONFIG)))
+        }
+        Err(e) => Err(anyhow::anyhow!("{e}")),
+    }
+}
+
+/// The sentinel (`crate::sentinel`), spawned before any data-plane or socket descriptor
+/// exists and before any thread runs; without it hsrpd runs on, warned.
+fn spawn_sentinel() -> Option<crate::sentinel::Sentinel> {
+    match crate::sentinel::Sentinel::spawn() {
+        Ok(s) => Some(s),
+        Err(e) => {
+            warn!("{e:#}: the Standby will take the hold time to notice if hsrpd dies");
+            None
+        }
+    }
+}
+
+/// What the loop waits on besides its own timers, netlink and probes.
+struct Inputs {
+    signals: Signals,
+    frames: FrameRx,
+    requests: mpsc::Receiver<control::Request>,
+    commands: mpsc::Receiver<control::ops::CommandRequest>,
 }
 
 struct Signals {
@@ -271,13 +277,24 @@ impl Iface {
     }
 }
 
+/// The data plane as the daemon holds it: the program, its maps, and the keepers that
+/// write to them from the aux runtime.
+struct DataPlane {
+    /// Keeps the program attached; dropped last (in `Daemon::stop`), which detaches it.
+    program: Option<Dataplane>,
+    maps: DataplaneMaps,
+    /// Keeps the XDP next-hop cache correct (None: the cache is off).
+    nexthop: Option<crate::nexthop_cache::NexthopKeeper>,
+    /// Keeps forwarding in XDP or in the kernel as the netfilter hooks require.
+    fast_path: Option<fast_path::FastPathKeeper>,
+}
+
 struct Daemon {
     config_path: PathBuf,
     config: Config,
     start: Instant,
-    /// Keeps the program attached; dropped last, which detaches it.
-    dataplane: Option<Dataplane>,
-    maps: DataplaneMaps,
+    /// The XDP program, its maps and their keepers.
+    dp: DataPlane,
     netlink: Netlink,
     watcher: NetWatcher,
     tracker: Tracker,
@@ -290,18 +307,10 @@ struct Daemon {
     /// Scratch list of due groups, reused across wake-ups.
     due: Vec<usize>,
     lateness: lateness::Lateness,
-    /// Sends the Active groups' Resign if the daemon dies (`sentinel`).
-    sentinel: Option<crate::sentinel::Sentinel>,
-    /// Keeps the XDP next-hop cache correct (None: the cache is off).
-    nexthop: Option<crate::nexthop_cache::NexthopKeeper>,
     /// Notify program, events stream, operator commands (`operator`).
     operator: operator::Operator,
-    /// Keeps forwarding in XDP or in the kernel as the netfilter hooks require.
-    fast_path: Option<fast_path::FastPathKeeper>,
-    /// Per group, the Resign last handed to the sentinel (`None`: not Active).
-    last_words: Vec<Option<crate::proto::GroupMessage>>,
-    /// Some group's last words may have changed: rewrite them at the end of the iteration.
-    last_words_dirty: bool,
+    /// The sentinel and the Resigns it was last handed (`last_words`).
+    last_words: last_words::LastWords,
     /// The slow-work runtime (`aux`).
     aux: tokio::runtime::Handle,
     /// Real-time mode of the timer thread, as applied.
@@ -337,6 +346,50 @@ enum Received {
 }
 
 impl Daemon {
+    /// Real-time mode as configured, then this thread keeps what the runtimes' threads
+    /// kept from their start (CAP_IPC_LOCK in real-time mode for memory locked with
+    /// MCL_FUTURE): everything that needs the start-up privileges is done.
+    fn settle_privileges(&mut self, keep: &'static [u32]) -> Result<()> {
+        let wanted = self.realtime.wanted(self.config.realtime);
+        let realtime = self.set_realtime(wanted);
+        match crate::privileges::drop_to(keep) {
+            Ok(()) => debug!("capabilities reduced to {}", crate::privileges::names(keep)),
+            Err(e) => warn!("cannot drop capabilities: {e}; running with all of them"),
+        }
+        realtime
+    }
+
+    /// Serves until SIGTERM / SIGINT (unless real-time mode failed: `realtime`), then stops
+    /// the `helpers` (tasks on the aux runtime) and the daemon cleanly.
+    async fn run_until_stopped(
+        &mut self,
+        realtime: Result<()>,
+        mut inputs: Inputs,
+        helpers: &[JoinHandle<()>],
+    ) -> Result<()> {
+        let manager = service::ServiceManager::from_env();
+        let result = match realtime {
+            Ok(()) => {
+                manager.ready(&format!("running {} group(s)", self.groups.len()));
+                self.serve(
+                    &mut inputs.signals,
+                    &mut inputs.frames,
+                    inputs.requests,
+                    inputs.commands,
+                    &manager,
+                )
+                .await
+            }
+            Err(e) => Err(e),
+        };
+        manager.stopping();
+        for task in helpers {
+            task.abort();
+        }
+        self.stop(&mut inputs.frames, &mut inputs.signals).await;
+        result
+    }
+
     /// Virtual time of the state machines: time since start.
     fn now(&self) -> Time {
         Time::since(self.start, Instant::now())
@@ -407,7 +460,7 @@ impl Daemon {
                 Some(loaded) = self.loaded.rx.recv() => {
                     self.reload(loaded).await;
                     // Groups may be gone, re-keyed or re-signed.
-                    self.last_words_dirty = true;
+                    self.last_words.dirty = true;
                 }
                 Some(batch) = frames.recv() => {
                     let mut handled = self.on_frames(&batch).await;
@@ -660,16 +713,16 @@ impl Daemon {
     fn follow_forwarding_targets(&mut self, event: &NetEvent) {
         match event {
             NetEvent::Link { ifindex, name, .. } if name != "lo" => {
-                if let Err(e) = self.maps.add_tx_port(*ifindex) {
+                if let Err(e) = self.dp.maps.add_tx_port(*ifindex) {
                     debug!("{name}: not a forwarding target: {e:#}");
                 }
             }
             NetEvent::LinkRemoved { ifindex, name } => {
-                if let Err(e) = self.maps.remove_tx_port(*ifindex) {
+                if let Err(e) = self.dp.maps.remove_tx_port(*ifindex) {
                     warn!("{name}: removing the forwarding target: {e:#}");
                 }
             }
-            NetEvent::Resync => startup::add_forwarding_targets(&mut self.maps),
+            NetEvent::Resync => startup::add_forwarding_targets(&mut self.dp.maps),
             _ => {}
         }
     }
@@ -760,14 +813,14 @@ impl Daemon {
         let now = self.now();
         self.bfd.shutdown(now);
         // Resigned on the wire and handed over: the sentinel has nothing left to say.
-        if let Some(s) = self.sentinel.take() {
+        if let Some(s) = self.last_words.sentinel.take() {
             s.disarm();
         }
-        if let Some(keeper) = self.nexthop.take() {
+        if let Some(keeper) = self.dp.nexthop.take() {
             keeper.stop().await;
         }
-        drop(self.fast_path.take());
-        if let Err(e) = self.maps.reset() {
+        drop(self.dp.fast_path.take());
+        if let Err(e) = self.dp.maps.reset() {
             warn!("clearing the data plane maps: {e:#}");
         }
         self.accept_remove_all();
@@ -775,7 +828,7 @@ impl Daemon {
             iface.rx_task.abort();
         }
         // Dropping the data plane detaches XDP from every interface and removes the pins.
-        drop(self.dataplane.take());
+        drop(self.dp.program.take());
         self.operator.finish().await;
         info!("{}", self.lateness);
         info!("stopped: groups resigned, maps cleared, XDP detached");

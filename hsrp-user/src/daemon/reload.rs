@@ -161,7 +161,7 @@ impl Daemon {
             }
         }
         self.tracker = crate::track::Tracker::new(&new.tracks);
-        if let Some(keeper) = &self.fast_path {
+        if let Some(keeper) = &self.dp.fast_path {
             keeper.set_setting(new.fast_path);
         }
         self.config = new;

@@ -24,7 +24,7 @@ use crate::dataplane::nexthop::NexthopMaps;
 use crate::dataplane::MapSet;
 use crate::dataplane::{Dataplane, LoadOptions, DEFAULT_PIN_DIR};
 use crate::fsm::{Advertiser, Event, Group};
-use crate::net::{self, NetWatcher, Netlink, PacketSocket};
+use crate::net::{self, InterfaceInfo, NetWatcher, Netlink, PacketSocket};
 use crate::nexthop_cache::NexthopKeeper;
 use crate::proto::{MacAddr, Version};
 use crate::track::Tracker;
@@ -42,26 +42,7 @@ impl Daemon {
         // is lost.
         let watcher = NetWatcher::new().context("subscribing to netlink events")?;
 
-        let mut infos = Vec::new();
-        for iface in &config.interfaces {
-            let info = netlink
-                .interface_info(&iface.name)
-                .await
-                .with_context(|| format!("interface {}", iface.name))?;
-            // A second hsrpd (or any other XDP user) must be refused before anything is
-            // touched: the loader falls back from native to generic mode on any refusal,
-            // so an occupied interface would end up with two programs in two modes.
-            if let Some(id) = netlink.attached_xdp_program(&iface.name).await? {
-                bail!(
-                    "{}: an XDP program (id {id}) is already attached: is another hsrpd running \
-                     on this interface? Stop it first (a leftover of `hsrpd load` goes with \
-                     `hsrpd unload --iface {}`)",
-                    iface.name,
-                    iface.name
-                );
-            }
-            infos.push(info);
-        }
+        let infos = read_interfaces(&netlink, &config).await?;
 
         let (mut dataplane, mut maps) = load_dataplane(&config)?;
 
@@ -86,21 +67,21 @@ impl Daemon {
             probes: super::tracking::Probes::new(netlink.clone()),
             key_deadline: None,
             operator: super::operator::Operator::new(&config.operator),
+            last_words: Default::default(),
             config,
             start: Instant::now(),
-            dataplane: Some(dataplane),
-            maps,
+            dp: super::DataPlane {
+                program: Some(dataplane),
+                maps,
+                nexthop,
+                fast_path: Some(fast_path),
+            },
             netlink,
             watcher,
             ifaces,
             groups: Default::default(),
             due: Vec::new(),
             lateness: Default::default(),
-            sentinel: None,
-            nexthop,
-            fast_path: Some(fast_path),
-            last_words: Vec::new(),
-            last_words_dirty: true,
             aux: aux.clone(),
             realtime: super::realtime::Realtime {
                 cli: options.realtime,
@@ -210,7 +191,8 @@ impl Daemon {
             Version::V1 => 1,
             Version::V2 => 2,
         };
-        self.maps
+        self.dp
+            .maps
             .add_group(iface.info.ifindex, vmac.0, group, version, vips)?;
         iface.socket.add_unicast_mac(vmac).with_context(|| {
             format!(
@@ -229,7 +211,7 @@ impl Daemon {
     /// Takes a group out of the data plane and the NIC filter.
     pub(super) fn uninstall(&mut self, i: usize, vmac: MacAddr) {
         let iface = &self.ifaces[i];
-        if let Err(e) = self.maps.remove_group(iface.info.ifindex, vmac.0) {
+        if let Err(e) = self.dp.maps.remove_group(iface.info.ifindex, vmac.0) {
             warn!("{e:#}");
         }
         if let Err(e) = iface.socket.remove_unicast_mac(vmac) {
@@ -240,6 +222,31 @@ impl Daemon {
 
 /// The next-hop cache: kept by a [`NexthopKeeper`] when enabled, else left off (a fresh
 /// data plane starts with generation 0, and a bare `hsrpd load` never turns it on).
+/// What the kernel says about each configured interface. A second hsrpd (or any other
+/// XDP user) is refused here, before anything is touched: the loader falls back from
+/// native to generic mode on any refusal, so an occupied interface would end up with two
+/// programs in two modes.
+async fn read_interfaces(netlink: &Netlink, config: &Config) -> Result<Vec<InterfaceInfo>> {
+    let mut infos = Vec::new();
+    for iface in &config.interfaces {
+        let info = netlink
+            .interface_info(&iface.name)
+            .await
+            .with_context(|| format!("interface {}", iface.name))?;
+        if let Some(id) = netlink.attached_xdp_program(&iface.name).await? {
+            bail!(
+                "{}: an XDP program (id {id}) is already attached: is another hsrpd running \
+                 on this interface? Stop it first (a leftover of `hsrpd load` goes with \
+                 `hsrpd unload --iface {}`)",
+                iface.name,
+                iface.name
+            );
+        }
+        infos.push(info);
+    }
+    Ok(infos)
+}
+
 /// The XDP program and its maps, reset, with the control-plane budget set.
 fn load_dataplane(config: &Config) -> Result<(Dataplane, DataplaneMaps)> {
     let pin_dir = Path::new(DEFAULT_PIN_DIR);

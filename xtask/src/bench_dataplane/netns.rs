@@ -1,6 +1,5 @@
 //! Network namespaces for the benchmark, and pinning a measuring thread.
 
-use std::os::fd::AsRawFd;
 use std::process::Command;
 
 use anyhow::{bail, ensure, Context, Result};
@@ -25,19 +24,7 @@ impl Ns {
 
     /// Runs `f` on a thread inside this namespace.
     pub fn enter<T: Send>(&self, f: impl FnOnce() -> Result<T> + Send) -> Result<T> {
-        let path = format!("/run/netns/{}", self.0);
-        std::thread::scope(|s| {
-            s.spawn(move || {
-                let file = std::fs::File::open(&path).with_context(|| path.clone())?;
-                // SAFETY: valid namespace fd; affects this thread only.
-                if unsafe { libc::setns(file.as_raw_fd(), libc::CLONE_NEWNET) } != 0 {
-                    bail!("setns {path}: {}", std::io::Error::last_os_error());
-                }
-                f()
-            })
-            .join()
-            .map_err(|_| anyhow::anyhow!("benchmark thread panicked"))?
-        })
+        hsrp_testkit::netns::in_netns(&self.0, f)?
     }
 }
 
@@ -65,13 +52,7 @@ pub fn ifindex(name: &str) -> Result<u32> {
 
 pub fn if_mac(ns: &Ns, name: &str) -> Result<[u8; 6]> {
     let s = ns.exec(&format!("cat /sys/class/net/{name}/address"))?;
-    let v: Vec<u8> = s
-        .trim()
-        .split(':')
-        .map(|b| u8::from_str_radix(b, 16))
-        .collect::<Result<_, _>>()?;
-    v.try_into()
-        .map_err(|_| anyhow::anyhow!("bad MAC for {name}"))
+    hsrp_testkit::frames::parse_mac(&s).with_context(|| format!("bad MAC for {name}: {s:?}"))
 }
 
 /// Pins the calling thread to `cpu` and makes it SCHED_FIFO, so the other work on this

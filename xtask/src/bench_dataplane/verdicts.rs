@@ -6,7 +6,6 @@ use aya::programs::{TestRun, TestRunOptions};
 use aya::Ebpf;
 use hsrp_ebpf::bench::{RestoreFrame, RESTORE_LEN};
 use hsrp_ebpf::{map_names, FAMILY_V4, FAMILY_V6};
-use std::net::Ipv6Addr;
 
 use super::frames::*;
 use super::netns::{if_mac, ifindex, pin_to_cpu, Ns};
@@ -303,31 +302,6 @@ fn verdict_rows() -> Vec<VerdictRow> {
             &udp(4000, 9, b"payload!"),
         )
     };
-    let mut arp = eth([0xff; 6], HOST_MAC, 0x0806);
-    arp.extend_from_slice(&[0, 1, 8, 0, 6, 4, 0, 1]);
-    arp.extend_from_slice(&HOST_MAC);
-    arp.extend_from_slice(&HOST4.octets());
-    arp.extend_from_slice(&[0; 6]);
-    arp.extend_from_slice(&VIP4.octets());
-    let mut echo = vec![8, 0, 0, 0, 0, 1, 0, 1];
-    echo.extend_from_slice(b"abcdefgh");
-    let c = csum(&echo);
-    echo[2..4].copy_from_slice(&c.to_be_bytes());
-    let t = VIP6.octets();
-    let sn: Ipv6Addr = Ipv6Addr::new(
-        0xff02,
-        0,
-        0,
-        0,
-        0,
-        1,
-        0xff00 | t[13] as u16,
-        u16::from_be_bytes([t[14], t[15]]),
-    );
-    let mut ns = vec![135, 0, 0, 0, 0, 0, 0, 0];
-    ns.extend_from_slice(&t);
-    ns.extend_from_slice(&[1, 1]);
-    ns.extend_from_slice(&HOST_MAC);
     vec![
         plain("pass (not ours)", udp4([2, 9, 9, 9, 9, 9], 64), XDP_PASS),
         plain("drop (vMAC, not Active)", udp4(VMAC_B, 64), XDP_DROP),
@@ -356,25 +330,21 @@ fn verdict_rows() -> Vec<VerdictRow> {
             ..restored("forward IPv6, next-hop cache hit", udp6, XDP_REDIRECT)
         },
         restored("slow path (TTL 1)", udp4(VMAC_A, 1), XDP_PASS),
-        restored("ARP reply", arp, XDP_TX),
+        restored("ARP reply", arp_request(HOST_MAC, HOST4, VIP4), XDP_TX),
         restored(
             "ICMP echo reply",
-            ipv4(VMAC_A, HOST_MAC, HOST4, VIP4, 64, 1, &echo),
-            XDP_TX,
-        ),
-        restored(
-            "NS -> NA",
-            ipv6(
-                [0x33, 0x33, 0xff, t[13], t[14], t[15]],
+            ipv4(
+                VMAC_A,
                 HOST_MAC,
-                HOST6,
-                sn,
-                255,
-                58,
-                &ns,
+                HOST4,
+                VIP4,
+                64,
+                PROTO_ICMP,
+                &icmp4_echo(1, 1, b"abcdefgh"),
             ),
             XDP_TX,
         ),
+        restored("NS -> NA", ns(HOST_MAC, HOST6, VIP6), XDP_TX),
     ]
 }
 
