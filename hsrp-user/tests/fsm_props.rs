@@ -198,6 +198,35 @@ fn running(cfg: GroupConfig) -> (Group, Time) {
 }
 
 #[test]
+fn a_drain_ended_by_a_late_driver_reports_the_wait_it_bounded() {
+    let mut cfg = base_cfg();
+    cfg.preempt = None;
+    let (mut g, _) = running(cfg);
+    while g.state() != State::Active {
+        let d = g.next_deadline().unwrap();
+        g.handle(d, Event::Timer);
+    }
+    let standby = msg(Opcode::Hello, State::Standby, 50, 0, 0, 1, true);
+    let now = Time::from_secs(20);
+    g.handle(
+        now,
+        Event::Received {
+            from: ip(1),
+            msg: standby,
+        },
+    );
+    g.handle(now, Event::HandOver);
+    assert!(g.draining());
+    // The driver comes back 10 s later (default hold 10 s, so the cap of 3 s bounds it).
+    let actions = g.handle(now + Duration::from_secs(10), Event::Timer);
+    let drained = actions.iter().find_map(|a| match a {
+        Action::Drained { to, after } => Some((*to, *after)),
+        _ => None,
+    });
+    assert_eq!(drained, Some((None, hsrp_user::fsm::DRAIN_CAP)));
+}
+
+#[test]
 fn auth_failures_are_counted_never_acted_upon() {
     let (mut g, _) = running(base_cfg());
     let now = Time::from_secs(1);

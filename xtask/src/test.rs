@@ -28,6 +28,7 @@ fn stage(name: &'static str, f: impl FnOnce() -> Result<()>) -> Stage {
 }
 
 pub fn test(extra: &[String]) -> Result<()> {
+    report_free_disk();
     let mut stages = vec![stage("setup (test packages)", crate::setup::setup)];
     if stages[0].result.is_ok() {
         stages.push(stage(
@@ -69,6 +70,38 @@ pub fn test(extra: &[String]) -> Result<()> {
         }));
     }
     summarize(&stages)
+}
+
+/// What a whole run writes (target/ and the fuzz crate's target/, from clean), measured.
+const DISK_NEEDED_GIB: f64 = 6.0;
+
+/// A full disk shows up as linker bus errors and half-written rlibs deep in some stage; a
+/// line up front says what the run needs and what the machine has.
+fn report_free_disk() {
+    let Some(free) = free_disk_gib() else { return };
+    if free < DISK_NEEDED_GIB {
+        say(format!(
+            "warning: {free:.1} GiB free under the workspace, a run from clean writes about \
+             {DISK_NEEDED_GIB} GiB: stages may fail with `No space left on device`"
+        ));
+    } else {
+        say(format!("{free:.1} GiB free under the workspace"));
+    }
+}
+
+fn free_disk_gib() -> Option<f64> {
+    let path = std::ffi::CString::new(
+        crate::util::workspace_root()
+            .into_os_string()
+            .into_encoded_bytes(),
+    )
+    .ok()?;
+    let mut st: libc::statvfs = unsafe { std::mem::zeroed() };
+    // SAFETY: `path` is NUL-terminated and `st` is a valid out-parameter.
+    if unsafe { libc::statvfs(path.as_ptr(), &mut st) } != 0 {
+        return None;
+    }
+    Some(st.f_bavail as f64 * st.f_frsize as f64 / (1u64 << 30) as f64)
 }
 
 /// Arguments after `--` go to the test binaries (e.g. a name filter).

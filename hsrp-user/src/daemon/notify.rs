@@ -164,7 +164,7 @@ async fn run(program: &std::path::Path, timeout: Duration, hook: &Hook) {
         .stdin(Stdio::null())
         .process_group(0)
         .kill_on_drop(true);
-    let mut child = match cmd.spawn() {
+    let mut child = match spawn(&mut cmd).await {
         Ok(c) => c,
         Err(e) => {
             warn!("{what}: cannot run {}: {e}", program.display());
@@ -191,6 +191,23 @@ async fn run(program: &std::path::Path, timeout: Duration, hook: &Hook) {
                 program.display(),
                 timeout.as_secs()
             );
+        }
+    }
+}
+
+/// Spawns, trying again a few times on ETXTBSY: a program just written (a deploy replacing
+/// the script, or any file whose write descriptor a concurrently forked process still
+/// holds until its exec) cannot be executed for a moment.
+async fn spawn(cmd: &mut tokio::process::Command) -> std::io::Result<tokio::process::Child> {
+    const TRIES: u32 = 5;
+    let mut tries = 1;
+    loop {
+        match cmd.spawn() {
+            Err(e) if e.raw_os_error() == Some(libc::ETXTBSY) && tries < TRIES => {
+                tries += 1;
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+            r => return r,
         }
     }
 }
@@ -308,10 +325,18 @@ mod tests {
             .parse()
             .unwrap();
         // The background child went with its group (reaped by init: gone or a zombie).
-        let alive = std::fs::read_to_string(format!("/proc/{child}/stat"))
-            .map(|s| !s.contains(") Z "))
-            .unwrap_or(false);
-        assert!(!alive, "child {child} of the hung program survived");
+        // SIGKILL is delivered when the child next runs: on a loaded machine that can take
+        // a while, so it gets 5 s (its own sleep is 60 s).
+        let alive = || {
+            std::fs::read_to_string(format!("/proc/{child}/stat"))
+                .map(|s| !s.contains(") Z "))
+                .unwrap_or(false)
+        };
+        let deadline = std::time::Instant::now() + Duration::from_secs(5);
+        while alive() && std::time::Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        assert!(!alive(), "child {child} of the hung program survived");
         let _ = std::fs::remove_dir_all(dir);
     }
 }

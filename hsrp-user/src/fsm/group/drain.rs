@@ -79,9 +79,11 @@ impl Group {
             return;
         };
         self.set_data_plane(false, out);
+        // With no successor heard, the time waited is the bound, not how late the driver
+        // came to end it (a late wake-up is not a longer wait for a takeover).
         let (to, at) = match d.heard {
             Some((ip, at)) => (Some(ip), at),
-            None => (None, now),
+            None => (None, d.until.min(now)),
         };
         out.push(Action::Drained {
             to,
