@@ -13,6 +13,7 @@ pub mod lab_traffic;
 pub mod probe;
 pub mod rogue;
 pub mod soak;
+pub mod stall_probe;
 pub mod xdp;
 
 use std::path::{Path, PathBuf};

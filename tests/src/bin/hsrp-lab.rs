@@ -632,6 +632,7 @@ fn bfd_bench(args: &[String]) -> Result<()> {
         say(format!(
             "{what}: watching the sessions for {minutes} min (load {load_before})"
         ));
+        let probe = hsrp_tests::stall_probe::StallProbe::start(Duration::from_millis(10));
         let end = Instant::now() + Duration::from_secs(60 * minutes);
         let mut min_up = links;
         while Instant::now() < end {
@@ -658,6 +659,8 @@ fn bfd_bench(args: &[String]) -> Result<()> {
         let restarts = delta(|t| t.sessions_started);
         let hsrp_changes = delta(|t| t.state_changes);
         let load_after = load_average();
+        let machine = probe.stop();
+        say(format!("{what}: {}", machine.summary()));
         for i in [1, 2] {
             if downs[i - 1] > 0 || hsrp_changes[i - 1] > 0 {
                 explain_flaps(lab, i, log_lines[i - 1]);
@@ -681,6 +684,7 @@ fn bfd_bench(args: &[String]) -> Result<()> {
             "hsrp_state_changes": hsrp_changes, "sessions_restarted": restarts,
             "detection_expiries": expiries, "fewest_up": min_up,
             "load_before": load_before, "load_after": load_after,
+            "machine": machine.to_json(),
         }))
     };
     let mut stability = vec![watch(&lab, "as is")?];
