@@ -456,6 +456,9 @@ pub fn run(duration: Duration, seed: u64) -> Result<SoakReport> {
     for i in [1, 2] {
         lab.start_hsrpd(i, &soak_config(i, None))?;
     }
+    if std::env::var_os("HSRPT_KEEP_LOGS").is_some() {
+        eprintln!("soak: the daemons' logs stay in {}", lab.dir.display());
+    }
     let rogue = Rogue::join(&lab)?;
     let converged = lab::wait_for(CONVERGE, || {
         hsrpd_state(&lab, 1) == Some(State::Active) && hsrpd_state(&lab, 2) == Some(State::Standby)
