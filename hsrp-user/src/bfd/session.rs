@@ -9,7 +9,7 @@ use std::num::NonZeroU32;
 use std::time::Duration;
 
 use super::config::{ConfigError, SessionConfig};
-use super::jitter::jittered;
+use super::jitter::next_transmit;
 use crate::fsm::{JitterSource, Time};
 use crate::wire::bfd::{Diag, Repr, State};
 
@@ -383,7 +383,7 @@ impl Session {
         self.emit(self.polling, false, out);
         self.next_tx = self
             .tx_interval()
-            .map(|iv| now + jittered(iv, self.config.detect_mult, self.jitter.next_u32()));
+            .map(|iv| next_transmit(now, iv, self.config.detect_mult, self.jitter.next_u32()));
     }
 
     fn emit(&mut self, poll: bool, final_: bool, out: &mut Vec<Action>) {
