@@ -17,19 +17,25 @@ fn elected_pair() -> (Lab, Capture) {
     hsrp_tests::lab::elected_pair(TIMERS).unwrap()
 }
 
-/// Router `i`'s sentinel: the one child of its daemon, running `hsrpd sentinel`.
-fn sentinel_of(lab: &Lab, i: usize) -> i32 {
+/// The children of router `i`'s daemon that run `hsrpd sentinel` (a zombie has no
+/// command line, so a dead one is not among them).
+fn sentinels_of(lab: &Lab, i: usize) -> Vec<i32> {
     let daemon = lab.daemon(i).expect("daemon running").pid();
-    let kids = hsrp_tests::children(daemon);
-    let sentinels: Vec<i32> = kids
-        .iter()
-        .copied()
+    hsrp_tests::children(daemon)
+        .into_iter()
         .filter(|p| {
             let cmd = fs::read(format!("/proc/{p}/cmdline")).unwrap_or_default();
             let args: Vec<&[u8]> = cmd.split(|b| *b == 0).collect();
             args.len() >= 2 && args[1] == b"sentinel"
         })
-        .collect();
+        .collect()
+}
+
+/// Router `i`'s sentinel: the one child of its daemon, running `hsrpd sentinel`.
+fn sentinel_of(lab: &Lab, i: usize) -> i32 {
+    let daemon = lab.daemon(i).expect("daemon running").pid();
+    let kids = hsrp_tests::children(daemon);
+    let sentinels = sentinels_of(lab, i);
     assert_eq!(
         sentinels.len(),
         1,
@@ -51,6 +57,38 @@ fn fd_targets(pid: i32) -> Vec<String> {
         }
     }
     out
+}
+
+/// Sentinel `sentinel` of r1 holds no BPF object and no socket, only its pipe, /dev/null
+/// and what the daemon inherited itself.
+fn assert_holds_no_data_plane_fd(lab: &Lab, sentinel: i32) {
+    let fds = fd_targets(sentinel);
+    // stdin (the pipe), stdout (/dev/null), stderr (the log): nothing else, in particular
+    // no BPF program, map or link and no socket.
+    assert!(
+        !fds.iter()
+            .any(|f| f.contains("bpf") || f.contains("socket:")),
+        "sentinel {sentinel} holds {fds:#?}"
+    );
+    assert!(
+        fds[0].starts_with("0 -> pipe:"),
+        "stdin is the pipe: {fds:#?}"
+    );
+    assert_eq!(fds[1], "1 -> /dev/null", "{fds:#?}");
+    // Anything else was inherited from whoever started the daemon (the test harness leaks
+    // a jobserver pipe): the daemon holds it too, under the same number.
+    let daemon_fds = fd_targets(lab.daemon(1).unwrap().pid());
+    for f in &fds[2..] {
+        assert!(
+            daemon_fds.contains(f),
+            "sentinel fd {f} is not an inherited one: {fds:#?} / daemon {daemon_fds:#?}"
+        );
+    }
+    // The daemon itself does hold the data plane (the check above is not vacuous).
+    assert!(
+        daemon_fds.iter().any(|f| f.contains("bpf")),
+        "{daemon_fds:#?}"
+    );
 }
 
 /// Gone, or a zombie nobody reaped yet: either way it no longer runs.
@@ -87,33 +125,7 @@ fn lan_mac(lab: &Lab, i: usize) -> String {
 fn sentinel_holds_no_data_plane_fd_and_is_silent_while_the_daemon_lives() {
     let (lab, cap) = elected_pair();
     let sentinel = sentinel_of(&lab, 1);
-    let fds = fd_targets(sentinel);
-    // stdin (the pipe), stdout (/dev/null), stderr (the log): nothing else, in particular
-    // no BPF program, map or link and no socket.
-    assert!(
-        !fds.iter()
-            .any(|f| f.contains("bpf") || f.contains("socket:")),
-        "sentinel {sentinel} holds {fds:#?}"
-    );
-    assert!(
-        fds[0].starts_with("0 -> pipe:"),
-        "stdin is the pipe: {fds:#?}"
-    );
-    assert_eq!(fds[1], "1 -> /dev/null", "{fds:#?}");
-    // Anything else was inherited from whoever started the daemon (the test harness leaks
-    // a jobserver pipe): the daemon holds it too, under the same number.
-    let daemon_fds = fd_targets(lab.daemon(1).unwrap().pid());
-    for f in &fds[2..] {
-        assert!(
-            daemon_fds.contains(f),
-            "sentinel fd {f} is not an inherited one: {fds:#?} / daemon {daemon_fds:#?}"
-        );
-    }
-    // The daemon itself does hold the data plane (the check above is not vacuous).
-    assert!(
-        daemon_fds.iter().any(|f| f.contains("bpf")),
-        "{daemon_fds:#?}"
-    );
+    assert_holds_no_data_plane_fd(&lab, sentinel);
 
     // One second of steady state: r1 sends hellos only (no Resign, nothing else from it).
     let from = epoch_now();
@@ -255,6 +267,53 @@ fn sigkill_of_the_active_sentinel_resigns_and_the_standby_takes_over_at_once() {
     // daemon's descriptors: no timer, only scheduling slack.
     assert!(after_ms <= 50.0, "Resign {after_ms:.2} ms after the kill");
     assert!((0.5..=50.0).contains(&gap_ms), "repeat gap {gap_ms:.2} ms");
+}
+
+#[test]
+fn a_lost_sentinel_is_replaced_and_the_replacement_resigns_for_the_active() {
+    let (mut lab, _cap) = elected_pair();
+    std::thread::sleep(Duration::from_millis(300));
+    let first = sentinel_of(&lab, 1);
+    // SAFETY: kill(2) on the sentinel of this test's own daemon.
+    unsafe { libc::kill(first, libc::SIGKILL) };
+    // The daemon looks every second and spawns a new one a second after it found the old
+    // one gone: 2 s, bounded at 10 s for a loaded machine.
+    let mut second = None;
+    wait_for(Duration::from_secs(10), || {
+        let s = sentinels_of(&lab, 1);
+        second = (s.len() == 1 && s[0] != first).then(|| s[0]);
+        second.is_some()
+    });
+    let second = second.unwrap_or_else(|| panic!("no new sentinel:\n{}", lab.log(1)));
+    assert_holds_no_data_plane_fd(&lab, second);
+    let log1 = lab.log(1);
+    assert!(log1.contains(&format!("(was {first})")), "{log1}");
+
+    // The new sentinel has the last words: a SIGKILL of the daemon, and r2 takes over on
+    // its Resign, not on its hold timer.
+    lab.signal(1, libc::SIGKILL).unwrap();
+    wait_for(Duration::from_secs(2), || {
+        group_state(&lab, 2) == Some(State::Active)
+    })
+    .unwrap_or_else(|| panic!("r2 never became Active:\n{}", lab.log(2)));
+    lab.stop_hsrpd(1, libc::SIGKILL, Duration::from_secs(2))
+        .unwrap();
+    let r1 = lab.router(1).lan_ip;
+    let log2 = lab.log(2);
+    assert!(
+        log2.contains(&format!(
+            "lan0 grp 1: Standby -> Active: Active {r1} resigned"
+        )),
+        "{log2}"
+    );
+    assert!(
+        lab.log(1)
+            .contains("hsrpd died: sent Resign for lan0 grp 1"),
+        "{}",
+        lab.log(1)
+    );
+    wait_for(Duration::from_secs(2), || process_ended(second))
+        .unwrap_or_else(|| panic!("sentinel {second} still runs"));
 }
 
 #[test]

@@ -49,6 +49,13 @@ impl Daemon {
 
     /// Writes the last words to the sentinel if they changed since the last write.
     pub(super) fn sync_last_words(&mut self) {
+        if let Some(s) = self.last_words.sentinel.as_mut() {
+            if s.keep_running() {
+                // A new sentinel knows nothing yet: the whole set, now.
+                self.last_words.said.clear();
+                self.last_words.dirty = true;
+            }
+        }
         if !self.last_words.dirty || self.last_words.sentinel.is_none() {
             return;
         }

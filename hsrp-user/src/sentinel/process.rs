@@ -18,6 +18,13 @@ use super::message::{encode_cleanup, encode_frames, message, LastWord, TAG_DISAR
 const WRITE_LIMIT: Duration = Duration::from_millis(50);
 /// Longest a clean stop waits for the sentinel to exit.
 const EXIT_LIMIT: Duration = Duration::from_millis(500);
+/// How long after a sentinel was lost a new one is spawned, and how often the daemon
+/// checks that its sentinel still runs.
+pub const RESPAWN_AFTER: Duration = Duration::from_secs(1);
+/// The pipe's capacity: a thousand groups' last words are about 100 KB, more than a pipe's
+/// default 64 KiB, so without it a sentinel not scheduled for [`WRITE_LIMIT`] on a loaded
+/// host would be given up. 1 MiB is the kernel's default `fs.pipe-max-size`.
+const PIPE_SIZE: i32 = 1 << 20;
 /// The sentinel lives until its input ends: a Ctrl-C to the terminal's process group or a
 /// SIGTERM/SIGHUP meant for the daemon must not take it away first.
 pub(super) fn ignore_stop_signals() {
@@ -37,11 +44,17 @@ pub struct Sentinel {
     written: Option<Vec<LastWord>>,
     /// The last netlink cleanup set written.
     cleanup: Option<Vec<Vec<u8>>>,
+    /// When the sentinel was found lost (a write failed, or it exited), if it was.
+    lost_at: Option<Instant>,
+    /// When the daemon last checked that the process still runs.
+    checked_at: Instant,
 }
 
 impl Sentinel {
     /// Spawns `<current executable> sentinel`. Call before anything the sentinel must not
-    /// inherit is opened (Rust opens descriptors close-on-exec, this is belt and braces).
+    /// inherit is opened where possible; a replacement (`keep_running`) is spawned later and
+    /// relies on every descriptor of the daemon being close-on-exec (Rust's, tokio's, the
+    /// kernel's BPF objects, and `net`'s sockets, all opened with CLOEXEC).
     pub fn spawn() -> Result<Sentinel> {
         let exe = std::env::current_exe().context("locating the hsrpd executable")?;
         let mut cmd = Command::new(&exe);
@@ -70,6 +83,12 @@ impl Sentinel {
                 if flags >= 0 {
                     libc::fcntl(fd, libc::F_SETFL, flags | libc::O_NONBLOCK);
                 }
+                if libc::fcntl(fd, libc::F_SETPIPE_SZ, PIPE_SIZE) < 0 {
+                    debug!(
+                        "sentinel pipe: keeping the default size: {}",
+                        io::Error::last_os_error()
+                    );
+                }
             }
         }
         debug!("sentinel running as pid {}", child.id());
@@ -78,7 +97,67 @@ impl Sentinel {
             stdin,
             written: None,
             cleanup: None,
+            lost_at: None,
+            checked_at: Instant::now(),
         })
+    }
+
+    /// Keeps a sentinel running: at most every [`RESPAWN_AFTER`] checks that the process
+    /// lives, and [`RESPAWN_AFTER`] after it was lost spawns a new one, armed with the
+    /// cleanup set the old one had. Returns true when a new sentinel was spawned: its last
+    /// words are then to be written again in full.
+    pub fn keep_running(&mut self) -> bool {
+        let now = Instant::now();
+        if self.lost_at.is_none() && now.duration_since(self.checked_at) >= RESPAWN_AFTER {
+            self.checked_at = now;
+            if let Ok(Some(status)) = self.child.try_wait() {
+                warn!(
+                    "sentinel (pid {}) exited ({status}); a new one in {} s",
+                    self.child.id(),
+                    RESPAWN_AFTER.as_secs()
+                );
+                drop(self.stdin.take());
+                self.lost_at = Some(now);
+            }
+        }
+        match self.lost_at {
+            Some(at) if now.duration_since(at) >= RESPAWN_AFTER => {}
+            _ => return false,
+        }
+        match Sentinel::spawn() {
+            Ok(mut new) => {
+                if let Some(cleanup) = self.cleanup.take() {
+                    new.arm_cleanup(cleanup);
+                }
+                let old = std::mem::replace(self, new);
+                warn!(
+                    "sentinel replaced: pid {} (was {})",
+                    self.child.id(),
+                    old.child.id()
+                );
+                old.reap();
+                true
+            }
+            Err(e) => {
+                warn!("{e:#}; trying again in {} s", RESPAWN_AFTER.as_secs());
+                self.lost_at = Some(now);
+                false
+            }
+        }
+    }
+
+    /// Waits for a lost sentinel (already killed or exited) off the loop's thread.
+    fn reap(mut self) {
+        drop(self.stdin.take());
+        let _ = self.child.kill();
+        let spawned = std::thread::Builder::new()
+            .name("sentinel-reap".into())
+            .spawn(move || {
+                let _ = self.child.wait();
+            });
+        if let Err(e) = spawned {
+            debug!("reaping the old sentinel: {e}");
+        }
     }
 
     pub fn pid(&self) -> u32 {
@@ -140,12 +219,15 @@ impl Sentinel {
             Ok(()) => true,
             Err(e) => {
                 warn!(
-                    "sentinel (pid {}): {e:#}; no last words if hsrpd dies",
-                    self.child.id()
+                    "sentinel (pid {}): {e:#}; no last words if hsrpd dies until a new \
+                     sentinel runs ({} s)",
+                    self.child.id(),
+                    RESPAWN_AFTER.as_secs()
                 );
                 drop(self.stdin.take());
                 let _ = self.child.kill();
                 let _ = self.child.try_wait();
+                self.lost_at = Some(Instant::now());
                 false
             }
         }
