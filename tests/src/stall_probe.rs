@@ -129,6 +129,7 @@ impl StallReport {
                 .collect::<Vec<_>>(),
             "largest_late_ms": self.largest_late_ms,
             "steal_s": self.steal_s,
+            "summary": self.summary(),
         })
     }
 }

@@ -91,6 +91,28 @@ fn assert_holds_no_data_plane_fd(lab: &Lab, sentinel: i32) {
     );
 }
 
+/// After r1's daemon was SIGKILLed: reaps it, and checks that r2 became Active on r1's
+/// Resign and that `sentinel` sent it and ended.
+fn r2_took_over_on_the_sentinels_resign(lab: &mut Lab, sentinel: i32) {
+    lab.stop_hsrpd(1, libc::SIGKILL, Duration::from_secs(2))
+        .unwrap();
+    let r1 = lab.router(1).lan_ip;
+    let log2 = lab.log(2);
+    assert!(
+        log2.contains(&format!(
+            "lan0 grp 1: Standby -> Active: Active {r1} resigned"
+        )),
+        "{log2}"
+    );
+    wait_for(Duration::from_secs(2), || process_ended(sentinel))
+        .unwrap_or_else(|| panic!("sentinel {sentinel} still runs"));
+    let log1 = lab.log(1);
+    assert!(
+        log1.contains("hsrpd died: sent Resign for lan0 grp 1"),
+        "{log1}"
+    );
+}
+
 /// Gone, or a zombie nobody reaped yet: either way it no longer runs.
 fn process_ended(pid: i32) -> bool {
     match fs::read_to_string(format!("/proc/{pid}/stat")) {
@@ -199,23 +221,8 @@ fn sigkill_of_the_active_sentinel_resigns_and_the_standby_takes_over_at_once() {
         }
         std::thread::sleep(Duration::from_millis(2));
     }
-    lab.stop_hsrpd(1, libc::SIGKILL, Duration::from_secs(2))
-        .unwrap();
+    r2_took_over_on_the_sentinels_resign(&mut lab, sentinel);
     let r1 = lab.router(1).lan_ip;
-    let log2 = lab.log(2);
-    assert!(
-        log2.contains(&format!(
-            "lan0 grp 1: Standby -> Active: Active {r1} resigned"
-        )),
-        "{log2}"
-    );
-    wait_for(Duration::from_secs(2), || process_ended(sentinel))
-        .unwrap_or_else(|| panic!("sentinel {sentinel} still runs"));
-    let log1 = lab.log(1);
-    assert!(
-        log1.contains("hsrpd died: sent Resign for lan0 grp 1"),
-        "{log1}"
-    );
 
     let pcap = cap.stop().unwrap();
     let rs = resigns(&pcap, r1);
@@ -296,24 +303,7 @@ fn a_lost_sentinel_is_replaced_and_the_replacement_resigns_for_the_active() {
         group_state(&lab, 2) == Some(State::Active)
     })
     .unwrap_or_else(|| panic!("r2 never became Active:\n{}", lab.log(2)));
-    lab.stop_hsrpd(1, libc::SIGKILL, Duration::from_secs(2))
-        .unwrap();
-    let r1 = lab.router(1).lan_ip;
-    let log2 = lab.log(2);
-    assert!(
-        log2.contains(&format!(
-            "lan0 grp 1: Standby -> Active: Active {r1} resigned"
-        )),
-        "{log2}"
-    );
-    assert!(
-        lab.log(1)
-            .contains("hsrpd died: sent Resign for lan0 grp 1"),
-        "{}",
-        lab.log(1)
-    );
-    wait_for(Duration::from_secs(2), || process_ended(second))
-        .unwrap_or_else(|| panic!("sentinel {second} still runs"));
+    r2_took_over_on_the_sentinels_resign(&mut lab, second);
 }
 
 #[test]

@@ -106,28 +106,13 @@ fn print_summary(v: &Value) {
             s["load_before"].as_str().unwrap_or("?"),
             s["load_after"].as_str().unwrap_or("?"),
         );
-        let m = &s["machine"];
-        let stalls: Vec<String> = m["stalls"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .take(10)
-            .map(|x| {
-                format!(
-                    "{} +{:.1} ms",
-                    x["at_utc"].as_str().unwrap_or("?"),
-                    x["late_ms"].as_f64().unwrap_or(f64::NAN)
-                )
-            })
-            .collect();
+        // Formatted once, by `StallReport::summary` in hsrp-lab.
         println!(
-            "  {:<18} machine (a real-time thread that only sleeps: late means the CPU was not \
-             there): {} wake-ups over 10 ms late {}; largest {:.1} ms; steal {} s",
+            "  {:<18} {}",
             "",
-            m["stalls"].as_array().map_or(0, Vec::len),
-            stalls.join(", "),
-            m["largest_late_ms"].as_f64().unwrap_or(f64::NAN),
-            m["steal_s"],
+            s["machine"]["summary"]
+                .as_str()
+                .unwrap_or("machine probe: not reported")
         );
     }
 }
