@@ -3,7 +3,7 @@
 //! admin and configuration events never panics; every packet it sends is valid and parses
 //! back; P and F are never set together; outside Up it never advertises a TX below 1 s;
 //! and a detection expiry never comes earlier than the detection time after the last
-//! packet received.
+//! packet received (driver stalls only ever defer it).
 
 use std::num::NonZeroU32;
 use std::time::Duration;
@@ -28,6 +28,8 @@ enum Input {
     AdminDown,
     AdminUp,
     Reconfigure(u32, u32, u8),
+    /// The driver was stalled for this many µs before now.
+    Stalled(u32),
 }
 
 fn input() -> impl Strategy<Value = Input> {
@@ -57,6 +59,7 @@ fn input() -> impl Strategy<Value = Input> {
         Just(Input::AdminDown),
         Just(Input::AdminUp),
         (0u32..100_000, 0u32..100_000, 0u8..5).prop_map(|(a, b, c)| Input::Reconfigure(a, b, c)),
+        (0u32..60_000).prop_map(Input::Stalled),
     ]
 }
 
@@ -122,6 +125,11 @@ proptest! {
                     required_min_rx: Duration::from_micros(rx.into()),
                     detect_mult: m,
                 }),
+                Input::Stalled(us) => Event::Stalled {
+                    since: Time::from_duration(
+                        now.as_duration().saturating_sub(Duration::from_micros(us.into())),
+                    ),
+                },
             };
             let is_timer = event == Event::Timer;
             let rx_before = s.counters().rx;

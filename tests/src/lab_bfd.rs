@@ -59,7 +59,7 @@ pub fn bfd_bench_config(i: usize, links: usize, bfd: Option<Bfd>, hello: u32, ho
 }
 
 /// What router `i`'s BFD sessions report: how many are Up both ways, and the daemon's
-/// totals of Up→Down transitions and detection-time expiries since it started (ended
+/// totals of Up→Down transitions, detection-time expiries and deferrals since it started (ended
 /// sessions included, so a flap that ended and restarted a session still counts); and the
 /// sum of its groups' HSRP state changes.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -69,6 +69,8 @@ pub struct BfdTally {
     pub sessions_started: u64,
     pub down_transitions: u64,
     pub detection_expiries: u64,
+    /// Detection times deferred because the daemon itself had been stalled.
+    pub detections_deferred: u64,
     pub state_changes: u64,
 }
 
@@ -84,6 +86,7 @@ pub fn bfd_tally(lab: &Lab, i: usize) -> Result<BfdTally> {
         sessions_started: s.bfd_totals.sessions_started,
         down_transitions: s.bfd_totals.down_transitions,
         detection_expiries: s.bfd_totals.detection_expiries,
+        detections_deferred: s.bfd_totals.detections_deferred,
         state_changes: s.groups.iter().map(|g| g.state_changes).sum(),
     })
 }

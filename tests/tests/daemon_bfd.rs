@@ -417,3 +417,60 @@ fn late_standby_reads_waiting_packets_before_judging_silence() {
         before.groups[0].state_changes
     );
 }
+
+/// Both daemons stopped at once for longer than the detection time (what a hypervisor
+/// taking every vCPU, or a CPU hog starving both, does to a lab on one host): neither may
+/// take the other's silence during its own stall for a failure. The detection times that
+/// ran out in the stall wait one more of the peer's intervals, in which the overdue packets
+/// arrive; the deferrals are counted.
+#[test]
+fn a_stall_of_both_daemons_is_not_taken_for_silence() {
+    let (lab, _cap) = peered_pair_with(|prio| {
+        format!(
+            "{} bfd interval 20 min_rx 20 multiplier 3\n",
+            router_config(2, &[(1, VIP, prio, true)], "timers 1 3")
+        )
+    });
+    let before = [status(&lab, 1), status(&lab, 2)];
+    for round in 0..5 {
+        for i in [1, 2] {
+            lab.signal(i, libc::SIGSTOP).unwrap();
+        }
+        // 200 ms: over three 60 ms detection times, under the 3 s HSRP hold time.
+        std::thread::sleep(Duration::from_millis(200));
+        for i in [1, 2] {
+            lab.signal(i, libc::SIGCONT).unwrap();
+        }
+        // Long enough for both to catch up, and for a false Down to show.
+        std::thread::sleep(Duration::from_millis(400));
+        for i in [1, 2] {
+            let now = status(&lab, i);
+            let b = &before[i - 1];
+            assert_eq!(
+                now.bfd_totals.down_transitions,
+                b.bfd_totals.down_transitions,
+                "round {round}: r{i} took a stall for the peer's silence:\n{}",
+                lab.log(i)
+            );
+        }
+    }
+    let deferred: u64 = [1, 2]
+        .map(|i| {
+            status(&lab, i).bfd_totals.detections_deferred
+                - before[i - 1].bfd_totals.detections_deferred
+        })
+        .iter()
+        .sum();
+    // Which daemon finds its detection time run out with nothing to read depends on which
+    // runs first after SIGCONT (the other may find the first one's packet waiting); without
+    // the deferral that one goes Down in the first round.
+    assert!(deferred >= 1, "no deferral in 5 rounds");
+    assert_eq!(group_state(&lab, 1), Some(State::Active));
+    assert_eq!(group_state(&lab, 2), Some(State::Standby));
+    for i in [1, 2] {
+        assert_eq!(
+            status(&lab, i).groups[0].state_changes,
+            before[i - 1].groups[0].state_changes
+        );
+    }
+}

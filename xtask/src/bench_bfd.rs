@@ -92,14 +92,16 @@ fn print_summary(v: &Value) {
     println!("\nstability (Up->Down transitions while every peer lives):");
     for s in v["stability"].as_array().into_iter().flatten() {
         println!(
-            "  {:<18} {} min: r1 {}, r2 {} (detection expiries {}, {}; HSRP state changes {}, \
-             {}); fewest Up at once {}; load {} -> {}",
+            "  {:<18} {} min: r1 {}, r2 {} (detection expiries {}, {}; deferred after a \
+             stall {}, {}; HSRP state changes {}, {}); fewest Up at once {}; load {} -> {}",
             s["what"].as_str().unwrap_or("?"),
             s["minutes"],
             s["down_transitions"][0],
             s["down_transitions"][1],
             s["detection_expiries"][0],
             s["detection_expiries"][1],
+            s["detections_deferred"][0],
+            s["detections_deferred"][1],
             s["hsrp_state_changes"][0],
             s["hsrp_state_changes"][1],
             s["fewest_up"],

@@ -34,6 +34,9 @@ pub enum Event {
     AdminUp,
     /// New intervals or multiplier; while Up they go through a Poll Sequence (§6.8.3).
     Reconfigure(SessionConfig),
+    /// The driver could not run from `since` until now: it woke this late for a deadline
+    /// (a busy host, a hypervisor that took the CPU). See `Session::on_stall`.
+    Stalled { since: Time },
 }
 
 /// What the driver must do, in order.
@@ -60,6 +63,9 @@ pub struct Counters {
     pub down_transitions: u64,
     /// Detection time expired while Init or Up.
     pub detection_expiries: u64,
+    /// Detection times that ran out while or just after the driver was stalled, given one
+    /// more of the peer's intervals (see `Session::on_stall`).
+    pub detections_deferred: u64,
 }
 
 /// A snapshot of one session, for status output.
@@ -107,6 +113,8 @@ pub struct Session {
     polling: bool,
     next_tx: Option<Time>,
     detect_at: Option<Time>,
+    /// When the driver last resumed from a stall long enough to matter (`on_stall`).
+    resumed_at: Option<Time>,
     jitter: Box<dyn JitterSource>,
     counters: Counters,
 }
@@ -140,6 +148,7 @@ impl Session {
             polling: false,
             next_tx: Some(Time::ZERO),
             detect_at: None,
+            resumed_at: None,
             jitter,
             counters: Counters::default(),
         })
@@ -186,6 +195,11 @@ impl Session {
         self.rx_in_force.max(self.remote_min_tx) * u32::from(self.remote_detect_mult)
     }
 
+    /// The interval at which the peer's packets are due: the detection time's unit.
+    fn peer_interval(&self) -> Duration {
+        self.rx_in_force.max(self.remote_min_tx)
+    }
+
     /// The periodic transmit interval before jitter (§6.8.7), or None when periodic
     /// transmission is off: the peer asked for none (Required Min RX 0) or runs Demand mode.
     pub fn tx_interval(&self) -> Option<Duration> {
@@ -219,6 +233,7 @@ impl Session {
         match event {
             Event::Received(r) => self.on_packet(now, r, &mut out),
             Event::Timer => self.on_timer(now, &mut out),
+            Event::Stalled { since } => self.on_stall(since, now),
             Event::AdminDown => {
                 if self.state != State::AdminDown {
                     self.detect_at = None;
@@ -245,7 +260,31 @@ impl Session {
         out
     }
 
+    /// A stall of the driver of half the peer's interval or more is remembered: a detection
+    /// time that runs out during it or within one of the peer's intervals after it is
+    /// deferred to that interval's end (once), instead of ending the session.
+    ///
+    /// Why: §6.8.4 counts a Detection Time without a packet received, but while the driver
+    /// was not running it received nothing whatever the peer did. A peer on the same host
+    /// (a hypervisor stalling every vCPU, a CPU hog starving both daemons) was stopped just
+    /// as long and needs a moment after the stall to send its overdue packet; packets from a
+    /// live peer elsewhere already wait in the socket and are read before the detection
+    /// time is judged. The price: a peer that really died is declared Down at most one of
+    /// its intervals later, and only when the driver itself was stalled.
+    fn on_stall(&mut self, since: Time, now: Time) {
+        let iv = self.peer_interval();
+        if !iv.is_zero() && now.saturating_since(since) * 2 >= iv {
+            self.resumed_at = Some(now);
+        }
+    }
+
     fn on_timer(&mut self, now: Time, out: &mut Vec<Action>) {
+        let grace_end = self.resumed_at.map(|r| r + self.peer_interval());
+        if self.detect_at.is_some_and(|t| t <= now) && grace_end.is_some_and(|g| now < g) {
+            self.detect_at = grace_end;
+            self.counters.detections_deferred += 1;
+            return;
+        }
         if self.detect_at.is_some_and(|t| t <= now) {
             self.detect_at = None;
             // §6.8.1: bfd.RemoteDiscr is cleared after a Detection Time of silence; the
@@ -572,6 +611,65 @@ mod tests {
         assert_eq!(down[0].diag, Diag::ControlDetectionExpired);
         assert_eq!(down[0].your_discriminator, 0);
         assert_eq!(down[0].desired_min_tx, 1_000_000);
+    }
+
+    /// An Up session that heard the peer at 100 ms, a driver stalled from `from` to `to`
+    /// ms, and the timer it then runs: the session and the timer's actions.
+    fn heard_at_100_then_stalled(from: u64, to: u64) -> (Session, Vec<Action>) {
+        let mut s = up();
+        s.handle(Time::from_millis(100), Event::Received(peer(State::Up, ME)));
+        let since = Time::from_millis(from);
+        s.handle(Time::from_millis(to), Event::Stalled { since });
+        let acts = s.handle(Time::from_millis(to), Event::Timer);
+        (s, acts)
+    }
+
+    #[test]
+    fn a_detection_time_run_out_in_a_stall_waits_one_peer_interval() {
+        // Detection at 160 (2 x 30 ms); the driver was stalled from 150 to 175.
+        let (mut s, acts) = heard_at_100_then_stalled(150, 175);
+        assert!(!acts.iter().any(|a| matches!(a, Action::StateChange { .. })));
+        assert_eq!(s.counters().detections_deferred, 1);
+        // One of the peer's 30 ms intervals after the stall.
+        assert_eq!(s.detection_deadline(), Some(Time::from_millis(205)));
+        // The peer's overdue packet arrives: the session stays Up, detection from there.
+        s.handle(Time::from_millis(177), Event::Received(peer(State::Up, ME)));
+        assert_eq!(s.detection_deadline(), Some(Time::from_millis(237)));
+        assert_eq!(s.state(), State::Up);
+    }
+
+    #[test]
+    fn a_deferred_detection_ends_the_session_if_the_peer_stays_silent() {
+        let (mut s, _) = heard_at_100_then_stalled(150, 175);
+        let acts = s.handle(Time::from_millis(205), Event::Timer);
+        assert!(acts.contains(&Action::StateChange {
+            from: State::Up,
+            to: State::Down,
+            diag: Diag::ControlDetectionExpired
+        }));
+        assert_eq!(s.counters().detections_deferred, 1);
+        assert_eq!(s.counters().detection_expiries, 1);
+    }
+
+    #[test]
+    fn short_or_old_stalls_do_not_defer_detection() {
+        // 14 ms late: under half of the peer's 30 ms interval, scheduling noise.
+        let (s, acts) = heard_at_100_then_stalled(150, 164);
+        assert!(acts.iter().any(|a| matches!(a, Action::StateChange { .. })));
+        assert_eq!(s.counters().detections_deferred, 0);
+
+        // A long stall more than one interval before the detection time ran out.
+        let mut s = up();
+        s.handle(
+            Time::from_millis(40),
+            Event::Stalled {
+                since: Time::from_millis(10),
+            },
+        );
+        s.handle(Time::from_millis(100), Event::Received(peer(State::Up, ME)));
+        let acts = s.handle(Time::from_millis(160), Event::Timer);
+        assert!(acts.iter().any(|a| matches!(a, Action::StateChange { .. })));
+        assert_eq!(s.counters().detections_deferred, 0);
     }
 
     #[test]

@@ -138,13 +138,14 @@ fn bfd_detail(out: &mut String, snap: &Snapshot) {
         );
         let _ = writeln!(
             out,
-            "  {} sent, {} received, {} up / {} down, {} detection expiries, \
-             {} with a wrong discriminator",
+            "  {} sent, {} received, {} up / {} down, {} detection expiries \
+             ({} deferred after a stall), {} with a wrong discriminator",
             b.packets_sent,
             b.packets_received,
             b.up_transitions,
             b.down_transitions,
             b.detection_expiries,
+            b.detections_deferred,
             b.wrong_discriminator
         );
     }
@@ -162,12 +163,13 @@ fn bfd_detail(out: &mut String, snap: &Snapshot) {
         let _ = writeln!(
             out,
             "BFD since start: {} sessions started, {} ended, {} up / {} down, \
-             {} detection expiries",
+             {} detection expiries ({} deferred after a stall)",
             t.sessions_started,
             t.sessions_ended,
             t.up_transitions,
             t.down_transitions,
-            t.detection_expiries
+            t.detection_expiries,
+            t.detections_deferred
         );
     }
 }
@@ -527,6 +529,7 @@ mod tests {
                 up_transitions: 4,
                 down_transitions: 3,
                 detection_expiries: 1,
+                detections_deferred: 2,
             },
             ..Default::default()
         };
@@ -540,8 +543,8 @@ mod tests {
         );
         assert!(
             text.contains(
-                "  10 sent, 11 received, 1 up / 0 down, 0 detection expiries, \
-                 0 with a wrong discriminator\n"
+                "  10 sent, 11 received, 1 up / 0 down, 0 detection expiries \
+                 (0 deferred after a stall), 0 with a wrong discriminator\n"
             ),
             "{text}"
         );
@@ -555,7 +558,7 @@ mod tests {
         assert!(
             text.contains(
                 "BFD since start: 3 sessions started, 2 ended, 4 up / 3 down, \
-                 1 detection expiries\n"
+                 1 detection expiries (2 deferred after a stall)\n"
             ),
             "{text}"
         );

@@ -298,6 +298,12 @@ fn bfd(out: &mut Exposition, snap: &Snapshot) {
             "BFD detection times that expired, ended sessions included.",
             t.detection_expiries,
         ),
+        (
+            "hsrpd_bfd_detections_deferred_total",
+            "BFD detection times that ran out while the daemon was stalled, deferred by one \
+             of the peer's intervals.",
+            t.detections_deferred,
+        ),
     ] {
         out.family(name, "counter", help);
         out.sample(name, &[], value as f64);
@@ -432,6 +438,7 @@ mod tests {
                 up_transitions: 2,
                 down_transitions: 1,
                 detection_expiries: 1,
+                detections_deferred: 3,
             },
             ..Default::default()
         };
@@ -442,6 +449,7 @@ mod tests {
             "hsrpd_bfd_sessions_ended_total 1\n",
             "hsrpd_bfd_transitions_total{direction=\"down\"} 1\n",
             "hsrpd_bfd_detection_expiries_total 1\n",
+            "hsrpd_bfd_detections_deferred_total 3\n",
             "hsrpd_bfd_dropped_packets_total{reason=\"bad_ttl\"} 0\n",
         ] {
             assert!(text.contains(line), "missing {line:?} in\n{text}");

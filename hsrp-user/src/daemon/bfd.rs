@@ -37,6 +37,10 @@ const MAX_RX_ERRORS: u32 = 100;
 /// Bound on the datagrams read from one listener before a detection time is judged: more
 /// than any burst of Control packets a few late milliseconds can pile up.
 const MAX_DRAIN: usize = 1024;
+/// Wake-ups later than this are reported to the sessions as a stall; anything shorter is
+/// noise to all of them (intervals are 10 ms or more, and a stall counts from half of one),
+/// so the sessions are not visited on every punctual wake-up.
+const STALL_NOTICE: std::time::Duration = std::time::Duration::from_millis(1);
 /// Datagrams one listener takes per system call at most.
 const LISTEN_BATCH: usize = crate::net::BFD_RECV_BATCH;
 
@@ -302,6 +306,20 @@ impl Peering {
         lost
     }
 
+    /// Tell every session how late this wake-up is: from the earliest deadline that passed
+    /// to `now` the loop did not run (the sessions decide what a stall means to them).
+    fn note_stall(&mut self, now: Time) -> Vec<PeerDown> {
+        let mut lost = Vec::new();
+        let late = |d: &Time| now.saturating_since(*d) >= STALL_NOTICE;
+        if let Some(since) = self.next_deadline().filter(late) {
+            for s in &mut self.sessions {
+                let acts = s.session.handle(now, Event::Stalled { since });
+                execute(s, acts, &mut lost);
+            }
+        }
+        lost
+    }
+
     /// Wake the sessions whose deadline has passed.
     pub(super) fn on_timer(&mut self, now: Time) -> Vec<PeerDown> {
         let mut lost = Vec::new();
@@ -394,6 +412,7 @@ impl Peering {
         self.ended.up_transitions += c.up_transitions;
         self.ended.down_transitions += c.down_transitions;
         self.ended.detection_expiries += c.detection_expiries;
+        self.ended.detections_deferred += c.detections_deferred;
     }
 
     /// The ended sessions' counters plus the running ones'.
@@ -403,6 +422,7 @@ impl Peering {
             t.up_transitions += c.up_transitions;
             t.down_transitions += c.down_transitions;
             t.detection_expiries += c.detection_expiries;
+            t.detections_deferred += c.detections_deferred;
             t
         })
     }
@@ -434,6 +454,7 @@ impl Peering {
                     up_transitions: st.counters.up_transitions,
                     down_transitions: st.counters.down_transitions,
                     detection_expiries: st.counters.detection_expiries,
+                    detections_deferred: st.counters.detections_deferred,
                     wrong_discriminator: st.counters.rx_wrong_discriminator,
                 }
             })
@@ -545,7 +566,11 @@ impl super::Daemon {
     /// A detection time that ran out is judged only after reading what already arrived:
     /// the listeners share this thread, so a loop woken late (a busy host) would
     /// otherwise take packets waiting in the queue or the socket for the peer's silence.
+    /// A loop woken late tells the sessions first, so that a detection time that ran out
+    /// while the loop (or the whole host) was stopped is not taken for the peer's silence.
     pub(super) async fn on_bfd_timers(&mut self, mut now: Time) {
+        let lost = self.bfd.note_stall(now);
+        self.bfd_peers_lost(lost).await;
         if self.bfd.detection_due(now) {
             while let Ok(rx) = self.bfd_rx.try_recv() {
                 self.on_bfd_packet(rx).await;

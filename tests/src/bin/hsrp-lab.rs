@@ -656,6 +656,7 @@ fn bfd_bench(args: &[String]) -> Result<()> {
         };
         let downs = delta(|t| t.down_transitions);
         let expiries = delta(|t| t.detection_expiries);
+        let deferred = delta(|t| t.detections_deferred);
         let restarts = delta(|t| t.sessions_started);
         let hsrp_changes = delta(|t| t.state_changes);
         let load_after = load_average();
@@ -682,7 +683,8 @@ fn bfd_bench(args: &[String]) -> Result<()> {
         Ok(serde_json::json!({
             "what": what, "minutes": minutes, "down_transitions": downs,
             "hsrp_state_changes": hsrp_changes, "sessions_restarted": restarts,
-            "detection_expiries": expiries, "fewest_up": min_up,
+            "detection_expiries": expiries, "detections_deferred": deferred,
+            "fewest_up": min_up,
             "load_before": load_before, "load_after": load_after,
             "machine": machine.to_json(),
         }))
