@@ -192,7 +192,7 @@ impl Session {
     /// The detection time (§6.8.4, asynchronous mode): the peer's multiplier times the
     /// larger of our RX in force and the peer's TX. Zero before the peer was heard.
     pub fn detection_time(&self) -> Duration {
-        self.rx_in_force.max(self.remote_min_tx) * u32::from(self.remote_detect_mult)
+        self.peer_interval() * u32::from(self.remote_detect_mult)
     }
 
     /// The interval at which the peer's packets are due: the detection time's unit.
@@ -279,28 +279,29 @@ impl Session {
     }
 
     fn on_timer(&mut self, now: Time, out: &mut Vec<Action>) {
+        if self.detect_at.is_none_or(|t| t > now) {
+            return;
+        }
         let grace_end = self.resumed_at.map(|r| r + self.peer_interval());
-        if self.detect_at.is_some_and(|t| t <= now) && grace_end.is_some_and(|g| now < g) {
+        if grace_end.is_some_and(|g| now < g) {
             self.detect_at = grace_end;
             self.counters.detections_deferred += 1;
             return;
         }
-        if self.detect_at.is_some_and(|t| t <= now) {
-            self.detect_at = None;
-            // §6.8.1: bfd.RemoteDiscr is cleared after a Detection Time of silence; the
-            // peer's other parameters are forgotten too, so a peer that had asked for no
-            // packets (or Demand mode) can not keep us silent after it is gone.
-            self.remote_discr = 0;
-            self.remote_state = State::Down;
-            self.remote_min_rx = INITIAL_REMOTE_MIN_RX;
-            self.remote_demand = false;
-            if matches!(self.state, State::Init | State::Up) {
-                self.counters.detection_expiries += 1;
-                self.change(now, State::Down, Diag::ControlDetectionExpired, out);
-            }
-            if self.next_tx.is_none() {
-                self.next_tx = Some(now);
-            }
+        self.detect_at = None;
+        // §6.8.1: bfd.RemoteDiscr is cleared after a Detection Time of silence; the
+        // peer's other parameters are forgotten too, so a peer that had asked for no
+        // packets (or Demand mode) can not keep us silent after it is gone.
+        self.remote_discr = 0;
+        self.remote_state = State::Down;
+        self.remote_min_rx = INITIAL_REMOTE_MIN_RX;
+        self.remote_demand = false;
+        if matches!(self.state, State::Init | State::Up) {
+            self.counters.detection_expiries += 1;
+            self.change(now, State::Down, Diag::ControlDetectionExpired, out);
+        }
+        if self.next_tx.is_none() {
+            self.next_tx = Some(now);
         }
     }
 
