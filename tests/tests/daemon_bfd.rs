@@ -421,7 +421,7 @@ fn late_standby_reads_waiting_packets_before_judging_silence() {
 /// Both daemons stopped at once for longer than the detection time (what a hypervisor
 /// taking every vCPU, or a CPU hog starving both, does to a lab on one host): neither may
 /// take the other's silence during its own stall for a failure. The detection times that
-/// ran out in the stall wait one more of the peer's intervals, in which the overdue packets
+/// ran out in the stall wait one detection time from its end, in which the overdue packets
 /// arrive; the deferrals are counted.
 #[test]
 fn a_stall_of_both_daemons_is_not_taken_for_silence() {

@@ -205,7 +205,7 @@ fn late_standby_reads_waiting_hellos_before_judging_the_active() {
     lab.wait_group_state(2, 1, State::Standby, Duration::from_secs(10));
     let changes = |i: usize| lab.status(i).expect("status").groups[0].state_changes;
     let before = (changes(1), changes(2));
-    for round in 0..5 {
+    for round in 0..10 {
         lab.signal(2, libc::SIGSTOP).unwrap();
         std::thread::sleep(Duration::from_millis(600));
         lab.signal(2, libc::SIGCONT).unwrap();

@@ -60,8 +60,12 @@ fn fd_targets(pid: i32) -> Vec<String> {
 }
 
 /// Sentinel `sentinel` of r1 holds no BPF object and no socket, only its pipe, /dev/null
-/// and what the daemon inherited itself.
+/// and what the daemon inherited itself. Looked at once it waits on its pipe: a sentinel
+/// just spawned still has the dynamic loader's descriptors open (a shared library being
+/// mapped).
 fn assert_holds_no_data_plane_fd(lab: &Lab, sentinel: i32) {
+    wait_for(Duration::from_secs(5), || reads_its_pipe(sentinel))
+        .unwrap_or_else(|| panic!("sentinel {sentinel} never waited on its pipe"));
     let fds = fd_targets(sentinel);
     // stdin (the pipe), stdout (/dev/null), stderr (the log): nothing else, in particular
     // no BPF program, map or link and no socket.
@@ -111,6 +115,11 @@ fn r2_took_over_on_the_sentinels_resign(lab: &mut Lab, sentinel: i32) {
         log1.contains("hsrpd died: sent Resign for lan0 grp 1"),
         "{log1}"
     );
+}
+
+/// `pid` sleeps in a read of a pipe (the kernel function it waits in, `/proc/PID/wchan`).
+fn reads_its_pipe(pid: i32) -> bool {
+    fs::read_to_string(format!("/proc/{pid}/wchan")).is_ok_and(|w| w.contains("pipe_read"))
 }
 
 /// Gone, or a zombie nobody reaped yet: either way it no longer runs.

@@ -314,7 +314,8 @@ fn a_batch_crosses_in_order_and_a_frame_that_fails_is_reported_and_skipped() {
 }
 
 #[test]
-fn a_burst_is_received_with_one_call_per_ring_in_order_and_long_frames_are_reported() {
+fn a_burst_is_received_with_one_call_per_ring_in_order_with_arrival_stamps_and_long_frames_are_reported(
+) {
     use hsrp_user::net::{RecvRing, RECV_BATCH};
     let p = pair();
     p.ns.block_on(|| async {
@@ -330,9 +331,11 @@ fn a_burst_is_received_with_one_call_per_ring_in_order_and_long_frames_are_repor
             })
             .collect();
         let slices: Vec<&[u8]> = frames.iter().map(|f| f.as_slice()).collect();
+        let sent_from = std::time::SystemTime::now();
         tx.send_batch(&slices, |i, e| panic!("frame {i}: {e}"))
             .await;
         let mut ring = RecvRing::default();
+        let mut stamps = Vec::new();
         let mut got: Vec<Vec<u8>> = Vec::new();
         let mut calls = 0;
         // Bounded: every call returns at least one frame.
@@ -344,9 +347,25 @@ fn a_burst_is_received_with_one_call_per_ring_in_order_and_long_frames_are_repor
             calls += 1;
             assert!((1..=RECV_BATCH).contains(&n), "{n}");
             assert_eq!(n, ring.received());
-            got.extend(ring.frames(rx.iface()).map(|f| f.unwrap().to_vec()));
+            for f in ring.frames(rx.iface()) {
+                let f = f.unwrap();
+                got.push(f.data.to_vec());
+                stamps.push(f.at);
+            }
         }
+        let read_by = std::time::SystemTime::now();
         assert_eq!(got, frames);
+        // Each frame carries the kernel's arrival stamp, from between sending and reading
+        // (the loop judges a peer's silence by it), in arrival order.
+        let stamps: Vec<_> = stamps
+            .into_iter()
+            .map(|t| t.expect("a frame without its arrival stamp"))
+            .collect();
+        assert!(
+            stamps.iter().all(|t| sent_from <= *t && *t <= read_by),
+            "{sent_from:?} {stamps:?} {read_by:?}"
+        );
+        assert!(stamps.windows(2).all(|w| w[0] <= w[1]), "{stamps:?}");
         // The ring is drained: nothing more, and no frame of the host's own.
         assert!(within(QUIET, rx.recv_batch(&mut ring)).await.is_none());
         // A frame longer than the ring's buffers: Truncated, naming the interface; the
@@ -363,7 +382,7 @@ fn a_burst_is_received_with_one_call_per_ring_in_order_and_long_frames_are_repor
                 .await
                 .expect("frames missing")
                 .unwrap();
-            seen.extend(small.frames(rx.iface()).map(|f| f.map(|b| b.to_vec())));
+            seen.extend(small.frames(rx.iface()).map(|f| f.map(|b| b.data.to_vec())));
         }
         match &seen[0] {
             Err(e @ NetError::Truncated { len, cap, .. }) => {

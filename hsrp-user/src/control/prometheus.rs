@@ -300,8 +300,8 @@ fn bfd(out: &mut Exposition, snap: &Snapshot) {
         ),
         (
             "hsrpd_bfd_detections_deferred_total",
-            "BFD detection times that ran out while the daemon was stalled, deferred by one \
-             of the peer's intervals.",
+            "BFD detection times that ran out while the daemon was stalled, deferred to one \
+             detection time after the stall.",
             t.detections_deferred,
         ),
     ] {

@@ -72,8 +72,8 @@ pub struct BfdSessionStatus {
     pub up_transitions: u64,
     pub down_transitions: u64,
     pub detection_expiries: u64,
-    /// Detection times that ran out while the daemon itself was stalled, deferred by one
-    /// of the peer's intervals (a stalled host is no evidence of the peer's silence).
+    /// Detection times that ran out while the daemon itself was stalled, deferred to one
+    /// detection time after the stall (a stalled host is no evidence of the peer's silence).
     #[serde(default)]
     pub detections_deferred: u64,
     pub wrong_discriminator: u64,

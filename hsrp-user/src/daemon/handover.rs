@@ -52,7 +52,7 @@ impl Daemon {
                     }
                     for frame in batch.frames() {
                         if let Received::Message { gi, from, msg } =
-                            self.classify(batch.iface, frame)
+                            self.classify(batch.iface, frame.data)
                         {
                             if self.groups[gi].fsm.draining() {
                                 self.feed(gi, Event::Received { from, msg }).await;

@@ -473,9 +473,16 @@ impl Daemon {
                         }
                     }
                 }
-                Some(event) = self.watcher.recv() => self.on_net_event(event).await,
-                Some(fact) = self.probes.rx.recv() => self.on_probe(fact).await,
+                Some(event) = self.watcher.recv() => {
+                    self.catch_up(frames).await;
+                    self.on_net_event(event).await
+                }
+                Some(fact) = self.probes.rx.recv() => {
+                    self.catch_up(frames).await;
+                    self.on_probe(fact).await
+                }
                 Some(rx) = self.bfd_rx.recv() => {
+                    self.catch_up(frames).await;
                     self.on_bfd_packet(rx).await;
                     // The datagrams of every session that arrived together, in one pass.
                     for _ in 0..FRAME_BATCH {
@@ -488,7 +495,10 @@ impl Daemon {
                 Some(reply) = requests.recv() => {
                     let _ = reply.send(self.snapshot());
                 }
-                Some(command) = commands.recv() => self.on_command(command).await,
+                Some(command) = commands.recv() => {
+                    self.catch_up(frames).await;
+                    self.on_command(command).await
+                }
                 _ = precise_timer::sleep_until(self.precise.as_ref(), wake) => {
                     self.on_timers(frames).await
                 }
@@ -499,16 +509,11 @@ impl Daemon {
 
     /// Wakes every group whose deadline has passed, then the interface announcements.
     async fn on_timers(&mut self, frames: &mut FrameRx) {
-        let mut now = self.now();
+        self.catch_up(frames).await;
+        let now = self.now();
         let mut due = std::mem::take(&mut self.due);
         due.clear();
         self.groups.due(now, &mut due);
-        if self.silence_due(&due, now) {
-            self.read_waiting_frames(frames).await;
-            now = self.now();
-            due.clear();
-            self.groups.due(now, &mut due);
-        }
         self.begin_tx_batch();
         for &gi in &due {
             if let Some(t) = self.groups[gi].fsm.next_deadline().filter(|t| *t <= now) {
@@ -522,6 +527,23 @@ impl Daemon {
         self.track_timers().await;
         self.on_bfd_timers(now).await;
         self.advertise().await;
+    }
+
+    /// Before anything that runs the groups' state machines (each event expires their
+    /// timers first): when a peer's silence is due to be judged, the frames that arrived
+    /// meanwhile are read first, at their arrival times. Whichever wakes the loop first
+    /// after a stall (a timer, a netlink event, a probe's result, a BFD packet, a
+    /// command), a hello waiting in a socket is never taken for silence.
+    async fn catch_up(&mut self, frames: &mut FrameRx) {
+        let now = self.now();
+        let mut due = std::mem::take(&mut self.due);
+        due.clear();
+        self.groups.due(now, &mut due);
+        let late = self.silence_due(&due, now);
+        self.due = due;
+        if late {
+            self.read_waiting_frames(frames).await;
+        }
     }
 
     /// True when one of the groups `due` would judge a peer's silence (its Active or
@@ -568,24 +590,21 @@ impl Daemon {
     /// The loop's time of a wall-clock arrival stamp: now, less the stamp's age (no stamp,
     /// or one from the future after a clock step, counts as now).
     fn arrival(&self, stamp: Option<std::time::SystemTime>) -> Time {
-        let age = stamp
-            .and_then(|s| std::time::SystemTime::now().duration_since(s).ok())
-            .unwrap_or_default();
-        Time::from_duration(self.now().as_duration().saturating_sub(age))
+        receive::arrival_at(self.now(), std::time::SystemTime::now(), stamp)
     }
 
-    /// The frames of one burst, in order; returns how many.
+    /// The frames of one burst, in order, each fed at the time it arrived: a loop that
+    /// woke late (a stalled process) and found the receive task's burst first must not
+    /// take the peer's hellos in it for silence, which a timer expired at the time of
+    /// reading would do. Returns how many.
     async fn on_frames(&mut self, batch: &receive::FrameBatch) -> usize {
+        // One reading of both clocks per burst: the frames' ages differ by their stamps.
+        let (now, wall) = (self.now(), std::time::SystemTime::now());
         for frame in batch.frames() {
-            self.on_frame(batch.iface, frame).await;
+            let at = receive::arrival_at(now, wall, frame.at);
+            self.on_frame_at(batch.iface, frame.data, at).await;
         }
         batch.len()
-    }
-
-    /// One received frame on interface `iface`, just read.
-    async fn on_frame(&mut self, iface: usize, frame: &[u8]) {
-        let now = self.now();
-        self.on_frame_at(iface, frame, now).await;
     }
 
     /// One received frame on interface `iface` that arrived at `at`.
@@ -606,7 +625,7 @@ impl Daemon {
                         g.key,
                     );
                 }
-                self.feed(gi, Event::AuthFailed { from }).await;
+                self.feed_at(gi, at, Event::AuthFailed { from }).await;
             }
         }
         self.advertise().await;

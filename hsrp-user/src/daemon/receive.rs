@@ -4,13 +4,14 @@
 //! message, one allocation and one system call per burst rather than per frame.
 
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
 use futures::FutureExt;
 use log::{debug, warn};
 use tokio::sync::mpsc;
 
-use crate::net::{PacketSocket, RecvRing, RECV_BATCH};
+use crate::fsm::Time;
+use crate::net::{PacketSocket, RecvRing, RxFrame, RECV_BATCH};
 
 /// Bound on one rx task's consecutive hard errors before it gives up on its socket.
 const MAX_RX_ERRORS: u32 = 100;
@@ -21,7 +22,9 @@ const COALESCE: Duration = Duration::from_millis(1);
 /// Frames taken in one burst at most, so the loop gets its turn.
 const RX_BURST: usize = 256;
 
-/// The frames of one interface received in one burst, in arrival order.
+/// The frames of one interface received in one burst, in arrival order, each with the
+/// kernel's arrival stamp: the task may take them off the socket long after they arrived
+/// (a stalled process), and the loop judges a peer's silence by when its hellos arrived.
 #[derive(Debug)]
 pub(super) struct FrameBatch {
     /// Index into `Daemon::ifaces`.
@@ -29,6 +32,8 @@ pub(super) struct FrameBatch {
     data: Vec<u8>,
     /// Where each frame ends in `data`.
     ends: Vec<usize>,
+    /// When each frame arrived (wall clock), if the socket said.
+    stamps: Vec<Option<SystemTime>>,
 }
 
 impl FrameBatch {
@@ -37,18 +42,21 @@ impl FrameBatch {
             iface,
             data: Vec::new(),
             ends: Vec::new(),
+            stamps: Vec::new(),
         }
     }
 
     /// Room for `frames` more frames of `bytes` in all.
     pub fn reserve(&mut self, frames: usize, bytes: usize) {
         self.ends.reserve(frames);
+        self.stamps.reserve(frames);
         self.data.reserve(bytes);
     }
 
-    pub fn push(&mut self, frame: &[u8]) {
-        self.data.extend_from_slice(frame);
+    pub fn push(&mut self, frame: RxFrame<'_>) {
+        self.data.extend_from_slice(frame.data);
         self.ends.push(self.data.len());
+        self.stamps.push(frame.at);
     }
 
     pub fn len(&self) -> usize {
@@ -59,9 +67,15 @@ impl FrameBatch {
         self.ends.is_empty()
     }
 
-    pub fn frames(&self) -> impl Iterator<Item = &[u8]> {
+    pub fn frames(&self) -> impl Iterator<Item = RxFrame<'_>> {
         let starts = std::iter::once(0).chain(self.ends.iter().copied());
-        starts.zip(&self.ends).map(|(s, &e)| &self.data[s..e])
+        starts
+            .zip(&self.ends)
+            .zip(&self.stamps)
+            .map(|((s, &e), &at)| RxFrame {
+                data: &self.data[s..e],
+                at,
+            })
     }
 }
 
@@ -128,6 +142,17 @@ pub(super) fn spawn_rx(
     })
 }
 
+/// The loop's time of a frame stamped `stamp` (wall clock), read when the loop's clock said
+/// `now` and the wall clock `wall`: now less the frame's age. No stamp, or one from the
+/// future (the wall clock was stepped back), counts as now; an age beyond the loop's
+/// whole life counts from its start.
+pub(super) fn arrival_at(now: Time, wall: SystemTime, stamp: Option<SystemTime>) -> Time {
+    let age = stamp
+        .and_then(|s| wall.duration_since(s).ok())
+        .unwrap_or_default();
+    Time::from_duration(now.as_duration().saturating_sub(age))
+}
+
 /// The frames of the last receive into `batch`; a frame too long for the ring is logged
 /// (debug) and left out, as `PacketSocket::recv` reports it.
 fn take_frames(
@@ -141,7 +166,7 @@ fn take_frames(
     let (count, bytes) = ring
         .frames(socket.iface())
         .flatten()
-        .fold((0, 0), |(n, b), f| (n + 1, b + f.len()));
+        .fold((0, 0), |(n, b), f| (n + 1, b + f.data.len()));
     batch.reserve(count, bytes);
     for frame in ring.frames(socket.iface()) {
         match frame {
@@ -210,13 +235,42 @@ mod tests {
         let mut b = FrameBatch::new(3);
         assert!(b.is_empty());
         assert_eq!(b.frames().count(), 0);
-        b.push(&[1, 2, 3]);
-        b.push(&[]);
-        b.push(&[4]);
+        let t = SystemTime::UNIX_EPOCH + Duration::from_secs(7);
+        let frame = |data, at| RxFrame { data, at };
+        b.push(frame(&[1, 2, 3], Some(t)));
+        b.push(frame(&[], None));
+        b.push(frame(&[4], Some(t + Duration::from_millis(1))));
         assert_eq!(b.len(), 3);
-        let got: Vec<&[u8]> = b.frames().collect();
-        assert_eq!(got, [&[1u8, 2, 3][..], &[], &[4]]);
+        let got: Vec<(&[u8], Option<SystemTime>)> = b.frames().map(|f| (f.data, f.at)).collect();
+        assert_eq!(
+            got,
+            [
+                (&[1u8, 2, 3][..], Some(t)),
+                (&[], None),
+                (&[4], Some(t + Duration::from_millis(1)))
+            ]
+        );
         assert_eq!(b.iface, 3);
+    }
+
+    #[test]
+    fn a_frame_counts_from_when_it_arrived() {
+        let now = Time::from_duration(Duration::from_secs(100));
+        let wall = SystemTime::UNIX_EPOCH + Duration::from_secs(1_000_000);
+        let ms = |n| Duration::from_millis(n);
+        // Arrived 550 ms before it was read: 550 ms before now on the loop's clock.
+        assert_eq!(
+            arrival_at(now, wall, Some(wall - ms(550))),
+            Time::from_duration(Duration::from_secs(100) - ms(550))
+        );
+        // No stamp, or a stamp from the future (clock stepped back): now.
+        assert_eq!(arrival_at(now, wall, None), now);
+        assert_eq!(arrival_at(now, wall, Some(wall + ms(5))), now);
+        // Older than the loop itself (clock stepped forward): its start, never before.
+        assert_eq!(
+            arrival_at(now, wall, Some(wall - Duration::from_secs(500))),
+            Time::from_duration(Duration::ZERO)
+        );
     }
 
     #[test]

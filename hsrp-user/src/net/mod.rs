@@ -51,7 +51,7 @@ pub use interfaces::{ifindex, interfaces, LinkName, SystemView};
 pub use links::{IfAddr, InterfaceInfo, Netlink};
 pub use notify::{watchdog_timeout, Notifier};
 pub use packet::{PacketSocket, HSRP_MULTICAST_MACS, SEND_BATCH};
-pub use packet_recv::{RecvRing, RECV_BATCH, RECV_FRAME};
+pub use packet_recv::{RecvRing, RxFrame, RECV_BATCH, RECV_FRAME};
 pub use packet_send::SendOnlyPacketSocket;
 pub use prefix::IpPrefix;
 pub use routing::{RouteShape, RoutingChange, RoutingEntry, RoutingWatch, RuleShape};

@@ -9,7 +9,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 /// Room for the control messages we ask for: one cmsghdr with a timespec, or one with an
 /// int, on any Linux ABI, with room to spare.
-const CONTROL_WORDS: usize = 8;
+pub(super) const CONTROL_WORDS: usize = 8;
 
 /// What one recvmsg(2) returned.
 pub(super) struct Message {
@@ -105,6 +105,16 @@ impl<'a> Iterator for ControlMessages<'a> {
         self.at = at + len.div_ceil(W) * W;
         Some((level, kind, &b[at + HEADER..at + len]))
     }
+}
+
+/// The receive timestamp among the control messages `control` (SCM_TIMESTAMPNS), if any.
+pub(super) fn arrival_stamp(control: ControlMessages<'_>) -> Option<SystemTime> {
+    let mut control = control;
+    control.find_map(|(level, kind, data)| {
+        (level == libc::SOL_SOCKET && kind == libc::SCM_TIMESTAMPNS)
+            .then(|| timestamp_ns(data))
+            .flatten()
+    })
 }
 
 /// The receive timestamp of SCM_TIMESTAMPNS (a `struct timespec`, wall clock).

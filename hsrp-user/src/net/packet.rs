@@ -407,12 +407,10 @@ fn recv_frame_stamped(fd: RawFd, buf: &mut [u8]) -> io::Result<(Received, Option
     if from.sll_pkttype == libc::PACKET_OUTGOING {
         return Ok((Received::Outgoing, None));
     }
-    let at = m.control().find_map(|(level, kind, data)| {
-        (level == libc::SOL_SOCKET && kind == libc::SCM_TIMESTAMPNS)
-            .then(|| super::msg::timestamp_ns(data))
-            .flatten()
-    });
-    Ok((Received::Frame(m.len), at))
+    Ok((
+        Received::Frame(m.len),
+        super::msg::arrival_stamp(m.control()),
+    ))
 }
 
 pub(super) fn sockaddr_ll(ifindex: u32) -> libc::sockaddr_ll {
