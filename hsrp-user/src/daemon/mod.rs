@@ -462,17 +462,7 @@ impl Daemon {
                     // Groups may be gone, re-keyed or re-signed.
                     self.last_words.dirty = true;
                 }
-                Some(batch) = frames.recv() => {
-                    let mut handled = self.on_frames(&batch).await;
-                    // Whatever else is queued, before the next wait: one pass of the loop
-                    // per burst rather than per frame.
-                    while handled < FRAME_BATCH {
-                        match frames.try_recv() {
-                            Ok(batch) => handled += self.on_frames(&batch).await,
-                            Err(_) => break,
-                        }
-                    }
-                }
+                Some(batch) = frames.recv() => self.on_frame_bursts(&batch, frames).await,
                 Some(event) = self.watcher.recv() => {
                     self.catch_up(frames).await;
                     self.on_net_event(event).await
@@ -591,6 +581,18 @@ impl Daemon {
     /// or one from the future after a clock step, counts as now).
     fn arrival(&self, stamp: Option<std::time::SystemTime>) -> Time {
         receive::arrival_at(self.now(), std::time::SystemTime::now(), stamp)
+    }
+
+    /// The burst `first`, then whatever else is queued, before the next wait: one pass of
+    /// the loop per burst rather than per frame.
+    async fn on_frame_bursts(&mut self, first: &receive::FrameBatch, frames: &mut FrameRx) {
+        let mut handled = self.on_frames(first).await;
+        while handled < FRAME_BATCH {
+            match frames.try_recv() {
+                Ok(batch) => handled += self.on_frames(&batch).await,
+                Err(_) => break,
+            }
+        }
     }
 
     /// The frames of one burst, in order, each fed at the time it arrived: a loop that
