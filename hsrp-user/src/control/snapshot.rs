@@ -88,9 +88,11 @@ pub struct BfdDropCounters {
     pub malformed: u64,
     /// A bit set: authentication is not implemented.
     pub authenticated: u64,
-    /// Your Discriminator names no session of this sender on this interface.
+    /// Your Discriminator names no session of this sender on the interface it arrived on
+    /// (one without BFD included: one socket serves all interfaces).
     pub unknown_discriminator: u64,
-    /// Your Discriminator 0 from an address we run no session with.
+    /// Your Discriminator 0 from an address we run no session with on the interface it
+    /// arrived on (one without BFD included).
     pub no_session: u64,
 }
 

@@ -8,18 +8,26 @@
 //! groups of the interface are told (`fsm::Event::BfdPeerDown`), and the one that follows
 //! that Active acts as if its Active timer had expired.
 //!
-//! Receive path (RFC 5881 §5, RFC 5880 §6.3 and §6.8.6): a listener task per interface and
-//! address family feeds datagrams to the loop; TTL / hop limit must be 255, the packet must
-//! pass `wire::bfd::Repr::parse`, and it goes to the session named by Your Discriminator
-//! — only if that session is with this sender on this interface — or, when that is 0, to
-//! the session with the sender's address. Anything else is dropped and counted: a forged
-//! packet can not reach, let alone end, a session.
+//! Receive path (RFC 5881 §5, RFC 5880 §6.3 and §6.8.6): one listener socket per address
+//! family serves every interface, opened when the first interface turns BFD on and closed
+//! once none runs it. One task per socket takes the datagrams off in bursts and
+//! hands each burst to the loop as one message; above [`BUSY_RATE`] it drains, then lets
+//! datagrams gather for `receive::COALESCE` before looking again, so at 10 ms intervals
+//! the loop wakes about once a millisecond rather than once per datagram (the wake-ups,
+//! not the packets, were the cost). TTL / hop limit must be 255, the packet must pass
+//! `wire::bfd::Repr::parse`, and it goes to the session named by Your Discriminator —
+//! only if that session is with this sender on the interface it arrived on — or, when that
+//! is 0, to the session with the sender's address on that interface. Anything else is
+//! dropped and counted, a datagram that arrived on an interface without BFD (or one the
+//! daemon does not know) included: a forged packet can not reach, let alone end, a
+//! session.
 
 use std::collections::BTreeMap;
 use std::net::IpAddr;
 use std::num::NonZeroU32;
 use std::sync::Arc;
 
+use futures::FutureExt;
 use log::{debug, info, warn};
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
@@ -29,6 +37,8 @@ use crate::control::{BfdDropCounters, BfdSessionStatus, BfdTotals};
 use crate::fsm::Time;
 use crate::net::{BfdDatagram, BfdListener, BfdSender, BFD_TTL};
 use crate::wire::bfd::{Error as BfdError, Packet, Repr, State};
+
+use super::receive::{RateWindow, COALESCE};
 
 /// Room for one datagram; Control packets are 24 bytes (more with authentication).
 const RX_BUF: usize = 128;
@@ -43,10 +53,17 @@ const MAX_DRAIN: usize = 1024;
 const STALL_NOTICE: std::time::Duration = std::time::Duration::from_millis(1);
 /// Datagrams one listener takes per system call at most.
 const LISTEN_BATCH: usize = crate::net::BFD_RECV_BATCH;
+/// Datagrams per second from which a listener task coalesces wake-ups: ten sessions at
+/// 10 ms, where the loop would otherwise wake more than once a millisecond. The 1 ms a
+/// datagram may wait is nothing to a detection time of 30 ms or more.
+const BUSY_RATE: u32 = 1000;
+/// Datagrams one burst takes at most, so the loop gets its turn.
+const RX_BURST: usize = 256;
 
 /// One datagram from a listener task.
 pub(super) struct BfdRx {
-    iface: usize,
+    /// The interface it arrived on (kernel index), if the socket said.
+    ifindex: Option<u32>,
     src: IpAddr,
     ttl: Option<u8>,
     len: usize,
@@ -55,9 +72,9 @@ pub(super) struct BfdRx {
 }
 
 impl BfdRx {
-    fn new(iface: usize, d: &BfdDatagram, buf: [u8; RX_BUF]) -> BfdRx {
+    fn new(d: &BfdDatagram, buf: [u8; RX_BUF]) -> BfdRx {
         BfdRx {
-            iface,
+            ifindex: d.ifindex,
             src: d.src.ip(),
             ttl: d.ttl,
             len: d.len,
@@ -67,6 +84,9 @@ impl BfdRx {
     }
 }
 
+/// The datagrams one listener task took off its socket in one burst, in arrival order.
+pub(super) type BfdBatch = Vec<BfdRx>;
+
 /// A session's peer lost (Up → Down, not AdminDown): (daemon interface index, address).
 pub(super) type PeerDown = (usize, IpAddr);
 
@@ -74,9 +94,40 @@ struct IfPeering {
     name: String,
     ifindex: u32,
     cfg: SessionConfig,
+}
+
+/// The listener sockets (one per address family that could be opened) and their tasks;
+/// dropping it stops the tasks and closes the sockets.
+struct Listeners {
     tasks: Vec<JoinHandle<()>>,
-    /// The listener tasks' sockets, read directly before a detection time is judged.
-    listeners: Vec<Arc<BfdListener>>,
+    /// The tasks' sockets, read directly before a detection time is judged.
+    sockets: Vec<Arc<BfdListener>>,
+}
+
+impl Listeners {
+    /// Opens port 3784 for IPv4 and IPv6; a family that can not be opened (IPv6 disabled)
+    /// is logged and skipped.
+    fn open(tx: &mpsc::Sender<BfdBatch>) -> Listeners {
+        let (mut tasks, mut sockets) = (Vec::new(), Vec::new());
+        for ipv6 in [false, true] {
+            match BfdListener::bind(ipv6) {
+                Ok(l) => {
+                    let l = Arc::new(l);
+                    sockets.push(l.clone());
+                    tasks.push(tokio::spawn(listen(l, tx.clone())));
+                }
+                Err(e) if ipv6 => debug!("no IPv6 BFD: {e}"),
+                Err(e) => warn!("BFD over IPv4 not available: {e}"),
+            }
+        }
+        Listeners { tasks, sockets }
+    }
+}
+
+impl Drop for Listeners {
+    fn drop(&mut self) {
+        self.tasks.iter().for_each(JoinHandle::abort);
+    }
 }
 
 struct PeerRt {
@@ -89,9 +140,11 @@ struct PeerRt {
 /// All BFD sessions of the daemon.
 pub(super) struct Peering {
     ifaces: BTreeMap<usize, IfPeering>,
+    /// Open while some interface runs BFD.
+    listeners: Option<Listeners>,
     sessions: Vec<PeerRt>,
     next_discr: u32,
-    rx_tx: mpsc::Sender<BfdRx>,
+    rx_tx: mpsc::Sender<BfdBatch>,
     dropped: BfdDropCounters,
     /// Sessions started and ended, and what the ended ones counted.
     ended: BfdTotals,
@@ -105,9 +158,10 @@ pub(super) struct PeeringStatus {
 }
 
 impl Peering {
-    pub(super) fn new(rx_tx: mpsc::Sender<BfdRx>) -> Peering {
+    pub(super) fn new(rx_tx: mpsc::Sender<BfdBatch>) -> Peering {
         Peering {
             ifaces: BTreeMap::new(),
+            listeners: None,
             sessions: Vec::new(),
             // Discriminators start at a random point so a restarted daemon does not reuse
             // the one its peers still remember (RFC 5880 §6.8.1 asks for uniqueness).
@@ -123,9 +177,9 @@ impl Peering {
         self.ifaces.is_empty()
     }
 
-    /// Run (or, with `cfg` None, stop) BFD on interface `iface`. Listener sockets are
-    /// opened for IPv4 and IPv6; a family that can not be opened (IPv6 disabled) is
-    /// logged and skipped. New parameters reach running sessions through a Poll Sequence.
+    /// Run (or, with `cfg` None, stop) BFD on interface `iface`. The first interface opens
+    /// the listener sockets ([`Peering::close_unused_listeners`] closes them once none runs
+    /// BFD). New parameters reach running sessions through a Poll Sequence.
     pub(super) fn configure_iface(
         &mut self,
         now: Time,
@@ -138,9 +192,7 @@ impl Peering {
             if self.ifaces.contains_key(&iface) {
                 // Sessions end with AdminDown first, while the interface is still known.
                 self.sync_peers(now, iface, &[]);
-                if let Some(old) = self.ifaces.remove(&iface) {
-                    old.tasks.iter().for_each(JoinHandle::abort);
-                }
+                self.ifaces.remove(&iface);
                 info!("{name}: BFD peering off");
             }
             return;
@@ -155,17 +207,8 @@ impl Peering {
             }
             return;
         }
-        let (mut tasks, mut listeners) = (Vec::new(), Vec::new());
-        for ipv6 in [false, true] {
-            match BfdListener::bind(name, ipv6) {
-                Ok(l) => {
-                    let l = Arc::new(l);
-                    listeners.push(l.clone());
-                    tasks.push(tokio::spawn(listen(iface, l, self.rx_tx.clone())));
-                }
-                Err(e) if ipv6 => debug!("{name}: no IPv6 BFD: {e}"),
-                Err(e) => warn!("{name}: BFD over IPv4 not available: {e}"),
-            }
+        if self.listeners.is_none() {
+            self.listeners = Some(Listeners::open(&self.rx_tx));
         }
         info!(
             "{name}: BFD peering on (interval {} ms, min_rx {} ms, multiplier {})",
@@ -179,10 +222,18 @@ impl Peering {
                 name: name.to_owned(),
                 ifindex,
                 cfg,
-                tasks,
-                listeners,
             },
         );
+    }
+
+    /// Close the listener sockets when no interface runs BFD. Called after a whole
+    /// configuration pass, not as the last interface stops: a stopped task lets go of its
+    /// socket only when the runtime next drops it, so a pass that turned BFD off on one
+    /// interface and on on another would otherwise find port 3784 still taken.
+    pub(super) fn close_unused_listeners(&mut self) {
+        if self.ifaces.is_empty() {
+            self.listeners = None;
+        }
     }
 
     /// Make the sessions of interface `iface` exactly the ones to `wanted`: new peers get a
@@ -282,28 +333,37 @@ impl Peering {
     /// Feed the sessions what already waits in the listeners' sockets.
     fn drain_listeners(&mut self, now: Time) -> Vec<PeerDown> {
         let mut lost = Vec::new();
-        let listeners: Vec<(usize, Arc<BfdListener>)> = self
-            .ifaces
-            .iter()
-            .flat_map(|(&i, p)| p.listeners.iter().map(move |l| (i, l.clone())))
-            .collect();
-        for (iface, l) in listeners {
-            for _ in 0..MAX_DRAIN {
-                let mut buf = [0u8; RX_BUF];
-                match l.try_recv(&mut buf) {
-                    Ok(Some(d)) => {
-                        let rx = BfdRx::new(iface, &d, buf);
-                        lost.extend(self.on_packet(now, &rx));
-                    }
-                    Ok(None) => break,
-                    Err(e) => {
-                        debug!("{e}");
-                        break;
-                    }
+        let sockets: Vec<Arc<BfdListener>> = self
+            .listeners
+            .as_ref()
+            .map(|l| l.sockets.clone())
+            .unwrap_or_default();
+        let mut bufs = [[0u8; RX_BUF]; LISTEN_BATCH];
+        let mut got = Vec::with_capacity(LISTEN_BATCH);
+        for l in sockets {
+            for _ in 0..MAX_DRAIN / LISTEN_BATCH {
+                if let Err(e) = l.try_recv_batch(&mut bufs, &mut got) {
+                    debug!("{e}");
+                    break;
+                }
+                for (d, buf) in got.iter().zip(&bufs) {
+                    lost.extend(self.on_packet(now, &BfdRx::new(d, *buf)));
+                }
+                if got.len() < LISTEN_BATCH {
+                    break; // the socket is drained
                 }
             }
         }
         lost
+    }
+
+    /// The daemon's interface a datagram arrived on, if it runs BFD there.
+    fn arrival_iface(&self, ifindex: Option<u32>) -> Option<usize> {
+        let ifindex = ifindex?;
+        self.ifaces
+            .iter()
+            .find(|(_, p)| p.ifindex == ifindex)
+            .map(|(&i, _)| i)
     }
 
     /// Tell every session how late this wake-up is: from the earliest deadline that passed
@@ -356,6 +416,15 @@ impl Peering {
                 return lost;
             }
         };
+        // None (an interface without BFD, or unknown) matches no session: dropped below
+        // and counted like any packet no session of its interface owns.
+        let iface = self.arrival_iface(rx.ifindex);
+        if iface.is_none() {
+            debug!(
+                "BFD from {} on interface index {:?}, which runs no BFD: dropped",
+                rx.src, rx.ifindex
+            );
+        }
         let found = if repr.your_discriminator != 0 {
             let i = self
                 .sessions
@@ -363,7 +432,7 @@ impl Peering {
                 .position(|s| s.session.local_discriminator() == repr.your_discriminator);
             match i {
                 Some(i)
-                    if self.sessions[i].iface == rx.iface && self.sessions[i].peer == rx.src =>
+                    if Some(self.sessions[i].iface) == iface && self.sessions[i].peer == rx.src =>
                 {
                     Some(i)
                 }
@@ -376,7 +445,7 @@ impl Peering {
             let i = self
                 .sessions
                 .iter()
-                .position(|s| s.iface == rx.iface && s.peer == rx.src);
+                .position(|s| Some(s.iface) == iface && s.peer == rx.src);
             if i.is_none() {
                 self.dropped.no_session += 1;
             }
@@ -399,10 +468,8 @@ impl Peering {
         for s in std::mem::take(&mut self.sessions) {
             self.retire(&s);
         }
-        for p in self.ifaces.values() {
-            p.tasks.iter().for_each(JoinHandle::abort);
-        }
         self.ifaces.clear();
+        self.listeners = None;
     }
 
     /// Keep an ending session's counters in the daemon's totals.
@@ -498,31 +565,60 @@ fn execute(s: &mut PeerRt, acts: Vec<Action>, lost: &mut Vec<PeerDown>) {
     }
 }
 
-/// A listener task: datagrams to the loop until the socket fails for good. What is
-/// queued is taken with one system call (`BfdListener::recv_batch`).
-async fn listen(iface: usize, l: Arc<BfdListener>, tx: mpsc::Sender<BfdRx>) {
+/// A listener task: the datagrams of every interface to the loop, a burst (what is queued,
+/// up to [`RX_BURST`], taken [`LISTEN_BATCH`] per system call) per message, until the socket
+/// fails for good. While datagrams arrive at [`BUSY_RATE`] per second or more, the task
+/// waits [`COALESCE`] after each burst instead of being woken for every datagram; at lower
+/// rates each is handed over at once.
+async fn listen(l: Arc<BfdListener>, tx: mpsc::Sender<BfdBatch>) {
     let mut errors = 0u32;
     let mut bufs = [[0u8; RX_BUF]; LISTEN_BATCH];
     let mut got = Vec::with_capacity(LISTEN_BATCH);
+    let mut rate = RateWindow::default();
     loop {
-        match l.recv_batch(&mut bufs, &mut got).await {
-            Ok(()) => {
-                errors = 0;
-                for (d, buf) in got.iter().zip(&bufs) {
-                    if tx.send(BfdRx::new(iface, d, *buf)).await.is_err() {
-                        return;
+        let mut batch = BfdBatch::with_capacity(LISTEN_BATCH);
+        let mut failed = false;
+        // Wait for a datagram, then take whatever else is queued without waiting.
+        for first in (0..RX_BURST / LISTEN_BATCH).map(|i| i == 0) {
+            let r = if first {
+                Some(l.recv_batch(&mut bufs, &mut got).await)
+            } else {
+                l.recv_batch(&mut bufs, &mut got).now_or_never()
+            };
+            match r {
+                None => break,
+                Some(Ok(())) => {
+                    errors = 0;
+                    let now = std::time::Instant::now();
+                    for (d, buf) in got.iter().zip(&bufs) {
+                        rate.count(now);
+                        batch.push(BfdRx::new(d, *buf));
+                    }
+                    if got.len() < LISTEN_BATCH {
+                        break; // the socket is drained
                     }
                 }
-            }
-            Err(e) => {
-                errors += 1;
-                if errors >= MAX_RX_ERRORS {
-                    warn!("{}: BFD listener gives up: {e}", l.iface());
-                    return;
+                Some(Err(e)) => {
+                    errors += 1;
+                    if errors >= MAX_RX_ERRORS {
+                        warn!("{}: BFD listener gives up: {e}", l.name());
+                        // What came before the error still goes to the loop.
+                        let _ = tx.send(batch).await;
+                        return;
+                    }
+                    debug!("{}: BFD receive: {e}", l.name());
+                    failed = true;
+                    break;
                 }
-                debug!("{}: BFD receive: {e}", l.iface());
-                tokio::time::sleep(std::time::Duration::from_millis(10)).await;
             }
+        }
+        if !batch.is_empty() && tx.send(batch).await.is_err() {
+            return; // the loop is gone
+        }
+        if failed {
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        } else if rate.busy_from(std::time::Instant::now(), BUSY_RATE) {
+            tokio::time::sleep(COALESCE).await;
         }
     }
 }
@@ -539,6 +635,7 @@ impl super::Daemon {
             self.bfd.configure_iface(now, i, &name, ifindex, cfg);
             self.sync_bfd_peers(i);
         }
+        self.bfd.close_unused_listeners();
     }
 
     /// The peers interface `iface` must run sessions with: the Active of each group in
@@ -557,10 +654,25 @@ impl super::Daemon {
         self.bfd.sync_peers(now, iface, &wanted);
     }
 
-    pub(super) async fn on_bfd_packet(&mut self, rx: BfdRx) {
+    /// A burst from a listener task, then the bursts that queued meanwhile (the other
+    /// family's, or while the loop was busy), in the same pass.
+    pub(super) async fn on_bfd_bursts(&mut self, first: BfdBatch) {
+        self.on_bfd_batch(first).await;
+        for _ in 0..super::FRAME_BATCH {
+            match self.bfd_rx.try_recv() {
+                Ok(batch) => self.on_bfd_batch(batch).await,
+                Err(_) => break,
+            }
+        }
+    }
+
+    /// One burst from a listener task, fed in arrival order.
+    async fn on_bfd_batch(&mut self, batch: BfdBatch) {
         let now = self.now();
-        let lost = self.bfd.on_packet(now, &rx);
-        self.bfd_peers_lost(lost).await;
+        for rx in &batch {
+            let lost = self.bfd.on_packet(now, rx);
+            self.bfd_peers_lost(lost).await;
+        }
     }
 
     /// A detection time that ran out is judged only after reading what already arrived:
@@ -572,8 +684,8 @@ impl super::Daemon {
         let lost = self.bfd.note_stall(now);
         self.bfd_peers_lost(lost).await;
         if self.bfd.detection_due(now) {
-            while let Ok(rx) = self.bfd_rx.try_recv() {
-                self.on_bfd_packet(rx).await;
+            while let Ok(batch) = self.bfd_rx.try_recv() {
+                self.on_bfd_batch(batch).await;
             }
             now = self.now();
             let lost = self.bfd.drain_listeners(now);
@@ -592,5 +704,77 @@ impl super::Daemon {
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A Peering with BFD on daemon interfaces 0 (kernel index 5) and 3 (index 9), and no
+    /// sockets: what arrives is handed in directly.
+    fn peering() -> Peering {
+        let mut p = Peering::new(mpsc::channel(1).0);
+        for (iface, ifindex) in [(0, 5), (3, 9)] {
+            p.ifaces.insert(
+                iface,
+                IfPeering {
+                    name: format!("lan{iface}"),
+                    ifindex,
+                    cfg: SessionConfig::default(),
+                },
+            );
+        }
+        p
+    }
+
+    fn datagram(ifindex: Option<u32>, ttl: u8, your_discriminator: u32) -> BfdRx {
+        // Version 1, State Down, multiplier 3, length 24, My Discriminator 77, 10 ms both
+        // ways, no echo.
+        let mut bytes = vec![0x20, 0x40, 3, 24, 0, 0, 0, 77];
+        bytes.extend_from_slice(&your_discriminator.to_be_bytes());
+        bytes.extend_from_slice(&10_000u32.to_be_bytes());
+        bytes.extend_from_slice(&10_000u32.to_be_bytes());
+        bytes.extend_from_slice(&[0; 4]);
+        assert!(Repr::parse(&Packet::new_checked(&bytes[..]).unwrap()).is_ok());
+        let mut buf = [0u8; RX_BUF];
+        buf[..bytes.len()].copy_from_slice(&bytes);
+        BfdRx {
+            ifindex,
+            src: "192.0.2.1".parse().unwrap(),
+            ttl: Some(ttl),
+            len: bytes.len(),
+            truncated: false,
+            buf,
+        }
+    }
+
+    #[test]
+    fn a_datagram_belongs_to_the_interface_it_arrived_on_if_that_runs_bfd() {
+        let p = peering();
+        assert_eq!(p.arrival_iface(Some(9)), Some(3));
+        assert_eq!(p.arrival_iface(Some(5)), Some(0));
+        // An interface without BFD, one the daemon does not know, or no packet info.
+        assert_eq!(p.arrival_iface(Some(7)), None);
+        assert_eq!(p.arrival_iface(None), None);
+    }
+
+    #[test]
+    fn datagrams_from_interfaces_without_bfd_are_dropped_and_counted() {
+        let mut p = peering();
+        let now = Time::from_duration(std::time::Duration::from_secs(1));
+        // The GTSM check comes first, whatever the interface.
+        assert!(p.on_packet(now, &datagram(Some(7), 254, 0)).is_empty());
+        // A session's first packets (Your Discriminator 0), and later ones.
+        for ifindex in [Some(7), None, Some(9)] {
+            assert!(p.on_packet(now, &datagram(ifindex, 255, 0)).is_empty());
+            assert!(p.on_packet(now, &datagram(ifindex, 255, 1234)).is_empty());
+        }
+        let d = p.status().dropped;
+        assert_eq!(
+            (d.bad_ttl, d.no_session, d.unknown_discriminator),
+            (1, 3, 3),
+            "{d:?}"
+        );
     }
 }

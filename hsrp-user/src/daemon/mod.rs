@@ -321,7 +321,7 @@ struct Daemon {
     loaded: reload::Loaded,
     /// HSRP BFD peering: the sessions, and the datagrams their listeners receive.
     bfd: bfd::Peering,
-    bfd_rx: mpsc::Receiver<bfd::BfdRx>,
+    bfd_rx: mpsc::Receiver<bfd::BfdBatch>,
     /// Group messages of the wake-up being served, sent together (`tx_batch`).
     tx: tx_batch::TxBatch,
 }
@@ -471,16 +471,9 @@ impl Daemon {
                     self.catch_up(frames).await;
                     self.on_probe(fact).await
                 }
-                Some(rx) = self.bfd_rx.recv() => {
+                Some(batch) = self.bfd_rx.recv() => {
                     self.catch_up(frames).await;
-                    self.on_bfd_packet(rx).await;
-                    // The datagrams of every session that arrived together, in one pass.
-                    for _ in 0..FRAME_BATCH {
-                        match self.bfd_rx.try_recv() {
-                            Ok(rx) => self.on_bfd_packet(rx).await,
-                            Err(_) => break,
-                        }
-                    }
+                    self.on_bfd_bursts(batch).await;
                 }
                 Some(reply) = requests.recv() => {
                     let _ = reply.send(self.snapshot());

@@ -18,7 +18,7 @@ const MAX_RX_ERRORS: u32 = 100;
 /// Frames per second from which the receive task coalesces wake-ups.
 const BUSY_RATE: u32 = 2000;
 /// How long a busy receive task lets frames gather (tokio's timer resolution).
-const COALESCE: Duration = Duration::from_millis(1);
+pub(super) const COALESCE: Duration = Duration::from_millis(1);
 /// Frames taken in one burst at most, so the loop gets its turn.
 const RX_BURST: usize = 256;
 
@@ -179,9 +179,9 @@ fn take_frames(
     }
 }
 
-/// Frames counted over the last full 100 ms window.
+/// Frames (or datagrams) counted over the last full 100 ms window.
 #[derive(Debug)]
-struct RateWindow {
+pub(super) struct RateWindow {
     start: Instant,
     count: u32,
     last_rate: u32,
@@ -214,15 +214,20 @@ impl RateWindow {
         }
     }
 
-    fn count(&mut self, now: Instant) {
+    pub(super) fn count(&mut self, now: Instant) {
         self.roll(now);
         self.count = self.count.saturating_add(1);
     }
 
     /// Frames arrive at BUSY_RATE per second or more (as of the last full window).
     fn busy(&mut self, now: Instant) -> bool {
+        self.busy_from(now, BUSY_RATE)
+    }
+
+    /// Frames arrive at `rate` per second or more (as of the last full window).
+    pub(super) fn busy_from(&mut self, now: Instant, rate: u32) -> bool {
         self.roll(now);
-        self.last_rate >= BUSY_RATE
+        self.last_rate >= rate
     }
 }
 

@@ -1,11 +1,16 @@
-//! The UDP sockets of single-hop BFD (RFC 5881), one interface each (SO_BINDTODEVICE):
+//! The UDP sockets of single-hop BFD (RFC 5881):
 //!
-//! - [`BfdListener`]: receives Control packets on port 3784 with the TTL / hop limit each
-//!   arrived with (IP_RECVTTL / IPV6_RECVHOPLIMIT), so the caller can apply the GTSM check
-//!   of RFC 5881 §5 (255 only) — the check itself is policy and lives with the caller.
-//! - [`BfdSender`]: one per session, sends from its own source port in 49152-65535
-//!   (RFC 5881 §4: one port for all packets of a session, unique per session) with TTL /
-//!   hop limit 255 and DSCP CS6, like routing protocol traffic.
+//! - [`BfdListener`]: receives Control packets on port 3784 of every interface, one socket
+//!   per address family (not one per interface: at 10 ms intervals each socket's task is
+//!   woken on its own, and the wake-ups, not the packets, were the cost). Each datagram
+//!   comes with the interface it arrived on (IP_PKTINFO / IPV6_RECVPKTINFO), so the caller
+//!   can keep BFD to the interfaces that run it, and the TTL / hop limit it arrived with
+//!   (IP_RECVTTL / IPV6_RECVHOPLIMIT), so the caller can apply the GTSM check of RFC 5881
+//!   §5 (255 only) — both checks are policy and live with the caller.
+//! - [`BfdSender`]: one per session, bound to its interface (SO_BINDTODEVICE), sends from
+//!   its own source port in 49152-65535 (RFC 5881 §4: one port for all packets of a
+//!   session, unique per session) with TTL / hop limit 255 and DSCP CS6, like routing
+//!   protocol traffic.
 //!
 //! IPv4 and IPv6 use separate sockets (the IPv6 ones are v6-only).
 
@@ -27,11 +32,16 @@ pub const BFD_TTL: u8 = 255;
 pub const SOURCE_PORTS: std::ops::RangeInclusive<u16> = 49152..=65535;
 /// DSCP CS6 in the TOS / traffic class byte.
 const TOS_CS6: u32 = 0xc0;
+/// Room for a datagram's control messages: the TTL (an int) and the packet info (20 bytes
+/// for IPv6), each behind a header, with room to spare.
+const CONTROL_WORDS: usize = 16;
 
 /// One received datagram.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct BfdDatagram {
     pub src: SocketAddr,
+    /// Index of the interface it arrived on; None if the kernel gave none.
+    pub ifindex: Option<u32>,
     /// TTL (IPv4) or hop limit (IPv6) it arrived with; None if the kernel gave none.
     pub ttl: Option<u8>,
     /// Bytes written into the caller's buffer.
@@ -40,46 +50,60 @@ pub struct BfdDatagram {
     pub truncated: bool,
 }
 
-/// Receives BFD Control packets on UDP port 3784 of one interface (one address family).
+/// Receives the BFD Control packets of all interfaces on UDP port 3784 (one address family).
 #[derive(Debug)]
 pub struct BfdListener {
     fd: AsyncFd<Socket>,
-    iface: String,
+    what: &'static str,
 }
 
 impl BfdListener {
-    /// Binds port 3784 on `iface` for IPv4 or IPv6. Must be called inside a tokio runtime.
-    pub fn bind(iface: &str, ipv6: bool) -> Result<BfdListener> {
-        check_iface_name(iface)?;
-        let sock = udp_socket(iface, ipv6)?;
-        let (level, opt) = if ipv6 {
-            (libc::IPPROTO_IPV6, libc::IPV6_RECVHOPLIMIT)
-        } else {
-            (libc::IPPROTO_IP, libc::IP_RECVTTL)
-        };
-        set_int(sock.as_raw_fd(), level, opt, 1)
-            .map_err(|e| io_err(iface, "ask for the received TTL", e))?;
-        sock.set_reuse_address(true)
-            .map_err(|e| io_err(iface, "SO_REUSEADDR", e))?;
+    /// Binds port 3784 of all interfaces for IPv4 or IPv6. Must be called inside a tokio
+    /// runtime.
+    pub fn bind(ipv6: bool) -> Result<BfdListener> {
         let addr: SocketAddr = if ipv6 {
             (Ipv6Addr::UNSPECIFIED, PORT).into()
         } else {
             (Ipv4Addr::UNSPECIFIED, PORT).into()
         };
+        BfdListener::bind_to(addr)
+    }
+
+    /// Binds `addr` (tests use a free loopback port).
+    fn bind_to(addr: SocketAddr) -> Result<BfdListener> {
+        let ipv6 = addr.is_ipv6();
+        let what = if ipv6 { "BFD/IPv6" } else { "BFD/IPv4" };
+        let sock = udp_socket(what, ipv6)?;
+        let fd = sock.as_raw_fd();
+        let opts = if ipv6 {
+            [
+                (libc::IPPROTO_IPV6, libc::IPV6_RECVHOPLIMIT),
+                (libc::IPPROTO_IPV6, libc::IPV6_RECVPKTINFO),
+            ]
+        } else {
+            [
+                (libc::IPPROTO_IP, libc::IP_RECVTTL),
+                (libc::IPPROTO_IP, libc::IP_PKTINFO),
+            ]
+        };
+        for (level, opt) in opts {
+            set_int(fd, level, opt, 1)
+                .map_err(|e| io_err(what, "ask for the received TTL and interface", e))?;
+        }
+        // No SO_REUSEADDR: this is the only socket on the port, and a second daemon in the
+        // same namespace must fail here rather than quietly take part of the packets.
         sock.bind(&addr.into())
-            .map_err(|e| io_err(iface, "bind UDP port 3784", e))?;
+            .map_err(|e| io_err(what, "bind UDP port 3784", e))?;
         // SAFETY: `sock` owns its descriptor, which the AsyncFd takes over with it; Socket
         // always returns that same descriptor and closes it only when dropped.
         let fd = unsafe { AsyncFd::register(sock) }
-            .map_err(|e| io_err(iface, "register with tokio", e.into()))?;
-        Ok(BfdListener {
-            fd,
-            iface: iface.to_owned(),
-        })
+            .map_err(|e| io_err(what, "register with tokio", e.into()))?;
+        Ok(BfdListener { fd, what })
     }
 
-    pub fn iface(&self) -> &str {
-        &self.iface
+    /// What the listener is, for messages ("BFD/IPv4", "BFD/IPv6").
+    pub fn name(&self) -> &'static str {
+        self.what
     }
 
     /// Waits for datagrams and receives what is queued, up to `bufs.len()` (at most
@@ -97,26 +121,31 @@ impl BfdListener {
                 .fd
                 .readable()
                 .await
-                .map_err(|e| io_err(&self.iface, "receive", e))?;
-            match guard.try_io(|s| recv_mmsg_with_ttl(s.as_raw_fd(), &mut bufs[..want], got)) {
+                .map_err(|e| io_err(self.what, "receive", e))?;
+            match guard.try_io(|s| recv_mmsg(s.as_raw_fd(), &mut bufs[..want], got)) {
                 Ok(Ok(n)) => {
                     if n < want {
                         guard.clear_ready();
                     }
                     return Ok(());
                 }
-                Ok(Err(e)) => return Err(io_err(&self.iface, "receive", e)),
+                Ok(Err(e)) => return Err(io_err(self.what, "receive", e)),
                 Err(_would_block) => continue,
             }
         }
     }
 
-    /// The next datagram if one is already waiting, without waiting (`Ok(None)`: none).
-    pub fn try_recv(&self, buf: &mut [u8]) -> Result<Option<BfdDatagram>> {
-        match recv_with_ttl(self.fd.get_ref().as_raw_fd(), buf) {
-            Ok(d) => Ok(Some(d)),
-            Err(e) if e.kind() == io::ErrorKind::WouldBlock => Ok(None),
-            Err(e) => Err(io_err(&self.iface, "receive", e)),
+    /// What already waits, without waiting: like [`BfdListener::recv_batch`], but an empty
+    /// socket leaves `got` empty.
+    pub fn try_recv_batch<const L: usize>(
+        &self,
+        bufs: &mut [[u8; L]],
+        got: &mut Vec<BfdDatagram>,
+    ) -> Result<()> {
+        match recv_mmsg(self.fd.get_ref().as_raw_fd(), bufs, got) {
+            Ok(_) => Ok(()),
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => Ok(()),
+            Err(e) => Err(io_err(self.what, "receive", e)),
         }
     }
 }
@@ -139,6 +168,9 @@ impl BfdSender {
     pub fn open(iface: &str, ifindex: u32, ipv6: bool, first_try: u16) -> Result<BfdSender> {
         check_iface_name(iface)?;
         let sock = udp_socket(iface, ipv6)?;
+        // Bound to the device before the port, so the port is per device.
+        sock.bind_device(Some(iface.as_bytes()))
+            .map_err(|e| io_err(iface, "SO_BINDTODEVICE", e))?;
         if ipv6 {
             sock.set_unicast_hops_v6(BFD_TTL.into())
                 .map_err(|e| io_err(iface, "set the hop limit", e))?;
@@ -206,21 +238,19 @@ impl BfdSender {
     }
 }
 
-/// A non-blocking UDP socket bound to `iface` (before any bind, so the port is per device).
-fn udp_socket(iface: &str, ipv6: bool) -> Result<Socket> {
+/// A non-blocking UDP socket (named `what` in errors).
+fn udp_socket(what: &str, ipv6: bool) -> Result<Socket> {
     let domain = if ipv6 { Domain::IPV6 } else { Domain::IPV4 };
     let sock = Socket::new(
         domain,
         Type::DGRAM.nonblocking().cloexec(),
         Some(Protocol::UDP),
     )
-    .map_err(|e| io_err(iface, "socket(UDP)", e))?;
+    .map_err(|e| io_err(what, "socket(UDP)", e))?;
     if ipv6 {
         sock.set_only_v6(true)
-            .map_err(|e| io_err(iface, "IPV6_V6ONLY", e))?;
+            .map_err(|e| io_err(what, "IPV6_V6ONLY", e))?;
     }
-    sock.bind_device(Some(iface.as_bytes()))
-        .map_err(|e| io_err(iface, "SO_BINDTODEVICE", e))?;
     Ok(sock)
 }
 
@@ -243,32 +273,17 @@ fn set_int(fd: RawFd, level: libc::c_int, name: libc::c_int, value: libc::c_int)
     }
 }
 
-/// recvmsg(2) with the TTL / hop-limit control message.
-fn recv_with_ttl(fd: RawFd, buf: &mut [u8]) -> io::Result<BfdDatagram> {
-    // SAFETY: sockaddr_storage is plain old data; all zeroes is a valid value.
-    let mut addr: libc::sockaddr_storage = unsafe { mem::zeroed() };
-    let m = super::msg::recv_msg(fd, buf, &mut addr, 0)?;
-    let src = sockaddr_to_std(&addr).ok_or_else(|| io::Error::other("unknown address family"))?;
-    Ok(BfdDatagram {
-        src,
-        ttl: m.control().find_map(ttl_of),
-        len: m.len.min(buf.len()),
-        truncated: m.flags & libc::MSG_TRUNC != 0,
-    })
-}
-
 /// recvmmsg(2) of up to `bufs.len()` (at most [`RECV_BATCH`]) datagrams, each with room for
-/// the TTL / hop-limit control message, described in `got`; returns how many the kernel
-/// gave (EAGAIN when none is queued).
-fn recv_mmsg_with_ttl<const L: usize>(
+/// its TTL / hop-limit and packet-info control messages, described in `got` (cleared
+/// first); returns how many the kernel gave (EAGAIN when none is queued).
+fn recv_mmsg<const L: usize>(
     fd: RawFd,
     bufs: &mut [[u8; L]],
     got: &mut Vec<BfdDatagram>,
 ) -> io::Result<usize> {
     got.clear();
     let want = bufs.len().min(RECV_BATCH);
-    // 64 bytes hold one cmsghdr with an int on any Linux ABI, with room to spare.
-    let mut control = [[0u64; 8]; RECV_BATCH];
+    let mut control = [[0u64; CONTROL_WORDS]; RECV_BATCH];
     // SAFETY: sockaddr_storage, iovec and mmsghdr are plain old data; all zeroes is valid.
     let mut addrs: [libc::sockaddr_storage; RECV_BATCH] = unsafe { mem::zeroed() };
     // SAFETY: as above.
@@ -305,14 +320,14 @@ fn recv_mmsg_with_ttl<const L: usize>(
         let src =
             sockaddr_to_std(&addrs[i]).ok_or_else(|| io::Error::other("unknown address family"))?;
         let control_len = (h.msg_controllen as usize).min(mem::size_of_val(&control[i]));
-        // Bytes of the u64-aligned buffer, without an allocation per packet.
-        let mut bytes = [0u8; 64];
-        for (b, w) in bytes.chunks_exact_mut(8).zip(control[i]) {
-            b.copy_from_slice(&w.to_ne_bytes());
-        }
+        // SAFETY: the first `control_len` bytes of the slot's control buffer (a [u64],
+        // valid as bytes), which the kernel wrote, borrowed only for this parse.
+        let bytes =
+            unsafe { std::slice::from_raw_parts(control[i].as_ptr().cast::<u8>(), control_len) };
         got.push(BfdDatagram {
             src,
-            ttl: ttl_from_control(&bytes[..control_len]),
+            ifindex: ifindex_from_control(bytes),
+            ttl: ttl_from_control(bytes),
             len: (msgs[i].msg_len as usize).min(L),
             truncated: h.msg_flags & libc::MSG_TRUNC != 0,
         });
@@ -359,6 +374,23 @@ fn ttl_from_control(b: &[u8]) -> Option<u8> {
     super::msg::ControlMessages::new(b).find_map(ttl_of)
 }
 
+/// The arrival interface of an IP_PKTINFO (`struct in_pktinfo`: the index first) or
+/// IPV6_PKTINFO (`struct in6_pktinfo`: the index after the 16-byte address) message.
+fn ifindex_of((level, kind, data): (libc::c_int, libc::c_int, &[u8])) -> Option<u32> {
+    let at = match (level, kind) {
+        (libc::IPPROTO_IP, libc::IP_PKTINFO) => 0,
+        (libc::IPPROTO_IPV6, libc::IPV6_PKTINFO) => 16,
+        _ => return None,
+    };
+    let i = i32::from_ne_bytes(data.get(at..at + 4)?.try_into().ok()?);
+    u32::try_from(i).ok().filter(|&i| i != 0)
+}
+
+/// The arrival interface among the control messages in `b`.
+fn ifindex_from_control(b: &[u8]) -> Option<u32> {
+    super::msg::ControlMessages::new(b).find_map(ifindex_of)
+}
+
 fn io_err(iface: &str, what: &'static str, source: io::Error) -> NetError {
     NetError::Io {
         iface: iface.to_owned(),
@@ -389,5 +421,94 @@ mod tests {
         let mut bad = cmsg(libc::IPPROTO_IP, libc::IP_TTL, 255);
         bad[0] = 200;
         assert_eq!(ttl_from_control(&bad), None);
+    }
+
+    #[test]
+    fn arrival_interface_found_for_both_families() {
+        let mut v4 = vec![0u8; 12];
+        v4[..4].copy_from_slice(&7i32.to_ne_bytes());
+        let mut b = cmsg(libc::IPPROTO_IP, libc::IP_TTL, 255);
+        b.extend(super::super::msg::cmsg(
+            libc::IPPROTO_IP,
+            libc::IP_PKTINFO,
+            &v4,
+        ));
+        assert_eq!(ifindex_from_control(&b), Some(7));
+        let mut v6 = vec![0xfe; 20];
+        v6[16..].copy_from_slice(&9i32.to_ne_bytes());
+        let b = super::super::msg::cmsg(libc::IPPROTO_IPV6, libc::IPV6_PKTINFO, &v6);
+        assert_eq!(ifindex_from_control(&b), Some(9));
+        // No packet info, or index 0 (none): no interface.
+        assert_eq!(
+            ifindex_from_control(&cmsg(libc::IPPROTO_IP, libc::IP_TTL, 1)),
+            None
+        );
+        v4[..4].copy_from_slice(&0i32.to_ne_bytes());
+        let b = super::super::msg::cmsg(libc::IPPROTO_IP, libc::IP_PKTINFO, &v4);
+        assert_eq!(ifindex_from_control(&b), None);
+    }
+
+    /// One listener socket takes every interface's datagrams: each comes through recvmmsg
+    /// with the interface it arrived on and its TTL (loopback stands in for the links; no
+    /// privileges needed).
+    #[test]
+    fn each_datagram_carries_its_interface_and_ttl() {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_io()
+            .build()
+            .unwrap();
+        let _in_runtime = rt.enter();
+        // SAFETY: a NUL-terminated name.
+        let lo = unsafe { libc::if_nametoindex(c"lo".as_ptr()) };
+        assert_ne!(lo, 0);
+        let loopbacks: [SocketAddr; 2] = [
+            (Ipv4Addr::LOCALHOST, 0).into(),
+            (Ipv6Addr::LOCALHOST, 0).into(),
+        ];
+        for addr in loopbacks {
+            let l = match BfdListener::bind_to(addr) {
+                Ok(l) => l,
+                // A host without IPv6 on loopback.
+                Err(_) if addr.is_ipv6() => continue,
+                Err(e) => panic!("{e}"),
+            };
+            let to = l.fd.get_ref().local_addr().unwrap();
+            let domain = if addr.is_ipv6() {
+                Domain::IPV6
+            } else {
+                Domain::IPV4
+            };
+            let tx = Socket::new(domain, Type::DGRAM, None).unwrap();
+            // Not the default 64, and not the same for both families.
+            if addr.is_ipv6() {
+                tx.set_unicast_hops_v6(254).unwrap();
+            } else {
+                tx.set_ttl_v4(255).unwrap();
+            }
+            tx.send_to(&[1, 2, 3], &to).unwrap();
+            tx.send_to(&[4; 200], &to).unwrap();
+            let mut bufs = [[0u8; 64]; 4];
+            let mut got = Vec::new();
+            // Loopback delivers at once, but give a slow host some time.
+            for _ in 0..100 {
+                l.try_recv_batch(&mut bufs, &mut got).unwrap();
+                if !got.is_empty() {
+                    break;
+                }
+                std::thread::sleep(std::time::Duration::from_millis(10));
+            }
+            let want_ttl = if addr.is_ipv6() { 254 } else { 255 };
+            assert_eq!(got.len(), 2, "{got:?}");
+            assert_eq!(got[0].ifindex, Some(lo));
+            assert_eq!(got[0].ttl, Some(want_ttl));
+            assert_eq!((got[0].len, got[0].truncated), (3, false));
+            assert_eq!(&bufs[0][..3], &[1, 2, 3]);
+            assert_eq!(got[0].src.ip(), addr.ip());
+            assert_eq!((got[1].len, got[1].truncated), (64, true));
+            assert_eq!(got[1].ifindex, Some(lo));
+            // Nothing more waiting: an empty answer, not an error.
+            l.try_recv_batch(&mut bufs, &mut got).unwrap();
+            assert!(got.is_empty());
+        }
     }
 }

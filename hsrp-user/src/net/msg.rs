@@ -1,6 +1,6 @@
 //! recvmsg(2) with ancillary data, and a safe walk over the control messages it returns:
-//! the BFD listener reads the received TTL from them, the packet socket a frame's arrival
-//! time.
+//! the packet socket reads a frame's arrival time from them, the BFD listener a datagram's
+//! TTL and arrival interface.
 
 use std::io;
 use std::mem;
@@ -16,8 +16,6 @@ pub(super) struct Message {
     /// The datagram's length as the kernel returned it (with MSG_TRUNC: its full length,
     /// which may exceed the buffer).
     pub len: usize,
-    /// `msg_flags` (MSG_TRUNC: the datagram did not fit).
-    pub flags: libc::c_int,
     control: [u64; CONTROL_WORDS],
     control_len: usize,
 }
@@ -64,7 +62,6 @@ pub(super) fn recv_msg<A>(
     }
     Ok(Message {
         len: n as usize,
-        flags: msg.msg_flags,
         control,
         control_len: (msg.msg_controllen as usize).min(mem::size_of_val(&control)),
     })
