@@ -53,7 +53,7 @@ pub fn run(args: &[String]) -> Result<()> {
             "hsrpd",
         ]))?;
         c.arg("--hsrpd")
-            .arg(crate::util::workspace_root().join("target/release/hsrpd"));
+            .arg(crate::util::target_dir().join("release/hsrpd"));
     }
     say(format!("load before: {}", load_average()));
     let out = c

@@ -14,7 +14,7 @@ use std::process::Command;
 
 use anyhow::{ensure, Result};
 
-use crate::util::{cargo, is_root, run, say, workspace_root};
+use crate::util::{cargo, is_root, run, say, target_dir};
 
 pub fn run_bench(args: &[String]) -> Result<()> {
     ensure!(
@@ -26,7 +26,7 @@ pub fn run_bench(args: &[String]) -> Result<()> {
     crate::lab::build_lab_tools()?;
     say("building a release hsrpd (the one measured)");
     run(cargo(None).args(["build", "--release", "-p", "hsrp-user", "--bin", "hsrpd"]))?;
-    let hsrpd = workspace_root().join("target/release/hsrpd");
+    let hsrpd = target_dir().join("release/hsrpd");
     run(Command::new(crate::lab::lab_binary())
         .arg("load")
         .args(args)

@@ -15,7 +15,7 @@ use std::process::{Command, Stdio};
 use anyhow::{bail, ensure, Context, Result};
 use serde_json::Value;
 
-use crate::util::{cargo, is_root, run, say, workspace_root};
+use crate::util::{cargo, is_root, run, say, target_dir};
 
 /// The targets for 1000 groups at 100 ms hellos (docs/lab.md, scale).
 const CPU_TARGET_PERCENT: f64 = 10.0;
@@ -54,7 +54,7 @@ pub fn run_bench(args: &[String]) -> Result<()> {
     crate::lab::build_lab_tools()?;
     say("building a release hsrpd (the one measured)");
     run(cargo(None).args(["build", "--release", "-p", "hsrp-user", "--bin", "hsrpd"]))?;
-    let hsrpd = workspace_root().join("target/release/hsrpd");
+    let hsrpd = target_dir().join("release/hsrpd");
     let mut c = Command::new(crate::lab::lab_binary());
     c.arg("scale");
     for (k, v) in &values {

@@ -8,7 +8,7 @@ use std::time::Instant;
 use anyhow::Result;
 
 use crate::bootstrap::{ensure_toolchain, NIGHTLY};
-use crate::util::{cargo, run, say, workspace_root};
+use crate::util::{cargo, run, say, target_dir, workspace_root};
 
 pub const BPF_TARGET: &str = "bpfel-unknown-none";
 
@@ -23,7 +23,7 @@ pub fn ebpf_object() -> PathBuf {
 }
 
 pub fn hsrpd_binary() -> PathBuf {
-    workspace_root().join("target/debug/hsrpd")
+    target_dir().join("debug/hsrpd")
 }
 
 /// The cargo command that builds one binary of hsrp-ebpf for the BPF target, with BTF

@@ -9,7 +9,7 @@ use std::process::Command;
 
 use anyhow::{ensure, Result};
 
-use crate::util::{cargo, is_root, run, say, workspace_root};
+use crate::util::{cargo, is_root, run, say, target_dir};
 
 /// Builds what the lab runs: the XDP object and hsrpd, then the lab tools.
 pub fn build_lab_tools() -> Result<()> {
@@ -19,7 +19,7 @@ pub fn build_lab_tools() -> Result<()> {
 }
 
 pub fn lab_binary() -> PathBuf {
-    workspace_root().join("target/debug/hsrp-lab")
+    target_dir().join("debug/hsrp-lab")
 }
 
 pub fn lab(keep: bool) -> Result<()> {
@@ -79,7 +79,7 @@ pub fn churn(args: &[String]) -> Result<()> {
     build_lab_tools()?;
     say("building a release hsrpd (the one measured)");
     run(cargo(None).args(["build", "--release", "-p", "hsrp-user", "--bin", "hsrpd"]))?;
-    let hsrpd = workspace_root().join("target/release/hsrpd");
+    let hsrpd = target_dir().join("release/hsrpd");
     run(Command::new(lab_binary())
         .arg("churn")
         .args(args)

@@ -18,6 +18,16 @@ pub fn workspace_root() -> PathBuf {
     here.parent().map(PathBuf::from).unwrap_or(here)
 }
 
+/// Where the cargo commands of [`cargo`] put what they build: `$CARGO_TARGET_DIR` when set
+/// (a relative one from the workspace root, their working directory), else `target/` there.
+pub fn target_dir() -> PathBuf {
+    let root = workspace_root();
+    match std::env::var_os("CARGO_TARGET_DIR") {
+        Some(dir) => root.join(dir),
+        None => root.join("target"),
+    }
+}
+
 /// The directory `cargo install` puts binaries in (`$CARGO_HOME/bin`, default `~/.cargo/bin`).
 pub fn cargo_bin_dir() -> Option<PathBuf> {
     if let Some(home) = std::env::var_os("CARGO_HOME") {

@@ -37,6 +37,7 @@
 mod accept;
 pub mod accepted_flows;
 mod actions;
+mod allocator;
 mod aux;
 mod bfd;
 pub mod fast_path;
@@ -139,6 +140,7 @@ pub fn run_with(config: &Path, socket: &Path, options: RunOptions) -> Result<Exi
     // First, while no data-plane or socket descriptor exists and no thread runs.
     let sentinel = spawn_sentinel();
     realtime::bound_memory();
+    allocator::fix_thresholds();
     // What every thread keeps once start-up is done (see `privileges`); real-time mode
     // keeps what it needs to be changed by a reload.
     let keep = crate::privileges::runtime_set(options.realtime.or(cfg.realtime).is_some());
