@@ -55,6 +55,8 @@ impl Daemon {
                 self.last_words.said.clear();
                 self.last_words.dirty = true;
             }
+            // A set that waited for room in the pipe goes once there is room.
+            s.flush();
         }
         if !self.last_words.dirty || self.last_words.sentinel.is_none() {
             return;

@@ -94,6 +94,10 @@ impl BfdListener {
         // same namespace must fail here rather than quietly take part of the packets.
         sock.bind(&addr.into())
             .map_err(|e| io_err(what, "bind UDP port 3784", e))?;
+        // One socket takes every session's packets: room for them while the loop stalls.
+        if let Err(e) = super::rcvbuf::reserve(fd, super::rcvbuf::STALL_RECEIVE_BUFFER) {
+            log::debug!("{what}: keeping the default receive buffer: {e}");
+        }
         // SAFETY: `sock` owns its descriptor, which the AsyncFd takes over with it; Socket
         // always returns that same descriptor and closes it only when dropped.
         let fd = unsafe { AsyncFd::register(sock) }

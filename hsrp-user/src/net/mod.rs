@@ -39,6 +39,7 @@ mod packet_filter;
 mod packet_recv;
 mod packet_send;
 mod prefix;
+mod rcvbuf;
 mod routing;
 mod rtnl;
 mod sysctl;

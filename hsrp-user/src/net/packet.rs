@@ -87,6 +87,10 @@ impl PacketSocket {
         // its hello arrived, not by when it got to read it.
         setsockopt(sock, libc::SOL_SOCKET, libc::SO_TIMESTAMPNS, &1i32)
             .map_err(|source| io_err(iface, "set SO_TIMESTAMPNS", source))?;
+        // Room for the hellos of many groups while the loop stalls.
+        if let Err(e) = super::rcvbuf::reserve(sock, super::rcvbuf::STALL_RECEIVE_BUFFER) {
+            log::debug!("{iface}: keeping the default receive buffer: {e}");
+        }
 
         let addr = sockaddr_ll(ifindex);
         // SAFETY: `addr` is a valid sockaddr_ll and the length passed is its size.
@@ -422,7 +426,12 @@ pub(super) fn sockaddr_ll(ifindex: u32) -> libc::sockaddr_ll {
     addr
 }
 
-fn setsockopt<T>(fd: RawFd, level: libc::c_int, name: libc::c_int, value: &T) -> io::Result<()> {
+pub(super) fn setsockopt<T>(
+    fd: RawFd,
+    level: libc::c_int,
+    name: libc::c_int,
+    value: &T,
+) -> io::Result<()> {
     // SAFETY: `value` points to a live `T` and the length passed is its size; the kernel
     // only reads it.
     let rc = unsafe {

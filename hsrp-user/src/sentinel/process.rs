@@ -14,8 +14,14 @@ use log::{debug, warn};
 
 use super::message::{encode_cleanup, encode_frames, message, LastWord, TAG_DISARM};
 
-/// Longest a write to the sentinel may block the daemon's loop.
+/// Longest a write to the sentinel may block the daemon's loop (a message the pipe can not
+/// hold whole, or a pipe whose fill level is unknown).
 const WRITE_LIMIT: Duration = Duration::from_millis(50);
+/// Longest a set of last words may wait for room in the pipe before the sentinel, which
+/// has not read all that time, is given up and replaced. Far longer than a busy host keeps
+/// a process off the CPU: under reload churn on a loaded machine the set changes every few
+/// milliseconds, and a sentinel not scheduled for 50 ms was replaced for nothing.
+const STUCK_LIMIT: Duration = Duration::from_secs(2);
 /// Longest a clean stop waits for the sentinel to exit.
 const EXIT_LIMIT: Duration = Duration::from_millis(500);
 /// How long after a sentinel was lost a new one is spawned, and how often the daemon
@@ -42,6 +48,11 @@ pub struct Sentinel {
     stdin: Option<File>,
     /// The last set written, so an unchanged set is not written again.
     written: Option<Vec<LastWord>>,
+    /// The newest set, not written yet for want of room in the pipe: written whole once
+    /// the sentinel has read enough (a newer set replaces it unwritten).
+    pending: Option<Pending>,
+    /// The pipe's capacity (0: unknown, every write waits up to [`WRITE_LIMIT`]).
+    pipe_size: usize,
     /// The last netlink cleanup set written.
     cleanup: Option<Vec<Vec<u8>>>,
     /// When the sentinel was found lost (a write failed, or it exited), if it was.
@@ -74,6 +85,7 @@ impl Sentinel {
             .spawn()
             .with_context(|| format!("spawning the sentinel ({} sentinel)", exe.display()))?;
         let stdin = child.stdin.take().map(|s| to_top_fd(OwnedFd::from(s)));
+        let mut pipe_size = 0;
         if let Some(s) = &stdin {
             // Never block the loop on a stuck sentinel for long: writes poll (`write_all`).
             // SAFETY: fcntl on a descriptor we own.
@@ -89,6 +101,7 @@ impl Sentinel {
                         io::Error::last_os_error()
                     );
                 }
+                pipe_size = usize::try_from(libc::fcntl(fd, libc::F_GETPIPE_SZ)).unwrap_or(0);
             }
         }
         debug!("sentinel running as pid {}", child.id());
@@ -96,6 +109,8 @@ impl Sentinel {
             child,
             stdin,
             written: None,
+            pending: None,
+            pipe_size,
             cleanup: None,
             lost_at: None,
             checked_at: Instant::now(),
@@ -164,14 +179,39 @@ impl Sentinel {
         self.child.id()
     }
 
-    /// Tells the sentinel the frames to send if the daemon dies (replacing the previous).
+    /// Tells the sentinel the frames to send if the daemon dies (replacing the previous):
+    /// at once if the pipe has room for the whole set, else as soon as it has
+    /// ([`Sentinel::flush`]).
     pub fn arm(&mut self, words: Vec<LastWord>) {
         if self.written.as_ref() == Some(&words) {
+            self.pending = None;
             return;
         }
         let msg = encode_frames(&words);
-        if self.write(&msg) {
-            self.written = Some(words);
+        // A set that replaces one still waiting waits since the first.
+        let since = self.pending.take().map_or_else(Instant::now, |p| p.since);
+        self.pending = Some(Pending { words, msg, since });
+        self.flush();
+    }
+
+    /// Writes the waiting set if the pipe now has room for all of it. Never blocks the
+    /// loop on a sentinel that is merely not scheduled, never writes half a message; a
+    /// sentinel that has not made room for [`STUCK_LIMIT`] is given up (and replaced).
+    pub fn flush(&mut self) {
+        let Some(p) = self.pending.take() else {
+            return;
+        };
+        let Some(stdin) = self.stdin.as_mut() else {
+            return;
+        };
+        match write_if_room(stdin, &p.msg, self.pipe_size) {
+            Ok(true) => self.written = Some(p.words),
+            Ok(false) if p.since.elapsed() < STUCK_LIMIT => self.pending = Some(p),
+            Ok(false) => self.give_up(&format!(
+                "the sentinel has not read for {} s",
+                STUCK_LIMIT.as_secs()
+            )),
+            Err(e) => self.give_up(&format!("{e:#}")),
         }
     }
 
@@ -218,20 +258,79 @@ impl Sentinel {
         match write_all(stdin, msg, WRITE_LIMIT) {
             Ok(()) => true,
             Err(e) => {
-                warn!(
-                    "sentinel (pid {}): {e:#}; no last words if hsrpd dies until a new \
-                     sentinel runs ({} s)",
-                    self.child.id(),
-                    RESPAWN_AFTER.as_secs()
-                );
-                drop(self.stdin.take());
-                let _ = self.child.kill();
-                let _ = self.child.try_wait();
-                self.lost_at = Some(Instant::now());
+                self.give_up(&format!("{e:#}"));
                 false
             }
         }
     }
+
+    /// The sentinel is lost: killed, and a new one spawned [`RESPAWN_AFTER`] from now.
+    fn give_up(&mut self, why: &str) {
+        warn!(
+            "sentinel (pid {}): {why}; no last words if hsrpd dies until a new sentinel \
+             runs ({} s)",
+            self.child.id(),
+            RESPAWN_AFTER.as_secs()
+        );
+        drop(self.stdin.take());
+        self.pending = None;
+        let _ = self.child.kill();
+        let _ = self.child.try_wait();
+        self.lost_at = Some(Instant::now());
+    }
+}
+
+/// A set of last words waiting for room in the pipe.
+struct Pending {
+    words: Vec<LastWord>,
+    msg: Vec<u8>,
+    since: Instant,
+}
+
+/// Writes `msg` whole to the non-blocking pipe `w` of capacity `pipe_size` if it has room
+/// for all of it now: Ok(false) when not (nothing written, so the stream stays in step). A
+/// message longer than the pipe, or a pipe whose fill level is unknown, is written as
+/// before, waiting up to [`WRITE_LIMIT`] for the sentinel to read.
+fn write_if_room(w: &mut File, msg: &[u8], pipe_size: usize) -> Result<bool> {
+    let page = page_size();
+    if msg.len() + 2 * page <= pipe_size {
+        if let Some(queued) = unread_bytes(w) {
+            if !fits(queued, msg.len(), pipe_size, page) {
+                return Ok(false);
+            }
+        }
+    }
+    write_all(w, msg, WRITE_LIMIT)?;
+    Ok(true)
+}
+
+/// Whether `len` more bytes fit in a pipe of `size` bytes holding `queued` unread ones. A
+/// pipe is a ring of page-sized buffers, not of bytes: a page the reader has partly
+/// consumed, or the writer partly filled, takes a whole slot. Writes fill the last page
+/// before taking a new one, so at most two slots (first and last) are partly used: the
+/// queued bytes take at most `ceil(queued / page) + 1` slots, the message at most
+/// `ceil(len / page)`.
+fn fits(queued: usize, len: usize, size: usize, page: usize) -> bool {
+    queued.div_ceil(page) + 1 + len.div_ceil(page) <= size / page
+}
+
+fn page_size() -> usize {
+    // SAFETY: sysconf reads a constant of the system.
+    usize::try_from(unsafe { libc::sysconf(libc::_SC_PAGESIZE) })
+        .ok()
+        .filter(|&p| p > 0)
+        .unwrap_or(4096)
+}
+
+/// Bytes written to the pipe `w` and not yet read (FIONREAD), if the kernel says.
+fn unread_bytes(w: &File) -> Option<usize> {
+    let mut n: libc::c_int = 0;
+    // SAFETY: FIONREAD writes one int through the valid pointer; `w` is an open pipe.
+    let rc = unsafe { libc::ioctl(w.as_raw_fd(), libc::FIONREAD, &mut n) };
+    if rc < 0 {
+        return None;
+    }
+    usize::try_from(n).ok()
 }
 
 /// Moves the pipe to the highest descriptor number the process may have. Why: a dying
@@ -295,4 +394,76 @@ fn write_all(w: &mut File, mut buf: &[u8], limit: Duration) -> Result<()> {
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Read;
+    use std::os::fd::FromRawFd;
+
+    /// A non-blocking pipe: (read end, write end, capacity).
+    fn pipe() -> (File, File, usize) {
+        let mut fds = [0; 2];
+        // SAFETY: pipe2 writes two descriptors into the array, which we then own.
+        assert_eq!(
+            unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_NONBLOCK) },
+            0
+        );
+        // SAFETY: fresh descriptors owned by nobody else.
+        let (r, w) = unsafe { (File::from_raw_fd(fds[0]), File::from_raw_fd(fds[1])) };
+        // SAFETY: fcntl on a descriptor we own.
+        let size = unsafe { libc::fcntl(w.as_raw_fd(), libc::F_GETPIPE_SZ) };
+        (r, w, usize::try_from(size).unwrap())
+    }
+
+    #[test]
+    fn a_message_waits_whole_until_the_pipe_has_room_for_it() {
+        let (mut r, mut w, size) = pipe();
+        let first = vec![1u8; size - 100];
+        assert!(write_if_room(&mut w, &first, size).unwrap());
+        assert_eq!(unread_bytes(&w), Some(size - 100));
+        // 200 bytes do not fit in the 100 left: nothing of them is written.
+        let second = vec![2u8; 200];
+        let t = Instant::now();
+        assert!(!write_if_room(&mut w, &second, size).unwrap());
+        assert!(t.elapsed() < WRITE_LIMIT, "it waited for the reader");
+        assert_eq!(unread_bytes(&w), Some(size - 100));
+        // The reader takes 1000 bytes: bytes, but no page, are free (the kernel would take
+        // 96 bytes and refuse the rest): still not written.
+        let page = page_size();
+        let mut buf = vec![0u8; 1000];
+        r.read_exact(&mut buf).unwrap();
+        assert!(!write_if_room(&mut w, &second, size).unwrap());
+        // Two more pages read: the message goes, whole and after the first.
+        let mut buf = vec![0u8; 2 * page];
+        r.read_exact(&mut buf).unwrap();
+        assert!(write_if_room(&mut w, &second, size).unwrap());
+        let taken = 1000 + 2 * page;
+        let mut rest = Vec::new();
+        let _ = r.read_to_end(&mut rest);
+        assert_eq!(rest.len(), size - 100 - taken + 200);
+        assert!(rest[..size - 100 - taken].iter().all(|&b| b == 1));
+        assert!(rest[size - 100 - taken..].iter().all(|&b| b == 2));
+    }
+
+    #[test]
+    fn room_is_counted_in_pages() {
+        // 16 pages of 4 KiB.
+        let (size, page) = (16 * 4096, 4096);
+        assert!(fits(0, 14 * 4096, size, page));
+        assert!(fits(0, 15 * 4096, size, page));
+        assert!(!fits(1, 15 * 4096, size, page));
+        // 10 pages and a bit queued: at most 12 slots, 4 left.
+        assert!(fits(10 * 4096 + 1, 4 * 4096, size, page));
+        assert!(!fits(10 * 4096 + 1, 4 * 4096 + 1, size, page));
+    }
+
+    #[test]
+    fn a_message_longer_than_the_pipe_waits_for_the_reader_bounded() {
+        let (_r, mut w, size) = pipe();
+        // Nobody reads: the write gives up after WRITE_LIMIT with an error naming why.
+        let e = write_if_room(&mut w, &vec![0u8; size + 1], size).unwrap_err();
+        assert!(e.to_string().contains("has not read"), "{e:#}");
+    }
 }

@@ -1,0 +1,69 @@
+//! Receive buffers sized for a stalled reader. The loop reads its sockets on one thread;
+//! when that thread does not run for a while (a busy host, a hypervisor that takes the
+//! vCPU), what arrives meanwhile must still be there when it looks, because it judges a
+//! peer's silence only after reading what waits (`daemon`'s catch-up, BFD's drain). The
+//! kernel's default (`net.core.rmem_default`, usually 208 KiB) is charged per packet at
+//! its buffer's true size, about 1 KiB for a 24-byte BFD packet or a 62-byte hello: one
+//! BFD socket serving 32 sessions at 10 ms overflowed in some 60 ms, one HSRP socket with
+//! a thousand groups at 100 ms hellos in 20 ms. The memory is used only while packets
+//! wait.
+
+use std::io;
+use std::mem;
+use std::os::fd::RawFd;
+
+use super::packet::setsockopt;
+
+/// What the sockets of a loop that may stall ask for: some 2000 small packets.
+pub const STALL_RECEIVE_BUFFER: usize = 2 << 20;
+
+/// Asks for a receive buffer of `bytes` on `fd`: SO_RCVBUFFORCE (CAP_NET_ADMIN, past
+/// `net.core.rmem_max`), else SO_RCVBUF (capped there). Returns the size in force, as the
+/// kernel reports it (twice what was asked, for its bookkeeping).
+pub(super) fn reserve(fd: RawFd, bytes: usize) -> io::Result<usize> {
+    let want = libc::c_int::try_from(bytes).unwrap_or(libc::c_int::MAX);
+    if setsockopt(fd, libc::SOL_SOCKET, libc::SO_RCVBUFFORCE, &want).is_err() {
+        setsockopt(fd, libc::SOL_SOCKET, libc::SO_RCVBUF, &want)?;
+    }
+    let mut got: libc::c_int = 0;
+    let mut len = mem::size_of::<libc::c_int>() as libc::socklen_t;
+    // SAFETY: getsockopt writes at most `len` bytes into the live int `got`.
+    let rc = unsafe {
+        libc::getsockopt(
+            fd,
+            libc::SOL_SOCKET,
+            libc::SO_RCVBUF,
+            (&mut got as *mut libc::c_int).cast(),
+            &mut len,
+        )
+    };
+    if rc < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(usize::try_from(got).unwrap_or(0))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::net::UdpSocket;
+    use std::os::fd::AsRawFd;
+
+    #[test]
+    fn the_buffer_grows_at_least_to_what_the_limit_allows() {
+        let s = UdpSocket::bind("127.0.0.1:0").unwrap();
+        let before = reserve(s.as_raw_fd(), 0).unwrap();
+        let got = reserve(s.as_raw_fd(), STALL_RECEIVE_BUFFER).unwrap();
+        // With CAP_NET_ADMIN the whole request (doubled by the kernel); without it, what
+        // `net.core.rmem_max` allows, never less than before.
+        let rmem_max: usize = std::fs::read_to_string("/proc/sys/net/core/rmem_max")
+            .ok()
+            .and_then(|s| s.trim().parse().ok())
+            .unwrap_or(0);
+        assert!(got >= before, "{before} -> {got}");
+        assert!(
+            got >= 2 * STALL_RECEIVE_BUFFER || got >= 2 * rmem_max.min(STALL_RECEIVE_BUFFER),
+            "{got} (rmem_max {rmem_max})"
+        );
+    }
+}
