@@ -9,18 +9,18 @@ use std::os::unix::process::CommandExt;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use anyhow::{bail, Context, Result};
+use anyhow::{Context, Result};
 use log::{debug, warn};
 
 use super::message::{encode_cleanup, encode_frames, message, LastWord, TAG_DISARM};
 
-/// Longest a write to the sentinel may block the daemon's loop (a message the pipe can not
-/// hold whole, or a pipe whose fill level is unknown).
+/// Longest a clean stop waits for the disarm to go down the pipe.
 const WRITE_LIMIT: Duration = Duration::from_millis(50);
-/// Longest a set of last words may wait for room in the pipe before the sentinel, which
-/// has not read all that time, is given up and replaced. Far longer than a busy host keeps
-/// a process off the CPU: under reload churn on a loaded machine the set changes every few
-/// milliseconds, and a sentinel not scheduled for 50 ms was replaced for nothing.
+/// Longest the pipe may stay full (the sentinel reading nothing) before the sentinel is
+/// given up and replaced. Far longer than a busy host keeps a process off the CPU: under
+/// reload churn on a loaded machine the last words change every few milliseconds, and a
+/// sentinel not scheduled for 50 ms (the limit when the loop waited for it) was replaced
+/// for nothing.
 const STUCK_LIMIT: Duration = Duration::from_secs(2);
 /// Longest a clean stop waits for the sentinel to exit.
 const EXIT_LIMIT: Duration = Duration::from_millis(500);
@@ -28,8 +28,9 @@ const EXIT_LIMIT: Duration = Duration::from_millis(500);
 /// checks that its sentinel still runs.
 pub const RESPAWN_AFTER: Duration = Duration::from_secs(1);
 /// The pipe's capacity: a thousand groups' last words are about 100 KB, more than a pipe's
-/// default 64 KiB, so without it a sentinel not scheduled for [`WRITE_LIMIT`] on a loaded
-/// host would be given up. 1 MiB is the kernel's default `fs.pipe-max-size`.
+/// default 64 KiB; with room for several sets a sentinel that was not scheduled for a while
+/// finds them waiting and the daemon rarely has anything left in its outbox. 1 MiB is the
+/// kernel's default `fs.pipe-max-size`.
 const PIPE_SIZE: i32 = 1 << 20;
 /// The sentinel lives until its input ends: a Ctrl-C to the terminal's process group or a
 /// SIGTERM/SIGHUP meant for the daemon must not take it away first.
@@ -46,14 +47,12 @@ pub(super) fn ignore_stop_signals() {
 pub struct Sentinel {
     child: Child,
     stdin: Option<File>,
-    /// The last set written, so an unchanged set is not written again.
-    written: Option<Vec<LastWord>>,
-    /// The newest set, not written yet for want of room in the pipe: written whole once
-    /// the sentinel has read enough (a newer set replaces it unwritten).
-    pending: Option<Pending>,
-    /// The pipe's capacity (0: unknown, every write waits up to [`WRITE_LIMIT`]).
-    pipe_size: usize,
-    /// The last netlink cleanup set written.
+    /// The newest set handed over (written, or in `outbox`), so an unchanged set is not
+    /// sent again.
+    armed: Option<Vec<LastWord>>,
+    /// What is on its way down the pipe.
+    outbox: Outbox,
+    /// The last netlink cleanup set handed over.
     cleanup: Option<Vec<Vec<u8>>>,
     /// When the sentinel was found lost (a write failed, or it exited), if it was.
     lost_at: Option<Instant>,
@@ -85,7 +84,6 @@ impl Sentinel {
             .spawn()
             .with_context(|| format!("spawning the sentinel ({} sentinel)", exe.display()))?;
         let stdin = child.stdin.take().map(|s| to_top_fd(OwnedFd::from(s)));
-        let mut pipe_size = 0;
         if let Some(s) = &stdin {
             // Never block the loop on a stuck sentinel for long: writes poll (`write_all`).
             // SAFETY: fcntl on a descriptor we own.
@@ -101,16 +99,14 @@ impl Sentinel {
                         io::Error::last_os_error()
                     );
                 }
-                pipe_size = usize::try_from(libc::fcntl(fd, libc::F_GETPIPE_SZ)).unwrap_or(0);
             }
         }
         debug!("sentinel running as pid {}", child.id());
         Ok(Sentinel {
             child,
             stdin,
-            written: None,
-            pending: None,
-            pipe_size,
+            armed: None,
+            outbox: Outbox::default(),
             cleanup: None,
             lost_at: None,
             checked_at: Instant::now(),
@@ -180,39 +176,14 @@ impl Sentinel {
     }
 
     /// Tells the sentinel the frames to send if the daemon dies (replacing the previous):
-    /// at once if the pipe has room for the whole set, else as soon as it has
-    /// ([`Sentinel::flush`]).
+    /// down the pipe as far as it takes them now, the rest by [`Sentinel::flush`].
     pub fn arm(&mut self, words: Vec<LastWord>) {
-        if self.written.as_ref() == Some(&words) {
-            self.pending = None;
+        if self.armed.as_ref() == Some(&words) {
             return;
         }
-        let msg = encode_frames(&words);
-        // A set that replaces one still waiting waits since the first.
-        let since = self.pending.take().map_or_else(Instant::now, |p| p.since);
-        self.pending = Some(Pending { words, msg, since });
+        self.outbox.frames = Some(encode_frames(&words));
+        self.armed = Some(words);
         self.flush();
-    }
-
-    /// Writes the waiting set if the pipe now has room for all of it. Never blocks the
-    /// loop on a sentinel that is merely not scheduled, never writes half a message; a
-    /// sentinel that has not made room for [`STUCK_LIMIT`] is given up (and replaced).
-    pub fn flush(&mut self) {
-        let Some(p) = self.pending.take() else {
-            return;
-        };
-        let Some(stdin) = self.stdin.as_mut() else {
-            return;
-        };
-        match write_if_room(stdin, &p.msg, self.pipe_size) {
-            Ok(true) => self.written = Some(p.words),
-            Ok(false) if p.since.elapsed() < STUCK_LIMIT => self.pending = Some(p),
-            Ok(false) => self.give_up(&format!(
-                "the sentinel has not read for {} s",
-                STUCK_LIMIT.as_secs()
-            )),
-            Err(e) => self.give_up(&format!("{e:#}")),
-        }
     }
 
     /// Tells the sentinel the netlink requests to send if the daemon dies (replacing the
@@ -221,14 +192,57 @@ impl Sentinel {
         if self.cleanup.as_ref() == Some(&requests) {
             return;
         }
-        if self.write(&encode_cleanup(&requests)) {
-            self.cleanup = Some(requests);
+        self.outbox
+            .begun
+            .extend_from_slice(&encode_cleanup(&requests));
+        self.cleanup = Some(requests);
+        self.flush();
+    }
+
+    /// Writes what the pipe takes now, never waiting for the sentinel: a sentinel merely
+    /// not scheduled must not hold up the loop. One that has read nothing for
+    /// [`STUCK_LIMIT`] is given up (and replaced).
+    pub fn flush(&mut self) {
+        let Some(stdin) = self.stdin.as_mut() else {
+            return;
+        };
+        match self.outbox.flush(stdin) {
+            Ok(_) if self.outbox.stuck_for() < STUCK_LIMIT => {}
+            Ok(_) => self.give_up(&format!(
+                "the sentinel has not read for {} s",
+                STUCK_LIMIT.as_secs()
+            )),
+            Err(e) => self.give_up(&format!("writing to the sentinel: {e}")),
         }
     }
 
     /// Clean stop: the sentinel sends nothing and exits; waits for it (bounded).
     pub fn disarm(mut self) {
-        self.write(&message(TAG_DISARM, &[]));
+        // What was begun is finished first; a frame set not begun is moot now.
+        self.outbox.frames = None;
+        self.outbox
+            .begun
+            .extend_from_slice(&message(TAG_DISARM, &[]));
+        if let Some(stdin) = self.stdin.as_mut() {
+            let until = Instant::now() + WRITE_LIMIT;
+            loop {
+                match self.outbox.flush(stdin) {
+                    Ok(true) => break,
+                    Ok(false) if Instant::now() < until => wait_writable(stdin, until),
+                    Ok(false) => {
+                        warn!(
+                            "the sentinel has not read for {} ms",
+                            WRITE_LIMIT.as_millis()
+                        );
+                        break;
+                    }
+                    Err(e) => {
+                        warn!("writing to the sentinel: {e}");
+                        break;
+                    }
+                }
+            }
+        }
         drop(self.stdin.take());
         let until = Instant::now() + EXIT_LIMIT;
         loop {
@@ -249,21 +263,6 @@ impl Sentinel {
         }
     }
 
-    /// Writes `msg` whole within [`WRITE_LIMIT`]; on failure the sentinel is given up
-    /// (a half-written message would desynchronise it), with a warning.
-    fn write(&mut self, msg: &[u8]) -> bool {
-        let Some(stdin) = self.stdin.as_mut() else {
-            return false;
-        };
-        match write_all(stdin, msg, WRITE_LIMIT) {
-            Ok(()) => true,
-            Err(e) => {
-                self.give_up(&format!("{e:#}"));
-                false
-            }
-        }
-    }
-
     /// The sentinel is lost: killed, and a new one spawned [`RESPAWN_AFTER`] from now.
     fn give_up(&mut self, why: &str) {
         warn!(
@@ -273,64 +272,72 @@ impl Sentinel {
             RESPAWN_AFTER.as_secs()
         );
         drop(self.stdin.take());
-        self.pending = None;
+        self.outbox = Outbox::default();
         let _ = self.child.kill();
         let _ = self.child.try_wait();
         self.lost_at = Some(Instant::now());
     }
 }
 
-/// A set of last words waiting for room in the pipe.
-struct Pending {
-    words: Vec<LastWord>,
-    msg: Vec<u8>,
-    since: Instant,
+/// What is on its way to the sentinel: the rest of messages the pipe could not take at
+/// once, finished before anything else goes (the sentinel never reads half a message
+/// followed by another), then the newest frame set not yet begun (a newer one replaces
+/// it: only the last set counts).
+#[derive(Debug, Default)]
+struct Outbox {
+    begun: Vec<u8>,
+    frames: Option<Vec<u8>>,
+    /// Since when the pipe has been full with no byte taken, if it is.
+    full_since: Option<Instant>,
 }
 
-/// Writes `msg` whole to the non-blocking pipe `w` of capacity `pipe_size` if it has room
-/// for all of it now: Ok(false) when not (nothing written, so the stream stays in step). A
-/// message longer than the pipe, or a pipe whose fill level is unknown, is written as
-/// before, waiting up to [`WRITE_LIMIT`] for the sentinel to read.
-fn write_if_room(w: &mut File, msg: &[u8], pipe_size: usize) -> Result<bool> {
-    let page = page_size();
-    if msg.len() + 2 * page <= pipe_size {
-        if let Some(queued) = unread_bytes(w) {
-            if !fits(queued, msg.len(), pipe_size, page) {
-                return Ok(false);
+impl Outbox {
+    /// Writes to the non-blocking `w` what it takes now: Ok(true) when all is written.
+    fn flush(&mut self, w: &mut impl Write) -> io::Result<bool> {
+        loop {
+            if self.begun.is_empty() {
+                match self.frames.take() {
+                    Some(m) => self.begun = m,
+                    None => {
+                        self.full_since = None;
+                        return Ok(true);
+                    }
+                }
+            }
+            match w.write(&self.begun) {
+                Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
+                Ok(n) => {
+                    self.begun.drain(..n);
+                    self.full_since = None;
+                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    self.full_since.get_or_insert_with(Instant::now);
+                    return Ok(false);
+                }
+                Err(e) => return Err(e),
             }
         }
     }
-    write_all(w, msg, WRITE_LIMIT)?;
-    Ok(true)
-}
 
-/// Whether `len` more bytes fit in a pipe of `size` bytes holding `queued` unread ones. A
-/// pipe is a ring of page-sized buffers, not of bytes: a page the reader has partly
-/// consumed, or the writer partly filled, takes a whole slot. Writes fill the last page
-/// before taking a new one, so at most two slots (first and last) are partly used: the
-/// queued bytes take at most `ceil(queued / page) + 1` slots, the message at most
-/// `ceil(len / page)`.
-fn fits(queued: usize, len: usize, size: usize, page: usize) -> bool {
-    queued.div_ceil(page) + 1 + len.div_ceil(page) <= size / page
-}
-
-fn page_size() -> usize {
-    // SAFETY: sysconf reads a constant of the system.
-    usize::try_from(unsafe { libc::sysconf(libc::_SC_PAGESIZE) })
-        .ok()
-        .filter(|&p| p > 0)
-        .unwrap_or(4096)
-}
-
-/// Bytes written to the pipe `w` and not yet read (FIONREAD), if the kernel says.
-fn unread_bytes(w: &File) -> Option<usize> {
-    let mut n: libc::c_int = 0;
-    // SAFETY: FIONREAD writes one int through the valid pointer; `w` is an open pipe.
-    let rc = unsafe { libc::ioctl(w.as_raw_fd(), libc::FIONREAD, &mut n) };
-    if rc < 0 {
-        return None;
+    /// How long the pipe has been full without taking a byte.
+    fn stuck_for(&self) -> Duration {
+        self.full_since.map_or(Duration::ZERO, |t| t.elapsed())
     }
-    usize::try_from(n).ok()
+}
+
+/// Waits until the pipe `w` takes more, or `until`.
+fn wait_writable(w: &File, until: Instant) {
+    let left = until.saturating_duration_since(Instant::now());
+    let mut pfd = libc::pollfd {
+        fd: w.as_raw_fd(),
+        events: libc::POLLOUT,
+        revents: 0,
+    };
+    // SAFETY: one valid pollfd, for the duration of the call.
+    unsafe {
+        libc::poll(&mut pfd, 1, left.as_millis().max(1) as i32);
+    }
 }
 
 /// Moves the pipe to the highest descriptor number the process may have. Why: a dying
@@ -367,35 +374,6 @@ fn to_top_fd(fd: OwnedFd) -> File {
     File::from(fd)
 }
 
-/// Writes all of `buf` to a non-blocking pipe, polling while it is full, within `limit`.
-fn write_all(w: &mut File, mut buf: &[u8], limit: Duration) -> Result<()> {
-    let until = Instant::now() + limit;
-    while !buf.is_empty() {
-        match w.write(buf) {
-            Ok(0) => bail!("the pipe to the sentinel is closed"),
-            Ok(n) => buf = &buf[n..],
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                let left = until.saturating_duration_since(Instant::now());
-                if left.is_zero() {
-                    bail!("the sentinel has not read for {} ms", limit.as_millis());
-                }
-                let mut pfd = libc::pollfd {
-                    fd: w.as_raw_fd(),
-                    events: libc::POLLOUT,
-                    revents: 0,
-                };
-                // SAFETY: one valid pollfd.
-                unsafe {
-                    libc::poll(&mut pfd, 1, left.as_millis().max(1) as i32);
-                }
-            }
-            Err(e) => return Err(e).context("writing to the sentinel"),
-        }
-    }
-    Ok(())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -418,52 +396,64 @@ mod tests {
     }
 
     #[test]
-    fn a_message_waits_whole_until_the_pipe_has_room_for_it() {
+    fn a_message_the_pipe_cannot_take_is_finished_before_the_next_and_only_the_last_set_goes() {
         let (mut r, mut w, size) = pipe();
-        let first = vec![1u8; size - 100];
-        assert!(write_if_room(&mut w, &first, size).unwrap());
-        assert_eq!(unread_bytes(&w), Some(size - 100));
-        // 200 bytes do not fit in the 100 left: nothing of them is written.
-        let second = vec![2u8; 200];
+        // A first set bigger than the pipe: part of it goes, the loop does not wait.
+        let first = vec![1u8; size + 5000];
+        let mut out = Outbox {
+            frames: Some(first.clone()),
+            ..Outbox::default()
+        };
         let t = Instant::now();
-        assert!(!write_if_room(&mut w, &second, size).unwrap());
-        assert!(t.elapsed() < WRITE_LIMIT, "it waited for the reader");
-        assert_eq!(unread_bytes(&w), Some(size - 100));
-        // The reader takes 1000 bytes: bytes, but no page, are free (the kernel would take
-        // 96 bytes and refuse the rest): still not written.
-        let page = page_size();
-        let mut buf = vec![0u8; 1000];
-        r.read_exact(&mut buf).unwrap();
-        assert!(!write_if_room(&mut w, &second, size).unwrap());
-        // Two more pages read: the message goes, whole and after the first.
-        let mut buf = vec![0u8; 2 * page];
-        r.read_exact(&mut buf).unwrap();
-        assert!(write_if_room(&mut w, &second, size).unwrap());
-        let taken = 1000 + 2 * page;
-        let mut rest = Vec::new();
-        let _ = r.read_to_end(&mut rest);
-        assert_eq!(rest.len(), size - 100 - taken + 200);
-        assert!(rest[..size - 100 - taken].iter().all(|&b| b == 1));
-        assert!(rest[size - 100 - taken..].iter().all(|&b| b == 2));
+        assert!(!out.flush(&mut w).unwrap());
+        assert!(
+            t.elapsed() < Duration::from_millis(50),
+            "it waited for the reader"
+        );
+        assert!(out.full_since.is_some());
+        // Two newer sets while the pipe is full: the last replaces the other, unwritten.
+        out.frames = Some(vec![2u8; 300]);
+        out.frames = Some(vec![3u8; 700]);
+        // A cleanup set goes right after what was begun.
+        out.begun.extend_from_slice(&[4u8; 10]);
+        assert!(!out.flush(&mut w).unwrap());
+        // The reader reads; each flush takes the rest as far as the pipe allows.
+        let mut got = Vec::new();
+        let mut buf = vec![0u8; 8192];
+        for _ in 0..100 {
+            match r.read(&mut buf) {
+                Ok(n) => got.extend_from_slice(&buf[..n]),
+                Err(e) => assert_eq!(e.kind(), io::ErrorKind::WouldBlock),
+            }
+            if out.flush(&mut w).unwrap() && got.len() == size + 5000 + 10 + 700 {
+                break;
+            }
+        }
+        let mut want = first;
+        want.extend_from_slice(&[4u8; 10]);
+        want.extend_from_slice(&[3u8; 700]);
+        assert_eq!(got.len(), want.len());
+        assert!(
+            got == want,
+            "the stream is not the messages in order, whole"
+        );
+        assert!(out.full_since.is_none());
+        assert_eq!(out.stuck_for(), Duration::ZERO);
     }
 
     #[test]
-    fn room_is_counted_in_pages() {
-        // 16 pages of 4 KiB.
-        let (size, page) = (16 * 4096, 4096);
-        assert!(fits(0, 14 * 4096, size, page));
-        assert!(fits(0, 15 * 4096, size, page));
-        assert!(!fits(1, 15 * 4096, size, page));
-        // 10 pages and a bit queued: at most 12 slots, 4 left.
-        assert!(fits(10 * 4096 + 1, 4 * 4096, size, page));
-        assert!(!fits(10 * 4096 + 1, 4 * 4096 + 1, size, page));
-    }
-
-    #[test]
-    fn a_message_longer_than_the_pipe_waits_for_the_reader_bounded() {
-        let (_r, mut w, size) = pipe();
-        // Nobody reads: the write gives up after WRITE_LIMIT with an error naming why.
-        let e = write_if_room(&mut w, &vec![0u8; size + 1], size).unwrap_err();
-        assert!(e.to_string().contains("has not read"), "{e:#}");
+    fn a_pipe_nobody_reads_is_stuck_and_a_closed_one_an_error() {
+        let (r, mut w, size) = pipe();
+        let mut out = Outbox {
+            frames: Some(vec![0u8; size + 1]),
+            ..Outbox::default()
+        };
+        assert!(!out.flush(&mut w).unwrap());
+        std::thread::sleep(Duration::from_millis(20));
+        assert!(!out.flush(&mut w).unwrap());
+        assert!(out.stuck_for() >= Duration::from_millis(20));
+        drop(r);
+        let e = out.flush(&mut w).unwrap_err();
+        assert_eq!(e.kind(), io::ErrorKind::BrokenPipe);
     }
 }
