@@ -87,7 +87,7 @@ impl BfdListener {
             ]
         };
         for (level, opt) in opts {
-            set_int(fd, level, opt, 1)
+            super::packet::setsockopt(fd, level, opt, &1i32)
                 .map_err(|e| io_err(what, "ask for the received TTL and interface", e))?;
         }
         // No SO_REUSEADDR: this is the only socket on the port, and a second daemon in the
@@ -256,25 +256,6 @@ fn udp_socket(what: &str, ipv6: bool) -> Result<Socket> {
             .map_err(|e| io_err(what, "IPV6_V6ONLY", e))?;
     }
     Ok(sock)
-}
-
-fn set_int(fd: RawFd, level: libc::c_int, name: libc::c_int, value: libc::c_int) -> io::Result<()> {
-    // SAFETY: `value` is a live c_int and the length passed is its size; the kernel only
-    // reads it.
-    let rc = unsafe {
-        libc::setsockopt(
-            fd,
-            level,
-            name,
-            (&value as *const libc::c_int).cast(),
-            mem::size_of::<libc::c_int>() as libc::socklen_t,
-        )
-    };
-    if rc < 0 {
-        Err(io::Error::last_os_error())
-    } else {
-        Ok(())
-    }
 }
 
 /// recvmmsg(2) of up to `bufs.len()` (at most [`RECV_BATCH`]) datagrams, each with room for
