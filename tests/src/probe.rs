@@ -85,6 +85,9 @@ pub struct Arrival {
     pub seq: u64,
     /// Kernel arrival time, ns since the Unix epoch.
     pub at_ns: u64,
+    /// When the sender sent it, ns since the Unix epoch (the same clock as `at_ns`).
+    #[serde(default)]
+    pub sent_ns: u64,
     /// Who delivered it: the Ethernet source MAC (`aa:bb:cc:dd:ee:ff`).
     pub via: String,
     /// The server interface it arrived on.
@@ -121,8 +124,14 @@ pub struct Report {
     /// Packets that arrived after a packet with a higher sequence number.
     pub reordered: u64,
     /// Longest time between two consecutive arrivals, ms (≈ the interval when nothing
-    /// happened; the time traffic stopped for when a router failed).
+    /// happened; the time traffic stopped for when a router failed), less the time the
+    /// sender itself fell behind its schedule between them: a starved sender, or a step of
+    /// the wall clock (which stamps both ends), is not an outage of the gateway.
     pub outage_ms: f64,
+    /// The longest the sender fell behind its schedule between two consecutive arrivals,
+    /// ms: what [`Report::outage_ms`] left out.
+    #[serde(default)]
+    pub sender_late_ms: f64,
     /// Arrival times (ns since the epoch) around that longest gap.
     pub outage_start_ns: u64,
     pub outage_end_ns: u64,
@@ -151,13 +160,15 @@ impl Report {
     pub fn summary(&self) -> String {
         format!(
             "sent {} received {} lost {} duplicated {} outage {:.1} ms (longest gap, {} us \
-             interval), {} router change(s)",
+             interval; the sender's own lateness of up to {:.1} ms left out), {} router \
+             change(s)",
             self.sent,
             self.received,
             self.lost,
             self.duplicates,
             self.outage_ms,
             self.interval_us,
+            self.sender_late_ms,
             self.router_changes()
         )
     }
@@ -201,8 +212,11 @@ pub fn analyze(sent: Option<u64>, interval_us: u32, arrivals: &[Arrival]) -> Rep
         .filter(|a| first.get(&a.seq).is_some_and(|f| std::ptr::eq(*f, *a)))
         .collect();
     let mut gap = (0u64, 0u64, 0u64, 0u64, 0u64); // (len, start, end, seq before, after)
+    let mut sender_late = 0u64;
     for w in uniq.windows(2) {
-        let len = w[1].at_ns.saturating_sub(w[0].at_ns);
+        let late = sender_late_between(w[0], w[1], interval_us);
+        sender_late = sender_late.max(late);
+        let len = w[1].at_ns.saturating_sub(w[0].at_ns).saturating_sub(late);
         if len > gap.0 {
             gap = (len, w[0].at_ns, w[1].at_ns, w[0].seq, w[1].seq);
         }
@@ -244,6 +258,7 @@ pub fn analyze(sent: Option<u64>, interval_us: u32, arrivals: &[Arrival]) -> Rep
         duplicates_by_two_routers: by_two,
         reordered,
         outage_ms: gap.0 as f64 / 1e6,
+        sender_late_ms: sender_late as f64 / 1e6,
         outage_start_ns: gap.1,
         outage_end_ns: gap.2,
         outage_after_seq: gap.3,
@@ -251,6 +266,17 @@ pub fn analyze(sent: Option<u64>, interval_us: u32, arrivals: &[Arrival]) -> Rep
         per_router,
         segments,
     }
+}
+
+/// How much later than its schedule the sender sent `b` than it sent `a` (ns; 0 when it
+/// kept pace, or for a packet that overtook an earlier one). The sender sends on absolute
+/// deadlines, one per `interval_us`, so `b` is due `seq` difference × interval after `a`.
+fn sender_late_between(a: &Arrival, b: &Arrival, interval_us: u32) -> u64 {
+    let Some(steps) = b.seq.checked_sub(a.seq) else {
+        return 0;
+    };
+    let due = steps.saturating_mul(u64::from(interval_us) * 1000);
+    b.sent_ns.saturating_sub(a.sent_ns).saturating_sub(due)
 }
 
 /// Nanoseconds since the Unix epoch (the clock of SO_TIMESTAMPNS, shared by namespaces).
@@ -336,13 +362,14 @@ pub fn receive_stream(
         match Message::parse(payload) {
             Some(Message::Data {
                 seq,
+                sent_ns,
                 interval_us: i,
-                ..
             }) => {
                 interval_us = i;
                 arrivals.push(Arrival {
                     seq,
                     at_ns: pkt.at_ns,
+                    sent_ns,
                     via: mac_string(&buf[6..12]),
                     iface: pkt.iface,
                 });
@@ -549,10 +576,12 @@ mod tests {
     const R1: &str = "02:00:00:00:00:01";
     const R2: &str = "02:00:00:00:00:02";
 
+    /// Packet `seq`, sent on schedule (1 ms apart) and arrived at `at_ms`.
     fn arr(seq: u64, at_ms: f64, via: &str) -> Arrival {
         Arrival {
             seq,
             at_ns: (at_ms * MS as f64) as u64,
+            sent_ns: seq * MS,
             via: via.into(),
             iface: "s0".into(),
         }
@@ -629,6 +658,41 @@ mod tests {
             }
         );
         assert_eq!(r.duplicates, 0);
+    }
+
+    #[test]
+    fn a_wall_clock_step_or_a_late_sender_is_not_an_outage() {
+        // The wall clock steps 20 s forward after seq 50: sent and arrival stamps both jump.
+        let step = 20_000 * MS;
+        let mut a = stream(100, 0..0, |_| R1);
+        for x in a.iter_mut().filter(|x| x.seq > 50) {
+            x.at_ns += step;
+            x.sent_ns += step;
+        }
+        let r = analyze(Some(100), 1000, &a);
+        assert!((r.outage_ms - 1.0).abs() < 1e-9, "{}", r.outage_ms);
+        assert!(
+            (r.sender_late_ms - 20_000.0).abs() < 1e-9,
+            "{}",
+            r.sender_late_ms
+        );
+        // The sender starved 30 ms before seq 60 and then caught up in a burst: nothing of
+        // the gateway's. Packets lost in that burst still count, as the stream time they
+        // span (10 lost: 59 -> 70 is 11 intervals of the schedule, + 0.1 ms of transit).
+        let mut a = stream(100, 0..0, |_| R1);
+        for x in a.iter_mut().filter(|x| (60..90).contains(&x.seq)) {
+            x.sent_ns = 89 * MS;
+            x.at_ns = 89 * MS + 100_000;
+        }
+        let r = analyze(Some(100), 1000, &a);
+        assert!(r.outage_ms < 1.2, "{}", r.outage_ms);
+        a.retain(|x| !(60..70).contains(&x.seq));
+        let r = analyze(Some(100), 1000, &a);
+        assert!((r.outage_ms - 11.1).abs() < 1e-6, "{}", r.outage_ms);
+        assert_eq!(
+            (r.lost, r.outage_after_seq, r.outage_before_seq),
+            (10, 59, 70)
+        );
     }
 
     #[test]

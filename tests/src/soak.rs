@@ -9,7 +9,7 @@
 //!   delivered by both routers, and routers taking turns (the probe's segments), span at
 //!   most one hello + [`crate::SCHEDULING_SLACK`] (the hello or Coup that ends the overlap
 //!   is itself sent by a process a loaded machine may wake late);
-//! - no outage (longest gap at the server) longer than hold + one hello + [`SLACK`];
+//! - no outage (longest gap at the server, less the sender's own lateness) longer than hold + one hello + [`SLACK`];
 //! - the roles come back (r1 Active, r2 Standby) within [`CONVERGE`] after every fault;
 //! - every daemon's status answers within 100 ms + [`SLACK`] whenever it is meant to run,
 //!   and never fails to;
@@ -686,6 +686,7 @@ mod tests {
             duplicates_by_two_routers: dups,
             reordered: 0,
             outage_ms,
+            sender_late_ms: 0.0,
             outage_start_ns: 5_000_000_000,
             outage_end_ns: 5_100_000_000,
             outage_after_seq: 0,
