@@ -499,3 +499,60 @@ fn new_and_lost_active_and_standby_routers_are_reported_once() {
     assert_eq!(g.state(), State::Active, "at {now}");
     assert_eq!(changes, vec![(PeerRole::Active, Some(ip(2)), None)]);
 }
+
+#[test]
+fn aligned_hellos_of_different_groups_share_grid_points_within_the_jitter_range() {
+    // Two lone groups started at odd moments, each with its own random source: every
+    // hello deadline lies in [80 %, 100 %] of the hello after the hello that set it, on
+    // the common 4 ms grid of 100 ms hellos, so the two groups' hellos meet on it.
+    let seeds = [0x9e37_79b9u32, 0x7f4a_7c15u32];
+    let mut deadlines: Vec<std::collections::BTreeSet<Time>> = Vec::new();
+    for (n, start_us) in [(0usize, 1_234u64), (1, 77_777)] {
+        let mut cfg = base_cfg();
+        cfg.group = u16::try_from(n + 1).unwrap();
+        cfg.timers = Some(Timers {
+            hello: Duration::from_millis(100),
+            hold: Duration::from_millis(300),
+        });
+        let mut state = seeds[n];
+        let rng = move || {
+            state ^= state << 13;
+            state ^= state >> 17;
+            state ^= state << 5;
+            state
+        };
+        let mut g = Group::new(cfg, ip(3), MacAddr([2, 0, 0, 0, 0, 3]), Box::new(rng)).unwrap();
+        g.align_hellos();
+        let start = Time::from_duration(Duration::from_micros(start_us));
+        g.handle(start, Event::InterfaceUp);
+        // When the group sent hellos as Active, after its first (sent at the change).
+        let mut sent_at: Vec<Time> = Vec::new();
+        for _ in 0..400 {
+            let next = g.next_deadline().expect("a running group has a deadline");
+            let was_active = g.state() == State::Active;
+            let hello = g
+                .handle(next, Event::Timer)
+                .iter()
+                .any(|a| matches!(a, Action::Send { msg, .. } if msg.opcode == Opcode::Hello));
+            if hello && was_active {
+                sent_at.push(next);
+            }
+        }
+        for w in sent_at.windows(2) {
+            let wait = w[1].saturating_since(w[0]);
+            assert!(
+                (Duration::from_millis(80)..=Duration::from_millis(98)).contains(&wait),
+                "group {}: hello after {wait:?}",
+                n + 1
+            );
+        }
+        for at in &sent_at[1..] {
+            assert_eq!(at.as_duration().as_micros() % 4_000, 0, "{at:?}");
+        }
+        let seen: std::collections::BTreeSet<Time> = sent_at[1..].iter().copied().collect();
+        assert!(seen.len() > 100, "group {}: {} hellos", n + 1, seen.len());
+        deadlines.push(seen);
+    }
+    let shared = deadlines[0].intersection(&deadlines[1]).count();
+    assert!(shared > 10, "only {shared} common hello instants");
+}

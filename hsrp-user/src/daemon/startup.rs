@@ -153,6 +153,7 @@ impl Daemon {
         let local = groups::local_ip(cfg, &spec, info)?;
         let mut fsm = Group::new(gc, local, info.mac, Box::new(rand::random::<u32>))
             .map_err(|e| anyhow::anyhow!("{}: {e}", cfg.name))?;
+        fsm.align_hellos();
         // Groups start with every tracked object up; tell them what is down already.
         for t in fsm.config().tracks.clone() {
             if !self.tracker.is_up(t.object) {

@@ -8,7 +8,7 @@ use std::net::IpAddr;
 use std::time::Duration;
 
 use super::config::{GroupConfig, GroupConfigError, Timers, TrackAction};
-use super::jitter::{jittered, JitterSource};
+use super::jitter::{self, JitterSource};
 use super::ra::{RaAction, RaSchedule};
 use super::status::{RouterInfo, Status};
 use super::time::Time;
@@ -192,6 +192,9 @@ pub struct Group {
     local_mac: MacAddr,
     vmac: MacAddr,
     jitter: Box<dyn JitterSource>,
+    /// Hello deadlines snap to the common grid of [`jitter::next_hello`] (the daemon's
+    /// choice, for batching; off by default so tests see plain intervals).
+    hellos_on_grid: bool,
 
     state: State,
     /// The last `now` seen: time never runs backwards inside the group.
@@ -271,6 +274,7 @@ impl Group {
             local_ip,
             local_mac,
             jitter,
+            hellos_on_grid: false,
             state: State::Initial,
             now: Time::ZERO,
             interface_up: false,
@@ -302,6 +306,13 @@ impl Group {
             ra: local_ip.is_ipv6().then(RaSchedule::default),
             drain: None,
         })
+    }
+
+    /// Hello deadlines from now on snap to the grid all groups share (still within the
+    /// jitter range), so that groups of one router send their hellos together: one
+    /// wake-up and one batch of frames instead of one each.
+    pub fn align_hellos(&mut self) {
+        self.hellos_on_grid = true;
     }
 
     // ---- queries -------------------------------------------------------------------
@@ -1295,8 +1306,12 @@ impl Group {
         if self.follows() {
             return self.start_mac_refresh(now);
         }
-        let interval = jittered(self.timers().hello, self.jitter.next_u32());
-        self.hello_timer = Some(now + interval);
+        let (hello, r) = (self.timers().hello, self.jitter.next_u32());
+        self.hello_timer = Some(if self.hellos_on_grid {
+            jitter::next_hello(now, hello, r)
+        } else {
+            now + jitter::jittered(hello, r)
+        });
     }
 
     /// A message from this router in `state`.
