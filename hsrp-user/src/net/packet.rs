@@ -10,7 +10,7 @@
 use std::io;
 use std::mem;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
-use std::time::SystemTime;
+use std::time::{Duration, SystemTime};
 
 use tokio::io::unix::{AsyncFd, AsyncFdReadyGuard};
 use tokio::io::Interest;
@@ -30,6 +30,12 @@ pub const HSRP_MULTICAST_MACS: [MacAddr; 4] = [
     MacAddr([0x33, 0x33, 0x00, 0x00, 0x00, 0x66]),
     MacAddr([0x33, 0x33, 0x00, 0x00, 0x00, 0x02]),
 ];
+
+/// How long a send waits for room when the socket's send buffer is full (the kernel has
+/// not yet freed the frames sent before), and how many times it waits before it reports
+/// the frames as not sent.
+const SEND_RETRY: Duration = Duration::from_millis(1);
+const SEND_RETRIES: u32 = 20;
 
 /// An AF_PACKET raw socket on one interface; see the module documentation.
 #[derive(Debug)]
@@ -105,9 +111,13 @@ impl PacketSocket {
             return Err(io_err(iface, "bind", io::Error::last_os_error()));
         }
 
+        // Registered for reading only. Write readiness would wake the loop each time the
+        // kernel frees a frame this socket sent (an EPOLLOUT edge per transmit completion,
+        // thousands a second with many groups); a full send buffer is waited out with a
+        // timer instead (`SEND_RETRY`).
         // SAFETY: `fd` is an open descriptor owned by the OwnedFd that the AsyncFd takes over;
         // OwnedFd always returns that same descriptor and closes it only when dropped.
-        let fd = unsafe { AsyncFd::register(fd) }
+        let fd = unsafe { AsyncFd::register_with_interest(fd, Interest::READABLE) }
             .map_err(|e| io_err(iface, "register with tokio", e.into()))?;
         let socket = PacketSocket {
             fd,
@@ -137,35 +147,42 @@ impl PacketSocket {
 
     /// Sends one complete Ethernet frame (destination MAC first) as is.
     pub async fn send(&self, frame: &[u8]) -> Result<()> {
-        loop {
-            let mut guard = self
-                .fd
-                .writable()
-                .await
-                .map_err(|source| io_err(&self.iface, "wait writable", source))?;
+        for _ in 0..SEND_RETRIES {
             // SAFETY: `frame` is a valid readable buffer of `frame.len()` bytes.
-            let sent = guard.try_io(|fd| {
-                let n =
-                    unsafe { libc::send(fd.as_raw_fd(), frame.as_ptr().cast(), frame.len(), 0) };
-                if n < 0 {
-                    Err(io::Error::last_os_error())
-                } else {
-                    Ok(n as usize)
+            let n = unsafe {
+                libc::send(
+                    self.fd.get_ref().as_raw_fd(),
+                    frame.as_ptr().cast(),
+                    frame.len(),
+                    0,
+                )
+            };
+            if n < 0 {
+                let source = io::Error::last_os_error();
+                if source.kind() == io::ErrorKind::WouldBlock {
+                    tokio::time::sleep(SEND_RETRY).await;
+                    continue;
                 }
-            });
-            match sent {
-                Ok(Ok(n)) if n == frame.len() => return Ok(()),
-                Ok(Ok(n)) => {
-                    return Err(io_err(
-                        &self.iface,
-                        "send",
-                        io::Error::other(format!("short send: {n} of {} bytes", frame.len())),
-                    ))
-                }
-                Ok(Err(source)) => return Err(io_err(&self.iface, "send", source)),
-                Err(_would_block) => continue,
+                return Err(io_err(&self.iface, "send", source));
             }
+            let n = n as usize;
+            if n != frame.len() {
+                let short = format!("short send: {n} of {} bytes", frame.len());
+                return Err(io_err(&self.iface, "send", io::Error::other(short)));
+            }
+            return Ok(());
         }
+        Err(self.send_buffer_stuck())
+    }
+
+    /// The error of a send buffer that stayed full through every retry.
+    fn send_buffer_stuck(&self) -> NetError {
+        let waited = SEND_RETRY * SEND_RETRIES;
+        let e = io::Error::new(
+            io::ErrorKind::WouldBlock,
+            format!("the send buffer stayed full for {waited:?}"),
+        );
+        io_err(&self.iface, "send", e)
     }
 
     /// The next frame if one is already in the socket, without waiting (`Ok(None)`: none),
@@ -196,21 +213,13 @@ impl PacketSocket {
     /// instead of one each. A frame that cannot be sent is reported to `failed` with its
     /// index and skipped; the frames after it still go.
     pub async fn send_batch(&self, frames: &[&[u8]], mut failed: impl FnMut(usize, NetError)) {
+        let fd = self.fd.get_ref().as_raw_fd();
         let mut next = 0;
+        let mut retries = 0;
         while next < frames.len() {
             let chunk = &frames[next..frames.len().min(next + SEND_BATCH)];
-            let mut guard = match self.fd.writable().await {
-                Ok(g) => g,
-                Err(source) => {
-                    for i in next..frames.len() {
-                        let e = io::Error::new(source.kind(), source.to_string());
-                        failed(i, io_err(&self.iface, "wait writable", e));
-                    }
-                    return;
-                }
-            };
-            match guard.try_io(|fd| send_mmsg(fd.as_raw_fd(), chunk)) {
-                Ok(Ok(lens)) => {
+            match send_mmsg(fd, chunk) {
+                Ok(lens) => {
                     for (i, (sent, frame)) in lens.iter().zip(chunk).enumerate() {
                         if *sent != frame.len() {
                             let short = format!("short send: {sent} of {} bytes", frame.len());
@@ -223,13 +232,23 @@ impl PacketSocket {
                     // Never zero for a non-empty chunk (the kernel reports an error instead);
                     // the guard keeps a surprise from looping.
                     next += lens.len().max(1);
+                    retries = 0;
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock && retries < SEND_RETRIES => {
+                    retries += 1;
+                    tokio::time::sleep(SEND_RETRY).await;
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    for i in next..frames.len() {
+                        failed(i, self.send_buffer_stuck());
+                    }
+                    return;
                 }
                 // Only the first frame of the chunk failed: report it, go on after it.
-                Ok(Err(source)) => {
+                Err(source) => {
                     failed(next, io_err(&self.iface, "send", source));
                     next += 1;
                 }
-                Err(_would_block) => continue,
             }
         }
     }
