@@ -11,10 +11,10 @@
 //! Receive path (RFC 5881 §5, RFC 5880 §6.3 and §6.8.6): one listener socket per address
 //! family serves every interface, opened when the first interface turns BFD on and closed
 //! once none runs it. One task per socket takes the datagrams off in bursts and
-//! hands each burst to the loop as one message; above [`BUSY_RATE`] it drains, then lets
-//! datagrams gather for `receive::COALESCE` before looking again, so at 10 ms intervals
-//! the loop wakes about once a millisecond rather than once per datagram (the wake-ups,
-//! not the packets, were the cost). TTL / hop limit must be 255, the packet must pass
+//! hands each burst to the loop as one message; above [`BUSY_RATE`] it stops watching the
+//! socket and reads it every `receive::COALESCE`, so at 10 ms intervals the thread wakes
+//! on its timer ticks rather than once per datagram (the wake-ups, not the packets, were
+//! the cost). TTL / hop limit must be 255, the packet must pass
 //! `wire::bfd::Repr::parse`, and it goes to the session named by Your Discriminator —
 //! only if that session is with this sender on the interface it arrived on — or, when that
 //! is 0, to the session with the sender's address on that interface. Anything else is
@@ -27,7 +27,6 @@ use std::net::IpAddr;
 use std::num::NonZeroU32;
 use std::sync::Arc;
 
-use futures::FutureExt;
 use log::{debug, info, warn};
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
@@ -567,27 +566,37 @@ fn execute(s: &mut PeerRt, acts: Vec<Action>, lost: &mut Vec<PeerDown>) {
 
 /// A listener task: the datagrams of every interface to the loop, a burst (what is queued,
 /// up to [`RX_BURST`], taken [`LISTEN_BATCH`] per system call) per message, until the socket
-/// fails for good. While datagrams arrive at [`BUSY_RATE`] per second or more, the task
-/// waits [`COALESCE`] after each burst instead of being woken for every datagram; at lower
-/// rates each is handed over at once.
+/// fails for good. At lower rates the socket is watched and each datagram is handed over
+/// at once. While datagrams arrive at [`BUSY_RATE`] per second or more, the watch is
+/// dropped and the task reads every [`COALESCE`]: a watched socket wakes the thread for
+/// each datagram that arrives while it sleeps, even while the task itself waits.
 async fn listen(l: Arc<BfdListener>, tx: mpsc::Sender<BfdBatch>) {
     let mut errors = 0u32;
     let mut bufs = [[0u8; RX_BUF]; LISTEN_BATCH];
     let mut got = Vec::with_capacity(LISTEN_BATCH);
     let mut rate = RateWindow::default();
+    let mut watch = watch_or_poll(&l);
+    // A registration tokio refused is not asked for again: the listener reads on a timer.
+    let mut can_watch = watch.is_some();
+    // The last burst stopped at its bound with datagrams left: read again before waiting.
+    let mut more = false;
     loop {
+        match (&watch, more) {
+            (_, true) => tokio::task::yield_now().await,
+            (Some(w), false) => {
+                if let Err(e) = w.readable().await {
+                    warn!("{}: {e}; reading every {COALESCE:?} instead", l.name());
+                    (watch, can_watch) = (None, false);
+                }
+            }
+            (None, false) => tokio::time::sleep(COALESCE).await,
+        }
         let mut batch = BfdBatch::with_capacity(LISTEN_BATCH);
         let mut failed = false;
-        // Wait for a datagram, then take whatever else is queued without waiting.
-        for first in (0..RX_BURST / LISTEN_BATCH).map(|i| i == 0) {
-            let r = if first {
-                Some(l.recv_batch(&mut bufs, &mut got).await)
-            } else {
-                l.recv_batch(&mut bufs, &mut got).now_or_never()
-            };
-            match r {
-                None => break,
-                Some(Ok(())) => {
+        more = false;
+        for last in (1..=RX_BURST / LISTEN_BATCH).map(|i| i == RX_BURST / LISTEN_BATCH) {
+            match l.try_recv_batch(&mut bufs, &mut got) {
+                Ok(()) => {
                     errors = 0;
                     let now = std::time::Instant::now();
                     for (d, buf) in got.iter().zip(&bufs) {
@@ -597,8 +606,9 @@ async fn listen(l: Arc<BfdListener>, tx: mpsc::Sender<BfdBatch>) {
                     if got.len() < LISTEN_BATCH {
                         break; // the socket is drained
                     }
+                    more = last;
                 }
-                Some(Err(e)) => {
+                Err(e) => {
                     errors += 1;
                     if errors >= MAX_RX_ERRORS {
                         warn!("{}: BFD listener gives up: {e}", l.name());
@@ -617,10 +627,24 @@ async fn listen(l: Arc<BfdListener>, tx: mpsc::Sender<BfdBatch>) {
         }
         if failed {
             tokio::time::sleep(std::time::Duration::from_millis(10)).await;
-        } else if rate.busy_from(std::time::Instant::now(), BUSY_RATE) {
-            tokio::time::sleep(COALESCE).await;
+        }
+        // Busy: no wake-up per datagram; read every COALESCE, with the loop's own ticks.
+        let busy = rate.busy_from(std::time::Instant::now(), BUSY_RATE);
+        if busy && watch.is_some() {
+            watch = None;
+        } else if !busy && watch.is_none() && can_watch {
+            watch = watch_or_poll(&l);
+            can_watch = watch.is_some();
+            more = true; // what arrived unwatched is not announced again
         }
     }
+}
+
+/// A watch on the listener, or `None` (read on a timer) if tokio refuses the registration.
+fn watch_or_poll(l: &BfdListener) -> Option<crate::net::BfdWatch> {
+    l.watch()
+        .inspect_err(|e| warn!("{}: {e}; reading every {COALESCE:?} instead", l.name()))
+        .ok()
 }
 
 impl super::Daemon {

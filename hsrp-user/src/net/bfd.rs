@@ -21,6 +21,7 @@ use std::os::fd::{AsRawFd, RawFd};
 
 use socket2::{Domain, Protocol, SockAddr, Socket, Type};
 use tokio::io::unix::AsyncFd;
+use tokio::io::Interest;
 
 use super::error::check_iface_name;
 use super::{NetError, Result};
@@ -51,10 +52,37 @@ pub struct BfdDatagram {
 }
 
 /// Receives the BFD Control packets of all interfaces on UDP port 3784 (one address family).
+/// The socket itself is not registered with tokio: [`BfdListener::watch`] registers it
+/// while its reader wants to be woken by each datagram, and a busy reader drops that and
+/// reads on a timer instead.
 #[derive(Debug)]
 pub struct BfdListener {
+    sock: Socket,
+    what: &'static str,
+}
+
+/// A registration of a [`BfdListener`] with tokio's reactor: [`BfdWatch::readable`] waits
+/// for a datagram. While it exists, each datagram that arrives while the thread sleeps wakes
+/// it (an edge per datagram); dropping it ends that.
+#[derive(Debug)]
+pub struct BfdWatch {
     fd: AsyncFd<Socket>,
     what: &'static str,
+}
+
+impl BfdWatch {
+    /// Waits until a datagram is pending, and consumes the readiness: read with
+    /// [`BfdListener::try_recv_batch`] until a read comes back short (anything arriving
+    /// after this returns sets the readiness again).
+    pub async fn readable(&self) -> Result<()> {
+        let mut guard = self
+            .fd
+            .readable()
+            .await
+            .map_err(|e| io_err(self.what, "wait for datagrams", e))?;
+        guard.clear_ready();
+        Ok(())
+    }
 }
 
 impl BfdListener {
@@ -98,11 +126,24 @@ impl BfdListener {
         if let Err(e) = super::rcvbuf::reserve(fd, super::rcvbuf::STALL_RECEIVE_BUFFER) {
             log::debug!("{what}: keeping the default receive buffer: {e}");
         }
-        // SAFETY: `sock` owns its descriptor, which the AsyncFd takes over with it; Socket
+        Ok(BfdListener { sock, what })
+    }
+
+    /// Registers the listener with tokio (a duplicate of its descriptor, for reading only)
+    /// until the returned watch is dropped. Must be called inside a tokio runtime.
+    pub fn watch(&self) -> Result<BfdWatch> {
+        let dup = self
+            .sock
+            .try_clone()
+            .map_err(|e| io_err(self.what, "duplicate the socket", e))?;
+        // SAFETY: `dup` owns its descriptor, which the AsyncFd takes over with it; Socket
         // always returns that same descriptor and closes it only when dropped.
-        let fd = unsafe { AsyncFd::register(sock) }
-            .map_err(|e| io_err(what, "register with tokio", e.into()))?;
-        Ok(BfdListener { fd, what })
+        let fd = unsafe { AsyncFd::register_with_interest(dup, Interest::READABLE) }
+            .map_err(|e| io_err(self.what, "register with tokio", e.into()))?;
+        Ok(BfdWatch {
+            fd,
+            what: self.what,
+        })
     }
 
     /// What the listener is, for messages ("BFD/IPv4", "BFD/IPv6").
@@ -110,43 +151,16 @@ impl BfdListener {
         self.what
     }
 
-    /// Waits for datagrams and receives what is queued, up to `bufs.len()` (at most
-    /// [`RECV_BATCH`]) with one recvmmsg(2): `got[i]` (cleared first) describes the
-    /// datagram in `bufs[i]`. Fewer than asked means the socket is drained, so the next call
-    /// waits for the next datagram instead of trying a receive that finds nothing.
-    pub async fn recv_batch<const L: usize>(
-        &self,
-        bufs: &mut [[u8; L]],
-        got: &mut Vec<BfdDatagram>,
-    ) -> Result<()> {
-        let want = bufs.len().min(RECV_BATCH);
-        loop {
-            let mut guard = self
-                .fd
-                .readable()
-                .await
-                .map_err(|e| io_err(self.what, "receive", e))?;
-            match guard.try_io(|s| recv_mmsg(s.as_raw_fd(), &mut bufs[..want], got)) {
-                Ok(Ok(n)) => {
-                    if n < want {
-                        guard.clear_ready();
-                    }
-                    return Ok(());
-                }
-                Ok(Err(e)) => return Err(io_err(self.what, "receive", e)),
-                Err(_would_block) => continue,
-            }
-        }
-    }
-
-    /// What already waits, without waiting: like [`BfdListener::recv_batch`], but an empty
-    /// socket leaves `got` empty.
+    /// Receives what is queued, up to `bufs.len()` (at most [`RECV_BATCH`]) with one
+    /// recvmmsg(2), without waiting: `got[i]` (cleared first) describes the datagram in
+    /// `bufs[i]`; an empty socket leaves `got` empty. Fewer than asked means the socket is
+    /// drained.
     pub fn try_recv_batch<const L: usize>(
         &self,
         bufs: &mut [[u8; L]],
         got: &mut Vec<BfdDatagram>,
     ) -> Result<()> {
-        match recv_mmsg(self.fd.get_ref().as_raw_fd(), bufs, got) {
+        match recv_mmsg(self.sock.as_raw_fd(), bufs, got) {
             Ok(_) => Ok(()),
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => Ok(()),
             Err(e) => Err(io_err(self.what, "receive", e)),
@@ -154,7 +168,7 @@ impl BfdListener {
     }
 }
 
-/// Datagrams one [`BfdListener::recv_batch`] takes at most.
+/// Datagrams one [`BfdListener::try_recv_batch`] takes at most.
 pub const RECV_BATCH: usize = 16;
 
 /// Sends one session's Control packets from its own source port.
@@ -387,6 +401,7 @@ fn io_err(iface: &str, what: &'static str, source: io::Error) -> NetError {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::time::Duration;
 
     fn cmsg(level: i32, kind: i32, value: i32) -> Vec<u8> {
         super::super::msg::cmsg(level, kind, &value.to_ne_bytes())
@@ -457,7 +472,7 @@ mod tests {
                 Err(_) if addr.is_ipv6() => continue,
                 Err(e) => panic!("{e}"),
             };
-            let to = l.fd.get_ref().local_addr().unwrap();
+            let to = l.sock.local_addr().unwrap();
             let domain = if addr.is_ipv6() {
                 Domain::IPV6
             } else {
@@ -495,5 +510,45 @@ mod tests {
             l.try_recv_batch(&mut bufs, &mut got).unwrap();
             assert!(got.is_empty());
         }
+    }
+
+    #[test]
+    fn a_watch_wakes_for_new_datagrams_and_a_new_watch_sees_what_waited_unwatched() {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_io()
+            .enable_time()
+            .build()
+            .unwrap();
+        rt.block_on(async {
+            let l = BfdListener::bind_to((Ipv4Addr::LOCALHOST, 0).into()).unwrap();
+            let to = l.sock.local_addr().unwrap();
+            let tx = Socket::new(Domain::IPV4, Type::DGRAM, None).unwrap();
+            let (mut bufs, mut got) = ([[0u8; 64]; 4], Vec::new());
+            let w = l.watch().unwrap();
+            tx.send_to(&[1], &to).unwrap();
+            tokio::time::timeout(Duration::from_millis(5_000), w.readable())
+                .await
+                .expect("a datagram wakes the watch")
+                .unwrap();
+            l.try_recv_batch(&mut bufs, &mut got).unwrap();
+            assert_eq!(got.len(), 1);
+            // Consumed: nothing new, no wake-up.
+            assert!(
+                tokio::time::timeout(Duration::from_millis(50), w.readable())
+                    .await
+                    .is_err(),
+                "woken with nothing new"
+            );
+            // Unwatched, a datagram waits; a new watch reports it at once.
+            drop(w);
+            tx.send_to(&[2], &to).unwrap();
+            let w = l.watch().unwrap();
+            tokio::time::timeout(Duration::from_millis(5_000), w.readable())
+                .await
+                .expect("the waiting datagram is seen")
+                .unwrap();
+            l.try_recv_batch(&mut bufs, &mut got).unwrap();
+            assert_eq!((got.len(), bufs[0][0]), (1, 2));
+        });
     }
 }

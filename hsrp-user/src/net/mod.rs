@@ -45,7 +45,9 @@ mod rtnl;
 mod sysctl;
 mod watch;
 
-pub use bfd::{BfdDatagram, BfdListener, BfdSender, BFD_TTL, RECV_BATCH as BFD_RECV_BATCH};
+pub use bfd::{
+    BfdDatagram, BfdListener, BfdSender, BfdWatch, BFD_TTL, RECV_BATCH as BFD_RECV_BATCH,
+};
 pub use driver::driver_name;
 pub use error::NetError;
 pub use interfaces::{ifindex, interfaces, LinkName, SystemView};
