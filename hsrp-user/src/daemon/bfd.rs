@@ -269,7 +269,7 @@ impl Peering {
             }
             let discr = self.allocate_discriminator();
             let port_hint = 49152 + (discr.get() % 16384) as u16;
-            let sender = match BfdSender::open(&name, ifindex, peer.is_ipv6(), port_hint) {
+            let sender = match BfdSender::open(&name, ifindex, peer, port_hint) {
                 Ok(s) => s,
                 Err(e) => {
                     warn!("BFD peer {peer} on {name}: {e}");
@@ -548,7 +548,7 @@ fn execute(s: &mut PeerRt, acts: Vec<Action>, lost: &mut Vec<PeerDown>) {
     for a in acts {
         match a {
             Action::Send(r) => {
-                if let Err(e) = s.sender.send(s.peer, &r.to_bytes()) {
+                if let Err(e) = s.sender.send(&r.to_bytes()) {
                     debug!("BFD peer {}: {e}", s.peer);
                 }
             }
