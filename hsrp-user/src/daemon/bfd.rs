@@ -618,6 +618,9 @@ async fn listen(l: Arc<BfdListener>, tx: mpsc::Sender<BfdBatch>) {
                     }
                     debug!("{}: BFD receive: {e}", l.name());
                     failed = true;
+                    // The watch's readiness is spent: what still waits is read next time
+                    // round, not when the next datagram arrives.
+                    more = true;
                     break;
                 }
             }

@@ -47,9 +47,10 @@ const GRID_STEPS_MS: [u64; 4] = [16, 8, 4, 2];
 /// microseconds (`bench scale` measures a median lateness of 1.3-1.5 ms on the grid).
 const TIMER_LATENESS: Duration = Duration::from_millis(2);
 
-/// The grid hello deadlines of `hello` snap to: the largest step that leaves at least four
-/// points inside the jitter range, so the draw stays spread; `None` when the range is too
-/// narrow for two-millisecond steps (`timers msec 15` has a 3 ms range).
+/// The grid hello deadlines of `hello` snap to: the largest step that fits four times into
+/// the jitter range, so the draw stays spread over at least three points once the latest
+/// is kept a timer's lateness inside; `None` when the range is too narrow for
+/// two-millisecond steps (`timers msec 15` has a 3 ms range).
 pub fn hello_grid(hello: Duration) -> Option<Duration> {
     let range = hello.as_nanos() * u128::from(MAX_JITTER_PERCENT) / 100;
     GRID_STEPS_MS
@@ -64,7 +65,7 @@ pub fn hello_grid(hello: Duration) -> Option<Duration> {
 /// [`jittered`]), earlier ones as `r` grows. Groups whose
 /// deadlines coincide are served by one wake-up and leave in one batch, which is what
 /// holds a thousand groups' cost down; the interval stays within Cisco's jitter range and
-/// random over at least four points. Without a grid, [`jittered`].
+/// random over at least three points. Without a grid, [`jittered`].
 pub fn next_hello(now: Time, hello: Duration, r: u32) -> Time {
     let Some(grid) = hello_grid(hello) else {
         return now + jittered(hello, r);
@@ -77,13 +78,14 @@ pub fn next_hello(now: Time, hello: Duration, r: u32) -> Time {
     // point keeps the typical lateness inside the range.
     let top = (hi - TIMER_LATENESS.as_nanos()) / g;
     let bottom = lo.div_ceil(g);
-    // range >= 4 g >= 8 ms: at least three points to draw from (for 2 ms steps; four
-    // and more for the larger steps of longer hellos).
+    // range - 2 ms >= 3 g (range >= 4 g, g >= 2 ms): at least three points to draw from.
     let points = top - bottom + 1;
     let k = top - points * u128::from(r) / (u128::from(u32::MAX) + 1);
-    Time::from_duration(Duration::from_nanos(
-        u64::try_from(k * g).unwrap_or(u64::MAX),
-    ))
+    // Past u64 nanoseconds (585 years) the plain draw, which saturates, never goes back.
+    match u64::try_from(k * g) {
+        Ok(at) => Time::from_duration(Duration::from_nanos(at)),
+        Err(_) => now + jittered(hello, r),
+    }
 }
 
 #[cfg(test)]
@@ -93,7 +95,7 @@ mod tests {
     const MS: Duration = Duration::from_millis(1);
 
     #[test]
-    fn the_grid_leaves_at_least_four_points_in_the_jitter_range() {
+    fn the_grid_step_fits_four_times_into_the_jitter_range() {
         assert_eq!(hello_grid(3 * 1000 * MS), Some(16 * MS));
         assert_eq!(hello_grid(100 * MS), Some(4 * MS));
         assert_eq!(hello_grid(50 * MS), Some(2 * MS));
@@ -146,5 +148,13 @@ mod tests {
             next_hello(now, 15 * MS, u32::MAX / 2),
             now + jittered(15 * MS, u32::MAX / 2)
         );
+    }
+
+    #[test]
+    fn a_deadline_beyond_the_clock_saturates_instead_of_going_back() {
+        let now = Time::from_duration(Duration::from_nanos(u64::MAX - 1_000));
+        for r in [0, u32::MAX / 2, u32::MAX] {
+            assert!(next_hello(now, 100 * MS, r) >= now, "{r}");
+        }
     }
 }

@@ -87,8 +87,7 @@ impl BfdWatch {
 }
 
 impl BfdListener {
-    /// Binds port 3784 of all interfaces for IPv4 or IPv6. Must be called inside a tokio
-    /// runtime.
+    /// Binds port 3784 of all interfaces for IPv4 or IPv6.
     pub fn bind(ipv6: bool) -> Result<BfdListener> {
         let addr: SocketAddr = if ipv6 {
             (Ipv6Addr::UNSPECIFIED, PORT).into()
@@ -174,12 +173,16 @@ pub const RECV_BATCH: usize = 16;
 
 /// Sends one session's Control packets from its own source port to its peer. The socket is
 /// connected to the peer: the kernel keeps the route, where an unconnected socket looked it
-/// up for every packet (a tenth of the sending cost at 10 ms intervals).
+/// up for every packet (a tenth of the sending cost at 10 ms intervals). A connection also
+/// fixes the source address and carries ICMP errors about earlier packets into the next
+/// send, so a send that fails connects afresh and tries once more (see
+/// [`BfdSender::send`]).
 #[derive(Debug)]
 pub struct BfdSender {
     sock: Socket,
     iface: String,
     port: u16,
+    peer: SockAddr,
 }
 
 impl BfdSender {
@@ -217,13 +220,18 @@ impl BfdSender {
             };
             match sock.bind(&addr.into()) {
                 Ok(()) => {
-                    sock.connect(&SockAddr::from(peer_address(peer, ifindex)))
-                        .map_err(|e| io_err(iface, "connect to the BFD peer", e))?;
-                    return Ok(BfdSender {
+                    let sender = BfdSender {
                         sock,
                         iface: iface.to_owned(),
                         port,
-                    });
+                        peer: SockAddr::from(peer_address(peer, ifindex)),
+                    };
+                    // Not fatal: an IPv6 source still tentative (duplicate address
+                    // detection) refuses it for a second or two; `send` connects again.
+                    if let Err(e) = sender.sock.connect(&sender.peer) {
+                        log::debug!("{iface}: BFD peer {peer}: connect later: {e}");
+                    }
+                    return Ok(sender);
                 }
                 Err(e) if e.kind() == io::ErrorKind::AddrInUse => last = Some(e),
                 Err(e) => return Err(io_err(iface, "bind a BFD source port", e)),
@@ -241,17 +249,36 @@ impl BfdSender {
     }
 
     /// Send `payload` to the peer. Never blocks: a full queue is an error the caller counts
-    /// (BFD tolerates a loss).
+    /// (BFD tolerates a loss). A failed send connects afresh and tries once more: the
+    /// failure may be an ICMP error about an earlier packet (the peer's port closed for a
+    /// moment, a filter), which the kernel reports on the next send and consumes while it
+    /// fails it; a source address that went away since the connection chose it; or a
+    /// connection that never succeeded.
     pub fn send(&self, payload: &[u8]) -> Result<()> {
-        match self.sock.send(payload) {
-            // A connected socket reports an ICMP error about an earlier packet (the peer's
-            // port closed for a moment) on the next send, which it fails without sending:
-            // that error is consumed now, so this packet gets its one more try.
-            Err(e) if e.kind() == io::ErrorKind::ConnectionRefused => self.sock.send(payload),
-            sent => sent,
-        }
-        .map(|_| ())
-        .map_err(|e| io_err(&self.iface, "send a BFD packet", e))
+        let sent = self.sock.send(payload).or_else(|_| {
+            self.reconnect()?;
+            self.sock.send(payload)
+        });
+        sent.map(|_| ())
+            .map_err(|e| io_err(&self.iface, "send a BFD packet", e))
+    }
+
+    /// Drops the connection (which frees the source address it fixed) and connects again.
+    fn reconnect(&self) -> io::Result<()> {
+        // SAFETY: an all-zero sockaddr_storage is a valid value; only its family is set.
+        let mut unspec: libc::sockaddr_storage = unsafe { mem::zeroed() };
+        unspec.ss_family = libc::AF_UNSPEC as libc::sa_family_t;
+        // SAFETY: connect reads `size_of::<sa_family_t>()` bytes of the live `unspec`;
+        // AF_UNSPEC dissolves a UDP socket's association. Its result does not matter: the
+        // connect below reports what counts.
+        unsafe {
+            libc::connect(
+                self.sock.as_raw_fd(),
+                (&unspec as *const libc::sockaddr_storage).cast(),
+                mem::size_of::<libc::sa_family_t>() as libc::socklen_t,
+            )
+        };
+        self.sock.connect(&self.peer)
     }
 }
 
@@ -564,5 +591,23 @@ mod tests {
             l.try_recv_batch(&mut bufs, &mut got).unwrap();
             assert_eq!((got.len(), bufs[0][0]), (1, 2));
         });
+    }
+
+    #[test]
+    fn an_icmp_error_about_an_earlier_packet_does_not_fail_the_next_send() {
+        // Nothing listens on 127.0.0.1:3784 here (bound below for the length of the test,
+        // then closed): each packet draws a port unreachable, which a connected socket
+        // reports on the following send.
+        let probe = std::net::UdpSocket::bind((Ipv4Addr::LOCALHOST, PORT));
+        let Ok(probe) = probe else {
+            panic!("127.0.0.1:{PORT} is in use on this host: a BFD daemon runs here");
+        };
+        drop(probe);
+        // SAFETY: a NUL-terminated name.
+        let lo = unsafe { libc::if_nametoindex(c"lo".as_ptr()) };
+        let s = BfdSender::open("lo", lo, IpAddr::V4(Ipv4Addr::LOCALHOST), 50_000).unwrap();
+        for n in 0..4u8 {
+            s.send(&[n]).unwrap_or_else(|e| panic!("send {n}: {e}"));
+        }
     }
 }

@@ -78,25 +78,7 @@ impl PacketSocket {
         let fd = unsafe { OwnedFd::from_raw_fd(raw) };
         let sock = fd.as_raw_fd();
 
-        let prog = libc::sock_fprog {
-            len: HSRP_FILTER.len() as u16,
-            // The kernel copies the program; it only reads through this pointer.
-            filter: HSRP_FILTER.as_ptr().cast_mut(),
-        };
-        setsockopt(sock, libc::SOL_SOCKET, libc::SO_ATTACH_FILTER, &prog)
-            .map_err(|source| io_err(iface, "attach the HSRP socket filter", source))?;
-        // Drop the host's own transmissions before they are even cloned to this socket
-        // (the filter drops them too, for kernels before 4.20).
-        setsockopt(sock, libc::SOL_PACKET, libc::PACKET_IGNORE_OUTGOING, &1i32)
-            .map_err(|source| io_err(iface, "set PACKET_IGNORE_OUTGOING", source))?;
-        // Arrival times for [`PacketSocket::try_recv`]: a late loop judges a peer by when
-        // its hello arrived, not by when it got to read it.
-        setsockopt(sock, libc::SOL_SOCKET, libc::SO_TIMESTAMPNS, &1i32)
-            .map_err(|source| io_err(iface, "set SO_TIMESTAMPNS", source))?;
-        // Room for the hellos of many groups while the loop stalls.
-        if let Err(e) = super::rcvbuf::reserve(sock, super::rcvbuf::STALL_RECEIVE_BUFFER) {
-            log::debug!("{iface}: keeping the default receive buffer: {e}");
-        }
+        set_options(sock, iface)?;
 
         let addr = sockaddr_ll(ifindex);
         // SAFETY: `addr` is a valid sockaddr_ll and the length passed is its size.
@@ -393,6 +375,35 @@ fn send_mmsg(fd: RawFd, frames: &[&[u8]]) -> io::Result<Vec<usize>> {
         .iter()
         .map(|m| m.msg_len as usize)
         .collect())
+}
+
+/// The options of a fresh HSRP socket, before it is bound: the filter, no copies of the
+/// host's own frames, arrival stamps, and the buffer sizes.
+fn set_options(sock: RawFd, iface: &str) -> Result<()> {
+    let prog = libc::sock_fprog {
+        len: HSRP_FILTER.len() as u16,
+        // The kernel copies the program; it only reads through this pointer.
+        filter: HSRP_FILTER.as_ptr().cast_mut(),
+    };
+    setsockopt(sock, libc::SOL_SOCKET, libc::SO_ATTACH_FILTER, &prog)
+        .map_err(|source| io_err(iface, "attach the HSRP socket filter", source))?;
+    // Drop the host's own transmissions before they are even cloned to this socket
+    // (the filter drops them too, for kernels before 4.20).
+    setsockopt(sock, libc::SOL_PACKET, libc::PACKET_IGNORE_OUTGOING, &1i32)
+        .map_err(|source| io_err(iface, "set PACKET_IGNORE_OUTGOING", source))?;
+    // Arrival times for [`PacketSocket::try_recv`]: a late loop judges a peer by when
+    // its hello arrived, not by when it got to read it.
+    setsockopt(sock, libc::SOL_SOCKET, libc::SO_TIMESTAMPNS, &1i32)
+        .map_err(|source| io_err(iface, "set SO_TIMESTAMPNS", source))?;
+    // Room for the hellos of many groups while the loop stalls, and for a burst of
+    // them going out (a full send buffer is waited out on a timer, see `send_batch`).
+    if let Err(e) = super::rcvbuf::reserve(sock, super::rcvbuf::STALL_RECEIVE_BUFFER) {
+        log::debug!("{iface}: keeping the default receive buffer: {e}");
+    }
+    if let Err(e) = super::rcvbuf::reserve_send(sock, super::rcvbuf::BURST_SEND_BUFFER) {
+        log::debug!("{iface}: keeping the default send buffer: {e}");
+    }
+    Ok(())
 }
 
 /// One recvfrom(2): the frame's full length (MSG_TRUNC) and whether the host sent it.

@@ -1,4 +1,5 @@
-//! Receive buffers sized for a stalled reader. The loop reads its sockets on one thread;
+//! Socket buffers: receive buffers sized for a stalled reader, and the HSRP socket's send
+//! buffer sized for a burst ([`BURST_SEND_BUFFER`]). The loop reads its sockets on one thread;
 //! when that thread does not run for a while (a busy host, a hypervisor that takes the
 //! vCPU), what arrives meanwhile must still be there when it looks, because it judges a
 //! peer's silence only after reading what waits (`daemon`'s catch-up, BFD's drain). The
@@ -17,13 +18,34 @@ use super::packet::setsockopt;
 /// What the sockets of a loop that may stall ask for: some 2000 small packets.
 pub const STALL_RECEIVE_BUFFER: usize = 2 << 20;
 
+/// What the HSRP socket asks for to send a burst without waiting: the hellos, Coups or
+/// gratuitous ARPs of a thousand groups at once, about 1 KiB each as the kernel counts
+/// them, with room to spare. A full send buffer makes the loop wait a millisecond a try
+/// (`PacketSocket::send_batch`).
+pub const BURST_SEND_BUFFER: usize = 2 << 20;
+
 /// Asks for a receive buffer of `bytes` on `fd`: SO_RCVBUFFORCE (CAP_NET_ADMIN, past
 /// `net.core.rmem_max`), else SO_RCVBUF (capped there). Returns the size in force, as the
 /// kernel reports it (twice what was asked, for its bookkeeping).
 pub(super) fn reserve(fd: RawFd, bytes: usize) -> io::Result<usize> {
+    reserve_buffer(fd, bytes, libc::SO_RCVBUFFORCE, libc::SO_RCVBUF)
+}
+
+/// Like [`reserve`], for the send buffer (SO_SNDBUFFORCE, else SO_SNDBUF, capped at
+/// `net.core.wmem_max`).
+pub(super) fn reserve_send(fd: RawFd, bytes: usize) -> io::Result<usize> {
+    reserve_buffer(fd, bytes, libc::SO_SNDBUFFORCE, libc::SO_SNDBUF)
+}
+
+fn reserve_buffer(
+    fd: RawFd,
+    bytes: usize,
+    force: libc::c_int,
+    plain: libc::c_int,
+) -> io::Result<usize> {
     let want = libc::c_int::try_from(bytes).unwrap_or(libc::c_int::MAX);
-    if setsockopt(fd, libc::SOL_SOCKET, libc::SO_RCVBUFFORCE, &want).is_err() {
-        setsockopt(fd, libc::SOL_SOCKET, libc::SO_RCVBUF, &want)?;
+    if setsockopt(fd, libc::SOL_SOCKET, force, &want).is_err() {
+        setsockopt(fd, libc::SOL_SOCKET, plain, &want)?;
     }
     let mut got: libc::c_int = 0;
     let mut len = mem::size_of::<libc::c_int>() as libc::socklen_t;
@@ -32,7 +54,7 @@ pub(super) fn reserve(fd: RawFd, bytes: usize) -> io::Result<usize> {
         libc::getsockopt(
             fd,
             libc::SOL_SOCKET,
-            libc::SO_RCVBUF,
+            plain,
             (&mut got as *mut libc::c_int).cast(),
             &mut len,
         )
@@ -64,6 +86,22 @@ mod tests {
         assert!(
             got >= 2 * STALL_RECEIVE_BUFFER || got >= 2 * rmem_max.min(STALL_RECEIVE_BUFFER),
             "{got} (rmem_max {rmem_max})"
+        );
+    }
+
+    #[test]
+    fn the_send_buffer_grows_too() {
+        let s = UdpSocket::bind("127.0.0.1:0").unwrap();
+        let before = reserve_send(s.as_raw_fd(), 0).unwrap();
+        let got = reserve_send(s.as_raw_fd(), BURST_SEND_BUFFER).unwrap();
+        let wmem_max: usize = std::fs::read_to_string("/proc/sys/net/core/wmem_max")
+            .ok()
+            .and_then(|v| v.trim().parse().ok())
+            .unwrap_or(0);
+        assert!(got >= before, "{got} < {before}");
+        assert!(
+            got >= 2 * BURST_SEND_BUFFER || got >= 2 * wmem_max,
+            "{got}: neither the request nor the limit {wmem_max}"
         );
     }
 }
