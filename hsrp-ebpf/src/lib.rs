@@ -79,9 +79,13 @@ pub mod map_names {
     pub const LOG_GATE: &str = "HSRP_LOG_GATE";
     /// The flows conntrack accepted (see [`super::FlowKey`]), for the accepted-flow path.
     pub const FLOWS: &str = "HSRP_FLOWS";
-    pub const ALL: [&str; 14] = [
+    /// The packet each steady BFD session expects (see [`super::BfdExpect`]) and what
+    /// the program saw of it (see [`super::BfdSeen`]).
+    pub const BFD_EXPECT: &str = "HSRP_BFD_EXPECT";
+    pub const BFD_SEEN: &str = "HSRP_BFD_SEEN";
+    pub const ALL: [&str; 16] = [
         VMAC, VIP, IFACE, TX_PORTS, STATS, CTRL_RATE, CONFIG, IFACE_SLOT, CLOCK, NEXTHOP, NH_GEN,
-        FWD_MODE, LOG_GATE, FLOWS,
+        FWD_MODE, LOG_GATE, FLOWS, BFD_EXPECT, BFD_SEEN,
     ];
 }
 
@@ -361,6 +365,9 @@ pub struct Counters {
     pub control_passed: u64,
     pub control_malformed: u64,
     pub control_rate_limited: u64,
+    /// BFD Control packets of a steady session, counted for it and dropped (see
+    /// [`BfdExpect`]).
+    pub bfd_steady: u64,
     /// Frames the program gave up on (XDP_ABORTED): the frame no longer held the headers
     /// it had before a helper call. Expected to stay 0; the `xdp:xdp_exception`
     /// tracepoint fires for each as well.
@@ -395,6 +402,7 @@ pub enum Counter {
     ControlPassed,
     ControlMalformed,
     ControlRateLimited,
+    BfdSteady,
     Aborted,
     NhCacheHit,
     NhCacheMiss,
@@ -518,6 +526,67 @@ pub struct FlowValue {
     pub bytes: u64,
 }
 
+/// The BFD constants the program filters on (RFC 5881 single hop, RFC 5880 §4.1), which
+/// the daemon's codec uses too.
+pub mod bfd {
+    /// UDP destination port of single-hop Control packets.
+    pub const PORT: u16 = 3784;
+    /// TTL / hop limit every single-hop packet carries (GTSM, RFC 5881 §5).
+    pub const TTL: u8 = 255;
+    /// A Control packet without authentication.
+    pub const CONTROL_LEN: usize = 24;
+    /// Offset of Your Discriminator in a Control packet.
+    pub const AT_YOUR_DISCRIMINATOR: usize = 8;
+}
+
+/// Slots of `HSRP_BFD_EXPECT` and `HSRP_BFD_SEEN`: the most BFD sessions whose steady
+/// packets the program takes off the kernel's hands.
+pub const MAX_BFD_SESSIONS: u32 = 1024;
+
+/// The slot of the session with local discriminator `discr` (the Your Discriminator of
+/// its peer's packets): an array index, so the program finds a session with a bounds
+/// check instead of a hash lookup. The daemon picks discriminators with free slots.
+pub const fn bfd_slot(discr: u32) -> u32 {
+    discr & (MAX_BFD_SESSIONS - 1)
+}
+
+/// Element of `HSRP_BFD_EXPECT`: the Control packet a steady session's peer sends again
+/// and again (while the session stays Up and nobody changes a parameter, each packet is
+/// byte for byte the last one), and where it must come from. A frame that matches all of
+/// it is counted in the slot's [`BfdSeen`] and dropped; anything else goes to the daemon's
+/// socket as before. Written by the daemon with one element update; `discriminator` 0
+/// marks a slot not in use.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct BfdExpect {
+    /// Our local discriminator: the packet's Your Discriminator.
+    pub discriminator: u32,
+    /// The interface it must arrive on.
+    pub ifindex: u32,
+    /// [`FAMILY_V4`] or [`FAMILY_V6`].
+    pub family: u8,
+    pub _pad: u8,
+    /// The peer's UDP source port, as on the wire (RFC 5881 §4: one port per session).
+    pub src_port: [u8; 2],
+    pub _pad2: u32,
+    /// The peer's address and ours (IPv4 in the first four bytes, the rest zero).
+    pub peer: [u8; 16],
+    pub local: [u8; 16],
+    /// The Control packet itself.
+    pub packet: [u8; bfd::CONTROL_LEN],
+}
+
+/// Element of `HSRP_BFD_SEEN` (mapped read-only by the daemon): how many frames matched
+/// the slot's [`BfdExpect`] since the program was loaded, and the monotonic clock
+/// (`bpf_ktime_get_ns`, CLOCK_MONOTONIC) at the last one. Never reset: the daemon keeps
+/// the count it already took into account.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct BfdSeen {
+    pub last_ns: u64,
+    pub count: u64,
+}
+
 /// Benchmark-only types (the `hsrp-bench` object: traffic generator and baselines).
 pub mod bench {
     /// Bytes of header the generator writes into every frame (Ethernet + IPv4 + UDP,
@@ -575,6 +644,9 @@ const _: () = {
     assert!(MAX_IFACE_SLOTS.is_power_of_two());
     assert!(1 << RATE_SLOT_BITS == MAX_RATE_SOURCES);
     assert!(core::mem::size_of::<Config>() == 24);
+    assert!(core::mem::size_of::<BfdExpect>() == 72);
+    assert!(core::mem::size_of::<BfdSeen>() == 16);
+    assert!(MAX_BFD_SESSIONS.is_power_of_two());
     assert!(core::mem::size_of::<Counters>() == COUNTER_FIELDS * 8);
     assert!(core::mem::offset_of!(Counters, passed) == Counter::Passed as usize * 8);
     assert!(core::mem::offset_of!(Counters, forwarded) == Counter::Forwarded as usize * 8);
@@ -600,6 +672,7 @@ const _: () = {
         core::mem::offset_of!(Counters, control_rate_limited)
             == Counter::ControlRateLimited as usize * 8
     );
+    assert!(core::mem::offset_of!(Counters, bfd_steady) == Counter::BfdSteady as usize * 8);
     assert!(core::mem::offset_of!(Counters, aborted) == Counter::Aborted as usize * 8);
     assert!(core::mem::offset_of!(Counters, nh_cache_hit) == Counter::NhCacheHit as usize * 8);
     assert!(core::mem::offset_of!(Counters, nh_cache_miss) == Counter::NhCacheMiss as usize * 8);
@@ -641,6 +714,8 @@ mod pod {
     unsafe impl aya::Pod for RateSlot {}
     unsafe impl aya::Pod for IfaceSlot {}
     unsafe impl aya::Pod for Config {}
+    unsafe impl aya::Pod for BfdExpect {}
+    unsafe impl aya::Pod for BfdSeen {}
     unsafe impl aya::Pod for Counters {}
     unsafe impl aya::Pod for NexthopValue {}
     unsafe impl aya::Pod for FlowKey {}

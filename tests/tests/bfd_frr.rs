@@ -294,6 +294,30 @@ fn hsrpd_and_frr_bfdd_peer() {
         hsrpd_bfd(&lab)
     );
 
+    // Steady: FRR's packets are taken by the XDP program, every one of them, and still
+    // counted for the session (the first plain packet after the Poll Sequence is the one
+    // that makes the session steady: it comes through the socket). FRR sends every
+    // 150-200 ms (jitter): at least 3 in a second even on a slow host.
+    let settled = hsrpd_bfd(&lab).unwrap();
+    let engaged = wait_for(Duration::from_secs(5), || {
+        hsrpd_bfd(&lab).is_some_and(|b| b.packets_received_in_xdp > settled.packets_received_in_xdp)
+    });
+    assert!(
+        engaged.is_some(),
+        "no packet taken in XDP: {:?}",
+        hsrpd_bfd(&lab)
+    );
+    let a = hsrpd_bfd(&lab).unwrap();
+    std::thread::sleep(Duration::from_secs(1));
+    let b = hsrpd_bfd(&lab).unwrap();
+    let rx = b.packets_received - a.packets_received;
+    let in_xdp = b.packets_received_in_xdp - a.packets_received_in_xdp;
+    assert!(
+        rx >= 3 && in_xdp == rx,
+        "{rx} received, {in_xdp} in XDP: {b:?}"
+    );
+    assert_eq!(b.state, "Up");
+
     // r2 dies: bfdd killed, hellos stop. BFD notices within 3 x 200 ms; the hold timer
     // would need 2-3 s more.
     frr.kill("bfdd");

@@ -109,10 +109,32 @@ fn a_bfd_session_comes_up_negotiated_and_sends_from_the_link() {
     assert_eq!(b1.tx_interval_ms, Some(50.0));
     assert_eq!(b1.detection_time_ms, 150.0);
 
-    // One second of Up: some 40 packets at 50 ms.
+    // Steady both ways: once the first plain packet after the Poll Sequence (which makes
+    // the session steady) came through the socket, every packet is taken by the XDP
+    // program and still counted for the session.
+    let engaged = wait_for(Duration::from_secs(5), || {
+        [1, 2]
+            .iter()
+            .all(|&i| status(&lab, i).bfd[0].packets_received_in_xdp > 0)
+    });
+    assert!(engaged.is_some(), "no packet taken in XDP");
+    let before = [1, 2].map(|i| status(&lab, i).bfd[0].clone());
+    // One second of Up: some 20 packets each way at 50 ms (37.5-50 ms with jitter); at
+    // least 10 even if a slow host delays a few.
     std::thread::sleep(Duration::from_secs(1));
-    // On the wire: BFD Control packets from both routers, TTL 255, to port 3784, source
-    // port 49152-65535, dissected without complaint.
+    for (i, before) in [(1, &before[0]), (2, &before[1])] {
+        let now = status(&lab, i).bfd[0].clone();
+        let rx = now.packets_received - before.packets_received;
+        let in_xdp = now.packets_received_in_xdp - before.packets_received_in_xdp;
+        assert!(
+            rx >= 10 && in_xdp == rx,
+            "r{i}: {rx} received, {in_xdp} in XDP"
+        );
+        assert_eq!((now.state.as_str(), now.down_transitions), ("Up", 0));
+    }
+    // On the wire (the capture sees both directions before any XDP program): BFD Control
+    // packets from both routers, TTL 255, to port 3784, source port 49152-65535, dissected
+    // without complaint.
     let pcap = cap.stop().unwrap();
     let lines = tshark_fields(
         &pcap,

@@ -5,11 +5,14 @@
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use aya::Ebpf;
-use hsrp_ebpf::{Counter, Counters, NexthopValue, VMAC_F_SLOW_PATH_ONLY};
+use hsrp_ebpf::{
+    BfdExpect, Counter, Counters, NexthopValue, FAMILY_V4, FAMILY_V6, VMAC_F_SLOW_PATH_ONLY,
+};
 use hsrp_testkit::checksum::*;
 use hsrp_testkit::frames::*;
 use hsrp_tests::xdp::*;
 use hsrp_tests::{require_root, Netns};
+use hsrp_user::dataplane::bfd_offload::{program_clock_ns, BfdMaps};
 use hsrp_user::dataplane::maps::DataplaneMaps;
 use hsrp_user::dataplane::nexthop::NexthopMaps;
 use hsrp_user::dataplane::MapSet;
@@ -1019,5 +1022,156 @@ fn accepted_flow_mode_forwards_only_admitted_flows_and_never_syn_fin_rst_or_frag
         mode.set(ForwardMode::Fast).unwrap();
         let (v, _) = rig.run(&udp4, Counter::Forwarded, Some(VMAC4));
         assert_eq!(v, XDP_REDIRECT, "fast path");
+    });
+}
+
+const BFD_DISCR: u32 = 0x0abc_0405;
+const BFD_PEER_PORT: u16 = 49_200;
+const LAN4: Ipv4Addr = Ipv4Addr::new(10, 0, 1, 2);
+const LAN6: Ipv6Addr = Ipv6Addr::new(0x2001, 0xdb8, 1, 0, 0, 0, 0, 2);
+
+/// A BFD Control packet from the peer (version 1, Up, multiplier 3, My Discriminator 77),
+/// to Your Discriminator `yours`, with `flags` (P = 0x20, F = 0x10) and 10 ms intervals.
+fn bfd_control(yours: u32, flags: u8) -> Vec<u8> {
+    let mut b = vec![0x20, 0xc0 | flags, 3, 24, 0, 0, 0, 77];
+    b.extend_from_slice(&yours.to_be_bytes());
+    b.extend_from_slice(&10_000u32.to_be_bytes());
+    b.extend_from_slice(&10_000u32.to_be_bytes());
+    b.extend_from_slice(&[0; 4]);
+    b
+}
+
+fn bfd4(rig: &Rig, src: Ipv4Addr, dst: Ipv4Addr, ttl: u8, sport: u16, payload: &[u8]) -> Vec<u8> {
+    ipv4(
+        rig.lan_mac,
+        HOST_MAC,
+        src,
+        dst,
+        ttl,
+        17,
+        &udp(sport, 3784, payload),
+    )
+}
+
+fn bfd_expect(rig: &Rig, family: u8, peer: &[u8], local: &[u8]) -> BfdExpect {
+    let mut e = BfdExpect {
+        discriminator: BFD_DISCR,
+        ifindex: rig.lan,
+        family,
+        src_port: BFD_PEER_PORT.to_be_bytes(),
+        ..BfdExpect::default()
+    };
+    e.peer[..peer.len()].copy_from_slice(peer);
+    e.local[..local.len()].copy_from_slice(local);
+    e.packet.copy_from_slice(&bfd_control(BFD_DISCR, 0));
+    e
+}
+
+/// The steady packet of a session, exactly as expected, is counted in the session's slot
+/// (with the program's clock) and dropped; a frame that differs in anything that carries
+/// meaning passes untouched and leaves the slot alone.
+#[test]
+fn a_steady_bfd_session_packet_is_counted_and_dropped_and_nothing_else_is() {
+    with_rig(|rig| {
+        let mut bfd = BfdMaps::from_ebpf(&mut rig.ebpf).unwrap();
+        let steady = bfd_control(BFD_DISCR, 0);
+        let good = bfd4(rig, HOST4, LAN4, 255, BFD_PEER_PORT, &steady);
+        // Nothing expected yet: passed.
+        let (v, _) = rig.run(&good, Counter::Passed, None);
+        assert_eq!(v, XDP_PASS);
+        bfd.expect(&bfd_expect(rig, FAMILY_V4, &HOST4.octets(), &LAN4.octets()))
+            .unwrap();
+        let before = program_clock_ns();
+        let (v, _) = rig.run(&good, Counter::BfdSteady, None);
+        let after = program_clock_ns();
+        assert_eq!(v, XDP_DROP);
+        let seen = bfd.seen(BFD_DISCR);
+        assert_eq!(seen.count, 1);
+        assert!(
+            (before..=after).contains(&seen.last_ns),
+            "{before} <= {} <= {after}",
+            seen.last_ns
+        );
+        let mut options = good.clone();
+        options[14] = 0x46;
+        let mut fragment = good.clone();
+        fragment[14 + 6] = 0x20;
+        let mut longer = steady.clone();
+        longer.extend_from_slice(&[0; 4]);
+        let other_slot_owner = BFD_DISCR + hsrp_ebpf::MAX_BFD_SESSIONS;
+        let from_peer = |payload: &[u8]| bfd4(rig, HOST4, LAN4, 255, BFD_PEER_PORT, payload);
+        let different = [
+            (
+                bfd4(rig, HOST4, LAN4, 254, BFD_PEER_PORT, &steady),
+                "TTL 254",
+            ),
+            (from_peer(&bfd_control(BFD_DISCR, 0x20)), "a Poll"),
+            (
+                bfd4(rig, HOST4, LAN4, 255, BFD_PEER_PORT + 1, &steady),
+                "another source port",
+            ),
+            (
+                bfd4(rig, SERVER4, LAN4, 255, BFD_PEER_PORT, &steady),
+                "another peer",
+            ),
+            (
+                bfd4(rig, HOST4, VIP4, 255, BFD_PEER_PORT, &steady),
+                "another address of ours",
+            ),
+            (
+                from_peer(&bfd_control(other_slot_owner, 0)),
+                "the same slot, another discriminator",
+            ),
+            (from_peer(&longer), "longer"),
+            (options, "IP options"),
+            (fragment, "a fragment"),
+        ];
+        for (frame, what) in &different {
+            let (v, out) = rig.run(frame, Counter::Passed, None);
+            assert_eq!((v, &out), (XDP_PASS, frame), "{what}");
+        }
+        // The right frame on another interface.
+        let (v, _) = run(program(&rig.ebpf), rig.wan, &good);
+        assert_eq!(v, XDP_PASS, "another interface");
+        assert_eq!(bfd.seen(BFD_DISCR).count, 1, "no other frame counted");
+        // Forgotten: the steady packet goes to the kernel again.
+        bfd.forget(BFD_DISCR).unwrap();
+        let (v, _) = rig.run(&good, Counter::Passed, None);
+        assert_eq!(v, XDP_PASS);
+        assert_eq!(bfd.seen(BFD_DISCR).count, 1);
+    });
+}
+
+#[test]
+fn a_steady_bfd_session_packet_over_ipv6_needs_hop_limit_255() {
+    with_rig(|rig| {
+        let mut bfd = BfdMaps::from_ebpf(&mut rig.ebpf).unwrap();
+        bfd.expect(&bfd_expect(rig, FAMILY_V6, &HOST6.octets(), &LAN6.octets()))
+            .unwrap();
+        let frame = |hop: u8, src: Ipv6Addr| {
+            let l4 = udp(BFD_PEER_PORT, 3784, &bfd_control(BFD_DISCR, 0));
+            ipv6(rig.lan_mac, HOST_MAC, src, LAN6, hop, 17, &l4)
+        };
+        let (v, _) = rig.run(&frame(255, HOST6), Counter::BfdSteady, None);
+        assert_eq!(v, XDP_DROP);
+        for (f, what) in [
+            (frame(254, HOST6), "hop limit 254"),
+            (frame(255, SERVER6), "another peer"),
+        ] {
+            let (v, out) = rig.run(&f, Counter::Passed, None);
+            assert_eq!((v, &out), (XDP_PASS, &f), "{what}");
+        }
+        // An IPv4 packet with the same bytes does not match an IPv6 expectation.
+        let v4 = bfd4(
+            rig,
+            HOST4,
+            LAN4,
+            255,
+            BFD_PEER_PORT,
+            &bfd_control(BFD_DISCR, 0),
+        );
+        let (v, _) = rig.run(&v4, Counter::Passed, None);
+        assert_eq!(v, XDP_PASS);
+        assert_eq!(bfd.seen(BFD_DISCR).count, 1);
     });
 }

@@ -9,9 +9,10 @@ use core::mem::MaybeUninit;
 
 use super::pkt::Addr;
 use hsrp_ebpf::{
-    iface_slot_index, vmac_home_slot, vmac_probe_slot, Config, Counters, IfAddrKey, IfaceSlot,
-    IfaceValue, RateSlot, VipKey, VipValue, VmacEntry, VmacValue, MAX_IFACES, MAX_IFACE_SLOTS,
-    MAX_RATE_SOURCES, MAX_TX_PORTS, MAX_VIPS, STATS_SLOTS, VMAC_PROBES, VMAC_SLOTS,
+    iface_slot_index, vmac_home_slot, vmac_probe_slot, BfdExpect, BfdSeen, Config, Counters,
+    IfAddrKey, IfaceSlot, IfaceValue, RateSlot, VipKey, VipValue, VmacEntry, VmacValue,
+    MAX_BFD_SESSIONS, MAX_IFACES, MAX_IFACE_SLOTS, MAX_RATE_SOURCES, MAX_TX_PORTS, MAX_VIPS,
+    STATS_SLOTS, VMAC_PROBES, VMAC_SLOTS,
 };
 
 const VMAC_ENTRIES: usize = VMAC_SLOTS as usize;
@@ -24,6 +25,7 @@ const TX_PORTS: usize = MAX_TX_PORTS as usize;
 const RATE_SOURCES: usize = MAX_RATE_SOURCES as usize;
 const SLOTS: usize = STATS_SLOTS as usize;
 const IFACE_SLOTS: usize = MAX_IFACE_SLOTS as usize;
+const BFD_SESSIONS: usize = MAX_BFD_SESSIONS as usize;
 
 #[btf_map]
 pub static HSRP_VMAC: Array<VmacEntry, VMAC_ENTRIES, MMAPABLE> = Array::new();
@@ -35,6 +37,12 @@ pub static HSRP_IFACE: HashMap<u32, IfaceValue, IFACES> = HashMap::new();
 pub static HSRP_TX_PORTS: DevMapHash<TX_PORTS> = DevMapHash::new();
 #[btf_map]
 pub static HSRP_STATS: PerCpuArray<Counters, SLOTS> = PerCpuArray::new();
+/// Steady BFD sessions (see `bfd`): what each expects, and what matched (mapped by the
+/// daemon, which reads it on every wake-up without a syscall).
+#[btf_map]
+pub static HSRP_BFD_EXPECT: Array<BfdExpect, BFD_SESSIONS> = Array::new();
+#[btf_map]
+pub static HSRP_BFD_SEEN: Array<BfdSeen, BFD_SESSIONS, MMAPABLE> = Array::new();
 #[btf_map]
 pub static HSRP_CTRL_RATE: Array<RateSlot, RATE_SOURCES> = Array::new();
 #[btf_map]

@@ -2,6 +2,7 @@
 //!
 //! ```text
 //! unicast to a vMAC of this interface ─► vmac::handle (forward / answer / slow path / drop)
+//! other unicast IPv4/IPv6 ─────────────► bfd (a steady session's packet? else PASS)
 //! broadcast ARP ───────────────────────► answer::arp (request for a VIP?)
 //! 33:33:ff:…  IPv6 ────────────────────► answer::ns  (NS for a VIP?)
 //! 01:00:5e / 33:33 to the HSRP groups ─► control     (sane? within rate?)
@@ -9,6 +10,7 @@
 //! ```
 
 mod answer;
+mod bfd;
 mod clock;
 mod control;
 mod csum;
@@ -48,10 +50,13 @@ pub(crate) fn classify(ctx: &XdpContext) -> u32 {
     let dst = pkt::get(&eth.dst_addr);
     // The I/G bit: clear on unicast.
     if dst[0] & 1 == 0 {
-        return match maps::vmac(ifindex, dst) {
-            Some(group) => forward::to_vmac(ctx, ifindex, group, ethertype),
-            None => stats::pass(),
+        let steady_bfd = match maps::vmac(ifindex, dst) {
+            Some(group) => return forward::to_vmac(ctx, ifindex, group, ethertype),
+            None if ethertype == ETH_P_IP => bfd::ipv4(ctx, ifindex),
+            None if ethertype == ETH_P_IPV6 => bfd::ipv6(ctx, ifindex),
+            None => None,
         };
+        return steady_bfd.unwrap_or_else(stats::pass);
     }
     let heard = match ethertype {
         ETH_P_ARP if dst == [0xff; 6] => {

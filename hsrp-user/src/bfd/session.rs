@@ -37,6 +37,17 @@ pub enum Event {
     /// The driver could not run from `since` until now: it woke this late for a deadline
     /// (a busy host, a hypervisor that took the CPU). See `Session::on_stall`.
     Stalled { since: Time },
+    /// `count` more copies of `packet` arrived, the last at `last`, counted by the driver
+    /// without handing each in (the data plane matches the packet `steady_packet`
+    /// named). While that is still the steady packet, the copies restart the detection
+    /// timer from `last`; a copy can change nothing else, which is what made the packet
+    /// steady. Copies of a packet that is no longer steady (the session changed since)
+    /// are only counted: what they said is older than what changed it.
+    Repeated {
+        packet: Repr,
+        count: u64,
+        last: Time,
+    },
 }
 
 /// What the driver must do, in order.
@@ -56,7 +67,10 @@ pub enum Action {
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize)]
 pub struct Counters {
     pub tx: u64,
+    /// Every packet taken for this session, the `Repeated` copies included.
     pub rx: u64,
+    /// Of `rx`, the copies reported in bulk (`Event::Repeated`).
+    pub rx_repeated: u64,
     /// Dropped: Your Discriminator was neither 0 nor ours.
     pub rx_wrong_discriminator: u64,
     pub up_transitions: u64,
@@ -111,6 +125,8 @@ pub struct Session {
     rx_in_force: Duration,
     /// A Poll Sequence is running: every packet has P until a packet with F arrives.
     polling: bool,
+    /// The last packet taken for this session (see `steady_packet`).
+    last_rx: Option<Repr>,
     next_tx: Option<Time>,
     detect_at: Option<Time>,
     /// When the driver last resumed from a stall long enough to matter (`on_stall`).
@@ -146,6 +162,7 @@ impl Session {
             tx_in_force: desired_tx,
             rx_in_force: config.required_min_rx,
             polling: false,
+            last_rx: None,
             next_tx: Some(Time::ZERO),
             detect_at: None,
             resumed_at: None,
@@ -212,6 +229,23 @@ impl Session {
         Some(self.tx_in_force.max(self.remote_min_rx))
     }
 
+    /// The packet the peer sends again and again while nothing changes, if the session
+    /// is steady: Up both ways, no Poll Sequence either way, and the peer's last packet
+    /// addressed to us by discriminator. Taking an exact copy of it would then only
+    /// restart the detection timer (every field it sets already holds its value), so a
+    /// driver may count copies and report them as `Event::Repeated`.
+    pub fn steady_packet(&self) -> Option<Repr> {
+        let r = self.last_rx?;
+        let steady = self.state == State::Up
+            && !self.polling
+            && self.detect_at.is_some()
+            && r.state == State::Up
+            && !r.poll
+            && !r.final_
+            && r.your_discriminator == self.local_discr.get();
+        steady.then_some(r)
+    }
+
     pub fn status(&self) -> SessionStatus {
         SessionStatus {
             state: self.state,
@@ -234,6 +268,11 @@ impl Session {
             Event::Received(r) => self.on_packet(now, r, &mut out),
             Event::Timer => self.on_timer(now, &mut out),
             Event::Stalled { since } => self.on_stall(since, now),
+            Event::Repeated {
+                packet,
+                count,
+                last,
+            } => self.on_repeated(now, packet, count, last),
             Event::AdminDown => {
                 if self.state != State::AdminDown {
                     self.detect_at = None;
@@ -281,6 +320,19 @@ impl Session {
         }
     }
 
+    fn on_repeated(&mut self, now: Time, packet: Repr, count: u64, last: Time) {
+        self.counters.rx += count;
+        self.counters.rx_repeated += count;
+        if count == 0 || self.steady_packet() != Some(packet) {
+            return;
+        }
+        // `last` is the data plane's clock: never ahead of the driver's `now`.
+        let heard = last.min(now) + self.detection_time();
+        if self.detect_at.is_some_and(|t| t < heard) {
+            self.detect_at = Some(heard);
+        }
+    }
+
     fn on_timer(&mut self, now: Time, out: &mut Vec<Action>) {
         if self.detect_at.is_none_or(|t| t > now) {
             return;
@@ -315,6 +367,7 @@ impl Session {
             return;
         }
         self.counters.rx += 1;
+        self.last_rx = Some(r);
         let old_interval = self.tx_interval();
         self.remote_discr = r.my_discriminator;
         self.remote_state = r.state;
@@ -582,6 +635,116 @@ mod tests {
         let out = sends(&s.handle(Time::from_millis(3), Event::Received(p)));
         assert_eq!(out.len(), 1);
         assert!(out[0].final_ && !out[0].poll);
+    }
+
+    /// Up, the Poll Sequence to the fast interval ended, then one plain packet: steady.
+    fn steady() -> (Session, Repr) {
+        let mut s = up();
+        let mut fin = peer(State::Up, ME);
+        fin.final_ = true;
+        s.handle(Time::from_millis(1), Event::Received(fin));
+        assert_eq!(
+            s.steady_packet(),
+            None,
+            "a Final is not what the peer repeats"
+        );
+        let plain = peer(State::Up, ME);
+        s.handle(Time::from_millis(2), Event::Received(plain));
+        assert_eq!(s.steady_packet(), Some(plain));
+        (s, plain)
+    }
+
+    #[test]
+    fn steady_only_when_up_both_ways_without_a_poll() {
+        let mut s = session();
+        s.handle(Time::ZERO, Event::Timer);
+        s.handle(Time::ZERO, Event::Received(peer(State::Down, 0)));
+        assert_eq!(s.state(), State::Init);
+        assert_eq!(s.steady_packet(), None);
+        s.handle(Time::ZERO, Event::Received(peer(State::Up, ME)));
+        assert_eq!(s.state(), State::Up);
+        assert_eq!(
+            s.steady_packet(),
+            None,
+            "our own Poll to the fast interval runs"
+        );
+        let (mut s, _) = steady();
+        let mut poll = peer(State::Up, ME);
+        poll.poll = true;
+        s.handle(Time::from_millis(3), Event::Received(poll));
+        assert_eq!(s.steady_packet(), None, "the peer's Poll");
+        s.handle(Time::from_millis(4), Event::Received(peer(State::Up, ME)));
+        assert!(s.steady_packet().is_some());
+        s.handle(
+            Time::from_millis(5),
+            Event::Reconfigure(SessionConfig {
+                desired_min_tx: ms(20),
+                required_min_rx: ms(20),
+                detect_mult: 3,
+            }),
+        );
+        assert_eq!(s.steady_packet(), None, "our Poll for the new interval");
+    }
+
+    #[test]
+    fn repeated_copies_restart_the_detection_timer_from_the_last() {
+        // Detection 60 ms (peer's mult 2 x its TX 30 ms); last packet taken at 2 ms.
+        let (mut s, plain) = steady();
+        assert_eq!(s.detection_deadline(), Some(Time::from_millis(62)));
+        let rep = |count, last| Event::Repeated {
+            packet: plain,
+            count,
+            last: Time::from_millis(last),
+        };
+        let acts = s.handle(Time::from_millis(55), rep(4, 50));
+        assert!(!acts.iter().any(|a| matches!(a, Action::StateChange { .. })));
+        assert_eq!(s.detection_deadline(), Some(Time::from_millis(110)));
+        // An older `last` (copies folded late) never moves the deadline back.
+        s.handle(Time::from_millis(56), rep(1, 40));
+        assert_eq!(s.detection_deadline(), Some(Time::from_millis(110)));
+        // A `last` ahead of the driver's clock is taken as now.
+        s.handle(Time::from_millis(60), rep(1, 70));
+        assert_eq!(s.detection_deadline(), Some(Time::from_millis(120)));
+        assert_eq!(s.counters().rx, 3 + 6);
+        assert_eq!(s.counters().rx_repeated, 6);
+        s.handle(Time::from_millis(119), Event::Timer);
+        assert_eq!(s.state(), State::Up);
+        s.handle(Time::from_millis(120), Event::Timer);
+        assert_eq!(s.state(), State::Down);
+        assert_eq!(s.counters().detection_expiries, 1);
+    }
+
+    #[test]
+    fn copies_of_a_packet_no_longer_steady_are_only_counted() {
+        let (mut s, plain) = steady();
+        let mut poll = plain;
+        poll.poll = true;
+        s.handle(Time::from_millis(10), Event::Received(poll));
+        let before = s.detection_deadline();
+        let acts = s.handle(
+            Time::from_millis(20),
+            Event::Repeated {
+                packet: plain,
+                count: 2,
+                last: Time::from_millis(19),
+            },
+        );
+        assert!(!acts.iter().any(|a| matches!(a, Action::StateChange { .. })));
+        assert_eq!(s.detection_deadline(), before);
+        assert_eq!(s.counters().rx_repeated, 2);
+        // After the session left Up, copies of its old steady packet change nothing.
+        let (mut s, plain) = steady();
+        s.handle(Time::from_millis(62), Event::Timer);
+        assert_eq!(s.state(), State::Down);
+        s.handle(
+            Time::from_millis(63),
+            Event::Repeated {
+                packet: plain,
+                count: 1,
+                last: Time::from_millis(63),
+            },
+        );
+        assert_eq!((s.state(), s.detection_deadline()), (State::Down, None));
     }
 
     #[test]

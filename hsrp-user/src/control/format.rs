@@ -138,10 +138,11 @@ fn bfd_detail(out: &mut String, snap: &Snapshot) {
         );
         let _ = writeln!(
             out,
-            "  {} sent, {} received, {} up / {} down, {} detection expiries \
+            "  {} sent, {} received ({} in XDP), {} up / {} down, {} detection expiries \
              ({} deferred after a stall), {} with a wrong discriminator",
             b.packets_sent,
             b.packets_received,
+            b.packets_received_in_xdp,
             b.up_transitions,
             b.down_transitions,
             b.detection_expiries,
@@ -516,6 +517,7 @@ mod tests {
                 detection_time_ms: 150.0,
                 packets_sent: 10,
                 packets_received: 11,
+                packets_received_in_xdp: 8,
                 up_transitions: 1,
                 ..Default::default()
             }],
@@ -543,7 +545,7 @@ mod tests {
         );
         assert!(
             text.contains(
-                "  10 sent, 11 received, 1 up / 0 down, 0 detection expiries \
+                "  10 sent, 11 received (8 in XDP), 1 up / 0 down, 0 detection expiries \
                  (0 deferred after a stall), 0 with a wrong discriminator\n"
             ),
             "{text}"

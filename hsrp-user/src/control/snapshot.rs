@@ -69,6 +69,9 @@ pub struct BfdSessionStatus {
     pub polling: bool,
     pub packets_sent: u64,
     pub packets_received: u64,
+    /// Of `packets_received`, the steady packets the XDP program counted and dropped.
+    #[serde(default)]
+    pub packets_received_in_xdp: u64,
     pub up_transitions: u64,
     pub down_transitions: u64,
     pub detection_expiries: u64,

@@ -31,12 +31,15 @@ use log::{debug, info, warn};
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
+use hsrp_ebpf::{bfd, bfd_slot, MAX_BFD_SESSIONS};
+
 use crate::bfd::{Action, Event, Session, SessionConfig};
 use crate::control::{BfdDropCounters, BfdSessionStatus, BfdTotals};
 use crate::fsm::Time;
 use crate::net::{BfdDatagram, BfdListener, BfdSender, BFD_TTL};
 use crate::wire::bfd::{Error as BfdError, Packet, Repr, State};
 
+use super::bfd_offload::{Heard, Offload, SessionSlot};
 use super::receive::{RateWindow, COALESCE};
 
 /// Room for one datagram; Control packets are 24 bytes (more with authentication).
@@ -64,6 +67,9 @@ pub(super) struct BfdRx {
     /// The interface it arrived on (kernel index), if the socket said.
     ifindex: Option<u32>,
     src: IpAddr,
+    src_port: u16,
+    /// The address it was sent to, if the socket said.
+    dst: Option<IpAddr>,
     ttl: Option<u8>,
     len: usize,
     truncated: bool,
@@ -75,6 +81,8 @@ impl BfdRx {
         BfdRx {
             ifindex: d.ifindex,
             src: d.src.ip(),
+            src_port: d.src.port(),
+            dst: d.dst,
             ttl: d.ttl,
             len: d.len,
             truncated: d.truncated,
@@ -134,6 +142,36 @@ struct PeerRt {
     peer: IpAddr,
     session: Session,
     sender: BfdSender,
+    /// What the data plane takes off the socket for this session (`bfd_offload`).
+    slot: SessionSlot,
+}
+
+impl PeerRt {
+    /// Feeds the session one event and carries out its actions; then its offload slot
+    /// follows what the session now calls steady.
+    fn run(
+        &mut self,
+        now: Time,
+        event: Event,
+        offload: Option<&mut Offload>,
+        lost: &mut Vec<PeerDown>,
+    ) {
+        let acts = self.session.handle(now, event);
+        execute(self, acts, lost);
+        if let Some(o) = offload {
+            o.sync(&mut self.slot, &self.session, self.peer);
+        }
+    }
+
+    /// Reports to the session the copies the data plane counted since the last look.
+    fn take_repeats(&mut self, now: Time, offload: Option<&mut Offload>, lost: &mut Vec<PeerDown>) {
+        if let Some(o) = offload {
+            let discriminator = self.session.local_discriminator();
+            if let Some(event) = o.repeats(&mut self.slot, discriminator) {
+                self.run(now, event, Some(o), lost);
+            }
+        }
+    }
 }
 
 /// All BFD sessions of the daemon.
@@ -144,6 +182,8 @@ pub(super) struct Peering {
     sessions: Vec<PeerRt>,
     next_discr: u32,
     rx_tx: mpsc::Sender<BfdBatch>,
+    /// The data plane's BFD maps (None: every packet takes the socket).
+    offload: Option<Offload>,
     dropped: BfdDropCounters,
     /// Sessions started and ended, and what the ended ones counted.
     ended: BfdTotals,
@@ -166,9 +206,15 @@ impl Peering {
             // the one its peers still remember (RFC 5880 §6.8.1 asks for uniqueness).
             next_discr: rand::random::<u32>() | 1,
             rx_tx,
+            offload: None,
             dropped: BfdDropCounters::default(),
             ended: BfdTotals::default(),
         }
+    }
+
+    /// Steady sessions' packets are taken off the socket by the data plane from now on.
+    pub(super) fn set_offload(&mut self, offload: Offload) {
+        self.offload = Some(offload);
     }
 
     /// True when no interface runs BFD.
@@ -200,8 +246,8 @@ impl Peering {
             if existing.cfg != cfg {
                 existing.cfg = cfg;
                 for s in self.sessions.iter_mut().filter(|s| s.iface == iface) {
-                    let acts = s.session.handle(now, Event::Reconfigure(cfg));
-                    execute(s, acts, &mut Vec::new());
+                    let event = Event::Reconfigure(cfg);
+                    s.run(now, event, self.offload.as_mut(), &mut Vec::new());
                 }
             }
             return;
@@ -242,8 +288,12 @@ impl Peering {
         while i < self.sessions.len() {
             let s = &mut self.sessions[i];
             if s.iface == iface && !wanted.contains(&s.peer) {
-                let acts = s.session.handle(now, Event::AdminDown);
-                execute(s, acts, &mut Vec::new());
+                s.run(
+                    now,
+                    Event::AdminDown,
+                    self.offload.as_mut(),
+                    &mut Vec::new(),
+                );
                 info!(
                     "BFD peer {} on {}: session ended (no longer Active or Standby)",
                     s.peer,
@@ -267,7 +317,7 @@ impl Peering {
             {
                 continue;
             }
-            let discr = self.allocate_discriminator();
+            let (discr, owned) = self.allocate_discriminator();
             let port_hint = 49152 + (discr.get() % 16384) as u16;
             let sender = match BfdSender::open(&name, ifindex, peer, port_hint) {
                 Ok(s) => s,
@@ -288,9 +338,9 @@ impl Peering {
                         peer,
                         session,
                         sender,
+                        slot: SessionSlot::new(owned),
                     };
-                    let acts = s.session.handle(now, Event::Timer);
-                    execute(&mut s, acts, &mut Vec::new());
+                    s.run(now, Event::Timer, self.offload.as_mut(), &mut Vec::new());
                     self.sessions.push(s);
                     self.ended.sessions_started += 1;
                 }
@@ -299,20 +349,15 @@ impl Peering {
         }
     }
 
-    fn allocate_discriminator(&mut self) -> NonZeroU32 {
-        loop {
-            let d = self.next_discr;
-            self.next_discr = self.next_discr.wrapping_add(1);
-            if let Some(d) = NonZeroU32::new(d) {
-                if !self
-                    .sessions
-                    .iter()
-                    .any(|s| s.session.local_discriminator() == d.get())
-                {
-                    return d;
-                }
-            }
-        }
+    /// A discriminator no session uses, and whether it owns its data-plane slot (see
+    /// [`pick_discriminator`]).
+    fn allocate_discriminator(&mut self) -> (NonZeroU32, bool) {
+        let used: Vec<(u32, bool)> = self
+            .sessions
+            .iter()
+            .map(|s| (s.session.local_discriminator(), s.slot.owned))
+            .collect();
+        pick_discriminator(&mut self.next_discr, &used)
     }
 
     pub(super) fn next_deadline(&self) -> Option<Time> {
@@ -372,8 +417,12 @@ impl Peering {
         let late = |d: &Time| now.saturating_since(*d) >= STALL_NOTICE;
         if let Some(since) = self.next_deadline().filter(late) {
             for s in &mut self.sessions {
-                let acts = s.session.handle(now, Event::Stalled { since });
-                execute(s, acts, &mut lost);
+                s.run(
+                    now,
+                    Event::Stalled { since },
+                    self.offload.as_mut(),
+                    &mut lost,
+                );
             }
         }
         lost
@@ -384,8 +433,19 @@ impl Peering {
         let mut lost = Vec::new();
         for s in &mut self.sessions {
             if s.session.next_deadline().is_some_and(|t| t <= now) {
-                let acts = s.session.handle(now, Event::Timer);
-                execute(s, acts, &mut lost);
+                s.run(now, Event::Timer, self.offload.as_mut(), &mut lost);
+            }
+        }
+        lost
+    }
+
+    /// Reports to every offloaded session the copies the data plane counted: on every
+    /// timer wake-up, so a steady peer's detection time moves on before it comes due.
+    fn take_repeats(&mut self, now: Time) -> Vec<PeerDown> {
+        let mut lost = Vec::new();
+        if self.offload.is_some() {
+            for s in &mut self.sessions {
+                s.take_repeats(now, self.offload.as_mut(), &mut lost);
             }
         }
         lost
@@ -452,8 +512,10 @@ impl Peering {
         };
         if let Some(i) = found {
             let s = &mut self.sessions[i];
-            let acts = s.session.handle(now, Event::Received(repr));
-            execute(s, acts, &mut lost);
+            // The copies counted before this packet are older than it: reported first.
+            s.take_repeats(now, self.offload.as_mut(), &mut lost);
+            s.slot.heard(heard(rx));
+            s.run(now, Event::Received(repr), self.offload.as_mut(), &mut lost);
         }
         lost
     }
@@ -461,8 +523,12 @@ impl Peering {
     /// Graceful stop: every session says AdminDown, so no peer takes our going for a failure.
     pub(super) fn shutdown(&mut self, now: Time) {
         for s in &mut self.sessions {
-            let acts = s.session.handle(now, Event::AdminDown);
-            execute(s, acts, &mut Vec::new());
+            s.run(
+                now,
+                Event::AdminDown,
+                self.offload.as_mut(),
+                &mut Vec::new(),
+            );
         }
         for s in std::mem::take(&mut self.sessions) {
             self.retire(&s);
@@ -517,6 +583,7 @@ impl Peering {
                     polling: st.polling,
                     packets_sent: st.counters.tx,
                     packets_received: st.counters.rx,
+                    packets_received_in_xdp: st.counters.rx_repeated,
                     up_transitions: st.counters.up_transitions,
                     down_transitions: st.counters.down_transitions,
                     detection_expiries: st.counters.detection_expiries,
@@ -531,6 +598,50 @@ impl Peering {
             totals: self.totals(),
         }
     }
+}
+
+/// The first candidate from `*next` on (which moves past it) that no session in `used`
+/// (discriminator, owns its slot) has, and whether it owns its data-plane slot
+/// (`hsrp_ebpf::bfd_slot`): one whose slot is free if there is any, so every session can be
+/// offloaded up to `MAX_BFD_SESSIONS`; past that, any unused discriminator.
+fn pick_discriminator(next: &mut u32, used: &[(u32, bool)]) -> (NonZeroU32, bool) {
+    let slot_taken = |d: u32| {
+        used.iter()
+            .any(|&(u, owned)| u == d || (owned && bfd_slot(u) == bfd_slot(d)))
+    };
+    let mut fallback = None;
+    // MAX_BFD_SESSIONS + 1 consecutive candidates cover every slot even with one of them
+    // 0; `used.len()` more make sure one of them is unused.
+    for _ in 0..=MAX_BFD_SESSIONS as usize + used.len() {
+        let d = *next;
+        *next = next.wrapping_add(1);
+        let Some(nz) = NonZeroU32::new(d) else {
+            continue;
+        };
+        if !slot_taken(d) {
+            return (nz, true);
+        }
+        if fallback.is_none() && !used.iter().any(|&(u, _)| u == d) {
+            fallback = Some(nz);
+        }
+    }
+    (fallback.unwrap_or(NonZeroU32::MIN), false)
+}
+
+/// How a datagram came, for an expectation in the data plane (None: it can not be one,
+/// being longer than a Control packet without authentication, or its destination unknown).
+fn heard(rx: &BfdRx) -> Option<Heard> {
+    if rx.len != bfd::CONTROL_LEN {
+        return None;
+    }
+    let mut wire = [0; bfd::CONTROL_LEN];
+    wire.copy_from_slice(&rx.buf[..bfd::CONTROL_LEN]);
+    Some(Heard {
+        wire,
+        src_port: rx.src_port,
+        local: rx.dst?,
+        ifindex: rx.ifindex?,
+    })
 }
 
 /// The router a group peers with: its Active while Standby, its Standby while Active.
@@ -710,6 +821,8 @@ impl super::Daemon {
     pub(super) async fn on_bfd_timers(&mut self, mut now: Time) {
         let lost = self.bfd.note_stall(now);
         self.bfd_peers_lost(lost).await;
+        let lost = self.bfd.take_repeats(now);
+        self.bfd_peers_lost(lost).await;
         if self.bfd.detection_due(now) {
             while let Ok(batch) = self.bfd_rx.try_recv() {
                 self.on_bfd_batch(batch).await;
@@ -769,6 +882,8 @@ mod tests {
         BfdRx {
             ifindex,
             src: "192.0.2.1".parse().unwrap(),
+            src_port: 49_200,
+            dst: Some("192.0.2.2".parse().unwrap()),
             ttl: Some(ttl),
             len: bytes.len(),
             truncated: false,
@@ -784,6 +899,54 @@ mod tests {
         // An interface without BFD, one the daemon does not know, or no packet info.
         assert_eq!(p.arrival_iface(Some(7)), None);
         assert_eq!(p.arrival_iface(None), None);
+    }
+
+    #[test]
+    fn a_control_packet_is_heard_as_it_came_and_nothing_else_is() {
+        let rx = datagram(Some(9), 255, 1234);
+        let h = heard(&rx).unwrap();
+        assert_eq!(h.wire[..], rx.buf[..24]);
+        assert_eq!((h.src_port, h.ifindex), (49_200, 9));
+        assert_eq!(h.local, "192.0.2.2".parse::<IpAddr>().unwrap());
+        // Longer than a Control packet without authentication, or not said where to.
+        let mut long = datagram(Some(9), 255, 1234);
+        long.len = 28;
+        assert_eq!(heard(&long), None);
+        let mut nowhere = datagram(Some(9), 255, 1234);
+        nowhere.dst = None;
+        assert_eq!(heard(&nowhere), None);
+        assert_eq!(heard(&datagram(None, 255, 1234)), None);
+    }
+
+    /// Discriminators own distinct data-plane slots while slots are free; past that, a
+    /// session still gets a unique discriminator, without a slot.
+    #[test]
+    fn discriminators_own_distinct_slots_while_there_are_slots() {
+        // Start where the numbers wrap through 0, with the next candidate's slot owned by
+        // another discriminator and the one after used without a slot.
+        let mut next = 0xffff_fffe;
+        let mut used = vec![
+            (0xffff_fffe_u32.wrapping_add(MAX_BFD_SESSIONS), true),
+            (0xffff_ffff, false),
+        ];
+        let mut owned_slots = std::collections::BTreeSet::new();
+        owned_slots.insert(bfd_slot(used[0].0));
+        for _ in 0..(MAX_BFD_SESSIONS + 3) {
+            let (d, owned) = pick_discriminator(&mut next, &used);
+            assert!(
+                !used.iter().any(|&(u, _)| u == d.get()),
+                "discriminator {d} given twice"
+            );
+            if owned {
+                assert!(
+                    owned_slots.insert(bfd_slot(d.get())),
+                    "slot of {d} given twice"
+                );
+            }
+            used.push((d.get(), owned));
+        }
+        assert_eq!(owned_slots.len(), MAX_BFD_SESSIONS as usize);
+        assert_eq!(used.iter().filter(|u| !u.1).count(), 1 + 4);
     }
 
     #[test]

@@ -40,6 +40,7 @@ mod actions;
 mod allocator;
 mod aux;
 mod bfd;
+mod bfd_offload;
 pub mod fast_path;
 mod follow;
 pub mod groups;

@@ -17,6 +17,7 @@ use super::fast_path::FastPathKeeper;
 use super::groups::{self, GroupKey};
 use super::{Daemon, GroupRt, Iface};
 use crate::config::{Config, GroupSpec, InterfaceConfig};
+use crate::dataplane::bfd_offload::BfdMaps;
 use crate::dataplane::flows::FlowMap;
 use crate::dataplane::fwd_mode::FwdModeMap;
 use crate::dataplane::maps::DataplaneMaps;
@@ -60,6 +61,7 @@ impl Daemon {
         .await
         .context("deciding between the XDP fast path and the kernel path")?;
 
+        let bfd_maps = BfdMaps::from_dataplane(&mut dataplane)?;
         let (bfd_tx, bfd_rx) = mpsc::channel(super::FRAME_QUEUE);
         let mut daemon = Daemon {
             config_path: config_path.to_path_buf(),
@@ -93,6 +95,9 @@ impl Daemon {
             bfd_rx,
             tx: Default::default(),
         };
+        daemon
+            .bfd
+            .set_offload(super::bfd_offload::Offload::new(bfd_maps, daemon.start));
         daemon.add_groups()?;
         daemon.bring_up().await;
         Ok(daemon)

@@ -8,7 +8,9 @@
 //!   `nexthop_cache`.
 //! - `fwd_mode`: fast path, kernel path or accepted-flow path for forwarded frames; kept
 //!   by `daemon::fast_path`. `flows`: the flows the accepted-flow path forwards.
+//! - `bfd_offload`: the steady BFD packets the program takes off the kernel's hands.
 
+pub mod bfd_offload;
 pub mod cli;
 pub mod flows;
 pub mod fwd_mode;

@@ -44,6 +44,9 @@ pub struct BfdDatagram {
     pub src: SocketAddr,
     /// Index of the interface it arrived on; None if the kernel gave none.
     pub ifindex: Option<u32>,
+    /// The address it was sent to (the IP header's destination); None if the kernel gave
+    /// none.
+    pub dst: Option<IpAddr>,
     /// TTL (IPv4) or hop limit (IPv6) it arrived with; None if the kernel gave none.
     pub ttl: Option<u8>,
     /// Bytes written into the caller's buffer.
@@ -367,6 +370,7 @@ fn recv_mmsg<const L: usize>(
         got.push(BfdDatagram {
             src,
             ifindex: ifindex_from_control(bytes),
+            dst: dst_from_control(bytes),
             ttl: ttl_from_control(bytes),
             len: (msgs[i].msg_len as usize).min(L),
             truncated: h.msg_flags & libc::MSG_TRUNC != 0,
@@ -431,6 +435,27 @@ fn ifindex_from_control(b: &[u8]) -> Option<u32> {
     super::msg::ControlMessages::new(b).find_map(ifindex_of)
 }
 
+/// The header's destination address of an IP_PKTINFO (`ipi_addr`, after the index and
+/// `ipi_spec_dst`) or IPV6_PKTINFO (`ipi6_addr`, first) message.
+fn dst_of((level, kind, data): (libc::c_int, libc::c_int, &[u8])) -> Option<IpAddr> {
+    match (level, kind) {
+        (libc::IPPROTO_IP, libc::IP_PKTINFO) => {
+            let a: [u8; 4] = data.get(8..12)?.try_into().ok()?;
+            Some(Ipv4Addr::from(a).into())
+        }
+        (libc::IPPROTO_IPV6, libc::IPV6_PKTINFO) => {
+            let a: [u8; 16] = data.get(..16)?.try_into().ok()?;
+            Some(Ipv6Addr::from(a).into())
+        }
+        _ => None,
+    }
+}
+
+/// The destination address among the control messages in `b`.
+fn dst_from_control(b: &[u8]) -> Option<IpAddr> {
+    super::msg::ControlMessages::new(b).find_map(dst_of)
+}
+
 fn io_err(iface: &str, what: &'static str, source: io::Error) -> NetError {
     NetError::Io {
         iface: iface.to_owned(),
@@ -468,6 +493,7 @@ mod tests {
     fn arrival_interface_found_for_both_families() {
         let mut v4 = vec![0u8; 12];
         v4[..4].copy_from_slice(&7i32.to_ne_bytes());
+        v4[8..].copy_from_slice(&[10, 1, 2, 3]);
         let mut b = cmsg(libc::IPPROTO_IP, libc::IP_TTL, 255);
         b.extend(super::super::msg::cmsg(
             libc::IPPROTO_IP,
@@ -475,10 +501,18 @@ mod tests {
             &v4,
         ));
         assert_eq!(ifindex_from_control(&b), Some(7));
+        assert_eq!(
+            dst_from_control(&b),
+            Some(Ipv4Addr::new(10, 1, 2, 3).into())
+        );
         let mut v6 = vec![0xfe; 20];
         v6[16..].copy_from_slice(&9i32.to_ne_bytes());
         let b = super::super::msg::cmsg(libc::IPPROTO_IPV6, libc::IPV6_PKTINFO, &v6);
         assert_eq!(ifindex_from_control(&b), Some(9));
+        assert_eq!(
+            dst_from_control(&b),
+            Some(Ipv6Addr::from([0xfe; 16]).into())
+        );
         // No packet info, or index 0 (none): no interface.
         assert_eq!(
             ifindex_from_control(&cmsg(libc::IPPROTO_IP, libc::IP_TTL, 1)),
@@ -545,6 +579,7 @@ mod tests {
             assert_eq!((got[0].len, got[0].truncated), (3, false));
             assert_eq!(&bufs[0][..3], &[1, 2, 3]);
             assert_eq!(got[0].src.ip(), addr.ip());
+            assert_eq!(got[0].dst, Some(addr.ip()));
             assert_eq!((got[1].len, got[1].truncated), (64, true));
             assert_eq!(got[1].ifindex, Some(lo));
             // Nothing more waiting: an empty answer, not an error.
