@@ -311,6 +311,11 @@ fn bfd_over_ipv6_link_local() {
     // A second of steady state (about 20 packets each way at 50 ms) for the capture.
     std::thread::sleep(Duration::from_secs(1));
     assert_eq!(status(&lab, 2).bfd[0].state, "Up");
+    // The steady packets over IPv6 link-local are taken in XDP too (a second at 50 ms).
+    for i in [1, 2] {
+        let b = &status(&lab, i).bfd[0];
+        assert!(b.packets_received_in_xdp >= 5, "r{i}: {b:?}");
+    }
 
     lab.signal(1, libc::SIGSTOP).unwrap();
     let took = wait_for(Duration::from_secs(5), || {
@@ -396,19 +401,31 @@ fn reload_turns_peering_off_with_admin_down_and_back_on() {
 }
 
 /// A Standby whose loop runs late (here: stopped for 300 ms, as a starved host would leave
-/// it) judges the Active's silence by what arrived, not by when it got to look: the
-/// packets waiting in its socket are read before the overdue detection time is. The
-/// intervals are lopsided so only the Standby's judgement is tested: r2 detects r1 after
-/// 3 x 20 ms, r1 detects r2 only after 50 x 20 ms (r2's multiplier), longer than the stop.
+/// it) judges the Active's silence by what arrived, not by when it got to look: what
+/// arrived meanwhile is taken into account before the overdue detection time is. Run
+/// twice: with the steady packets counted in XDP (the counts are read first), and with
+/// `fast-path off`, where every packet waits in the socket (the socket is read first).
+/// The intervals are lopsided so only the Standby's judgement is tested: r2 detects r1
+/// after 3 x 20 ms, r1 detects r2 only after 50 x 20 ms (r2's multiplier), longer than
+/// the stop.
 #[test]
 fn late_standby_reads_waiting_packets_before_judging_silence() {
+    late_standby_judges_what_arrived("");
+    late_standby_judges_what_arrived("fast-path off\n");
+}
+
+fn late_standby_judges_what_arrived(global: &str) {
     let (lab, _cap) = peered_pair_with(|prio| {
         let mult = if prio == 150 { 3 } else { 50 };
         format!(
-            "{} bfd interval 20 min_rx 20 multiplier {mult}\n",
+            "{global}{} bfd interval 20 min_rx 20 multiplier {mult}\n",
             router_config(2, &[(1, VIP, prio, true)], "timers 1 3")
         )
     });
+    // Which path the Active's packets take on r2.
+    std::thread::sleep(Duration::from_millis(300));
+    let in_xdp = status(&lab, 2).bfd[0].packets_received_in_xdp;
+    assert_eq!(in_xdp > 0, global.is_empty(), "{in_xdp} packets in XDP");
     let b2 = &status(&lab, 2).bfd[0];
     assert_eq!(b2.detection_time_ms, 60.0, "{b2:?}");
     let before = status(&lab, 2);

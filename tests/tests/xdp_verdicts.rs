@@ -1096,6 +1096,8 @@ fn a_steady_bfd_session_packet_is_counted_and_dropped_and_nothing_else_is() {
         options[14] = 0x46;
         let mut fragment = good.clone();
         fragment[14 + 6] = 0x20;
+        let mut later_fragment = good.clone();
+        later_fragment[14 + 7] = 0x03;
         let mut longer = steady.clone();
         longer.extend_from_slice(&[0; 4]);
         let other_slot_owner = BFD_DISCR + hsrp_ebpf::MAX_BFD_SESSIONS;
@@ -1124,7 +1126,8 @@ fn a_steady_bfd_session_packet_is_counted_and_dropped_and_nothing_else_is() {
             ),
             (from_peer(&longer), "longer"),
             (options, "IP options"),
-            (fragment, "a fragment"),
+            (fragment, "a first fragment"),
+            (later_fragment, "a later fragment"),
         ];
         for (frame, what) in &different {
             let (v, out) = rig.run(frame, Counter::Passed, None);
@@ -1154,7 +1157,14 @@ fn a_steady_bfd_session_packet_over_ipv6_needs_hop_limit_255() {
         };
         let (v, _) = rig.run(&frame(255, HOST6), Counter::BfdSteady, None);
         assert_eq!(v, XDP_DROP);
+        let mut hop_by_hop = frame(255, HOST6);
+        hop_by_hop[14 + 6] = 0;
+        let mut padded = frame(255, HOST6);
+        padded[14 + 5] += 4;
+        padded.extend_from_slice(&[0; 4]);
         for (f, what) in [
+            (hop_by_hop, "an extension header"),
+            (padded, "a payload length beyond the packet"),
             (frame(254, HOST6), "hop limit 254"),
             (frame(255, SERVER6), "another peer"),
         ] {

@@ -39,10 +39,11 @@ pub enum Event {
     Stalled { since: Time },
     /// `count` more copies of `packet` arrived, the last at `last`, counted by the driver
     /// without handing each in (the data plane matches the packet `steady_packet`
-    /// named). While that is still the steady packet, the copies restart the detection
-    /// timer from `last`; a copy can change nothing else, which is what made the packet
-    /// steady. Copies of a packet that is no longer steady (the session changed since)
-    /// are only counted: what they said is older than what changed it.
+    /// named). While that is still the peer's last packet and the session Up, the copies
+    /// restart the detection timer from `last`; a copy can change nothing else, which is
+    /// what made the packet steady. Copies of a packet the peer has since replaced, or
+    /// that arrive after the session left Up, are only counted: what they said is older
+    /// than what changed it.
     Repeated {
         packet: Repr,
         count: u64,
@@ -235,15 +236,21 @@ impl Session {
     /// restart the detection timer (every field it sets already holds its value), so a
     /// driver may count copies and report them as `Event::Repeated`.
     pub fn steady_packet(&self) -> Option<Repr> {
-        let r = self.last_rx?;
-        let steady = self.state == State::Up
-            && !self.polling
+        self.last_rx
+            .filter(|r| !self.polling && self.copy_only_restarts_detection(r))
+    }
+
+    /// Taking a copy of `r` now would only restart the detection timer: it is the peer's
+    /// last packet, plain Up (no Poll, no Final) and addressed to us, and we are Up. (Our
+    /// own Poll Sequence does not matter here: a copy without F leaves it running.)
+    fn copy_only_restarts_detection(&self, r: &Repr) -> bool {
+        self.state == State::Up
             && self.detect_at.is_some()
+            && self.last_rx.as_ref() == Some(r)
             && r.state == State::Up
             && !r.poll
             && !r.final_
-            && r.your_discriminator == self.local_discr.get();
-        steady.then_some(r)
+            && r.your_discriminator == self.local_discr.get()
     }
 
     pub fn status(&self) -> SessionStatus {
@@ -323,7 +330,9 @@ impl Session {
     fn on_repeated(&mut self, now: Time, packet: Repr, count: u64, last: Time) {
         self.counters.rx += count;
         self.counters.rx_repeated += count;
-        if count == 0 || self.steady_packet() != Some(packet) {
+        // A count of 0 with a newer `last` is still news: the data plane's count may miss
+        // a copy that raced another CPU, or be read before its clock.
+        if !self.copy_only_restarts_detection(&packet) {
             return;
         }
         // `last` is the data plane's clock: never ahead of the driver's `now`.
@@ -712,6 +721,32 @@ mod tests {
         s.handle(Time::from_millis(120), Event::Timer);
         assert_eq!(s.state(), State::Down);
         assert_eq!(s.counters().detection_expiries, 1);
+    }
+
+    /// Our own Poll Sequence (a new interval) takes the offload away, but copies already
+    /// counted still keep the peer alive; and a newer time without a count is news too.
+    #[test]
+    fn copies_of_the_peers_last_packet_count_during_our_poll_and_without_a_count() {
+        let (mut s, plain) = steady();
+        s.handle(
+            Time::from_millis(5),
+            Event::Reconfigure(SessionConfig {
+                desired_min_tx: ms(20),
+                required_min_rx: ms(20),
+                detect_mult: 3,
+            }),
+        );
+        assert_eq!(s.steady_packet(), None);
+        let rep = |count, last| Event::Repeated {
+            packet: plain,
+            count,
+            last: Time::from_millis(last),
+        };
+        s.handle(Time::from_millis(40), rep(3, 40));
+        assert_eq!(s.detection_deadline(), Some(Time::from_millis(100)));
+        s.handle(Time::from_millis(50), rep(0, 50));
+        assert_eq!(s.detection_deadline(), Some(Time::from_millis(110)));
+        assert_eq!(s.counters().rx_repeated, 3);
     }
 
     #[test]

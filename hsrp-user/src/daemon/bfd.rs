@@ -217,6 +217,14 @@ impl Peering {
         self.offload = Some(offload);
     }
 
+    /// The offload follows the configuration: off with `fast-path off` (every packet to
+    /// the kernel and the socket), on otherwise.
+    pub(super) fn follow_fast_path(&mut self, setting: crate::fastpath::Setting) {
+        if let Some(o) = &mut self.offload {
+            o.set_enabled(setting != crate::fastpath::Setting::Off);
+        }
+    }
+
     /// True when no interface runs BFD.
     pub(super) fn is_empty(&self) -> bool {
         self.ifaces.is_empty()
@@ -818,9 +826,12 @@ impl super::Daemon {
     /// otherwise take packets waiting in the queue or the socket for the peer's silence.
     /// A loop woken late tells the sessions first, so that a detection time that ran out
     /// while the loop (or the whole host) was stopped is not taken for the peer's silence.
-    pub(super) async fn on_bfd_timers(&mut self, mut now: Time) {
-        let lost = self.bfd.note_stall(now);
+    pub(super) async fn on_bfd_timers(&mut self, pass: Time) {
+        let lost = self.bfd.note_stall(pass);
         self.bfd_peers_lost(lost).await;
+        // Every copy the data plane counted until now is reported before anything is
+        // judged at now: a fresh time, not the timer pass's (the groups ran since).
+        let mut now = self.now();
         let lost = self.bfd.take_repeats(now);
         self.bfd_peers_lost(lost).await;
         if self.bfd.detection_due(now) {
@@ -829,6 +840,8 @@ impl super::Daemon {
             }
             now = self.now();
             let lost = self.bfd.drain_listeners(now);
+            self.bfd_peers_lost(lost).await;
+            let lost = self.bfd.take_repeats(now);
             self.bfd_peers_lost(lost).await;
         }
         let lost = self.bfd.on_timer(now);

@@ -29,6 +29,9 @@ use crate::wire::bfd::{Packet, Repr};
 /// The maps, and where the program's clock stands against the daemon's `Time`.
 pub(super) struct Offload {
     maps: BfdMaps,
+    /// Off with `fast-path off`: every BFD packet then reaches the kernel (its firewall,
+    /// tcpdump) and the socket; slots are cleared at each session's next event.
+    enabled: bool,
     /// The program's clock (CLOCK_MONOTONIC, ns) at the daemon's `Time::ZERO`.
     origin_ns: u64,
     /// A map write failed: reported once.
@@ -82,9 +85,14 @@ impl Offload {
         let since_start = u64::try_from(start.elapsed().as_nanos()).unwrap_or(u64::MAX);
         Offload {
             maps,
+            enabled: true,
             origin_ns: program_clock_ns().saturating_sub(since_start),
             warned: false,
         }
+    }
+
+    pub(super) fn set_enabled(&mut self, enabled: bool) {
+        self.enabled = enabled;
     }
 
     fn time_of(&self, ns: u64) -> Time {
@@ -113,7 +121,9 @@ impl Offload {
     /// Brings the session's slot in line with what the session calls steady: the packet
     /// expected, or nothing.
     pub(super) fn sync(&mut self, slot: &mut SessionSlot, session: &Session, peer: IpAddr) {
-        let steady = session.steady_packet().filter(|_| slot.owned);
+        let steady = session
+            .steady_packet()
+            .filter(|_| slot.owned && self.enabled);
         // The common case, every transmit: nothing changed since the last look.
         if !std::mem::take(&mut slot.heard_changed)
             && steady == slot.installed.map(|(_, packet)| packet)
@@ -139,12 +149,12 @@ impl Offload {
             }
             Err(e) => {
                 if !self.warned {
-                    warn!("BFD peer {peer}: {e:#}; its packets take the socket");
+                    warn!("BFD peer {peer}: {e:#}; tried again at the session's next event");
                     self.warned = true;
                 }
-                // A failed forget may leave the old expectation: the session is then fed
-                // nothing from it, because its copies only count while steady.
-                slot.installed = None;
+                // `installed` stays what the map may still hold: its copies go on being
+                // reported (a failed forget leaves the program dropping them), and the
+                // mismatch with `wanted` makes the next `sync` write again.
             }
         }
     }

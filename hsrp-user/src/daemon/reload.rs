@@ -161,6 +161,7 @@ impl Daemon {
             }
         }
         self.tracker = crate::track::Tracker::new(&new.tracks);
+        self.bfd.follow_fast_path(new.fast_path);
         if let Some(keeper) = &self.dp.fast_path {
             keeper.set_setting(new.fast_path);
         }

@@ -98,6 +98,7 @@ impl Daemon {
         daemon
             .bfd
             .set_offload(super::bfd_offload::Offload::new(bfd_maps, daemon.start));
+        daemon.bfd.follow_fast_path(daemon.config.fast_path);
         daemon.add_groups()?;
         daemon.bring_up().await;
         Ok(daemon)

@@ -61,8 +61,11 @@ impl MapSet for BfdMaps {
 }
 
 impl BfdMaps {
-    /// Expect `e` for the session with local discriminator `e.discriminator` (not 0):
-    /// one element write, so the program sees the old expectation or the new one.
+    /// Expect `e` for the session with local discriminator `e.discriminator` (not 0): one
+    /// element write. An array update copies in place, so a frame arriving during it may
+    /// be compared with part of each version; it matches only if it agrees with the old
+    /// one in some fields and the new one in the rest, and is then counted for the same
+    /// session.
     pub fn expect(&mut self, e: &BfdExpect) -> Result<()> {
         if e.discriminator == 0 {
             bail!("BFD expectation without a discriminator");
