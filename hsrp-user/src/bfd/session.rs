@@ -646,6 +646,15 @@ mod tests {
         assert!(out[0].final_ && !out[0].poll);
     }
 
+    /// A new interval (20 ms both ways), which starts a Poll Sequence while Up.
+    fn slower() -> Event {
+        Event::Reconfigure(SessionConfig {
+            desired_min_tx: ms(20),
+            required_min_rx: ms(20),
+            detect_mult: 3,
+        })
+    }
+
     /// Up, the Poll Sequence to the fast interval ended, then one plain packet: steady.
     fn steady() -> (Session, Repr) {
         let mut s = up();
@@ -684,14 +693,7 @@ mod tests {
         assert_eq!(s.steady_packet(), None, "the peer's Poll");
         s.handle(Time::from_millis(4), Event::Received(peer(State::Up, ME)));
         assert!(s.steady_packet().is_some());
-        s.handle(
-            Time::from_millis(5),
-            Event::Reconfigure(SessionConfig {
-                desired_min_tx: ms(20),
-                required_min_rx: ms(20),
-                detect_mult: 3,
-            }),
-        );
+        s.handle(Time::from_millis(5), slower());
         assert_eq!(s.steady_packet(), None, "our Poll for the new interval");
     }
 
@@ -728,14 +730,7 @@ mod tests {
     #[test]
     fn copies_of_the_peers_last_packet_count_during_our_poll_and_without_a_count() {
         let (mut s, plain) = steady();
-        s.handle(
-            Time::from_millis(5),
-            Event::Reconfigure(SessionConfig {
-                desired_min_tx: ms(20),
-                required_min_rx: ms(20),
-                detect_mult: 3,
-            }),
-        );
+        s.handle(Time::from_millis(5), slower());
         assert_eq!(s.steady_packet(), None);
         let rep = |count, last| Event::Repeated {
             packet: plain,
