@@ -29,7 +29,7 @@ use super::{NetError, Result};
 use crate::wire::bfd::PORT;
 
 /// The TTL / hop limit BFD sends with and demands on receipt (RFC 5881 §5).
-pub const BFD_TTL: u8 = 255;
+pub const BFD_TTL: u8 = hsrp_ebpf::bfd::TTL;
 /// Source ports of BFD Control packets (RFC 5881 §4).
 pub const SOURCE_PORTS: std::ops::RangeInclusive<u16> = 49152..=65535;
 /// DSCP CS6 in the TOS / traffic class byte.

@@ -12,9 +12,9 @@
 use super::Field;
 
 /// UDP destination port of single-hop BFD Control packets (RFC 5881 §4).
-pub const PORT: u16 = 3784;
+pub const PORT: u16 = hsrp_ebpf::bfd::PORT;
 /// Length of a Control packet without authentication (the only kind emitted).
-pub const PACKET_LEN: usize = 24;
+pub const PACKET_LEN: usize = hsrp_ebpf::bfd::CONTROL_LEN;
 /// The protocol version this codec speaks.
 pub const VERSION: u8 = 1;
 
